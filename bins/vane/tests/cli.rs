@@ -1,0 +1,267 @@
+//! The `vane` binary end to end: real fixture files in, store and JSON out, errors on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use vane_core::{Interval, Symbol, Timestamp};
+use vane_market_data::testing::{Fault, Flavor, MockExchange, fixture_bars, fixtures_dir};
+
+fn vane(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vane")).args(args).current_dir(cwd).output().expect("run vane")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    fixtures_dir().join(rel)
+}
+
+#[test]
+fn import_then_data_info_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture("BTCUSDT_4h.csv");
+    let out = vane(
+        &["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h", "--json"],
+        dir.path(),
+    );
+    let j: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(
+        (j["rows_read"].as_u64(), j["added"].as_u64(), j["total"].as_u64()),
+        (Some(2190), Some(2190), Some(2190))
+    );
+    assert!(dir.path().join("data/BTCUSDT_4h.parquet").is_file());
+
+    let info: Value = serde_json::from_str(&ok(&vane(&["data", "info", "--json"], dir.path()))).unwrap();
+    let f = &info["files"][0];
+    assert_eq!(info["files"].as_array().unwrap().len(), 1);
+    assert_eq!(f["symbol"], "BTCUSDT");
+    assert_eq!(f["interval"], "4h");
+    assert_eq!(f["rows"], 2190);
+    assert_eq!(f["first_open_time_ms"], 1_672_531_200_000i64);
+    assert_eq!(f["last_open_time_ms"], 1_704_052_800_000i64);
+    assert_eq!(f["gaps"], serde_json::json!([]));
+    assert_eq!(f["duplicates"], 0);
+
+    // Importing the same file again replaces every bar and adds none.
+    let j: Value = serde_json::from_str(&ok(&vane(
+        &["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h", "--json"],
+        dir.path(),
+    )))
+    .unwrap();
+    assert_eq!((j["added"].as_u64(), j["replaced"].as_u64(), j["total"].as_u64()), (Some(0), Some(2190), Some(2190)));
+}
+
+#[test]
+fn export_round_trips_the_fixture_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, sym, iv) in [("BTCUSDT_4h.csv", "BTCUSDT", "4h"), ("SOLUSDT_15m.csv", "SOLUSDT", "15m")] {
+        let csv = fixture(file);
+        ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", sym, "--interval", iv], dir.path()));
+        let out = dir.path().join(format!("out_{sym}.csv"));
+        ok(&vane(&["export", "--symbol", sym, "--interval", iv, "--csv", out.to_str().unwrap()], dir.path()));
+        // Same header, same rows, and every value the same f64 (the export writes the shortest
+        // round-trip spelling, e.g. 703745447.451747 for the fixture's 703745447.4517469).
+        let (got, want) = (std::fs::read_to_string(&out).unwrap(), std::fs::read_to_string(&csv).unwrap());
+        assert_eq!(got.lines().next(), want.lines().next(), "{file}");
+        assert_eq!(got.lines().count(), want.lines().count(), "{file}");
+        let iv: Interval = iv.parse().unwrap();
+        assert_eq!(vane_market_data::read_csv(&out, Some(iv)).unwrap(), fixture_bars(file, iv), "{file}");
+    }
+}
+
+#[test]
+fn malformed_csv_is_rejected_naming_line_and_column_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixture("BTCUSDT_4h.csv");
+    ok(&vane(&["import", "--csv", good.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir.path()));
+    let stored = std::fs::read(dir.path().join("data/BTCUSDT_4h.parquet")).unwrap();
+
+    // The real file with row 1000 (line 1001) corrupted, and with a later row added: the
+    // import must fail and change nothing at all.
+    let text = std::fs::read_to_string(&good).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut fields: Vec<&str> = lines[1000].split(',').collect();
+    fields[2] = "abc";
+    lines[1000] = fields.join(",");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let out = vane(&["import", "--csv", bad.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv:1001: column high"), "{err}");
+    assert_eq!(std::fs::read(dir.path().join("data/BTCUSDT_4h.parquet")).unwrap(), stored);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn bad_arguments_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture("BTCUSDT_4h.csv");
+    let out = vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "btc/usdt", "--interval", "4h"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid symbol \"btc/usdt\""));
+    let out = vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4H"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid interval \"4H\""));
+    // The 4h file imported as 1h: its close times do not match.
+    let out = vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "1h"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("column close_time_ms"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = vane(&["export", "--symbol", "ETHUSDT", "--interval", "4h", "--csv", "x.csv"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no stored candles for ETHUSDT 4h"));
+    assert!(!dir.path().join("x.csv").exists());
+}
+
+#[test]
+fn resample_from_store_matches_the_exchange_aggregation() {
+    // SOLUSDT 15m resampled to 1h, compared with sums and extremes computed here.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture("SOLUSDT_15m.csv");
+    ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "SOLUSDT", "--interval", "15m"], dir.path()));
+    let out_csv = dir.path().join("sol_1h.csv");
+    ok(&vane(
+        &["resample", "--symbol", "SOLUSDT", "--from", "15m", "--to", "1h", "--output", out_csv.to_str().unwrap()],
+        dir.path(),
+    ));
+    let m15 = fixture_bars("SOLUSDT_15m.csv", Interval::M15);
+    let h1 = vane_market_data::read_csv(&out_csv, Some(Interval::H1)).unwrap();
+    assert_eq!(h1.len(), 1344 / 4);
+    for k in [0usize, 17, 335] {
+        let r = 4 * k..4 * k + 4;
+        assert_eq!(h1.open()[k], m15.open()[r.start]);
+        assert_eq!(h1.close()[k], m15.close()[r.end - 1]);
+        assert_eq!(h1.high()[k], m15.high()[r.clone()].iter().copied().fold(f64::MIN, f64::max));
+        assert_eq!(h1.low()[k], m15.low()[r.clone()].iter().copied().fold(f64::MAX, f64::min));
+        assert_eq!(h1.volume()[k], m15.volume()[r].iter().sum::<f64>());
+    }
+    // Into the store as well.
+    ok(&vane(&["resample", "--symbol", "SOLUSDT", "--from", "15m", "--to", "4h"], dir.path()));
+    let info: Value = serde_json::from_str(&ok(&vane(&["data", "info", "--json"], dir.path()))).unwrap();
+    let rows: Vec<(String, u64)> = info["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["interval"].as_str().unwrap().to_string(), f["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows, vec![("15m".to_string(), 1344), ("4h".to_string(), 84)]);
+}
+
+#[test]
+fn download_against_mock_exchange_then_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let bars = fixture_bars("BTCUSDT_4h.csv", Interval::H4);
+    let mock = MockExchange::start(Flavor::BinanceSpot, Symbol::new("BTCUSDT").unwrap(), Interval::H4, bars.clone());
+    // The exchange answers the second request with a 500: retried, then all good.
+    mock.fault_at(1, Fault::Status { code: 500, retry_after: None, body: "x".into() });
+    let args = [
+        "download",
+        "--exchange",
+        "binance-spot",
+        "--symbols",
+        "BTCUSDT",
+        "--interval",
+        "4h",
+        "--since",
+        "2023-01-01",
+        "--until",
+        "2024-01-01",
+        "--base-url",
+        &mock.url(),
+        "--json",
+    ];
+    let j: Value = serde_json::from_str(&ok(&vane(&args, dir.path()))).unwrap();
+    let d = &j["downloads"][0];
+    assert_eq!(j["exchange"], "binance-spot");
+    assert_eq!(
+        (d["rows_added"].as_u64(), d["stored_rows"].as_u64(), d["requests"].as_u64()),
+        (Some(2190), Some(2190), Some(3))
+    );
+    assert_eq!(d["report"]["gaps"], serde_json::json!([]));
+    let stored = vane_market_data::ParquetStore::new(dir.path().join("data"))
+        .read(&Symbol::new("BTCUSDT").unwrap(), Interval::H4)
+        .unwrap();
+    assert_eq!(stored, bars);
+    // Nothing new: a second run makes no request.
+    let before = mock.requests().len();
+    let j: Value = serde_json::from_str(&ok(&vane(&args, dir.path()))).unwrap();
+    assert_eq!(j["downloads"][0]["rows_added"], 0);
+    assert_eq!(mock.requests().len(), before);
+}
+
+#[test]
+fn download_failure_exits_non_zero_and_keeps_fetched_bars() {
+    let dir = tempfile::tempdir().unwrap();
+    let bars = fixture_bars("BTCUSDT_4h.csv", Interval::H4);
+    let mock = MockExchange::start(Flavor::BinanceSpot, Symbol::new("BTCUSDT").unwrap(), Interval::H4, bars.clone());
+    mock.fault_at(1, Fault::MalformedJson);
+    let until = Timestamp::from_ymd(2024, 1, 1).unwrap().0.to_string();
+    let out = vane(
+        &[
+            "download",
+            "--symbols",
+            "BTCUSDT",
+            "--interval",
+            "4h",
+            "--since",
+            "2023-01-01",
+            "--until",
+            &until,
+            "--base-url",
+            &mock.url(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stopped after storing 1000 new bar(s)") && err.contains("malformed response"), "{err}");
+    let stored = vane_market_data::ParquetStore::new(dir.path().join("data"))
+        .read(&Symbol::new("BTCUSDT").unwrap(), Interval::H4)
+        .unwrap();
+    assert_eq!(stored, bars.slice(0..1000));
+}
+
+#[test]
+fn universe_file_with_a_bad_symbol_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("u.txt"), "# majors\nBTCUSDT\n\neth-usdt\n").unwrap();
+    let out = vane(
+        &["download", "--symbols-file", "u.txt", "--interval", "4h", "--base-url", "http://127.0.0.1:9"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("u.txt:4") && err.contains("invalid symbol \"eth-usdt\""), "{err}");
+}
+
+#[test]
+fn demo_runs_offline_on_the_bundled_candles() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = fixtures_dir();
+    let out = ok(&vane(&["demo", "--fixtures", fx.to_str().unwrap(), "--dir", "demo"], dir.path()));
+    let row = |prefix: &[&str]| out.lines().any(|l| l.split_whitespace().take(prefix.len()).eq(prefix.iter().copied()));
+    assert!(row(&["BTCUSDT", "4h", "2190", "2023-01-01T00:00:00Z", "2023-12-31T20:00:00Z", "0", "0", "0"]), "{out}");
+    assert!(row(&["ETHUSDT", "4h", "2190"]), "{out}");
+    assert!(row(&["SOLUSDT", "15m", "1344", "2025-01-06T00:00:00Z", "2025-01-19T23:45:00Z"]), "{out}");
+    assert!(row(&["SOLUSDT", "1h", "336"]) && row(&["SOLUSDT", "4h", "84"]), "{out}");
+    assert!(dir.path().join("demo/data/ETHUSDT_4h.parquet").is_file());
+}

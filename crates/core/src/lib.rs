@@ -1,0 +1,34 @@
+//! Core types of vane: time ([`Timestamp`], [`Interval`]), instruments ([`Symbol`]), candles
+//! ([`Bar`], columnar [`Bars`]) and decisions ([`Signal`], [`Prediction`]).
+//!
+//! Everything here validates untrusted input into a typed [`CoreError`]; nothing panics on bad
+//! data.
+//!
+//! # Feature flags
+//! None: this crate is dependency-light on purpose (serde and thiserror only).
+#![warn(missing_docs)]
+
+/// Candles: [`Bar`] and the validated columnar [`Bars`].
+pub mod bar;
+/// Errors of this crate.
+pub mod error;
+/// Bar intervals.
+pub mod interval;
+/// Decisions and predictions.
+pub mod signal;
+/// Validated instrument names.
+pub mod symbol;
+/// Timestamps (ms UTC).
+pub mod time;
+
+pub use bar::{Bar, BarColumns, Bars, Extras, MergeStats};
+pub use error::{CoreError, Result};
+pub use interval::Interval;
+pub use signal::{ClassProbs, Prediction, Signal};
+pub use symbol::Symbol;
+pub use time::{DAY_MS, Timestamp};
+
+/// The types most users need.
+pub mod prelude {
+    pub use crate::{Bar, Bars, Interval, Prediction, Signal, Symbol, Timestamp};
+}

@@ -1,0 +1,269 @@
+//! CSV import and export in the fixture schema:
+//! `open_time_ms,open,high,low,close,volume[,close_time_ms,quote_volume,trades,taker_buy_base_volume,taker_buy_quote_volume]`.
+//!
+//! Columns are found by header name, so any order works and unknown columns are ignored.
+
+use std::io::Write;
+use std::path::Path;
+
+use vane_core::{BarColumns, Bars, Extras, Interval, Timestamp};
+
+use crate::error::{MarketDataError, Result};
+use crate::fsutil::write_atomic;
+
+const REQUIRED: [&str; 6] = ["open_time_ms", "open", "high", "low", "close", "volume"];
+
+/// Reads a candle CSV. Every row is checked (numbers, candle invariants, strictly increasing
+/// open times, and with `interval` the alignment and `close_time_ms == open_time_ms + interval − 1`);
+/// the first problem is an error naming the file, line and column.
+pub fn read_csv(path: &Path, interval: Option<Interval>) -> Result<Bars> {
+    let file = std::fs::File::open(path).map_err(|e| MarketDataError::io("opening", path, e))?;
+    read_csv_from(file, path, interval)
+}
+
+/// [`read_csv`] over any reader; `path` is only used in error messages.
+pub fn read_csv_from(reader: impl std::io::Read, path: &Path, interval: Option<Interval>) -> Result<Bars> {
+    let err = |line: u64, column: &str, message: String| MarketDataError::Csv {
+        file: path.to_path_buf(),
+        line,
+        column: column.to_string(),
+        message,
+    };
+    let mut rdr = ::csv::ReaderBuilder::new().has_headers(true).trim(::csv::Trim::All).from_reader(reader);
+    let headers = rdr.byte_headers().map_err(|e| err(1, "-", e.to_string()))?.clone();
+    let find = |name: &str| headers.iter().position(|h| h == name.as_bytes());
+    let mut idx = [0usize; 6];
+    for (k, name) in REQUIRED.iter().enumerate() {
+        idx[k] = find(name).ok_or_else(|| {
+            err(
+                1,
+                name,
+                format!("missing required column (header has: {})", String::from_utf8_lossy(headers.as_slice())),
+            )
+        })?;
+    }
+    let close_time = find("close_time_ms");
+    let qv = find("quote_volume");
+    let trades = find("trades");
+    let tbb = find("taker_buy_base_volume");
+    let tbq = find("taker_buy_quote_volume");
+    let extras =
+        Extras { quote_volume: qv.is_some(), trades: trades.is_some(), taker_buy: tbb.is_some() && tbq.is_some() };
+    let mut cols = BarColumns::with_extras(extras, 1024);
+    let mut rec = ::csv::ByteRecord::new();
+    loop {
+        let more = rdr.read_byte_record(&mut rec).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            err(line, "-", e.to_string())
+        })?;
+        if !more {
+            break;
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        let field = |i: usize, name: &str| -> Result<&str> {
+            let raw = rec.get(i).ok_or_else(|| err(line, name, "missing field".into()))?;
+            std::str::from_utf8(raw).map_err(|_| err(line, name, "not UTF-8".into()))
+        };
+        let int = |i: usize, name: &str| -> Result<i64> {
+            let s = field(i, name)?;
+            s.parse::<i64>().map_err(|_| err(line, name, format!("{s:?} is not an integer")))
+        };
+        let num = |i: usize, name: &str| -> Result<f64> {
+            let s = field(i, name)?;
+            match s.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(err(line, name, format!("{s:?} is not a finite number"))),
+            }
+        };
+        let t = int(idx[0], REQUIRED[0])?;
+        if let Some(iv) = interval {
+            if !iv.is_aligned(Timestamp(t)) {
+                return Err(err(line, "open_time_ms", format!("{} is not aligned to {iv}", Timestamp(t))));
+            }
+            if let Some(ci) = close_time {
+                let ct = int(ci, "close_time_ms")?;
+                if ct != iv.close_time(Timestamp(t)).0 {
+                    return Err(err(line, "close_time_ms", format!("{ct} != open_time_ms + {iv} - 1 ms")));
+                }
+            }
+        }
+        if let Some(&prev) = cols.open_time.last()
+            && t <= prev
+        {
+            let what = if t == prev { "duplicate" } else { "out of order" };
+            return Err(err(
+                line,
+                "open_time_ms",
+                format!("{what}: {} does not come after {}", Timestamp(t), Timestamp(prev)),
+            ));
+        }
+        cols.open_time.push(t);
+        cols.open.push(num(idx[1], "open")?);
+        cols.high.push(num(idx[2], "high")?);
+        cols.low.push(num(idx[3], "low")?);
+        cols.close.push(num(idx[4], "close")?);
+        cols.volume.push(num(idx[5], "volume")?);
+        if let (Some(i), Some(c)) = (qv, cols.quote_volume.as_mut()) {
+            c.push(num(i, "quote_volume")?);
+        }
+        if let (Some(i), Some(c)) = (trades, cols.trades.as_mut()) {
+            let v = int(i, "trades")?;
+            c.push(u64::try_from(v).map_err(|_| err(line, "trades", format!("{v} is negative")))?);
+        }
+        if let (Some(i), Some(c)) = (tbb, cols.taker_buy_base.as_mut()) {
+            c.push(num(i, "taker_buy_base_volume")?);
+        }
+        if let (Some(i), Some(c)) = (tbq, cols.taker_buy_quote.as_mut()) {
+            c.push(num(i, "taker_buy_quote_volume")?);
+        }
+        let row = cols.len() - 1;
+        if let Some(reason) = candle_problem(&cols, row) {
+            return Err(err(line, "-", reason));
+        }
+    }
+    Ok(Bars::from_columns(cols)?)
+}
+
+fn candle_problem(c: &BarColumns, i: usize) -> Option<String> {
+    let bar = vane_core::Bar {
+        open_time: Timestamp(c.open_time[i]),
+        open: c.open[i],
+        high: c.high[i],
+        low: c.low[i],
+        close: c.close[i],
+        volume: c.volume[i],
+        quote_volume: c.quote_volume.as_ref().map(|v| v[i]),
+        trades: None,
+        taker_buy_base: c.taker_buy_base.as_ref().map(|v| v[i]),
+        taker_buy_quote: c.taker_buy_quote.as_ref().map(|v| v[i]),
+    };
+    bar.problem()
+}
+
+/// Writes bars as CSV (atomically): the OHLCV columns, then `close_time_ms` when `interval`
+/// is given, then whichever optional columns the bars carry. Floats are written in Rust's
+/// shortest round-trip form, so reading the file back gives the same bits.
+pub fn write_csv(path: &Path, bars: &Bars, interval: Option<Interval>) -> Result<()> {
+    write_atomic(path, |w, tmp| write_csv_to(w, bars, interval).map_err(|e| MarketDataError::io("writing", tmp, e)))
+}
+
+/// [`write_csv`] to any writer.
+pub fn write_csv_to(w: &mut impl Write, bars: &Bars, interval: Option<Interval>) -> std::io::Result<()> {
+    let c = bars.columns();
+    let mut header = REQUIRED.join(",");
+    if interval.is_some() {
+        header.push_str(",close_time_ms");
+    }
+    if c.quote_volume.is_some() {
+        header.push_str(",quote_volume");
+    }
+    if c.trades.is_some() {
+        header.push_str(",trades");
+    }
+    if c.taker_buy_base.is_some() {
+        header.push_str(",taker_buy_base_volume,taker_buy_quote_volume");
+    }
+    writeln!(w, "{header}")?;
+    for i in 0..c.len() {
+        write!(w, "{},{},{},{},{},{}", c.open_time[i], c.open[i], c.high[i], c.low[i], c.close[i], c.volume[i])?;
+        if let Some(iv) = interval {
+            write!(w, ",{}", iv.close_time(Timestamp(c.open_time[i])).0)?;
+        }
+        if let Some(v) = &c.quote_volume {
+            write!(w, ",{}", v[i])?;
+        }
+        if let Some(v) = &c.trades {
+            write!(w, ",{}", v[i])?;
+        }
+        if let (Some(b), Some(q)) = (&c.taker_buy_base, &c.taker_buy_quote) {
+            write!(w, ",{},{}", b[i], q[i])?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(s: &str, iv: Option<Interval>) -> Result<Bars> {
+        read_csv_from(s.as_bytes(), Path::new("t.csv"), iv)
+    }
+
+    #[test]
+    fn reads_fixture_rows_exactly() {
+        let s = "open_time_ms,open,high,low,close,volume,close_time_ms,quote_volume,trades,taker_buy_base_volume,taker_buy_quote_volume\n\
+                 1672531200000,16541.77,16559.77,16508.39,16533.04,15515.82327,1672545599999,256565046.2444078,529532,7617.41262,125959681.2280884\n";
+        let b = read(s, Some(Interval::H4)).unwrap();
+        assert_eq!(b.len(), 1);
+        let bar = b.get(0).unwrap();
+        assert_eq!(bar.open_time.0, 1_672_531_200_000);
+        assert_eq!((bar.open, bar.high, bar.low, bar.close), (16541.77, 16559.77, 16508.39, 16533.04));
+        assert_eq!(bar.trades, Some(529_532));
+        assert_eq!(bar.taker_buy_quote, Some(125_959_681.228_088_4));
+        assert_eq!(b.extras(), Extras::BINANCE);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let cases = [
+            ("open_time_ms,open,high,low,close\n0,1,1,1,1\n", 1, "volume", "missing required column"),
+            (
+                "open_time_ms,open,high,low,close,volume\n0,1,1,1,1,1\n60000,1,x,1,1,1\n",
+                3,
+                "high",
+                "\"x\" is not a finite number",
+            ),
+            ("open_time_ms,open,high,low,close,volume\n0,1,1,1,1,1\n0,1,1,1,1,1\n", 3, "open_time_ms", "duplicate"),
+            (
+                "open_time_ms,open,high,low,close,volume\n60000,1,1,1,1,1\n0,1,1,1,1,1\n",
+                3,
+                "open_time_ms",
+                "out of order",
+            ),
+            ("open_time_ms,open,high,low,close,volume\n0,2,1,1,1,1\n", 2, "-", "high 1 is below"),
+            ("open_time_ms,open,high,low,close,volume\n0,1,1,1,1,NaN\n", 2, "volume", "not a finite number"),
+            ("open_time_ms,open,high,low,close,volume\n30000,1,1,1,1,1\n", 2, "open_time_ms", "not aligned to 1m"),
+            (
+                "open_time_ms,open,high,low,close,volume,close_time_ms\n0,1,1,1,1,1,60000\n",
+                2,
+                "close_time_ms",
+                "60000 != open_time_ms + 1m - 1 ms",
+            ),
+            ("open_time_ms,open,high,low,close,volume,trades\n0,1,1,1,1,1,-3\n", 2, "trades", "-3 is negative"),
+            ("open_time_ms,open,high,low,close,volume\n0,1,1,1,1\n", 2, "-", "found record with 5 fields"),
+        ];
+        for (text, line, column, msg) in cases {
+            match read(text, Some(Interval::M1)) {
+                Err(MarketDataError::Csv { line: l, column: c, message, file }) => {
+                    assert_eq!((l, c.as_str()), (line, column), "{text:?}: {message}");
+                    assert!(message.contains(msg), "{message:?} lacks {msg:?}");
+                    assert_eq!(file, Path::new("t.csv"));
+                }
+                other => panic!("{text:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn columns_by_name_any_order() {
+        let b = read("volume,close,low,high,open,open_time_ms,extra\n5,2,1,3,2,0,zzz\n", None).unwrap();
+        let bar = b.get(0).unwrap();
+        assert_eq!((bar.open, bar.high, bar.low, bar.close, bar.volume), (2.0, 3.0, 1.0, 2.0, 5.0));
+        assert_eq!(b.extras(), Extras::default());
+    }
+
+    #[test]
+    fn write_read_round_trip_is_bit_exact() {
+        let s = "open_time_ms,open,high,low,close,volume,close_time_ms,quote_volume,trades,taker_buy_base_volume,taker_buy_quote_volume\n\
+                 0,0.1,0.30000000000000004,0.1,0.2,1e-7,59999,123.456,7,0.5,1.25\n\
+                 60000,100.5,101,99,100,0,119999,0,0,0,0\n";
+        let b = read(s, Some(Interval::M1)).unwrap();
+        let mut out = Vec::new();
+        write_csv_to(&mut out, &b, Some(Interval::M1)).unwrap();
+        let back = read(std::str::from_utf8(&out).unwrap(), Some(Interval::M1)).unwrap();
+        assert_eq!(back, b);
+        assert!(std::str::from_utf8(&out).unwrap().contains("0.30000000000000004"));
+    }
+}

@@ -1,0 +1,124 @@
+//! Errors of vane-market-data.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading, storing or downloading candles.
+#[derive(Debug, thiserror::Error)]
+pub enum MarketDataError {
+    /// Invalid core value (symbol, interval, bar).
+    #[error(transparent)]
+    Core(#[from] vane_core::CoreError),
+    /// A filesystem operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A CSV file that is not in the candle schema. Nothing was written.
+    #[error("{file}:{line}: column {column}: {message}")]
+    Csv {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line number (the header is line 1).
+        line: u64,
+        /// The column name (or `-` when the whole row is at fault).
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A parquet file that could not be read or written.
+    #[error("parquet {path}: {message}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A transport failure (connection refused or reset, timeout) that outlasted the retries.
+    #[error("{exchange}: request {url} failed after {attempts} attempt(s): {message}")]
+    Transport {
+        /// Which exchange.
+        exchange: &'static str,
+        /// The request.
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last error.
+        message: String,
+    },
+    /// The exchange answered with an HTTP error status.
+    #[error("{exchange}: HTTP {status} for {url} (after {attempts} attempt(s)): {body}")]
+    Http {
+        /// Which exchange.
+        exchange: &'static str,
+        /// The request.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The start of the response body.
+        body: String,
+    },
+    /// The exchange answered with an API-level error (Binance `{code,msg}`, Bybit `retCode`).
+    #[error("{exchange}: API error {code}: {message} ({url})")]
+    Api {
+        /// Which exchange.
+        exchange: &'static str,
+        /// The request.
+        url: String,
+        /// The exchange's error code.
+        code: i64,
+        /// The exchange's message.
+        message: String,
+    },
+    /// A response that is not in the exchange's documented format.
+    #[error("{exchange}: malformed response from {url}: {message}")]
+    Malformed {
+        /// Which exchange.
+        exchange: &'static str,
+        /// The request.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A download that stopped early. Everything fetched before the failure was stored;
+    /// running the download again resumes at `resume_from`.
+    #[error(
+        "download of {symbol} {interval} stopped after storing {stored} new bar(s); run it again to resume from {resume_from}: {source}"
+    )]
+    Interrupted {
+        /// The instrument.
+        symbol: String,
+        /// The bar length.
+        interval: String,
+        /// New bars stored by this run.
+        stored: usize,
+        /// Where the next run starts.
+        resume_from: vane_core::Timestamp,
+        /// Why it stopped.
+        #[source]
+        source: Box<MarketDataError>,
+    },
+    /// An argument out of its domain (an interval the exchange lacks, a bad range...).
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+impl MarketDataError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { op, path: path.into(), source }
+    }
+
+    pub(crate) fn parquet(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> Self {
+        Self::Parquet { path: path.into(), message: e.to_string() }
+    }
+}
+
+/// Result type of vane-market-data.
+pub type Result<T> = std::result::Result<T, MarketDataError>;

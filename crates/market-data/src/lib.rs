@@ -1,0 +1,52 @@
+//! Market data for vane: exchange kline clients (Binance spot, Binance USDT-M futures, Bybit
+//! linear), incremental download, the parquet candle store, CSV import/export, resampling and
+//! gap reports.
+//!
+//! ```no_run
+//! use vane_core::{Interval, Symbol, Timestamp};
+//! use vane_market_data::{DownloadRequest, Downloader, Exchange, ParquetStore, RetryPolicy, Sleeper};
+//!
+//! let store = ParquetStore::new("data");
+//! let client = Exchange::BinanceSpot.client(None, RetryPolicy::default(), Sleeper::default());
+//! let req = DownloadRequest {
+//!     symbol: Symbol::new("BTCUSDT")?,
+//!     interval: Interval::H4,
+//!     since: "2023-01-01".parse::<Timestamp>()?,
+//!     until: None,
+//! };
+//! let summary = Downloader::new(client.as_ref(), &store).download(&req, &mut |_| {})?;
+//! println!("{} new bars", summary.rows_added);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Feature flags
+//! - `testing`: [`testing`] — the bundled fixtures and a local mock exchange server serving
+//!   them in Binance's and Bybit's formats, with scripted failures (for this workspace's tests).
+#![warn(missing_docs)]
+
+/// Exchange kline clients.
+pub mod client;
+/// CSV import and export.
+pub mod csv;
+/// Incremental download into the store.
+pub mod download;
+/// Errors of this crate.
+pub mod error;
+mod fsutil;
+/// Gap reports.
+pub mod gaps;
+/// Resampling to coarser intervals.
+pub mod resample;
+/// The parquet candle store.
+pub mod store;
+/// Fixtures and the mock exchange (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use client::{BinanceClient, BinanceMarket, BybitClient, Exchange, KlineSource, RetryPolicy, Sleeper};
+pub use csv::{read_csv, write_csv};
+pub use download::{Clock, DownloadRequest, DownloadSummary, Downloader, Progress};
+pub use error::{MarketDataError, Result};
+pub use gaps::{Gap, GapReport, gap_report};
+pub use resample::resample;
+pub use store::{AppendSummary, ParquetStore, StoredSeries};

@@ -1,0 +1,479 @@
+//! The parquet candle store: one file per symbol and interval, `<dir>/<SYMBOL>_<interval>.parquet`
+//! (seed 001's layout), in Binance's kline columns, zstd-compressed.
+//!
+//! * Appending merges by open time (union, one bar per open time, the newer bar wins, sorted).
+//! * Every write is atomic (temp file, fsync, rename, fsync of the folder) and appends hold an
+//!   exclusive lock on `.<SYMBOL>_<interval>.lock`, so a crash or a concurrent writer never
+//!   corrupts or loses stored bars.
+//! * Range reads skip row groups by the `open_time` column's min/max statistics.
+//!
+//! File format (`format_version` 1): columns `open_time` and `close_time` as
+//! `Timestamp(Millisecond, "UTC")`, `open high low close volume` as `Float64`, and when the data
+//! has them `quote_volume` (`Float64`), `trades` (`UInt64`), `taker_buy_base_volume`,
+//! `taker_buy_quote_volume` (`Float64`); key-value metadata `vane.format_version`,
+//! `vane.symbol`, `vane.interval`. Files written by other tools with the same column names (and
+//! `open_time` as `Int64` ms) are read as well.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, TimestampMillisecondArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::file::statistics::Statistics;
+use vane_core::{BarColumns, Bars, Extras, Interval, MergeStats, Symbol, Timestamp};
+
+use crate::error::{MarketDataError, Result};
+use crate::fsutil::write_atomic;
+
+/// Version of the parquet file layout written by this crate.
+pub const STORE_FORMAT_VERSION: u32 = 1;
+
+/// Default rows per row group: small enough that a one-day read of 15m data touches one group.
+pub const DEFAULT_ROW_GROUP_ROWS: usize = 65_536;
+
+/// A folder of candle files.
+#[derive(Clone, Debug)]
+pub struct ParquetStore {
+    dir: PathBuf,
+    row_group_rows: usize,
+}
+
+/// One stored series, as found by [`ParquetStore::list`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSeries {
+    /// The instrument.
+    pub symbol: Symbol,
+    /// The bar length.
+    pub interval: Interval,
+    /// The file.
+    pub path: PathBuf,
+}
+
+/// What an append did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppendSummary {
+    /// Bars with new open times.
+    pub added: usize,
+    /// Bars that replaced stored bars with the same open time.
+    pub replaced: usize,
+    /// Bars in the file afterwards.
+    pub total: usize,
+}
+
+impl ParquetStore {
+    /// A store in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), row_group_rows: DEFAULT_ROW_GROUP_ROWS }
+    }
+
+    /// Sets the rows per row group of files written from now on.
+    pub fn with_row_group_rows(mut self, rows: usize) -> Self {
+        self.row_group_rows = rows.max(1);
+        self
+    }
+
+    /// The store's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `<dir>/<SYMBOL>_<interval>.parquet`.
+    pub fn path(&self, symbol: &Symbol, interval: Interval) -> PathBuf {
+        self.dir.join(format!("{symbol}_{interval}.parquet"))
+    }
+
+    /// Whether a file exists for the series.
+    pub fn contains(&self, symbol: &Symbol, interval: Interval) -> bool {
+        self.path(symbol, interval).is_file()
+    }
+
+    /// Every series in the folder, sorted by symbol then interval. Files whose names do not
+    /// parse as `<SYMBOL>_<interval>.parquet` are skipped.
+    pub fn list(&self) -> Result<Vec<StoredSeries>> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(MarketDataError::io("listing", &self.dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| MarketDataError::io("listing", &self.dir, e))?;
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".parquet")) else { continue };
+            let Some((s, i)) = stem.rsplit_once('_') else { continue };
+            if let (Ok(symbol), Ok(interval)) = (Symbol::new(s), i.parse::<Interval>()) {
+                out.push(StoredSeries { symbol, interval, path: entry.path() });
+            }
+        }
+        out.sort_by(|a, b| (&a.symbol, a.interval).cmp(&(&b.symbol, b.interval)));
+        Ok(out)
+    }
+
+    /// All stored bars of a series; an error naming the file when there is none.
+    pub fn read(&self, symbol: &Symbol, interval: Interval) -> Result<Bars> {
+        self.read_range(symbol, interval, Timestamp(i64::MIN), Timestamp(i64::MAX))
+    }
+
+    /// Stored bars with `start <= open_time < end`, reading only the row groups whose
+    /// `open_time` statistics overlap the range.
+    pub fn read_range(&self, symbol: &Symbol, interval: Interval, start: Timestamp, end: Timestamp) -> Result<Bars> {
+        let path = self.path(symbol, interval);
+        let file = open_existing(&path, symbol, interval)?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| MarketDataError::parquet(&path, e))?;
+        check_metadata(&path, builder.metadata().file_metadata().key_value_metadata(), symbol, interval)?;
+        let groups: Vec<usize> = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .enumerate()
+            .filter(|(_, rg)| match open_time_stats(rg.column(0).statistics()) {
+                Some((lo, hi)) => hi >= start.0 && lo < end.0,
+                None => true,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let reader = builder
+            .with_row_groups(groups)
+            .with_batch_size(65_536)
+            .build()
+            .map_err(|e| MarketDataError::parquet(&path, e))?;
+        let mut cols: Option<BarColumns> = None;
+        for batch in reader {
+            let batch = batch.map_err(|e| MarketDataError::parquet(&path, e))?;
+            append_batch(&path, &batch, &mut cols, start, end)?;
+        }
+        let cols = cols.unwrap_or_default();
+        Bars::from_columns(cols).map_err(|e| MarketDataError::parquet(&path, format!("stored bars are invalid: {e}")))
+    }
+
+    /// Open time of the last stored bar, read from the file footer only (no data pages);
+    /// `None` when the series is not stored or empty.
+    pub fn last_open_time(&self, symbol: &Symbol, interval: Interval) -> Result<Option<Timestamp>> {
+        let path = self.path(symbol, interval);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let file = File::open(&path).map_err(|e| MarketDataError::io("opening", &path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| MarketDataError::parquet(&path, e))?;
+        let meta = builder.metadata();
+        let mut last = None;
+        for rg in meta.row_groups() {
+            match open_time_stats(rg.column(0).statistics()) {
+                Some((_, hi)) => last = last.max(Some(hi)),
+                None if rg.num_rows() > 0 => {
+                    // No statistics (a foreign file): fall back to reading the column.
+                    return Ok(self.read(symbol, interval)?.last_open_time());
+                }
+                None => {}
+            }
+        }
+        Ok(last.map(Timestamp))
+    }
+
+    /// Merges `bars` into the stored series (creating it): see [`Bars::merge`]. Every bar must
+    /// open on an `interval` boundary. The file is replaced atomically under the series lock.
+    pub fn append(&self, symbol: &Symbol, interval: Interval, bars: &Bars) -> Result<AppendSummary> {
+        check_aligned(bars, interval)?;
+        let _lock = self.lock(symbol, interval)?;
+        let existing =
+            if self.contains(symbol, interval) { self.read(symbol, interval)? } else { Bars::empty(bars.extras()) };
+        let (merged, MergeStats { added, replaced }) = existing.merge(bars).map_err(|e| match e {
+            vane_core::CoreError::Columns(m) => {
+                MarketDataError::InvalidArgument(format!("{}: {m}", self.path(symbol, interval).display()))
+            }
+            other => other.into(),
+        })?;
+        if added + replaced > 0 || !self.contains(symbol, interval) {
+            self.write_unlocked(symbol, interval, &merged)?;
+        }
+        Ok(AppendSummary { added, replaced, total: merged.len() })
+    }
+
+    /// Replaces the stored series with `bars` (atomically).
+    pub fn write(&self, symbol: &Symbol, interval: Interval, bars: &Bars) -> Result<()> {
+        check_aligned(bars, interval)?;
+        let _lock = self.lock(symbol, interval)?;
+        self.write_unlocked(symbol, interval, bars)
+    }
+
+    fn write_unlocked(&self, symbol: &Symbol, interval: Interval, bars: &Bars) -> Result<()> {
+        let path = self.path(symbol, interval);
+        let batch = to_batch(bars, interval);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("3 is a valid zstd level")))
+            .set_max_row_group_row_count(Some(self.row_group_rows))
+            .set_key_value_metadata(Some(vec![
+                KeyValue::new("vane.format_version".into(), STORE_FORMAT_VERSION.to_string()),
+                KeyValue::new("vane.symbol".into(), symbol.to_string()),
+                KeyValue::new("vane.interval".into(), interval.to_string()),
+            ]))
+            .build();
+        write_atomic(&path, |w, tmp| {
+            let mut writer =
+                ArrowWriter::try_new(w, batch.schema(), Some(props)).map_err(|e| MarketDataError::parquet(tmp, e))?;
+            writer.write(&batch).map_err(|e| MarketDataError::parquet(tmp, e))?;
+            writer.close().map_err(|e| MarketDataError::parquet(tmp, e))?;
+            Ok(())
+        })
+    }
+
+    fn lock(&self, symbol: &Symbol, interval: Interval) -> Result<File> {
+        fs::create_dir_all(&self.dir).map_err(|e| MarketDataError::io("creating folder", &self.dir, e))?;
+        let path = self.dir.join(format!(".{symbol}_{interval}.lock"));
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| MarketDataError::io("opening lock", &path, e))?;
+        f.lock().map_err(|e| MarketDataError::io("locking", &path, e))?;
+        Ok(f)
+    }
+}
+
+fn open_existing(path: &Path, symbol: &Symbol, interval: Interval) -> Result<File> {
+    File::open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            MarketDataError::InvalidArgument(format!(
+                "no stored candles for {symbol} {interval}: {} does not exist (download or import them first)",
+                path.display()
+            ))
+        } else {
+            MarketDataError::io("opening", path, e)
+        }
+    })
+}
+
+fn check_aligned(bars: &Bars, interval: Interval) -> Result<()> {
+    if let Some(&t) = bars.open_time().iter().find(|&&t| !interval.is_aligned(Timestamp(t))) {
+        return Err(MarketDataError::InvalidArgument(format!(
+            "bar opening at {} is not aligned to {interval}; nothing was stored",
+            Timestamp(t)
+        )));
+    }
+    Ok(())
+}
+
+fn check_metadata(path: &Path, kv: Option<&Vec<KeyValue>>, symbol: &Symbol, interval: Interval) -> Result<()> {
+    let get = |k: &str| kv.and_then(|v| v.iter().find(|e| e.key == k)).and_then(|e| e.value.as_deref());
+    if let Some(v) = get("vane.format_version")
+        && v != STORE_FORMAT_VERSION.to_string()
+    {
+        return Err(MarketDataError::parquet(
+            path,
+            format!("format_version {v} is not supported (this build reads {STORE_FORMAT_VERSION})"),
+        ));
+    }
+    for (k, want) in [("vane.symbol", symbol.as_str()), ("vane.interval", interval.as_str())] {
+        if let Some(v) = get(k)
+            && v != want
+        {
+            return Err(MarketDataError::parquet(path, format!("file holds {k} {v}, expected {want}")));
+        }
+    }
+    Ok(())
+}
+
+fn open_time_stats(s: Option<&Statistics>) -> Option<(i64, i64)> {
+    match s {
+        Some(Statistics::Int64(v)) => Some((*v.min_opt()?, *v.max_opt()?)),
+        _ => None,
+    }
+}
+
+fn ts_field(name: &str) -> Field {
+    Field::new(name, DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false)
+}
+
+fn to_batch(bars: &Bars, interval: Interval) -> RecordBatch {
+    let c = bars.columns();
+    let f64col = |v: &Vec<f64>| Arc::new(Float64Array::from(v.clone())) as ArrayRef;
+    let close_time: Vec<i64> = c.open_time.iter().map(|&t| t + interval.millis() - 1).collect();
+    let mut fields = vec![ts_field("open_time")];
+    let mut arrays: Vec<ArrayRef> =
+        vec![Arc::new(TimestampMillisecondArray::from(c.open_time.clone()).with_timezone("UTC"))];
+    for (name, v) in [("open", &c.open), ("high", &c.high), ("low", &c.low), ("close", &c.close), ("volume", &c.volume)]
+    {
+        fields.push(Field::new(name, DataType::Float64, false));
+        arrays.push(f64col(v));
+    }
+    fields.push(ts_field("close_time"));
+    arrays.push(Arc::new(TimestampMillisecondArray::from(close_time).with_timezone("UTC")));
+    if let Some(v) = &c.quote_volume {
+        fields.push(Field::new("quote_volume", DataType::Float64, false));
+        arrays.push(f64col(v));
+    }
+    if let Some(v) = &c.trades {
+        fields.push(Field::new("trades", DataType::UInt64, false));
+        arrays.push(Arc::new(UInt64Array::from(v.clone())));
+    }
+    if let (Some(b), Some(q)) = (&c.taker_buy_base, &c.taker_buy_quote) {
+        fields.push(Field::new("taker_buy_base_volume", DataType::Float64, false));
+        arrays.push(f64col(b));
+        fields.push(Field::new("taker_buy_quote_volume", DataType::Float64, false));
+        arrays.push(f64col(q));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .expect("columns built with one length and matching types")
+}
+
+fn append_batch(
+    path: &Path,
+    batch: &RecordBatch,
+    cols: &mut Option<BarColumns>,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<()> {
+    let bad = |m: String| MarketDataError::parquet(path, m);
+    let col = |name: &str| batch.column_by_name(name);
+    let need = |name: &str| col(name).ok_or_else(|| bad(format!("missing column {name}")));
+    let i64s = |name: &str, a: &ArrayRef| -> Result<Vec<i64>> {
+        if a.null_count() > 0 {
+            return Err(bad(format!("column {name} has nulls")));
+        }
+        if let Some(x) = a.as_any().downcast_ref::<TimestampMillisecondArray>() {
+            Ok(x.values().to_vec())
+        } else if let Some(x) = a.as_any().downcast_ref::<Int64Array>() {
+            Ok(x.values().to_vec())
+        } else {
+            Err(bad(format!("column {name} has type {}, expected Timestamp(ms) or Int64", a.data_type())))
+        }
+    };
+    let f64s = |name: &str, a: &ArrayRef| -> Result<Vec<f64>> {
+        if a.null_count() > 0 {
+            return Err(bad(format!("column {name} has nulls")));
+        }
+        a.as_any()
+            .downcast_ref::<Float64Array>()
+            .map(|x| x.values().to_vec())
+            .ok_or_else(|| bad(format!("column {name} has type {}, expected Float64", a.data_type())))
+    };
+    let times = i64s("open_time", need("open_time")?)?;
+    let keep: Vec<usize> = (0..times.len()).filter(|&i| times[i] >= start.0 && times[i] < end.0).collect();
+    let pick_f = |v: Vec<f64>| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+    let extras = Extras {
+        quote_volume: col("quote_volume").is_some(),
+        trades: col("trades").is_some(),
+        taker_buy: col("taker_buy_base_volume").is_some() && col("taker_buy_quote_volume").is_some(),
+    };
+    let out = cols.get_or_insert_with(|| BarColumns::with_extras(extras, times.len()));
+    out.open_time.extend(keep.iter().map(|&i| times[i]));
+    out.open.extend(pick_f(f64s("open", need("open")?)?));
+    out.high.extend(pick_f(f64s("high", need("high")?)?));
+    out.low.extend(pick_f(f64s("low", need("low")?)?));
+    out.close.extend(pick_f(f64s("close", need("close")?)?));
+    out.volume.extend(pick_f(f64s("volume", need("volume")?)?));
+    if let Some(c) = out.quote_volume.as_mut() {
+        c.extend(pick_f(f64s("quote_volume", need("quote_volume")?)?));
+    }
+    if let Some(c) = out.trades.as_mut() {
+        let a = need("trades")?;
+        let v: Vec<u64> = if let Some(x) = a.as_any().downcast_ref::<UInt64Array>() {
+            x.values().to_vec()
+        } else {
+            i64s("trades", a)?.into_iter().map(|t| t.max(0) as u64).collect()
+        };
+        c.extend(keep.iter().map(|&i| v[i]));
+    }
+    if let (Some(b), Some(q)) = (out.taker_buy_base.as_mut(), out.taker_buy_quote.as_mut()) {
+        b.extend(pick_f(f64s("taker_buy_base_volume", need("taker_buy_base_volume")?)?));
+        q.extend(pick_f(f64s("taker_buy_quote_volume", need("taker_buy_quote_volume")?)?));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vane_core::Bar;
+
+    fn bars(times: &[i64], c: f64) -> Bars {
+        Bars::from_bars(
+            &times
+                .iter()
+                .map(|&t| Bar { quote_volume: Some(1.5), ..Bar::ohlcv(Timestamp(t), c, c + 1.0, c - 1.0, c, 2.0) })
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
+    }
+
+    fn sym() -> Symbol {
+        Symbol::new("BTCUSDT").unwrap()
+    }
+
+    #[test]
+    fn append_merges_newer_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = ParquetStore::new(dir.path());
+        let m = 60_000;
+        let s1 = st.append(&sym(), Interval::M1, &bars(&[0, m, 2 * m], 10.0)).unwrap();
+        assert_eq!(s1, AppendSummary { added: 3, replaced: 0, total: 3 });
+        let s2 = st.append(&sym(), Interval::M1, &bars(&[2 * m, 3 * m], 20.0)).unwrap();
+        assert_eq!(s2, AppendSummary { added: 1, replaced: 1, total: 4 });
+        let got = st.read(&sym(), Interval::M1).unwrap();
+        assert_eq!(got.open_time(), &[0, m, 2 * m, 3 * m]);
+        assert_eq!(got.close(), &[10.0, 10.0, 20.0, 20.0]);
+        assert_eq!(st.last_open_time(&sym(), Interval::M1).unwrap(), Some(Timestamp(3 * m)));
+        assert_eq!(
+            st.list().unwrap(),
+            vec![StoredSeries { symbol: sym(), interval: Interval::M1, path: st.path(&sym(), Interval::M1) }]
+        );
+    }
+
+    #[test]
+    fn range_reads_use_row_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = ParquetStore::new(dir.path()).with_row_group_rows(10);
+        let times: Vec<i64> = (0..95).map(|i| i * 60_000).collect();
+        st.write(&sym(), Interval::M1, &bars(&times, 5.0)).unwrap();
+        let r = st.read_range(&sym(), Interval::M1, Timestamp(25 * 60_000), Timestamp(31 * 60_000)).unwrap();
+        assert_eq!(r.open_time(), &times[25..31]);
+        assert!(st.read_range(&sym(), Interval::M1, Timestamp(-5), Timestamp(0)).unwrap().is_empty());
+        assert_eq!(st.read(&sym(), Interval::M1).unwrap().len(), 95);
+        // The footer says 10 row groups.
+        let f = File::open(st.path(&sym(), Interval::M1)).unwrap();
+        let b = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+        assert_eq!(b.metadata().num_row_groups(), 10);
+    }
+
+    #[test]
+    fn misaligned_or_mismatched_input_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = ParquetStore::new(dir.path());
+        let e = st.append(&sym(), Interval::M1, &bars(&[0, 90_000], 5.0)).unwrap_err();
+        assert!(e.to_string().contains("not aligned to 1m"), "{e}");
+        assert!(!st.contains(&sym(), Interval::M1));
+        st.append(&sym(), Interval::M1, &bars(&[0], 5.0)).unwrap();
+        let plain = Bars::from_bars(&[Bar::ohlcv(Timestamp(60_000), 1.0, 1.0, 1.0, 1.0, 1.0)]).unwrap();
+        let e = st.append(&sym(), Interval::M1, &plain).unwrap_err();
+        assert!(e.to_string().contains("cannot merge"), "{e}");
+        assert_eq!(st.read(&sym(), Interval::M1).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn missing_and_foreign_files_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = ParquetStore::new(dir.path());
+        let e = st.read(&sym(), Interval::H4).unwrap_err();
+        assert!(e.to_string().contains("no stored candles for BTCUSDT 4h"), "{e}");
+        assert_eq!(st.last_open_time(&sym(), Interval::H4).unwrap(), None);
+        // A file written for another interval, renamed: refused by its metadata.
+        st.append(&sym(), Interval::M1, &bars(&[0], 5.0)).unwrap();
+        fs::copy(st.path(&sym(), Interval::M1), st.path(&sym(), Interval::D1)).unwrap();
+        let e = st.read(&sym(), Interval::D1).unwrap_err();
+        assert!(e.to_string().contains("expected 1d"), "{e}");
+        // A file that is not parquet at all.
+        fs::write(st.path(&sym(), Interval::H1), b"not parquet").unwrap();
+        assert!(matches!(st.read(&sym(), Interval::H1), Err(MarketDataError::Parquet { .. })));
+        // Stray names are skipped by list().
+        fs::write(dir.path().join("notes.parquet"), b"x").unwrap();
+        fs::write(dir.path().join("btc_1m.parquet"), b"x").unwrap();
+        assert_eq!(st.list().unwrap().len(), 3);
+    }
+}
