@@ -135,11 +135,9 @@ impl<'a> Downloader<'a> {
             Some(t) => t.0 + step,
             None => interval.align_up(req.since).0,
         };
+        let stored_rows = self.store.row_count(symbol, interval)?;
         let mut state =
-            RunState { buffer: None, added: 0, replaced: 0, first_added: None, last_added: None, stored_rows: 0 };
-        if let Some(_t) = stored_last {
-            state.stored_rows = self.store.read(symbol, interval)?.len();
-        }
+            RunState { buffer: None, added: 0, replaced: 0, first_added: None, last_added: None, stored_rows };
         let mut p = Progress {
             start: Timestamp(start),
             fetched_until: Timestamp(start),

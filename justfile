@@ -1,0 +1,30 @@
+# vane recipes. Each is a plain cargo command; `just --list` shows them.
+
+# Run the whole test suite (the README's test command).
+test:
+    cargo test --workspace
+
+# Formatting and clippy, as CI runs them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# The demo on the bundled real candles.
+demo:
+    cargo run --release -p vane-cli -- demo
+
+# Criterion benchmarks (store and CSV throughput on synthetic data).
+bench:
+    cargo bench -p vane-market-data --bench store
+
+# Download seed 001's universe (Binance spot 4h, 3 years) into data/.
+download-seed001:
+    cargo run --release -p vane-cli -- download --exchange binance-spot --symbols-file examples/universes/binance_spot_majors.txt --interval 4h --since-days 1095
+
+# Download seed 004's universe (Bybit linear perpetuals 15m, 3 years) into data/.
+download-seed004:
+    cargo run --release -p vane-cli -- download --exchange bybit-linear --symbols-file examples/universes/bybit_linear_51.txt --interval 15m --since-days 1095
+
+# What CI runs.
+ci:
+    bash .ci/run
