@@ -193,7 +193,8 @@ impl BarColumns {
         }
     }
 
-    fn row(&self, i: usize) -> Bar {
+    /// The bar at row `i` (panics when `i` is out of range, like slice indexing).
+    pub fn row(&self, i: usize) -> Bar {
         Bar {
             open_time: Timestamp(self.open_time[i]),
             open: self.open[i],

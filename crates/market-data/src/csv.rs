@@ -117,27 +117,11 @@ pub fn read_csv_from(reader: impl std::io::Read, path: &Path, interval: Option<I
             c.push(num(i, "taker_buy_quote_volume")?);
         }
         let row = cols.len() - 1;
-        if let Some(reason) = candle_problem(&cols, row) {
+        if let Some(reason) = cols.row(row).problem() {
             return Err(err(line, "-", reason));
         }
     }
     Ok(Bars::from_columns(cols)?)
-}
-
-fn candle_problem(c: &BarColumns, i: usize) -> Option<String> {
-    let bar = vane_core::Bar {
-        open_time: Timestamp(c.open_time[i]),
-        open: c.open[i],
-        high: c.high[i],
-        low: c.low[i],
-        close: c.close[i],
-        volume: c.volume[i],
-        quote_volume: c.quote_volume.as_ref().map(|v| v[i]),
-        trades: None,
-        taker_buy_base: c.taker_buy_base.as_ref().map(|v| v[i]),
-        taker_buy_quote: c.taker_buy_quote.as_ref().map(|v| v[i]),
-    };
-    bar.problem()
 }
 
 /// Writes bars as CSV (atomically): the OHLCV columns, then `close_time_ms` when `interval`

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use vane_core::{Bars, Interval, Symbol, Timestamp};
 use vane_market_data::testing::{Fault, Flavor, MockExchange, fixture_bars};
-use vane_market_data::{DownloadRequest, Downloader, Exchange, MarketDataError, ParquetStore, RetryPolicy, Sleeper};
+use vane_market_data::{
+    DownloadRequest, DownloadSummary, Downloader, Exchange, MarketDataError, ParquetStore, Progress, RetryPolicy,
+    Sleeper,
+};
 
 struct Rig {
     mock: MockExchange,
@@ -47,29 +50,28 @@ fn rig(flavor: Flavor, bars: Bars) -> Rig {
 }
 
 impl Rig {
-    fn run(&self, limit: usize, now: Timestamp) -> Result<vane_market_data::DownloadSummary, MarketDataError> {
+    fn run(&self, limit: usize, now: Timestamp) -> Result<DownloadSummary, MarketDataError> {
         self.run_with(limit, now, RetryPolicy { base_delay: Duration::from_millis(250), ..RetryPolicy::default() })
     }
 
-    fn run_with(
-        &self,
-        limit: usize,
-        now: Timestamp,
-        retry: RetryPolicy,
-    ) -> Result<vane_market_data::DownloadSummary, MarketDataError> {
+    fn run_with(&self, limit: usize, now: Timestamp, retry: RetryPolicy) -> Result<DownloadSummary, MarketDataError> {
+        Job { retry, ..self.job(limit, now) }.run(&mut |_| {})
+    }
+
+    /// A download from this rig's mock into its store, recording sleeps; fields overridable.
+    fn job(&self, limit: usize, now: Timestamp) -> Job<'_> {
         let sleeps = self.sleeps.clone();
-        let client =
-            self.exchange.client(Some(&self.mock.url()), retry, Sleeper::new(move |d| sleeps.lock().unwrap().push(d)));
-        let req = DownloadRequest {
-            symbol: btc(),
-            interval: Interval::H4,
+        Job {
+            exchange: self.exchange,
+            url: self.mock.url(),
+            store: &self.store,
             since: Timestamp::from_ymd(2023, 1, 1).unwrap(),
             until: None,
-        };
-        Downloader::new(client.as_ref(), &self.store)
-            .with_page_limit(limit)
-            .with_clock(Arc::new(move || now))
-            .download(&req, &mut |_| {})
+            limit,
+            now,
+            retry: RetryPolicy { base_delay: Duration::from_millis(250), ..RetryPolicy::default() },
+            sleeper: Sleeper::new(move |d| sleeps.lock().unwrap().push(d)),
+        }
     }
 
     fn stored(&self) -> Bars {
@@ -78,6 +80,30 @@ impl Rig {
 
     fn sleeps(&self) -> Vec<Duration> {
         self.sleeps.lock().unwrap().clone()
+    }
+}
+
+struct Job<'a> {
+    exchange: Exchange,
+    url: String,
+    store: &'a ParquetStore,
+    since: Timestamp,
+    until: Option<Timestamp>,
+    limit: usize,
+    now: Timestamp,
+    retry: RetryPolicy,
+    sleeper: Sleeper,
+}
+
+impl Job<'_> {
+    fn run(self, progress: &mut dyn FnMut(&Progress)) -> Result<DownloadSummary, MarketDataError> {
+        let client = self.exchange.client(Some(&self.url), self.retry, self.sleeper);
+        let req = DownloadRequest { symbol: btc(), interval: Interval::H4, since: self.since, until: self.until };
+        let now = self.now;
+        Downloader::new(client.as_ref(), self.store)
+            .with_page_limit(self.limit)
+            .with_clock(Arc::new(move || now))
+            .download(&req, progress)
     }
 }
 
@@ -234,23 +260,8 @@ fn empty_pages_before_listing_are_skipped() {
     // Asking from 2022-06-01: the first pages cover months before the data starts and come
     // back empty; the download must go on, not stop.
     let r = rig(Flavor::BinanceSpot, fixture());
-    let sleeps = r.sleeps.clone();
-    let client = Exchange::BinanceSpot.client(
-        Some(&r.mock.url()),
-        RetryPolicy::default(),
-        Sleeper::new(move |d| sleeps.lock().unwrap().push(d)),
-    );
-    let req = DownloadRequest {
-        symbol: btc(),
-        interval: Interval::H4,
-        since: Timestamp::from_ymd(2022, 6, 1).unwrap(),
-        until: None,
-    };
-    let now = after_fixture();
-    let s = Downloader::new(client.as_ref(), &r.store)
-        .with_page_limit(500)
-        .with_clock(Arc::new(move || now))
-        .download(&req, &mut |_| {})
+    let s = Job { since: Timestamp::from_ymd(2022, 6, 1).unwrap(), ..r.job(500, after_fixture()) }
+        .run(&mut |_| {})
         .unwrap();
     assert_eq!(s.rows_added, 2190);
     assert_store_eq(&r.stored(), &fixture());
@@ -307,19 +318,7 @@ fn server_dying_mid_download_then_resumed_run() {
     // The exchange comes back (a new server with the same data); the next run resumes after
     // the last stored bar and completes the series.
     let back = MockExchange::start(Flavor::BinanceSpot, btc(), Interval::H4, fixture());
-    let client = Exchange::BinanceSpot.client(Some(&back.url()), RetryPolicy::default(), Sleeper::default());
-    let req = DownloadRequest {
-        symbol: btc(),
-        interval: Interval::H4,
-        since: Timestamp::from_ymd(2023, 1, 1).unwrap(),
-        until: None,
-    };
-    let now = after_fixture();
-    let s = Downloader::new(client.as_ref(), &r.store)
-        .with_page_limit(500)
-        .with_clock(Arc::new(move || now))
-        .download(&req, &mut |_| {})
-        .unwrap();
+    let s = Job { url: back.url(), ..r.job(500, after_fixture()) }.run(&mut |_| {}).unwrap();
     assert_eq!((s.rows_added, s.rows_replaced), (1190, 0));
     assert!(
         back.requests()[0].contains(&format!("startTime={}", fixture().open_time()[1000])),
@@ -363,19 +362,9 @@ fn binance_weight_budget_pauses_until_next_minute() {
 #[test]
 fn progress_reaches_the_target() {
     let r = rig(Flavor::BinanceSpot, fixture());
-    let client = Exchange::BinanceSpot.client(Some(&r.mock.url()), RetryPolicy::default(), Sleeper::default());
-    let req = DownloadRequest {
-        symbol: btc(),
-        interval: Interval::H4,
-        since: Timestamp::from_ymd(2023, 1, 1).unwrap(),
-        until: Some(Timestamp::from_ymd(2023, 7, 1).unwrap()),
-    };
-    let now = after_fixture();
     let mut seen = Vec::new();
-    let s = Downloader::new(client.as_ref(), &r.store)
-        .with_page_limit(300)
-        .with_clock(Arc::new(move || now))
-        .download(&req, &mut |p| seen.push(p.fraction()))
+    let s = Job { until: Some(Timestamp::from_ymd(2023, 7, 1).unwrap()), ..r.job(300, after_fixture()) }
+        .run(&mut |p| seen.push(p.fraction()))
         .unwrap();
     // 2023-01-01 .. 2023-06-30T20:00 = 181 days × 6 bars.
     assert_eq!(s.rows_added, 1086);

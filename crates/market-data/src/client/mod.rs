@@ -118,13 +118,19 @@ fn int_field(v: &serde_json::Value, what: &str) -> std::result::Result<i64, Stri
         .ok_or_else(|| format!("{what} is {v}, expected an integer"))
 }
 
-/// Turns parsed rows into a validated page: aligned, inside [start, end], sorted.
+/// Turns parsed rows (in the exchange's order) into a validated page: valid candles, aligned,
+/// inside [start, end], sorted.
 fn finish_page(
     mut rows: Vec<vane_core::Bar>,
     interval: Interval,
     start: Timestamp,
     end: Timestamp,
 ) -> std::result::Result<Bars, String> {
+    for (i, bar) in rows.iter().enumerate() {
+        if let Some(p) = bar.problem() {
+            return Err(format!("kline #{i} at {}: {p}", bar.open_time));
+        }
+    }
     rows.sort_by_key(|b| b.open_time);
     if let Some(b) = rows.iter().find(|b| !interval.is_aligned(b.open_time)) {
         return Err(format!("bar at {} is not aligned to {interval}", b.open_time));
