@@ -53,6 +53,23 @@ impl Bar {
         }
     }
 
+    /// Whether this is a valid candle (see [`Bar::problem`]); allocation-free, for hot loops.
+    #[inline]
+    pub fn is_valid(&self) -> bool {
+        let pos = |v: f64| v.is_finite() && v > 0.0;
+        let vol = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v >= 0.0);
+        pos(self.open)
+            && pos(self.high)
+            && pos(self.low)
+            && pos(self.close)
+            && self.high >= self.open.max(self.close)
+            && self.low <= self.open.min(self.close)
+            && vol(Some(self.volume))
+            && vol(self.quote_volume)
+            && vol(self.taker_buy_base)
+            && vol(self.taker_buy_quote)
+    }
+
     /// Why this bar is not a valid candle, if it is not: every price finite and > 0,
     /// `high ≥ max(open, close)`, `low ≤ min(open, close)`, volumes finite and ≥ 0.
     pub fn problem(&self) -> Option<String> {
@@ -478,6 +495,7 @@ mod tests {
     fn validates_candles() {
         let good = bar(0, 100.0);
         assert_eq!(good.problem(), None);
+        assert!(good.is_valid());
         let cases: [(Bar, &str); 7] = [
             (Bar { high: 99.5, ..good }, "high 99.5 is below"),
             (Bar { low: 100.5, ..good }, "low 100.5 is above"),
@@ -488,7 +506,8 @@ mod tests {
             (Bar { quote_volume: Some(f64::NAN), ..good }, "quote_volume = NaN"),
         ];
         for (b, msg) in cases {
-            let p = b.problem().expect("should be rejected");
+            assert!(!b.is_valid());
+        let p = b.problem().expect("should be rejected");
             assert!(p.contains(msg), "{p:?} lacks {msg:?}");
         }
         // A zero-range bar (high == low) with zero volume is a valid candle.
