@@ -507,7 +507,7 @@ mod tests {
         ];
         for (b, msg) in cases {
             assert!(!b.is_valid());
-        let p = b.problem().expect("should be rejected");
+            let p = b.problem().expect("should be rejected");
             assert!(p.contains(msg), "{p:?} lacks {msg:?}");
         }
         // A zero-range bar (high == low) with zero volume is a valid candle.

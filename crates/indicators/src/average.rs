@@ -136,7 +136,8 @@ impl KaufmanAdaptiveMovingAverage {
         // TA-Lib fixes the fast and slow constants at 2 and 30 bars, whatever the period.
         let max = 2.0 / 31.0;
         let diff = 2.0 / 3.0 - max;
-        let er = if self.sum_roc <= period_roc || is_zero(self.sum_roc) { 1.0 } else { (period_roc / self.sum_roc).abs() };
+        let er =
+            if self.sum_roc <= period_roc || is_zero(self.sum_roc) { 1.0 } else { (period_roc / self.sum_roc).abs() };
         let sc = (er * diff + max).powi(2);
         let base = self.kama.unwrap_or_else(|| prev.unwrap_or(x));
         let k = (x - base) * sc + base;
@@ -183,7 +184,10 @@ impl TillsonT3 {
     pub fn new(n: usize, v: f64) -> Result<Self> {
         check_period("T3", "period", n, 2)?;
         if !v.is_finite() {
-            return Err(crate::IndicatorError::InvalidParameter { indicator: "T3", message: format!("vfactor = {v} is not finite") });
+            return Err(crate::IndicatorError::InvalidParameter {
+                indicator: "T3",
+                message: format!("vfactor = {v} is not finite"),
+            });
         }
         let e = EmaCore::new(n);
         Ok(Self { n, v, e: [e.clone(), e.clone(), e.clone(), e.clone(), e.clone(), e], count: 0 })

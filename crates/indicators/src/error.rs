@@ -24,7 +24,10 @@ pub type Result<T> = std::result::Result<T, IndicatorError>;
 
 pub(crate) fn check_period(indicator: &'static str, name: &str, value: usize, min: usize) -> Result<()> {
     if value < min {
-        return Err(IndicatorError::InvalidParameter { indicator, message: format!("{name} = {value}, must be ≥ {min}") });
+        return Err(IndicatorError::InvalidParameter {
+            indicator,
+            message: format!("{name} = {value}, must be ≥ {min}"),
+        });
     }
     Ok(())
 }

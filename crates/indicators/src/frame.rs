@@ -26,7 +26,11 @@ impl FeatureFrame {
             return Err(IndicatorError::InvalidInput(format!("{} names for {} columns", names.len(), columns.len())));
         }
         if let Some((n, c)) = names.iter().zip(&columns).find(|(_, c)| c.len() != open_time.len()) {
-            return Err(IndicatorError::InvalidInput(format!("column {n} has {} rows, expected {}", c.len(), open_time.len())));
+            return Err(IndicatorError::InvalidInput(format!(
+                "column {n} has {} rows, expected {}",
+                c.len(),
+                open_time.len()
+            )));
         }
         Ok(Self { open_time, names, columns })
     }

@@ -66,7 +66,7 @@ impl RelativeStrengthIndex {
         if !x.is_finite() {
             return None;
         }
-        let Some(prev) = self.prev.replace(x) else { return None };
+        let prev = self.prev.replace(x)?;
         let d = x - prev;
         let n = self.n as f64;
         self.changes += 1;
@@ -316,7 +316,11 @@ impl WilliamsR {
         let (hh, ll) = (self.hh.push(bar.high), self.ll.push(bar.low));
         let (hh, ll) = (hh?, ll?);
         let range = hh - ll;
-        Some(if is_zero_scaled(range, hh.abs() + ll.abs()) { 0.0 } else { (((hh - bar.close) / range) * -100.0).clamp(-100.0, 0.0) })
+        Some(if is_zero_scaled(range, hh.abs() + ll.abs()) {
+            0.0
+        } else {
+            (((hh - bar.close) / range) * -100.0).clamp(-100.0, 0.0)
+        })
     }
 }
 stepped!(WilliamsR, f64);
@@ -419,11 +423,11 @@ impl UltimateOscillator {
         let tr = bar.high.max(pc) - true_low;
         let mut sums = [(0.0, 0.0); 3];
         let mut full = true;
-        for i in 0..3 {
-            let a = self.bp[i].push(bp);
-            let b = self.tr[i].push(tr);
+        for ((bp_sum, tr_sum), slot) in self.bp.iter_mut().zip(self.tr.iter_mut()).zip(sums.iter_mut()) {
+            let a = bp_sum.push(bp);
+            let b = tr_sum.push(tr);
             full &= a.is_some();
-            sums[i] = (a.unwrap_or(0.0), b.unwrap_or(0.0));
+            *slot = (a.unwrap_or(0.0), b.unwrap_or(0.0));
         }
         if !full {
             return None;
@@ -667,8 +671,8 @@ impl Outputs for WaveTrendOutput {
 
 /// WaveTrend (LazyBear), with TradingView's EMA (seeded with the first value):
 /// `ap = hlc3`, `esa = EMA_n1(ap)`, `d = EMA_n1(|ap − esa|)`, `ci = (ap − esa)/(0.015·d)`,
-/// `wt1 = EMA_n2(ci)`, `wt2 = SMA_4(wt1)`. `ci` is undefined while `d = 0` (the first bar), so
-/// wt1 starts at index 1 and wt2 at index 4.
+/// `wt1 = EMA_n2(ci)`, `wt2 = SMA_4(wt1)`. On the first bar `ci = 0/0` (TradingView's `na`), so
+/// wt1 starts at index 1 and wt2 at index 4; later, `ci = 0` while there is no deviation (`d = 0`).
 #[derive(Clone, Debug)]
 pub struct WaveTrend {
     n1: usize,
@@ -677,6 +681,7 @@ pub struct WaveTrend {
     d: PineEma,
     tci: PineEma,
     wt2: SmaCore,
+    started: bool,
     ready: bool,
 }
 
@@ -685,7 +690,16 @@ impl WaveTrend {
     pub fn new(n1: usize, n2: usize) -> Result<Self> {
         check_period("WaveTrend", "channel length", n1, 1)?;
         check_period("WaveTrend", "average length", n2, 1)?;
-        Ok(Self { n1, n2, esa: PineEma::new(n1), d: PineEma::new(n1), tci: PineEma::new(n2), wt2: SmaCore::new(4), ready: false })
+        Ok(Self {
+            n1,
+            n2,
+            esa: PineEma::new(n1),
+            d: PineEma::new(n1),
+            tci: PineEma::new(n2),
+            wt2: SmaCore::new(4),
+            started: false,
+            ready: false,
+        })
     }
     fn fresh(&self) -> Self {
         Self::new(self.n1, self.n2).expect("valid periods")
@@ -695,12 +709,18 @@ impl WaveTrend {
     }
     /// Feeds the source value (hlc3 for the classic indicator); `(wt1, wt2)` where defined.
     pub fn update_value(&mut self, ap: f64) -> (Option<f64>, Option<f64>) {
-        let esa = self.esa.update(ap);
-        let d = self.d.update((ap - esa).abs());
-        let ci = (ap - esa) / (0.015 * d);
-        if !ci.is_finite() {
+        if !ap.is_finite() {
             return (None, None);
         }
+        let first = !self.started;
+        self.started = true;
+        let esa = self.esa.update(ap);
+        let d = self.d.update((ap - esa).abs());
+        if first {
+            // ci = 0/0 on the first bar: TradingView's na, so the averages start at bar 1.
+            return (None, None);
+        }
+        let ci = if d == 0.0 { 0.0 } else { (ap - esa) / (0.015 * d) };
         let wt1 = self.tci.update(ci);
         (Some(wt1), self.wt2.update(wt1))
     }

@@ -49,7 +49,17 @@ impl DirectionalMovement {
     /// Over `n ≥ 2` bars.
     pub fn new(n: usize) -> Result<Self> {
         check_period("DX", "period", n, 2)?;
-        Ok(Self { n, prev: None, plus_dm: 0.0, minus_dm: 0.0, tr: 0.0, steps: 0, last_dx: 0.0, defined: false, ready: false })
+        Ok(Self {
+            n,
+            prev: None,
+            plus_dm: 0.0,
+            minus_dm: 0.0,
+            tr: 0.0,
+            steps: 0,
+            last_dx: 0.0,
+            defined: false,
+            ready: false,
+        })
     }
     fn fresh(&self) -> Self {
         Self::new(self.n).expect("valid period")
@@ -79,8 +89,11 @@ impl DirectionalMovement {
         if self.steps < self.n {
             return None;
         }
-        let (plus_di, minus_di) =
-            if self.tr > 0.0 { (100.0 * (self.plus_dm / self.tr), 100.0 * (self.minus_dm / self.tr)) } else { (0.0, 0.0) };
+        let (plus_di, minus_di) = if self.tr > 0.0 {
+            (100.0 * (self.plus_dm / self.tr), 100.0 * (self.minus_dm / self.tr))
+        } else {
+            (0.0, 0.0)
+        };
         let sum = minus_di + plus_di;
         self.defined = self.tr > 0.0 && !is_zero(sum);
         let dx = if self.defined { 100.0 * ((minus_di - plus_di).abs() / sum) } else { self.last_dx };
@@ -301,7 +314,9 @@ pub(crate) fn check_sar(acceleration: f64, maximum: f64) -> Result<()> {
     if !(acceleration > 0.0 && maximum >= acceleration && maximum.is_finite()) {
         return Err(IndicatorError::InvalidParameter {
             indicator: "SAR",
-            message: format!("acceleration {acceleration} and maximum {maximum} must satisfy 0 < acceleration ≤ maximum"),
+            message: format!(
+                "acceleration {acceleration} and maximum {maximum} must satisfy 0 < acceleration ≤ maximum"
+            ),
         });
     }
     Ok(())

@@ -174,7 +174,10 @@ impl BollingerBands {
     pub fn new(n: usize, k_up: f64, k_dn: f64) -> Result<Self> {
         check_period("BBANDS", "period", n, 2)?;
         if !(k_up.is_finite() && k_dn.is_finite()) {
-            return Err(IndicatorError::InvalidParameter { indicator: "BBANDS", message: "deviations must be finite".into() });
+            return Err(IndicatorError::InvalidParameter {
+                indicator: "BBANDS",
+                message: "deviations must be finite".into(),
+            });
         }
         Ok(Self { n, k_up, k_dn, sma: SmaCore::new(n), moments: RollingMoments::new(n), count: 0 })
     }
@@ -198,7 +201,13 @@ impl Indicator for BollingerBands {
         } else {
             (middle + self.k_up * sd, middle - self.k_dn * sd)
         };
-        Some(BollingerOutput { upper, middle, lower, percent_b: ratio(c - lower, upper - lower), width: ratio(upper - lower, middle) })
+        Some(BollingerOutput {
+            upper,
+            middle,
+            lower,
+            percent_b: ratio(c - lower, upper - lower),
+            width: ratio(upper - lower, middle),
+        })
     }
     fn reset(&mut self) {
         *self = Self::new(self.n, self.k_up, self.k_dn).expect("valid parameters");

@@ -126,7 +126,7 @@ impl Indicator for ChaikinOscillator {
             self.ema_slow = ks * ad + (1.0 - ks) * self.ema_slow;
         }
         self.count += 1;
-        (self.count > self.warmup()).then(|| self.ema_fast - self.ema_slow)
+        (self.count > self.warmup()).then_some(self.ema_fast - self.ema_slow)
     }
     fn reset(&mut self) {
         *self = Self::new(self.fast, self.slow).expect("valid periods");

@@ -8,8 +8,8 @@ use crate::Indicator;
 use crate::average::ExponentialMovingAverage;
 use crate::indicator::ratio;
 use crate::momentum::{
-    Aroon, CommodityChannelIndex, DetrendedPriceOscillator, MoneyFlowIndex, MovingAverageConvergenceDivergence, RateOfChange,
-    RelativeStrengthIndex, Stochastic, UltimateOscillator, WilliamsR,
+    Aroon, CommodityChannelIndex, DetrendedPriceOscillator, MoneyFlowIndex, MovingAverageConvergenceDivergence,
+    RateOfChange, RelativeStrengthIndex, Stochastic, UltimateOscillator, WilliamsR,
 };
 use crate::rolling::{Lag, RollingSum, SmaCore};
 use crate::trend::{AverageDirectionalIndex, Ichimoku, ParabolicSar, Vortex};

@@ -51,7 +51,8 @@ pub enum FeatureSet {
 
 impl FeatureSet {
     /// Every set.
-    pub const ALL: [FeatureSet; 5] = [FeatureSet::Talib, FeatureSet::V1, FeatureSet::Full, FeatureSet::Regime, FeatureSet::Lorentzian];
+    pub const ALL: [FeatureSet; 5] =
+        [FeatureSet::Talib, FeatureSet::V1, FeatureSet::Full, FeatureSet::Regime, FeatureSet::Lorentzian];
 
     /// The set's name.
     pub fn name(self) -> &'static str {
@@ -95,7 +96,8 @@ impl FeatureSet {
     /// bars aggregated from them, joined without look-ahead (see [`MultiTimeframe`]); the coarse
     /// columns are prefixed with `<coarse>_`.
     pub fn compute_multi_timeframe(self, bars: &Bars, fine: Interval, coarse: Interval) -> Result<FeatureFrame> {
-        let mut both = Joined { a: self.stream(), b: Box::new(MultiTimeframe::new(self.stream(), fine, coarse)?), names: vec![] };
+        let mut both =
+            Joined { a: self.stream(), b: Box::new(MultiTimeframe::new(self.stream(), fine, coarse)?), names: vec![] };
         both.names = both.a.names().iter().chain(both.b.names()).cloned().collect();
         Ok(compute_stream(&mut both, bars))
     }

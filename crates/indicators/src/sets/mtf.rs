@@ -52,11 +52,11 @@ impl MultiTimeframe {
     }
 
     fn close_bucket(&mut self) {
-        if let Some(b) = self.bucket.take() {
-            if b.complete_start || self.started {
-                self.inner.update(&b.bar, &mut self.current);
-                self.started = true;
-            }
+        if let Some(b) = self.bucket.take()
+            && (b.complete_start || self.started)
+        {
+            self.inner.update(&b.bar, &mut self.current);
+            self.started = true;
         }
     }
 }
@@ -72,11 +72,9 @@ impl FeatureStream for MultiTimeframe {
             return;
         }
         let start = self.coarse.align_down(bar.open_time);
-        if let Some(b) = &self.bucket {
-            if b.bar.open_time != start {
-                // A later bucket began: the previous one closed without its last fine bar.
-                self.close_bucket();
-            }
+        if self.bucket.as_ref().is_some_and(|b| b.bar.open_time != start) {
+            // A later bucket began: the previous one closed without its last fine bar.
+            self.close_bucket();
         }
         match &mut self.bucket {
             Some(b) => {
@@ -91,7 +89,8 @@ impl FeatureStream for MultiTimeframe {
                 a.taker_buy_quote = a.taker_buy_quote.zip(bar.taker_buy_quote).map(|(x, y)| x + y);
             }
             None => {
-                self.bucket = Some(Bucket { bar: Bar { open_time: start, ..*bar }, complete_start: bar.open_time == start });
+                self.bucket =
+                    Some(Bucket { bar: Bar { open_time: start, ..*bar }, complete_start: bar.open_time == start });
             }
         }
         if bar.open_time.0 + self.fine.millis() == start.0 + self.coarse.millis() {

@@ -7,8 +7,8 @@ use super::{FeatureStream, names, put, val};
 use crate::Indicator;
 use crate::average::{ExponentialMovingAverage, KaufmanAdaptiveMovingAverage, SimpleMovingAverage, TillsonT3};
 use crate::momentum::{
-    Aroon, CommodityChannelIndex, MoneyFlowIndex, Momentum, MovingAverageConvergenceDivergence, PercentagePriceOscillator,
-    RateOfChange, RelativeStrengthIndex, Stochastic, Trix, UltimateOscillator, WilliamsR,
+    Aroon, CommodityChannelIndex, Momentum, MoneyFlowIndex, MovingAverageConvergenceDivergence,
+    PercentagePriceOscillator, RateOfChange, RelativeStrengthIndex, Stochastic, Trix, UltimateOscillator, WilliamsR,
 };
 use crate::trend::{AverageDirectionalIndex, DirectionalOutput, Ichimoku, ParabolicSar, Vortex};
 use crate::volatility::{AverageTrueRange, BollingerBands, DonchianChannel, TrueRange};
@@ -165,7 +165,13 @@ impl FeatureStream for TalibStream {
         out[i + 1] = val(self.sma.update(bar));
         i += 2;
         i += put(&mut out[i..], self.stoch.update(bar));
-        for v in [self.cci.update(bar), self.willr.update(bar), self.roc.update(bar), self.ultosc.update(bar), self.mfi.update(bar)] {
+        for v in [
+            self.cci.update(bar),
+            self.willr.update(bar),
+            self.roc.update(bar),
+            self.ultosc.update(bar),
+            self.mfi.update(bar),
+        ] {
             out[i] = val(v);
             i += 1;
         }

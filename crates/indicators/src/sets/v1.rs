@@ -13,8 +13,20 @@ use crate::volatility::{AverageTrueRange, BollingerBands, LogReturn, RealizedVol
 use crate::volume::{ChaikinMoneyFlow, OnBalanceVolume, VolumeSma};
 
 pub(crate) const COLUMNS: [&str; 14] = [
-    "r_1", "r_6", "rsi_14", "macd_hist", "adx_14", "ema50_dist", "atr_norm", "rv_20", "bb_pctb", "bb_width", "log_volume",
-    "vol_rel", "cmf_20", "obv_norm",
+    "r_1",
+    "r_6",
+    "rsi_14",
+    "macd_hist",
+    "adx_14",
+    "ema50_dist",
+    "atr_norm",
+    "rv_20",
+    "bb_pctb",
+    "bb_width",
+    "log_volume",
+    "vol_rel",
+    "cmf_20",
+    "obv_norm",
 ];
 
 pub(crate) struct V1Stream {
