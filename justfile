@@ -13,9 +13,16 @@ lint:
 demo:
     cargo run --release -p vane-cli -- demo
 
-# Criterion benchmarks (store and CSV throughput on synthetic data).
+# Criterion benchmarks (store, CSV, indicators and feature sets on synthetic data).
 bench:
     cargo bench -p vane-market-data --bench store
+    cargo bench -p vane-indicators --bench indicators
+
+# Indicator timings against TA-Lib on the same data (needs `pip install TA-Lib numpy`).
+bench-talib:
+    cargo bench -p vane-indicators --bench indicators
+    python3 benches/talib_timing.py > target/bench-data/talib_times.json
+    python3 benches/compare_talib.py
 
 # Download seed 001's universe (Binance spot 4h, 3 years) into data/.
 download-seed001:

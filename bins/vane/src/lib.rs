@@ -4,6 +4,7 @@
 
 mod data;
 mod download;
+mod features;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ enum Command {
     },
     /// Resample candles to a coarser interval.
     Resample(data::ResampleArgs),
+    /// Compute a feature set (talib, v1, full, regime, lorentzian) over candles.
+    Features(features::FeaturesArgs),
     /// Run the demo on the bundled real candles (offline).
     Demo(data::DemoArgs),
 }
@@ -63,6 +66,7 @@ where
         Command::Export(a) => data::export(a),
         Command::Data { command: DataCommand::Info(a) } => data::info(a),
         Command::Resample(a) => data::resample(a),
+        Command::Features(a) => features::run(a),
         Command::Demo(a) => data::demo(a),
     };
     match result {

@@ -265,3 +265,89 @@ fn demo_runs_offline_on_the_bundled_candles() {
     assert!(row(&["SOLUSDT", "1h", "336"]) && row(&["SOLUSDT", "4h", "84"]), "{out}");
     assert!(dir.path().join("demo/data/ETHUSDT_4h.parquet").is_file());
 }
+
+#[test]
+fn features_talib_from_csv_match_the_oracle_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture("BTCUSDT_4h.csv");
+    let out = dir.path().join("talib.csv");
+    ok(&vane(
+        &["features", "--input", csv.to_str().unwrap(), "--set", "talib", "--output", out.to_str().unwrap()],
+        dir.path(),
+    ));
+    let ours = std::fs::read_to_string(&out).unwrap();
+    let oracle = std::fs::read_to_string(fixture("oracle/indicators_BTCUSDT_4h.csv")).unwrap();
+    assert_eq!(ours.lines().next(), oracle.lines().next(), "same header, column for column");
+    assert_eq!(ours.lines().count(), oracle.lines().count());
+    // Same empty (NaN) fields, and values equal to 1e-9 relative.
+    for (a, b) in ours.lines().zip(oracle.lines()).skip(1) {
+        for (x, y) in a.split(',').zip(b.split(',')) {
+            assert_eq!(x.is_empty(), y.is_empty(), "{a}\n{b}");
+            if !x.is_empty() {
+                let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+                assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-3), "{x} vs {y}");
+            }
+        }
+    }
+}
+
+#[test]
+fn features_from_store_parquet_and_mtf() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture("SOLUSDT_15m.csv");
+    ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "SOLUSDT", "--interval", "15m"], dir.path()));
+    // From the store, to stdout.
+    let out = ok(&vane(&["features", "--symbol", "SOLUSDT", "--interval", "15m", "--set", "v1"], dir.path()));
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "open_time_ms,r_1,r_6,rsi_14,macd_hist,adx_14,ema50_dist,atr_norm,rv_20,bb_pctb,bb_width,log_volume,vol_rel,cmf_20,obv_norm"
+    );
+    assert_eq!(lines.count(), 1344);
+    // From a parquet file, with 1h features joined, to parquet.
+    let pq = dir.path().join("data/SOLUSDT_15m.parquet");
+    let out_pq = dir.path().join("f.parquet");
+    ok(&vane(
+        &[
+            "features",
+            "--input",
+            pq.to_str().unwrap(),
+            "--set",
+            "regime",
+            "--mtf",
+            "1h",
+            "--output",
+            out_pq.to_str().unwrap(),
+        ],
+        dir.path(),
+    ));
+    let bytes = std::fs::read(&out_pq).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+    let out = ok(&vane(&["features", "--input", csv.to_str().unwrap(), "--set", "regime", "--mtf", "1h"], dir.path()));
+    assert!(
+        out.starts_with(
+            "open_time_ms,tod_sin,tod_cos,sigma_60,volume_z_60,1h_tod_sin,1h_tod_cos,1h_sigma_60,1h_volume_z_60\n"
+        ),
+        "{}",
+        &out[..200]
+    );
+}
+
+#[test]
+fn features_bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture("BTCUSDT_4h.csv");
+    let out = vane(&["features", "--input", csv.to_str().unwrap(), "--set", "v9"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown feature set \"v9\""));
+    let out = vane(&["features", "--input", csv.to_str().unwrap(), "--set", "v1", "--mtf", "1h"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a whole multiple"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = vane(&["features", "--input", "missing.csv", "--set", "v1"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv"));
+}

@@ -10,10 +10,7 @@ macro_rules! close_indicator {
     ($ty:ident) => {
         impl Indicator for $ty {
             type Output = f64;
-            fn update(&mut self, bar: &Bar) -> Option<f64> {
-                if !bar.is_valid() {
-                    return None;
-                }
+            fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
                 self.update_value(bar.close)
             }
             fn reset(&mut self) {

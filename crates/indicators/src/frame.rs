@@ -35,6 +35,27 @@ impl FeatureFrame {
         Ok(Self { open_time, names, columns })
     }
 
+    /// Makes this frame hold `names` over `open_time` with empty columns (to be extended to the
+    /// full length), reusing the column buffers it has.
+    pub(crate) fn reshape(&mut self, names: &[String], open_time: &[i64]) {
+        let n = open_time.len();
+        self.open_time.clear();
+        self.open_time.extend_from_slice(open_time);
+        if self.names != names {
+            self.names = names.to_vec();
+        }
+        self.columns.resize_with(names.len(), Vec::new);
+        for c in &mut self.columns {
+            c.clear();
+            c.reserve(n);
+        }
+    }
+
+    /// The columns, for in-place filling by the crate.
+    pub(crate) fn columns_mut(&mut self) -> &mut [Vec<f64>] {
+        &mut self.columns
+    }
+
     /// Appends a row.
     ///
     /// # Panics

@@ -18,8 +18,18 @@ pub trait Indicator {
     /// What one update yields: `f64`, or a small struct for multi-output indicators.
     type Output: Outputs;
 
-    /// Feeds the next closed bar; `None` until the indicator is warmed up (or for a skipped bar).
-    fn update(&mut self, bar: &Bar) -> Option<Self::Output>;
+    /// Feeds the next closed bar; `None` until the indicator is warmed up (or for a skipped,
+    /// invalid bar).
+    #[inline]
+    fn update(&mut self, bar: &Bar) -> Option<Self::Output> {
+        if bar.is_valid() { self.update_valid(bar) } else { None }
+    }
+
+    /// [`update`](Indicator::update) for a bar the caller has already checked with
+    /// [`Bar::is_valid`] — feature sets check each bar once for all their indicators. Feeding an
+    /// invalid bar here is a logic error: the outputs are meaningless (but never undefined
+    /// behaviour).
+    fn update_valid(&mut self, bar: &Bar) -> Option<Self::Output>;
 
     /// Forgets everything seen so far.
     fn reset(&mut self);

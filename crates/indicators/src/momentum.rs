@@ -14,10 +14,7 @@ macro_rules! stepped {
     ($ty:ty, $out:ty) => {
         impl Indicator for $ty {
             type Output = $out;
-            fn update(&mut self, bar: &Bar) -> Option<$out> {
-                if !bar.is_valid() {
-                    return None;
-                }
+            fn update_valid(&mut self, bar: &Bar) -> Option<$out> {
                 let out = self.step(bar);
                 self.ready |= out.is_some();
                 out
@@ -164,7 +161,9 @@ impl MovingAverageConvergenceDivergence {
     fn step(&mut self, bar: &Bar) -> Option<MacdOutput> {
         let c = bar.close;
         let k = 2.0 / (self.fast_n as f64 + 1.0);
-        self.closes.push(c);
+        if self.fast.is_none() {
+            self.closes.push(c);
+        }
         let slow = self.slow.update(c);
         let fast = match (self.fast, slow) {
             (Some(f), _) => (c - f) * k + f,
@@ -278,8 +277,9 @@ impl CommodityChannelIndex {
             return None;
         }
         let n = self.n as f64;
-        let mean = self.tp.iter().sum::<f64>() / n;
-        let dev: f64 = self.tp.iter().map(|v| (v - mean).abs()).sum();
+        // Summed in ring-slot order, as TA-Lib does.
+        let mean = self.tp.slots().iter().sum::<f64>() / n;
+        let dev: f64 = self.tp.slots().iter().map(|v| (v - mean).abs()).sum();
         let num = x - mean;
         self.ready = true;
         Some(if !is_zero(num) && !is_zero(dev) { num / (0.015 * (dev / n)) } else { 0.0 })
@@ -575,12 +575,16 @@ impl Outputs for AroonOutput {
 }
 
 /// Aroon, TA-Lib `AROON(n)` / `AROONOSC(n)` over the last n+1 bars; on ties the most recent
-/// extreme counts; first value at n.
+/// extreme counts; first value at n. The extremes are tracked incrementally and rescanned only
+/// when they leave the window (TA-Lib's method).
 #[derive(Clone, Debug)]
 pub struct Aroon {
     n: usize,
     highs: Ring,
     lows: Ring,
+    t: usize,
+    hi: (f64, usize),
+    lo: (f64, usize),
     ready: bool,
 }
 
@@ -588,7 +592,15 @@ impl Aroon {
     /// Aroon over `n ≥ 2` bars.
     pub fn new(n: usize) -> Result<Self> {
         check_period("AROON", "period", n, 2)?;
-        Ok(Self { n, highs: Ring::new(n + 1), lows: Ring::new(n + 1), ready: false })
+        Ok(Self {
+            n,
+            highs: Ring::new(n + 1),
+            lows: Ring::new(n + 1),
+            t: 0,
+            hi: (f64::NEG_INFINITY, 0),
+            lo: (f64::INFINITY, 0),
+            ready: false,
+        })
     }
     fn fresh(&self) -> Self {
         Self::new(self.n).expect("valid period")
@@ -599,26 +611,44 @@ impl Aroon {
     fn step(&mut self, bar: &Bar) -> Option<AroonOutput> {
         self.highs.push(bar.high);
         self.lows.push(bar.low);
+        let t = self.t;
+        self.t += 1;
+        // Window: absolute bars t−n..=t, ring position i ↔ bar t+1−len+i.
+        let first = (t + 1).saturating_sub(self.highs.len());
+        if self.hi.1 < first || bar.high >= self.hi.0 || t == 0 {
+            if bar.high >= self.hi.0 || t == 0 {
+                self.hi = (bar.high, t);
+            } else {
+                self.hi = (f64::NEG_INFINITY, first);
+                for i in 0..self.highs.len() {
+                    let h = self.highs.get(i);
+                    if h >= self.hi.0 {
+                        self.hi = (h, first + i);
+                    }
+                }
+            }
+        }
+        if self.lo.1 < first || bar.low <= self.lo.0 || t == 0 {
+            if bar.low <= self.lo.0 || t == 0 {
+                self.lo = (bar.low, t);
+            } else {
+                self.lo = (f64::INFINITY, first);
+                for i in 0..self.lows.len() {
+                    let l = self.lows.get(i);
+                    if l <= self.lo.0 {
+                        self.lo = (l, first + i);
+                    }
+                }
+            }
+        }
         if !self.highs.is_full() {
             return None;
         }
-        let (mut hi, mut hi_i, mut lo, mut lo_i) = (f64::NEG_INFINITY, 0, f64::INFINITY, 0);
-        for i in 0..=self.n {
-            let (h, l) = (self.highs.get(i), self.lows.get(i));
-            if h >= hi {
-                hi = h;
-                hi_i = i;
-            }
-            if l <= lo {
-                lo = l;
-                lo_i = i;
-            }
-        }
         let factor = 100.0 / self.n as f64;
-        // Bars since the extreme = n − index within the window.
-        let up = factor * hi_i as f64;
-        let down = factor * lo_i as f64;
-        Some(AroonOutput { up, down, oscillator: factor * (hi_i as f64 - lo_i as f64) })
+        let n = self.n as f64;
+        let up = factor * (n - (t - self.hi.1) as f64);
+        let down = factor * (n - (t - self.lo.1) as f64);
+        Some(AroonOutput { up, down, oscillator: factor * (self.hi.1 as f64 - self.lo.1 as f64) })
     }
 }
 stepped!(Aroon, AroonOutput);

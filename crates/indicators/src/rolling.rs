@@ -3,8 +3,6 @@
 //!
 //! These take plain values; the public indicators feed them from bars.
 
-use std::collections::VecDeque;
-
 /// A fixed-capacity ring buffer, oldest value first.
 #[derive(Clone, Debug)]
 pub struct Ring {
@@ -19,19 +17,36 @@ impl Ring {
         Self { buf: vec![0.0; cap.max(1)], head: 0, len: 0 }
     }
 
+    /// Physical slot of the `i`-th oldest value (no division: `head + i < 2·cap`).
+    #[inline]
+    fn slot(&self, i: usize) -> usize {
+        let j = self.head + i;
+        if j >= self.buf.len() { j - self.buf.len() } else { j }
+    }
+
     /// Appends `x`; returns the value it pushed out once full.
     #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        let cap = self.buf.len();
-        if self.len < cap {
-            self.buf[(self.head + self.len) % cap] = x;
+        if self.len < self.buf.len() {
+            let j = self.slot(self.len);
+            self.buf[j] = x;
             self.len += 1;
             None
         } else {
             let old = std::mem::replace(&mut self.buf[self.head], x);
-            self.head = (self.head + 1) % cap;
+            self.head += 1;
+            if self.head == self.buf.len() {
+                self.head = 0;
+            }
             Some(old)
         }
+    }
+
+    /// The values held, in storage-slot order (not time order) — for order-free reductions;
+    /// TA-Lib sums its circular buffers in this order too.
+    #[inline]
+    pub fn slots(&self) -> &[f64] {
+        &self.buf[..self.len]
     }
 
     /// Number of values held.
@@ -59,7 +74,7 @@ impl Ring {
     /// The `i`-th oldest value held (0 = oldest).
     #[inline]
     pub fn get(&self, i: usize) -> f64 {
-        self.buf[(self.head + i) % self.buf.len()]
+        self.buf[self.slot(i)]
     }
 
     /// The newest value.
@@ -138,19 +153,34 @@ impl RollingSum {
     }
 }
 
-/// Maximum or minimum of the last `n` values (monotonic deque, amortised O(1)).
+/// Maximum or minimum of the last `n` values (monotonic deque in a fixed power-of-two ring,
+/// amortised O(1), no allocation after construction).
 #[derive(Clone, Debug)]
 pub struct RollingExtreme {
     n: u64,
     max: bool,
     t: u64,
-    deque: VecDeque<(u64, f64)>,
+    idx: Vec<u64>,
+    val: Vec<f64>,
+    mask: usize,
+    head: usize,
+    tail: usize,
 }
 
 impl RollingExtreme {
     /// Rolling maximum over `n` values.
     pub fn max(n: usize) -> Self {
-        Self { n: n.max(1) as u64, max: true, t: 0, deque: VecDeque::with_capacity(n.max(1) + 1) }
+        let cap = (n.max(1) + 1).next_power_of_two();
+        Self {
+            n: n.max(1) as u64,
+            max: true,
+            t: 0,
+            idx: vec![0; cap],
+            val: vec![0.0; cap],
+            mask: cap - 1,
+            head: 0,
+            tail: 0,
+        }
     }
 
     /// Rolling minimum over `n` values.
@@ -161,30 +191,37 @@ impl RollingExtreme {
     /// Appends `x`; the extreme once `n` values have been seen.
     #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        let max = self.max;
-        while let Some(&(_, v)) = self.deque.back() {
-            if (max && v <= x) || (!max && v >= x) {
-                self.deque.pop_back();
-            } else {
+        if self.max { self.push_impl::<true>(x) } else { self.push_impl::<false>(x) }
+    }
+
+    #[inline]
+    fn push_impl<const MAX: bool>(&mut self, x: f64) -> Option<f64> {
+        // Drop dominated values from the back.
+        while self.tail != self.head {
+            let back = self.tail.wrapping_sub(1) & self.mask;
+            let v = self.val[back];
+            let dominated = if MAX { v <= x } else { v >= x };
+            if !dominated {
                 break;
             }
+            self.tail = back;
         }
-        self.deque.push_back((self.t, x));
+        self.idx[self.tail] = self.t;
+        self.val[self.tail] = x;
+        self.tail = (self.tail + 1) & self.mask;
         self.t += 1;
-        while let Some(&(i, _)) = self.deque.front() {
-            if i + self.n < self.t {
-                self.deque.pop_front();
-            } else {
-                break;
-            }
+        // Drop the front once it leaves the window.
+        while self.head != self.tail && self.idx[self.head] + self.n < self.t {
+            self.head = (self.head + 1) & self.mask;
         }
-        (self.t >= self.n).then(|| self.deque.front().map_or(f64::NAN, |e| e.1))
+        (self.t >= self.n).then(|| self.val[self.head])
     }
 
     /// Forgets everything.
     pub fn clear(&mut self) {
-        self.deque.clear();
         self.t = 0;
+        self.head = 0;
+        self.tail = 0;
     }
 }
 

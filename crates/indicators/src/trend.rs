@@ -133,7 +133,7 @@ impl AverageDirectionalIndex {
         self.last_dm
     }
     fn step(&mut self, bar: &Bar) -> Option<f64> {
-        let o = self.dm.update(bar)?;
+        let o = self.dm.update_valid(bar)?;
         self.last_dm = Some(o);
         let defined = self.dm.defined;
         let n = self.n as f64;

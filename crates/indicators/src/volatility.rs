@@ -38,10 +38,7 @@ impl TrueRange {
 
 impl Indicator for TrueRange {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        if !bar.is_valid() {
-            return None;
-        }
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
         self.count += 1;
         let out = self.prev_close.map(|pc| true_range(bar.high, bar.low, pc));
         self.prev_close = Some(bar.close);
@@ -79,8 +76,8 @@ impl AverageTrueRange {
 
 impl Indicator for AverageTrueRange {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        let tr = self.tr.update(bar)?;
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
+        let tr = self.tr.update_valid(bar)?;
         let n = self.n as f64;
         match self.atr {
             Some(a) => self.atr = Some((a * (n - 1.0) + tr) / n),
@@ -120,8 +117,8 @@ impl NormalizedAverageTrueRange {
 
 impl Indicator for NormalizedAverageTrueRange {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        let a = self.atr.update(bar)?;
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
+        let a = self.atr.update_valid(bar)?;
         Some(if bar.close != 0.0 { (a / bar.close) * 100.0 } else { 0.0 })
     }
     fn reset(&mut self) {
@@ -185,10 +182,7 @@ impl BollingerBands {
 
 impl Indicator for BollingerBands {
     type Output = BollingerOutput;
-    fn update(&mut self, bar: &Bar) -> Option<BollingerOutput> {
-        if !bar.is_valid() {
-            return None;
-        }
+    fn update_valid(&mut self, bar: &Bar) -> Option<BollingerOutput> {
         self.count += 1;
         let c = bar.close;
         let middle = self.sma.update(c);
@@ -257,10 +251,7 @@ impl DonchianChannel {
 
 impl Indicator for DonchianChannel {
     type Output = DonchianOutput;
-    fn update(&mut self, bar: &Bar) -> Option<DonchianOutput> {
-        if !bar.is_valid() {
-            return None;
-        }
+    fn update_valid(&mut self, bar: &Bar) -> Option<DonchianOutput> {
         self.count += 1;
         let (h, l) = (self.hi.push(bar.high), self.lo.push(bar.low));
         let (upper, lower) = (h?, l?);
@@ -295,10 +286,7 @@ impl LogReturn {
 
 impl Indicator for LogReturn {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        if !bar.is_valid() {
-            return None;
-        }
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
         self.count += 1;
         self.lag.update(bar.close).map(|p| (bar.close / p).ln())
     }
@@ -334,8 +322,8 @@ impl RealizedVolatility {
 
 impl Indicator for RealizedVolatility {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        let r = self.ret.update(bar)?;
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
+        let r = self.ret.update_valid(bar)?;
         let out = self.std.update(r).map(|(_, sd)| sd);
         self.ready |= out.is_some();
         out

@@ -23,10 +23,7 @@ impl OnBalanceVolume {
 
 impl Indicator for OnBalanceVolume {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        if !bar.is_valid() {
-            return None;
-        }
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
         match self.prev_close {
             None => self.obv = bar.volume,
             Some(p) if bar.close > p => self.obv += bar.volume,
@@ -71,10 +68,7 @@ impl AccumulationDistribution {
 
 impl Indicator for AccumulationDistribution {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        if !bar.is_valid() {
-            return None;
-        }
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
         self.ad += money_flow_volume(bar);
         self.seen = true;
         Some(self.ad)
@@ -114,8 +108,8 @@ impl ChaikinOscillator {
 
 impl Indicator for ChaikinOscillator {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        let ad = self.ad.update(bar)?;
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
+        let ad = self.ad.update_valid(bar)?;
         let kf = 2.0 / (self.fast as f64 + 1.0);
         let ks = 2.0 / (self.slow as f64 + 1.0);
         if self.count == 0 {
@@ -159,10 +153,7 @@ impl ChaikinMoneyFlow {
 
 impl Indicator for ChaikinMoneyFlow {
     type Output = f64;
-    fn update(&mut self, bar: &Bar) -> Option<f64> {
-        if !bar.is_valid() {
-            return None;
-        }
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
         let (m, v) = (self.mfv.push(money_flow_volume(bar)), self.vol.push(bar.volume));
         let out = ratio(m?, v?);
         self.ready = true;
@@ -214,10 +205,7 @@ impl VolumeSma {
 
 impl Indicator for VolumeSma {
     type Output = VolumeSmaOutput;
-    fn update(&mut self, bar: &Bar) -> Option<VolumeSmaOutput> {
-        if !bar.is_valid() {
-            return None;
-        }
+    fn update_valid(&mut self, bar: &Bar) -> Option<VolumeSmaOutput> {
         let sma = self.sma.update(bar.volume)?;
         self.ready = true;
         Some(VolumeSmaOutput { sma, ratio: ratio(bar.volume, sma) })

@@ -49,4 +49,4 @@ pub use download::{Clock, DownloadRequest, DownloadSummary, Downloader, Progress
 pub use error::{MarketDataError, Result};
 pub use gaps::{Gap, GapReport, gap_report};
 pub use resample::resample;
-pub use store::{AppendSummary, ParquetStore, StoredSeries};
+pub use store::{AppendSummary, ParquetStore, StoredSeries, read_parquet_file, write_table_parquet};

@@ -125,31 +125,7 @@ impl ParquetStore {
     pub fn read_range(&self, symbol: &Symbol, interval: Interval, start: Timestamp, end: Timestamp) -> Result<Bars> {
         let path = self.path(symbol, interval);
         let file = open_existing(&path, symbol, interval)?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| MarketDataError::parquet(&path, e))?;
-        check_metadata(&path, builder.metadata().file_metadata().key_value_metadata(), symbol, interval)?;
-        let groups: Vec<usize> = builder
-            .metadata()
-            .row_groups()
-            .iter()
-            .enumerate()
-            .filter(|(_, rg)| match open_time_stats(rg.column(0).statistics()) {
-                Some((lo, hi)) => hi >= start.0 && lo < end.0,
-                None => true,
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let reader = builder
-            .with_row_groups(groups)
-            .with_batch_size(65_536)
-            .build()
-            .map_err(|e| MarketDataError::parquet(&path, e))?;
-        let mut cols: Option<BarColumns> = None;
-        for batch in reader {
-            let batch = batch.map_err(|e| MarketDataError::parquet(&path, e))?;
-            append_batch(&path, &batch, &mut cols, start, end)?;
-        }
-        let cols = cols.unwrap_or_default();
-        Bars::from_columns(cols).map_err(|e| MarketDataError::parquet(&path, format!("stored bars are invalid: {e}")))
+        read_file(&path, file, Some((symbol, interval)), start, end)
     }
 
     /// Number of stored bars, read from the file footer only; 0 when the series is not stored.
@@ -235,13 +211,7 @@ impl ParquetStore {
                 KeyValue::new("vane.interval".into(), interval.to_string()),
             ]))
             .build();
-        write_atomic(&path, |w, tmp| {
-            let mut writer =
-                ArrowWriter::try_new(w, batch.schema(), Some(props)).map_err(|e| MarketDataError::parquet(tmp, e))?;
-            writer.write(&batch).map_err(|e| MarketDataError::parquet(tmp, e))?;
-            writer.close().map_err(|e| MarketDataError::parquet(tmp, e))?;
-            Ok(())
-        })
+        write_batch(&path, &batch, props)
     }
 
     fn lock(&self, symbol: &Symbol, interval: Interval) -> Result<File> {
@@ -256,6 +226,83 @@ impl ParquetStore {
         f.lock().map_err(|e| MarketDataError::io("locking", &path, e))?;
         Ok(f)
     }
+}
+
+/// Reads a candle parquet file at any path (a store file, or one written by another tool with
+/// the same columns); its `vane.format_version`, when present, must be supported.
+pub fn read_parquet_file(path: &Path) -> Result<Bars> {
+    let file = File::open(path).map_err(|e| MarketDataError::io("opening", path, e))?;
+    read_file(path, file, None, Timestamp(i64::MIN), Timestamp(i64::MAX))
+}
+
+fn read_file(
+    path: &Path,
+    file: File,
+    expect: Option<(&Symbol, Interval)>,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Bars> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| MarketDataError::parquet(path, e))?;
+    check_metadata(path, builder.metadata().file_metadata().key_value_metadata(), expect)?;
+    let groups: Vec<usize> = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .enumerate()
+        .filter(|(_, rg)| match open_time_stats(rg.column(0).statistics()) {
+            Some((lo, hi)) => hi >= start.0 && lo < end.0,
+            None => true,
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let reader = builder
+        .with_row_groups(groups)
+        .with_batch_size(65_536)
+        .build()
+        .map_err(|e| MarketDataError::parquet(path, e))?;
+    let mut cols: Option<BarColumns> = None;
+    for batch in reader {
+        let batch = batch.map_err(|e| MarketDataError::parquet(path, e))?;
+        append_batch(path, &batch, &mut cols, start, end)?;
+    }
+    Bars::from_columns(cols.unwrap_or_default())
+        .map_err(|e| MarketDataError::parquet(path, format!("stored bars are invalid: {e}")))
+}
+
+/// Writes a table of `f64` columns keyed by an `Int64` column (feature frames, predictions),
+/// zstd-compressed, atomically. NaN values are written as nulls.
+pub fn write_table_parquet(path: &Path, key: &str, keys: &[i64], names: &[String], columns: &[Vec<f64>]) -> Result<()> {
+    let mut fields = vec![Field::new(key, DataType::Int64, false)];
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(keys.to_vec()))];
+    for (n, c) in names.iter().zip(columns) {
+        if c.len() != keys.len() {
+            return Err(MarketDataError::InvalidArgument(format!(
+                "column {n} has {} rows, {key} has {}",
+                c.len(),
+                keys.len()
+            )));
+        }
+        fields.push(Field::new(n, DataType::Float64, true));
+        arrays.push(Arc::new(c.iter().map(|v| if v.is_nan() { None } else { Some(*v) }).collect::<Float64Array>()));
+    }
+    let batch =
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| MarketDataError::parquet(path, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("3 is a valid zstd level")))
+        .set_dictionary_enabled(false)
+        .build();
+    write_batch(path, &batch, props)
+}
+
+/// Writes one record batch as a parquet file, atomically.
+fn write_batch(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<()> {
+    write_atomic(path, |w, tmp| {
+        let mut writer =
+            ArrowWriter::try_new(w, batch.schema(), Some(props)).map_err(|e| MarketDataError::parquet(tmp, e))?;
+        writer.write(batch).map_err(|e| MarketDataError::parquet(tmp, e))?;
+        writer.close().map_err(|e| MarketDataError::parquet(tmp, e))?;
+        Ok(())
+    })
 }
 
 fn open_existing(path: &Path, symbol: &Symbol, interval: Interval) -> Result<File> {
@@ -281,7 +328,7 @@ fn check_aligned(bars: &Bars, interval: Interval) -> Result<()> {
     Ok(())
 }
 
-fn check_metadata(path: &Path, kv: Option<&Vec<KeyValue>>, symbol: &Symbol, interval: Interval) -> Result<()> {
+fn check_metadata(path: &Path, kv: Option<&Vec<KeyValue>>, expect: Option<(&Symbol, Interval)>) -> Result<()> {
     let get = |k: &str| kv.and_then(|v| v.iter().find(|e| e.key == k)).and_then(|e| e.value.as_deref());
     if let Some(v) = get("vane.format_version")
         && v != STORE_FORMAT_VERSION.to_string()
@@ -291,6 +338,7 @@ fn check_metadata(path: &Path, kv: Option<&Vec<KeyValue>>, symbol: &Symbol, inte
             format!("format_version {v} is not supported (this build reads {STORE_FORMAT_VERSION})"),
         ));
     }
+    let Some((symbol, interval)) = expect else { return Ok(()) };
     for (k, want) in [("vane.symbol", symbol.as_str()), ("vane.interval", interval.as_str())] {
         if let Some(v) = get(k)
             && v != want

@@ -161,55 +161,55 @@ impl FeatureStream for FullStream {
         let (o, h, l, c, v) = (bar.open, bar.high, bar.low, bar.close, bar.volume);
         let rel = |x: Option<f64>| x.map_or(f64::NAN, |x| c / x - 1.0);
         // trend
-        let e12 = self.ema12.update(bar);
-        let e26 = self.ema26.update(bar);
+        let e12 = self.ema12.update_valid(bar);
+        let e26 = self.ema26.update_valid(bar);
         out[0] = rel(e12);
         out[1] = rel(e26);
-        out[2] = rel(self.ema50.update(bar));
-        out[3] = val(self.adx.update(bar));
-        let macd = self.macd.update(bar);
+        out[2] = rel(self.ema50.update_valid(bar));
+        out[3] = val(self.adx.update_valid(bar));
+        let macd = self.macd.update_valid(bar);
         out[4] = macd.map_or(f64::NAN, |m| m.macd / c);
         out[5] = macd.map_or(f64::NAN, |m| m.hist / c);
-        let ich = self.ichimoku.update(bar);
+        let ich = self.ichimoku.update_valid(bar);
         out[6] = ich.map_or(f64::NAN, |i| (i.tenkan - i.kijun) / c);
         out[7] = ich.map_or(f64::NAN, |i| (c - (i.senkou_a_shifted + i.senkou_b_shifted) / 2.0) / c);
-        out[8] = self.sar.update(bar).map_or(f64::NAN, |s| (c - s) / c);
-        out[9] = self.aroon.update(bar).map_or(f64::NAN, |a| a.oscillator);
-        out[10] = self.dpo.update(bar).map_or(f64::NAN, |d| d / c);
+        out[8] = self.sar.update_valid(bar).map_or(f64::NAN, |s| (c - s) / c);
+        out[9] = self.aroon.update_valid(bar).map_or(f64::NAN, |a| a.oscillator);
+        out[10] = self.dpo.update_valid(bar).map_or(f64::NAN, |d| d / c);
         // oscillators
-        let rsi14 = self.rsi14.update(bar);
+        let rsi14 = self.rsi14.update_valid(bar);
         out[11] = val(rsi14);
-        out[12] = val(self.rsi7.update(bar));
-        let st = self.stoch.update(bar);
+        out[12] = val(self.rsi7.update_valid(bar));
+        let st = self.stoch.update_valid(bar);
         out[13] = st.map_or(f64::NAN, |s| s.slow_k);
         out[14] = st.map_or(f64::NAN, |s| s.slow_d);
-        out[15] = val(self.cci.update(bar));
-        out[16] = val(self.willr.update(bar));
-        out[17] = val(self.roc.update(bar));
-        out[18] = val(self.ultosc.update(bar));
-        out[19] = val(self.mfi.update(bar));
+        out[15] = val(self.cci.update_valid(bar));
+        out[16] = val(self.willr.update_valid(bar));
+        out[17] = val(self.roc.update_valid(bar));
+        out[18] = val(self.ultosc.update_valid(bar));
+        out[19] = val(self.mfi.update_valid(bar));
         // volatility
-        let atr14 = self.atr14.update(bar);
-        let atr50 = self.atr50.update(bar);
+        let atr14 = self.atr14.update_valid(bar);
+        let atr50 = self.atr50.update_valid(bar);
         out[20] = atr14.map_or(f64::NAN, |a| a / c);
-        let bb = self.bb.update(bar);
+        let bb = self.bb.update_valid(bar);
         out[21] = bb.map_or(f64::NAN, |b| b.upper / c - 1.0);
         out[22] = bb.map_or(f64::NAN, |b| b.lower / c - 1.0);
         out[23] = bb.map_or(f64::NAN, |b| b.width);
         out[24] = bb.map_or(f64::NAN, |b| b.percent_b);
-        let dc = self.donchian.update(bar);
+        let dc = self.donchian.update_valid(bar);
         out[25] = dc.map_or(f64::NAN, |d| d.upper / c - 1.0);
         out[26] = dc.map_or(f64::NAN, |d| d.lower / c - 1.0);
         out[27] = dc.map_or(f64::NAN, |d| ratio(c - d.lower, d.upper - d.lower));
         // volume
-        let obv = self.obv.update(bar).unwrap_or(f64::NAN);
+        let obv = self.obv.update_valid(bar).unwrap_or(f64::NAN);
         let old_obv = self.obv_lag.update(obv);
         let vsum = self.vol_sum20.push(v);
         out[28] = match (old_obv, vsum) {
             (Some(a), Some(s)) => ratio(obv - a, s),
             _ => f64::NAN,
         };
-        out[29] = val(self.cmf.update(bar));
+        out[29] = val(self.cmf.update_valid(bar));
         let s5 = self.vol_sma5.update(v);
         let s20 = self.vol_sma20.update(v);
         out[30] = match (s5, s20) {
@@ -218,7 +218,7 @@ impl FeatureStream for FullStream {
         };
         out[31] = s20.map_or(f64::NAN, |b| ratio(v, b));
         // vortex
-        let vx = self.vortex.update(bar);
+        let vx = self.vortex.update_valid(bar);
         out[32] = vx.map_or(f64::NAN, |x| x.plus);
         out[33] = vx.map_or(f64::NAN, |x| x.minus);
         // time

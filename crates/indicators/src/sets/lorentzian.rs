@@ -134,7 +134,7 @@ impl FeatureStream for Lorentzian {
             out[..5].fill(f64::NAN);
             return;
         }
-        out[0] = self.rsi14.update(bar).map_or(f64::NAN, |r| r / 100.0);
+        out[0] = self.rsi14.update_valid(bar).map_or(f64::NAN, |r| r / 100.0);
         let (wt1, wt2) = self.wt.update_value((bar.high + bar.low + bar.close) / 3.0);
         out[1] = match (wt1, wt2) {
             (Some(a), Some(b)) => self.wt_norm.update(a - b),
@@ -142,7 +142,7 @@ impl FeatureStream for Lorentzian {
         };
         out[2] = self.cci.update_value(bar.close).map_or(f64::NAN, |x| self.cci_norm.update(x));
         out[3] = self.adx.update(bar.high, bar.low, bar.close).map_or(f64::NAN, |a| a / 100.0);
-        out[4] = self.rsi9.update(bar).map_or(f64::NAN, |r| r / 100.0);
+        out[4] = self.rsi9.update_valid(bar).map_or(f64::NAN, |r| r / 100.0);
     }
 
     fn reset(&mut self) {

@@ -92,6 +92,13 @@ impl FeatureSet {
         compute_stream(self.stream().as_mut(), bars)
     }
 
+    /// [`compute`](FeatureSet::compute) into `frame`, reusing its column buffers (no allocation
+    /// when `frame` already held this set for as many bars, e.g. when features are recomputed
+    /// every period).
+    pub fn compute_into(self, bars: &Bars, frame: &mut FeatureFrame) {
+        compute_stream_into(self.stream().as_mut(), bars, frame);
+    }
+
     /// Computes the set over `bars` of interval `fine`, plus the same set computed on `coarse`
     /// bars aggregated from them, joined without look-ahead (see [`MultiTimeframe`]); the coarse
     /// columns are prefixed with `<coarse>_`.
@@ -118,17 +125,35 @@ impl FromStr for FeatureSet {
 
 /// Runs a stream over a series.
 pub fn compute_stream(stream: &mut dyn FeatureStream, bars: &Bars) -> FeatureFrame {
-    let names = stream.names().to_vec();
-    let w = names.len();
-    let mut cols = vec![Vec::with_capacity(bars.len()); w];
-    let mut row = vec![f64::NAN; w];
-    for bar in bars.iter() {
-        stream.update(&bar, &mut row);
-        for (c, v) in cols.iter_mut().zip(&row) {
-            c.push(*v);
+    let mut frame = FeatureFrame::default();
+    compute_stream_into(stream, bars, &mut frame);
+    frame
+}
+
+/// Runs a stream over a series into `frame`, reusing its buffers.
+pub fn compute_stream_into(stream: &mut dyn FeatureStream, bars: &Bars, frame: &mut FeatureFrame) {
+    let n = bars.len();
+    let w = stream.names().len();
+    frame.reshape(stream.names(), bars.open_time());
+    let cols = frame.columns_mut();
+    // Rows go into a small row-major block (cache-resident), then each column's segment is
+    // copied contiguously: far cheaper than scattering every row over w column streams.
+    const BLOCK: usize = 128;
+    let mut block = vec![f64::NAN; BLOCK * w.max(1)];
+    let mut bars_iter = bars.iter();
+    let mut start = 0;
+    while start < n {
+        let len = BLOCK.min(n - start);
+        for r in 0..len {
+            let bar = bars_iter.next().expect("n bars");
+            stream.update(&bar, &mut block[r * w..(r + 1) * w]);
         }
+        for (k, col) in cols.iter_mut().enumerate() {
+            col.extend((0..len).map(|r| block[r * w + k]));
+        }
+        start += len;
     }
-    FeatureFrame::from_columns(bars.open_time().to_vec(), names, cols).expect("one value per bar and column")
+    debug_assert!(cols.iter().all(|c| c.len() == n));
 }
 
 struct Joined {

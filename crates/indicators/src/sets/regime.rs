@@ -43,7 +43,7 @@ impl FeatureStream for RegimeStream {
         let angle = std::f64::consts::TAU * frac;
         out[0] = angle.sin();
         out[1] = angle.cos();
-        out[2] = val(self.sigma.update(bar));
+        out[2] = val(self.sigma.update_valid(bar));
         out[3] = self.vol.update(bar.volume).map_or(f64::NAN, |(m, sd)| ratio(bar.volume - m, sd));
     }
 

@@ -139,61 +139,70 @@ impl FeatureStream for TalibStream {
     }
 
     fn update(&mut self, bar: &Bar, out: &mut [f64]) {
+        if !bar.is_valid() {
+            out[..COLUMNS.len()].fill(f64::NAN);
+            return;
+        }
         let mut i = 0;
-        i += put(&mut out[i..], self.rsi.update(bar));
-        i += put(&mut out[i..], self.macd.update(bar));
-        let adx = self.adx.update(bar);
+        i += put(&mut out[i..], self.rsi.update_valid(bar));
+        i += put(&mut out[i..], self.macd.update_valid(bar));
+        let adx = self.adx.update_valid(bar);
         out[i] = val(adx);
         i += 1;
-        let dm: Option<DirectionalOutput> = if bar.is_valid() { self.adx.directional() } else { None };
+        let dm: Option<DirectionalOutput> = self.adx.directional();
         i += put(&mut out[i..], dm);
-        let atr = self.atr.update(bar);
+        let atr = self.atr.update_valid(bar);
         out[i] = val(atr);
         out[i + 1] = match atr {
             Some(a) if bar.close != 0.0 => (a / bar.close) * 100.0,
             Some(_) => 0.0,
             None => f64::NAN,
         };
-        out[i + 2] = val(self.tr.update(bar));
+        out[i + 2] = val(self.tr.update_valid(bar));
         i += 3;
-        let bb = self.bb.update(bar);
+        let bb = self.bb.update_valid(bar);
         out[i] = bb.map_or(f64::NAN, |b| b.upper);
         out[i + 1] = bb.map_or(f64::NAN, |b| b.middle);
         out[i + 2] = bb.map_or(f64::NAN, |b| b.lower);
         i += 3;
-        out[i] = val(self.ema.update(bar));
-        out[i + 1] = val(self.sma.update(bar));
+        out[i] = val(self.ema.update_valid(bar));
+        out[i + 1] = val(self.sma.update_valid(bar));
         i += 2;
-        i += put(&mut out[i..], self.stoch.update(bar));
+        i += put(&mut out[i..], self.stoch.update_valid(bar));
         for v in [
-            self.cci.update(bar),
-            self.willr.update(bar),
-            self.roc.update(bar),
-            self.ultosc.update(bar),
-            self.mfi.update(bar),
+            self.cci.update_valid(bar),
+            self.willr.update_valid(bar),
+            self.roc.update_valid(bar),
+            self.ultosc.update_valid(bar),
+            self.mfi.update_valid(bar),
         ] {
             out[i] = val(v);
             i += 1;
         }
-        for v in [self.obv.update(bar), self.ad.update(bar), self.adosc.update(bar), self.sar.update(bar)] {
-            out[i] = val(v);
-            i += 1;
-        }
-        i += put(&mut out[i..], self.aroon.update(bar));
         for v in [
-            self.trix.update(bar),
-            self.mom.update(bar),
-            self.ppo.update(bar),
-            self.kama.update(bar),
-            self.t3.update(bar),
-            self.cmf.update(bar),
+            self.obv.update_valid(bar),
+            self.ad.update_valid(bar),
+            self.adosc.update_valid(bar),
+            self.sar.update_valid(bar),
         ] {
             out[i] = val(v);
             i += 1;
         }
-        i += put(&mut out[i..], self.donchian.update(bar));
-        i += put(&mut out[i..], self.vortex.update(bar));
-        i += put(&mut out[i..], self.ichimoku.update(bar));
+        i += put(&mut out[i..], self.aroon.update_valid(bar));
+        for v in [
+            self.trix.update_valid(bar),
+            self.mom.update_valid(bar),
+            self.ppo.update_valid(bar),
+            self.kama.update_valid(bar),
+            self.t3.update_valid(bar),
+            self.cmf.update_valid(bar),
+        ] {
+            out[i] = val(v);
+            i += 1;
+        }
+        i += put(&mut out[i..], self.donchian.update_valid(bar));
+        i += put(&mut out[i..], self.vortex.update_valid(bar));
+        i += put(&mut out[i..], self.ichimoku.update_valid(bar));
         debug_assert_eq!(i, COLUMNS.len());
     }
 

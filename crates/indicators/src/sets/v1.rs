@@ -80,21 +80,21 @@ impl FeatureStream for V1Stream {
             return;
         }
         let c = bar.close;
-        out[0] = val(self.r1.update(bar));
-        out[1] = val(self.r6.update(bar));
-        out[2] = val(self.rsi.update(bar));
-        out[3] = self.macd.update(bar).map_or(f64::NAN, |m| m.hist / c);
-        out[4] = val(self.adx.update(bar));
-        out[5] = self.ema50.update(bar).map_or(f64::NAN, |e| ratio(c - e, e));
-        out[6] = self.atr.update(bar).map_or(f64::NAN, |a| a / c);
-        out[7] = val(self.rv.update(bar));
-        let bb = self.bb.update(bar);
+        out[0] = val(self.r1.update_valid(bar));
+        out[1] = val(self.r6.update_valid(bar));
+        out[2] = val(self.rsi.update_valid(bar));
+        out[3] = self.macd.update_valid(bar).map_or(f64::NAN, |m| m.hist / c);
+        out[4] = val(self.adx.update_valid(bar));
+        out[5] = self.ema50.update_valid(bar).map_or(f64::NAN, |e| ratio(c - e, e));
+        out[6] = self.atr.update_valid(bar).map_or(f64::NAN, |a| a / c);
+        out[7] = val(self.rv.update_valid(bar));
+        let bb = self.bb.update_valid(bar);
         out[8] = bb.map_or(f64::NAN, |b| b.percent_b);
         out[9] = bb.map_or(f64::NAN, |b| b.width);
         out[10] = bar.volume.ln_1p();
-        out[11] = self.vol30.update(bar).map_or(f64::NAN, |v| v.ratio);
-        out[12] = val(self.cmf.update(bar));
-        let obv = self.obv.update(bar).unwrap_or(f64::NAN);
+        out[11] = self.vol30.update_valid(bar).map_or(f64::NAN, |v| v.ratio);
+        out[12] = val(self.cmf.update_valid(bar));
+        let obv = self.obv.update_valid(bar).unwrap_or(f64::NAN);
         let old = self.obv_lag.update(obv);
         let vs = self.vol_sum.push(bar.volume);
         out[13] = match (old, vs) {
