@@ -5,6 +5,7 @@
 mod data;
 mod download;
 mod features;
+mod label;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -37,6 +38,10 @@ enum Command {
     Resample(data::ResampleArgs),
     /// Compute a feature set (talib, v1, full, regime, lorentzian) over candles.
     Features(features::FeaturesArgs),
+    /// Label candles (fixed, deadzone, percentile, triple-barrier, expected-return).
+    Label(label::LabelArgs),
+    /// Train/test index ranges of a purged splitter.
+    Split(label::SplitArgs),
     /// Run the demo on the bundled real candles (offline).
     Demo(data::DemoArgs),
 }
@@ -67,6 +72,8 @@ where
         Command::Data { command: DataCommand::Info(a) } => data::info(a),
         Command::Resample(a) => data::resample(a),
         Command::Features(a) => features::run(a),
+        Command::Label(a) => label::label(a),
+        Command::Split(a) => label::split(a),
         Command::Demo(a) => data::demo(a),
     };
     match result {

@@ -351,3 +351,113 @@ fn features_bad_input_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv"));
 }
+
+#[test]
+fn label_kinds_write_their_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture("BTCUSDT_4h.csv");
+    let bars = fixture_bars("BTCUSDT_4h.csv", Interval::H4);
+    let run = |kind: &str, extra: &[&str]| {
+        let out = dir.path().join(format!("{kind}.csv"));
+        let mut args =
+            vec!["label", "--input", csv.to_str().unwrap(), "--kind", kind, "--output", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        ok(&vane(&args, dir.path()));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let fixed = run("fixed", &["--horizon", "6", "--theta", "0.01"]);
+    let lines: Vec<&str> = fixed.lines().collect();
+    assert_eq!(lines[0], "open_time_ms,label,ret");
+    assert_eq!(lines.len(), 2191);
+    // Row 10: r = close[16]/close[10] − 1.
+    let c = bars.close();
+    let r = c[16] / c[10] - 1.0;
+    let want = if r > 0.01 {
+        "BUY"
+    } else if r < -0.01 {
+        "SELL"
+    } else {
+        "HOLD"
+    };
+    assert_eq!(lines[11], format!("{},{want},{r}", bars.open_time()[10]));
+    assert!(lines[2190].ends_with(",,"), "the last bars have no label: {}", lines[2190]);
+    let tb = run("triple-barrier", &["--horizon", "12", "--sigma-window", "20", "--touch", "high-low"]);
+    assert!(tb.starts_with("open_time_ms,label,touch_index,ret\n"));
+    let er = run("expected-return", &[]);
+    let er_lines: Vec<&str> = er.lines().collect();
+    assert_eq!(er_lines[0], "open_time_ms,er_long,er_short,exit_long,exit_short");
+    assert_eq!(er_lines.iter().filter(|l| l.ends_with(",,,,")).count(), 100);
+    let dz = run("deadzone", &[]);
+    assert!(dz.starts_with("open_time_ms,label,ret,weight\n"));
+    let pct = run("percentile", &["--train-fraction", "0.5"]);
+    let counts = ["BUY", "SELL", "HOLD"].map(|s| pct.lines().filter(|l| l.contains(&format!(",{s},"))).count());
+    assert!(counts.iter().all(|&n| n > 300), "{counts:?}");
+    // Bad parameters are clear errors and write nothing.
+    let out = vane(
+        &["label", "--input", csv.to_str().unwrap(), "--kind", "fixed", "--theta=-1", "--output", "bad.csv"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("theta = -1"));
+    assert!(!dir.path().join("bad.csv").exists());
+}
+
+#[test]
+fn split_json_matches_the_hand_computed_folds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&vane(
+        &[
+            "split",
+            "--rows",
+            "10",
+            "--scheme",
+            "purged-kfold",
+            "--k",
+            "3",
+            "--embargo",
+            "1",
+            "--label-horizon",
+            "1",
+            "--json",
+        ],
+        dir.path(),
+    ));
+    let j: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        j["folds"],
+        serde_json::json!([
+            {"train": [[5, 10]], "test": [[0, 4]]},
+            {"train": [[0, 3], [8, 10]], "test": [[4, 7]]},
+            {"train": [[0, 6]], "test": [[7, 10]]}
+        ])
+    );
+    let out = ok(&vane(
+        &[
+            "split",
+            "--rows",
+            "20",
+            "--scheme",
+            "walk-forward",
+            "--train",
+            "8",
+            "--test",
+            "4",
+            "--label-horizon",
+            "2",
+            "--json",
+        ],
+        dir.path(),
+    ));
+    let j: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["folds"][0], serde_json::json!({"train": [[0, 6]], "test": [[8, 12]]}));
+    let out = ok(&vane(
+        &["split", "--rows", "60", "--scheme", "cpcv", "--groups", "6", "--test-groups", "2", "--json"],
+        dir.path(),
+    ));
+    let j: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["folds"].as_array().unwrap().len(), 15);
+    assert_eq!(j["paths"].as_array().unwrap().len(), 5);
+    let bad = vane(&["split", "--rows", "5", "--scheme", "purged-kfold", "--k", "9"], dir.path());
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("k = 9 must be in 2..=5"));
+}

@@ -384,6 +384,20 @@ impl Bars {
         (0..self.len()).map(|i| self.cols.row(i))
     }
 
+    /// The bars with only their OHLCV fields (the optional columns left `None`): a cheaper
+    /// iteration for code that reads prices and volume only, such as the indicators.
+    pub fn iter_ohlcv(&self) -> impl ExactSizeIterator<Item = Bar> + '_ {
+        let c = &self.cols;
+        c.open_time
+            .iter()
+            .zip(&c.open)
+            .zip(&c.high)
+            .zip(&c.low)
+            .zip(&c.close)
+            .zip(&c.volume)
+            .map(|(((((&t, &o), &h), &l), &cl), &v)| Bar::ohlcv(Timestamp(t), o, h, l, cl, v))
+    }
+
     /// Open time of the first bar.
     pub fn first_open_time(&self) -> Option<Timestamp> {
         self.cols.open_time.first().map(|&t| Timestamp(t))

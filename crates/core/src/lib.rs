@@ -1,5 +1,5 @@
 //! Core types of vane: time ([`Timestamp`], [`Interval`]), instruments ([`Symbol`]), candles
-//! ([`Bar`], columnar [`Bars`]) and decisions ([`Signal`], [`Prediction`]).
+//! ([`Bar`], columnar [`Bars`]), label windows ([`Span`]) and decisions ([`Signal`], [`Prediction`]).
 //!
 //! Everything here validates untrusted input into a typed [`CoreError`]; nothing panics on bad
 //! data.
@@ -16,6 +16,8 @@ pub mod error;
 pub mod interval;
 /// Decisions and predictions.
 pub mod signal;
+/// Inclusive ranges of bar positions (label windows).
+pub mod span;
 /// Validated instrument names.
 pub mod symbol;
 /// Timestamps (ms UTC).
@@ -25,6 +27,7 @@ pub use bar::{Bar, BarColumns, Bars, Extras, MergeStats};
 pub use error::{CoreError, Result};
 pub use interval::Interval;
 pub use signal::{ClassProbs, Prediction, Signal};
+pub use span::Span;
 pub use symbol::Symbol;
 pub use time::{DAY_MS, Timestamp};
 

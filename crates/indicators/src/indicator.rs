@@ -58,18 +58,35 @@ impl Outputs for f64 {
     }
 }
 
+// The batch helpers feed `update_valid`: a `Bars` is validated when it is built, so every bar
+// in it is a valid candle, and indicators read only the OHLCV fields.
+
 /// Runs `ind` over `bars` (from its current state) and collects every update.
 pub fn run<I: Indicator>(ind: &mut I, bars: &Bars) -> Vec<Option<I::Output>> {
-    bars.iter().map(|b| ind.update(&b)).collect()
+    bars.iter_ohlcv().map(|b| ind.update_valid(&b)).collect()
 }
 
 /// Runs `ind` over `bars` and returns its columns, NaN where there is no output.
 pub fn run_columns<I: Indicator>(ind: &mut I, bars: &Bars) -> Vec<Vec<f64>> {
     let w = I::Output::WIDTH;
+    if w == 1 {
+        let mut row = [f64::NAN];
+        let col = bars
+            .iter_ohlcv()
+            .map(|b| match ind.update_valid(&b) {
+                Some(o) => {
+                    o.write(&mut row);
+                    row[0]
+                }
+                None => f64::NAN,
+            })
+            .collect();
+        return vec![col];
+    }
     let mut cols = vec![Vec::with_capacity(bars.len()); w];
     let mut row = vec![f64::NAN; w];
-    for b in bars.iter() {
-        match ind.update(&b) {
+    for b in bars.iter_ohlcv() {
+        match ind.update_valid(&b) {
             Some(o) => o.write(&mut row),
             None => row.fill(f64::NAN),
         }
@@ -82,7 +99,7 @@ pub fn run_columns<I: Indicator>(ind: &mut I, bars: &Bars) -> Vec<Vec<f64>> {
 
 /// Runs a single-output indicator over `bars`: one value per bar, NaN where there is none.
 pub fn run_f64<I: Indicator<Output = f64>>(ind: &mut I, bars: &Bars) -> Vec<f64> {
-    bars.iter().map(|b| ind.update(&b).unwrap_or(f64::NAN)).collect()
+    bars.iter_ohlcv().map(|b| ind.update_valid(&b).unwrap_or(f64::NAN)).collect()
 }
 
 /// `a / b`, NaN when `b` is 0 or either is not finite: never ±Inf.

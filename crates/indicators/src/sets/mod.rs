@@ -140,7 +140,7 @@ pub fn compute_stream_into(stream: &mut dyn FeatureStream, bars: &Bars, frame: &
     // copied contiguously: far cheaper than scattering every row over w column streams.
     const BLOCK: usize = 128;
     let mut block = vec![f64::NAN; BLOCK * w.max(1)];
-    let mut bars_iter = bars.iter();
+    let mut bars_iter = bars.iter_ohlcv();
     let mut start = 0;
     while start < n {
         let len = BLOCK.min(n - start);
