@@ -4,6 +4,7 @@
 
 mod data;
 mod download;
+mod evaluate;
 mod features;
 mod label;
 
@@ -42,6 +43,12 @@ enum Command {
     Label(label::LabelArgs),
     /// Train/test index ranges of a purged splitter.
     Split(label::SplitArgs),
+    /// Backtest positions on prices with costs; print the trading metrics.
+    Backtest(evaluate::BacktestArgs),
+    /// Trading metrics of a return series.
+    Metrics(evaluate::MetricsArgs),
+    /// Calibrate scores to probabilities (Platt, isotonic, or the better of the two).
+    Calibrate(evaluate::CalibrateArgs),
     /// Run the demo on the bundled real candles (offline).
     Demo(data::DemoArgs),
 }
@@ -74,6 +81,9 @@ where
         Command::Features(a) => features::run(a),
         Command::Label(a) => label::label(a),
         Command::Split(a) => label::split(a),
+        Command::Backtest(a) => evaluate::backtest(a),
+        Command::Metrics(a) => evaluate::metrics(a),
+        Command::Calibrate(a) => evaluate::calibrate(a),
         Command::Demo(a) => data::demo(a),
     };
     match result {

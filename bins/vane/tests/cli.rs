@@ -461,3 +461,135 @@ fn split_json_matches_the_hand_computed_folds() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("k = 9 must be in 2..=5"));
 }
+
+#[test]
+fn backtest_and_metrics_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let bars = fixture_bars("BTCUSDT_4h.csv", Interval::H4);
+    // Long for the first 100 bars, flat, short from bar 300 to 400 (rows only where it changes).
+    let t = bars.open_time();
+    std::fs::write(
+        dir.path().join("pos.csv"),
+        format!("open_time_ms,position\n{},1\n{},0\n{},-1\n{},0\n", t[0], t[100], t[300], t[400]),
+    )
+    .unwrap();
+    let prices = fixture("BTCUSDT_4h.csv");
+    let out = ok(&vane(
+        &[
+            "backtest",
+            "--prices",
+            prices.to_str().unwrap(),
+            "--positions",
+            "pos.csv",
+            "--fee-bps",
+            "10",
+            "--slip-bps",
+            "2",
+            "--returns-out",
+            "r.csv",
+            "--json",
+        ],
+        dir.path(),
+    ));
+    let j: Value = serde_json::from_str(&out).unwrap();
+    let c = bars.close();
+    // Long over bars 0..100 and short over 300..400: two trades.
+    assert_eq!(j["trade_count"], 2);
+    assert_eq!(j["periods"], 2189);
+    let total = j["total_return"].as_f64().unwrap();
+    let r_csv = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
+    let rets: Vec<f64> = r_csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert_eq!(rets.len(), 2189);
+    assert!((rets.iter().map(|r| 1.0 + r).product::<f64>() - 1.0 - total).abs() < 1e-12);
+    // Period 1 pays the entry: r = c1/c0 − 1 − 0.0012.
+    assert!((rets[0] - (c[1] / c[0] - 1.0 - 0.0012)).abs() < 1e-15);
+    // `vane metrics` on the written returns gives the same figures.
+    let m: Value = serde_json::from_str(&ok(&vane(
+        &["metrics", "--returns", "r.csv", "--periods-per-year", "2190", "--json"],
+        dir.path(),
+    )))
+    .unwrap();
+    for k in [
+        "total_return",
+        "cagr",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown",
+        "annual_volatility",
+        "win_rate",
+        "profit_factor",
+        "max_consecutive_losses",
+    ] {
+        assert_eq!(m[k], j[k], "{k}");
+    }
+    // A position at a time that is not a bar is an error naming it.
+    std::fs::write(dir.path().join("bad.csv"), "open_time_ms,position\n123,1\n").unwrap();
+    let out = vane(&["backtest", "--prices", prices.to_str().unwrap(), "--positions", "bad.csv"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("open_time_ms 123"));
+}
+
+#[test]
+fn calibrate_cli_fits_and_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fit = String::from("score,label\n");
+    for i in 0..400 {
+        let s = ((i * 37) % 400) as f64 / 400.0;
+        let y = u8::from((((i * 7919) % 100) as f64) / 100.0 < s);
+        fit.push_str(&format!("{s},{y}\n"));
+    }
+    std::fs::write(dir.path().join("fit.csv"), fit).unwrap();
+    std::fs::write(dir.path().join("apply.csv"), "id,score\na,0.1\nb,0.5\nc,0.9\n").unwrap();
+    let j: Value = serde_json::from_str(&ok(&vane(
+        &[
+            "calibrate",
+            "--method",
+            "platt",
+            "--fit",
+            "fit.csv",
+            "--apply",
+            "apply.csv",
+            "--output",
+            "out.csv",
+            "--save",
+            "cal.json",
+            "--json",
+        ],
+        dir.path(),
+    )))
+    .unwrap();
+    assert_eq!(j["calibrator"]["method"], "platt");
+    let (a, b) = (j["calibrator"]["a"].as_f64().unwrap(), j["calibrator"]["b"].as_f64().unwrap());
+    assert!(a < 0.0, "higher scores, higher probability");
+    let out = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "id,score,calibrated");
+    let p_b: f64 = lines[2].split(',').nth(2).unwrap().parse().unwrap();
+    assert!((p_b - 1.0 / (1.0 + (a * 0.5 + b).exp())).abs() < 1e-15);
+    assert!(
+        vane_calibration::CalibrationFile::from_json(&std::fs::read_to_string(dir.path().join("cal.json")).unwrap())
+            .is_ok()
+    );
+    let iso: Value = serde_json::from_str(&ok(&vane(
+        &[
+            "calibrate",
+            "--method",
+            "isotonic",
+            "--fit",
+            "fit.csv",
+            "--apply",
+            "apply.csv",
+            "--output",
+            "o2.csv",
+            "--json",
+        ],
+        dir.path(),
+    )))
+    .unwrap();
+    assert!(iso["calibrator"]["x"].as_array().unwrap().len() > 2);
+    std::fs::write(dir.path().join("bad.csv"), "score,label\n0.1,2\n").unwrap();
+    let out = vane(&["calibrate", "--fit", "bad.csv", "--apply", "apply.csv", "--output", "o3.csv"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv:2: label 2 must be 0 or 1"));
+}

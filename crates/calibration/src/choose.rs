@@ -1,0 +1,84 @@
+//! Platt or isotonic, whichever is better on held-out data — with fallbacks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::metrics::log_loss_binary;
+use crate::{Calibrator, Isotonic, Platt};
+
+/// What the chooser did and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    /// `platt`, `isotonic` or `identity`.
+    pub chosen: String,
+    /// Held-out log-loss of Platt (None when it could not be fitted).
+    pub platt_log_loss: Option<f64>,
+    /// Held-out log-loss of isotonic (None when it could not be fitted).
+    pub isotonic_log_loss: Option<f64>,
+    /// Held-out log-loss of the raw scores used as probabilities.
+    pub identity_log_loss: Option<f64>,
+    /// A sentence: which won, or which failed and why.
+    pub reason: String,
+}
+
+/// Why a candidate is unavailable: its fitting error, or no held-out samples to score it.
+fn why(err: Option<&crate::CalibrationError>) -> String {
+    err.map_or("no held-out samples to score it".to_string(), |e| e.to_string())
+}
+
+/// Fits Platt and isotonic on the first `1 − holdout` share of the (chronologically ordered)
+/// samples, compares their log-loss on the rest, and refits the winner on all samples. When one
+/// method fails (too few samples, one class, no convergence) the other is used; when both fail,
+/// the identity (scores taken as probabilities, clipped). `holdout` is clamped to [0.1, 0.5].
+pub fn choose(scores: &[f64], labels: &[bool], holdout: f64) -> Result<(Calibrator, Choice)> {
+    crate::error::check_inputs(scores, labels)?;
+    let n = scores.len();
+    let cut = ((n as f64) * (1.0 - holdout.clamp(0.1, 0.5))).round() as usize;
+    let (fit_s, fit_y, ho_s, ho_y) = (&scores[..cut], &labels[..cut], &scores[cut..], &labels[cut..]);
+    let targets = |y: &[bool]| y.iter().map(|&v| f64::from(u8::from(v))).collect::<Vec<_>>();
+    let eval = |c: &Calibrator| -> Option<f64> {
+        if ho_s.is_empty() {
+            return None;
+        }
+        let p: Vec<f64> = ho_s.iter().map(|&s| c.apply(s)).collect();
+        log_loss_binary(ho_y, &p).ok()
+    };
+    let platt = Platt::fit(fit_s, fit_y);
+    let iso =
+        crate::error::check_binary(fit_s, fit_y, "isotonic", 2).and_then(|_| Isotonic::fit(fit_s, &targets(fit_y)));
+    let pl = platt.as_ref().ok().map(|p| Calibrator::Platt(*p)).and_then(|c| eval(&c).map(|l| (c, l)));
+    let il = iso.as_ref().ok().map(|i| Calibrator::Isotonic(i.clone())).and_then(|c| eval(&c).map(|l| (c, l)));
+    let identity_log_loss = eval(&Calibrator::Identity);
+    let (pick, reason) = match (&pl, &il) {
+        (Some((_, a)), Some((_, b))) if a <= b => {
+            ("platt", format!("Platt held-out log-loss {a:.6} ≤ isotonic {b:.6}"))
+        }
+        (Some((_, a)), Some((_, b))) => ("isotonic", format!("isotonic held-out log-loss {b:.6} < Platt {a:.6}")),
+        (Some(_), None) => ("platt", format!("isotonic unavailable: {}", why(iso.as_ref().err()))),
+        (None, Some(_)) => ("isotonic", format!("Platt unavailable: {}", why(platt.as_ref().err()))),
+        (None, None) => (
+            "identity",
+            format!(
+                "Platt unavailable: {}; isotonic unavailable: {}",
+                why(platt.as_ref().err()),
+                why(iso.as_ref().err())
+            ),
+        ),
+    };
+    // Refit the winner on every sample (falling back to the fold fit if that fails).
+    let calibrator = match pick {
+        "platt" => Platt::fit(scores, labels).map(Calibrator::Platt).unwrap_or_else(|_| pl.clone().expect("picked").0),
+        "isotonic" => Isotonic::fit(scores, &targets(labels))
+            .map(Calibrator::Isotonic)
+            .unwrap_or_else(|_| il.clone().expect("picked").0),
+        _ => Calibrator::Identity,
+    };
+    let choice = Choice {
+        chosen: pick.to_string(),
+        platt_log_loss: pl.map(|p| p.1),
+        isotonic_log_loss: il.map(|i| i.1),
+        identity_log_loss,
+        reason,
+    };
+    Ok((calibrator, choice))
+}

@@ -1,0 +1,143 @@
+//! Probability calibration (seed 000: "Platt + isotonic, fallback when one fails").
+//!
+//! - [`Platt`]: sigmoid scaling as scikit-learn's `_sigmoid_calibration`, solved by Newton.
+//! - [`Isotonic`]: PAV with scikit-learn's `IsotonicRegression(out_of_bounds='clip')` semantics.
+//! - [`choose`]: fits both on a calibration fold, keeps the better by log-loss on a held-out
+//!   part, falls back to the other (or the identity) when one cannot be fitted, and records why.
+//! - [`multiclass`]: one-vs-rest with renormalisation, and temperature scaling.
+//! - [`metrics`]: Brier, log-loss, ECE (10 equal-width bins), reliability-diagram bins.
+//!
+//! Every fitted calibrator serialises to JSON with a `format_version` ([`CalibrationFile`]).
+//!
+//! # Feature flags
+//! None.
+#![warn(missing_docs)]
+
+/// The Platt-vs-isotonic chooser with fallback.
+pub mod choose;
+/// Errors of this crate.
+pub mod error;
+/// Isotonic regression.
+pub mod isotonic;
+/// Calibration metrics.
+pub mod metrics;
+/// Multiclass calibration.
+pub mod multiclass;
+/// Platt scaling.
+pub mod platt;
+
+use serde::{Deserialize, Serialize};
+
+pub use choose::{Choice, choose};
+pub use error::{CalibrationError, Result};
+pub use isotonic::Isotonic;
+pub use multiclass::{OneVsRest, Temperature};
+pub use platt::Platt;
+
+/// How to calibrate binary scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Platt scaling (an error when it cannot be fitted).
+    Platt,
+    /// Isotonic regression (an error when it cannot be fitted).
+    Isotonic,
+    /// The [`choose`]r: the better of the two on held-out data, with fallbacks.
+    Auto,
+}
+
+/// Fits a binary calibrator with `method`; `holdout` is the chooser's held-out share.
+pub fn fit_binary(method: Method, scores: &[f64], labels: &[bool], holdout: f64) -> Result<(Calibrator, Choice)> {
+    let fixed = |c: Calibrator| {
+        let name = c.method().to_string();
+        (
+            c,
+            Choice {
+                chosen: name,
+                platt_log_loss: None,
+                isotonic_log_loss: None,
+                identity_log_loss: None,
+                reason: "method fixed by the caller".into(),
+            },
+        )
+    };
+    match method {
+        Method::Platt => Ok(fixed(Calibrator::Platt(Platt::fit(scores, labels)?))),
+        Method::Isotonic => {
+            error::check_binary(scores, labels, "isotonic", 2)?;
+            let t: Vec<f64> = labels.iter().map(|&v| f64::from(u8::from(v))).collect();
+            Ok(fixed(Calibrator::Isotonic(Isotonic::fit(scores, &t)?)))
+        }
+        Method::Auto => choose(scores, labels, holdout),
+    }
+}
+
+/// Version of the calibration JSON format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A binary calibrator: score → probability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum Calibrator {
+    /// Sigmoid scaling.
+    Platt(Platt),
+    /// Isotonic regression.
+    Isotonic(Isotonic),
+    /// Scores are used as probabilities, clipped to [0, 1].
+    Identity,
+}
+
+impl Calibrator {
+    /// The calibrated probability of a score.
+    pub fn apply(&self, score: f64) -> f64 {
+        match self {
+            Calibrator::Platt(p) => p.apply(score),
+            Calibrator::Isotonic(i) => i.apply(score),
+            Calibrator::Identity => score.clamp(0.0, 1.0),
+        }
+    }
+
+    /// The method's name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Calibrator::Platt(_) => "platt",
+            Calibrator::Isotonic(_) => "isotonic",
+            Calibrator::Identity => "identity",
+        }
+    }
+}
+
+/// The `calibration.json` artifact: a calibrator, or one per class, with how it was chosen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationFile {
+    /// Must equal [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Binary: one calibrator; one-vs-rest: one per class.
+    pub calibrators: Vec<Calibrator>,
+    /// Temperature scaling, when used instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<Temperature>,
+    /// Which method was chosen and why, per calibrator.
+    #[serde(default)]
+    pub choices: Vec<Choice>,
+}
+
+impl CalibrationFile {
+    /// Serialises to pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("calibration files serialise")
+    }
+
+    /// Reads JSON; a different `format_version` is an error naming both versions.
+    pub fn from_json(s: &str) -> Result<Self> {
+        let v: serde_json::Value = serde_json::from_str(s).map_err(|e| CalibrationError::Format(e.to_string()))?;
+        let version = v.get("format_version").and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            return Err(CalibrationError::Format(format!(
+                "format_version {} is not supported (this build reads {FORMAT_VERSION})",
+                version.map_or("missing".to_string(), |v| v.to_string())
+            )));
+        }
+        serde_json::from_value(v).map_err(|e| CalibrationError::Format(e.to_string()))
+    }
+}
