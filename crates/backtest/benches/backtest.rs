@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use vane_backtest::run_positions;
+use vane_backtest::{run_positions, run_positions_into};
 use vane_costs::CostModel;
 
 fn bench(c: &mut Criterion) {
@@ -30,6 +30,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("backtest_1M");
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("run_positions", |b| b.iter(|| black_box(run_positions(&close, &positions, &costs).unwrap())));
+    let mut reused = run_positions(&close, &positions, &costs).unwrap();
+    g.bench_function("run_positions_reused", |b| {
+        b.iter(|| run_positions_into(&close, &positions, &costs, black_box(&mut reused)).unwrap())
+    });
     let bt = run_positions(&close, &positions, &costs).unwrap();
     g.bench_function("metrics", |b| b.iter(|| black_box(bt.metrics(525_600.0))));
     g.finish();

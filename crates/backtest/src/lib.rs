@@ -67,15 +67,34 @@ pub struct BacktestResult {
     pub returns: Vec<f64>,
     /// Position held after each bar's close.
     pub positions: Vec<f64>,
-    /// Compounded equity after each bar, starting from 1.
-    pub equity: Vec<f64>,
     /// Completed (and, at the end, still-open) trades.
     pub trades: Vec<Trade>,
+}
+
+impl BacktestResult {
+    /// Compounded equity after each bar, starting from 1: `cumprod(1 + r)`.
+    pub fn equity(&self) -> Vec<f64> {
+        let mut e = 1.0;
+        self.returns
+            .iter()
+            .map(|r| {
+                e *= 1.0 + r;
+                e
+            })
+            .collect()
+    }
 }
 
 /// Runs the close-to-close backtest of `positions` (one per bar, decided at its close; any
 /// real number: 1 long, −1 short, 0.5 half long).
 pub fn run_positions(close: &[f64], positions: &[f64], costs: &CostModel) -> Result<BacktestResult> {
+    let mut out = BacktestResult { returns: Vec::new(), positions: Vec::new(), trades: Vec::new() };
+    run_positions_into(close, positions, costs, &mut out)?;
+    Ok(out)
+}
+
+/// [`run_positions`] into `out`, reusing its buffers (for loops that run many backtests).
+pub fn run_positions_into(close: &[f64], positions: &[f64], costs: &CostModel, out: &mut BacktestResult) -> Result<()> {
     costs.validate().map_err(|e| BacktestError::InvalidParameter(e.to_string()))?;
     let n = close.len();
     if positions.len() != n {
@@ -88,30 +107,27 @@ pub fn run_positions(close: &[f64], positions: &[f64], costs: &CostModel) -> Res
         return Err(BacktestError::InvalidInput(format!("position #{i} is not finite")));
     }
     let per_side = costs.per_side_bps() * vane_costs::BP;
-    let mut returns = Vec::with_capacity(n);
-    let mut equity = Vec::with_capacity(n);
-    let mut e = 1.0;
-    let mut prev_pos = 0.0;
+    out.returns.clear();
+    out.returns.reserve(n);
     if n > 0 {
-        returns.push(0.0);
-        equity.push(1.0);
+        out.returns.push(0.0);
     }
+    let mut prev_pos = 0.0;
     for t in 0..n.saturating_sub(1) {
         let pos = positions[t];
-        let r = pos * (close[t + 1] / close[t] - 1.0) - (pos - prev_pos).abs() * per_side;
-        returns.push(r);
-        e *= 1.0 + r;
-        equity.push(e);
+        out.returns.push(pos * (close[t + 1] / close[t] - 1.0) - (pos - prev_pos).abs() * per_side);
         prev_pos = pos;
     }
-    let trades = trades_from_positions(close, positions, per_side);
-    Ok(BacktestResult { returns, positions: positions.to_vec(), equity, trades })
+    out.positions.clear();
+    out.positions.extend_from_slice(positions);
+    out.trades.clear();
+    trades_from_positions(close, positions, per_side, &mut out.trades);
+    Ok(())
 }
 
-fn trades_from_positions(close: &[f64], pos: &[f64], per_side: f64) -> Vec<Trade> {
+fn trades_from_positions(close: &[f64], pos: &[f64], per_side: f64, trades: &mut Vec<Trade>) {
     let n = close.len();
     let sign = |p: f64| (p > 0.0) as i8 - (p < 0.0) as i8;
-    let mut trades = Vec::new();
     let mut open: Option<(usize, i8, f64)> = None; // entry bar, side, accumulated net
     let mut prev = 0.0;
     for t in 0..n {
@@ -142,7 +158,6 @@ fn trades_from_positions(close: &[f64], pos: &[f64], per_side: f64) -> Vec<Trade
     if let Some((entry, side, acc)) = open {
         trades.push(Trade { entry_bar: entry, exit_bar: n - 1, side, net_return: acc });
     }
-    trades
 }
 
 /// How decisions become positions.
@@ -263,13 +278,5 @@ pub fn run_exits(bars: &Bars, signals: &[Signal], exits: &Exits, costs: &CostMod
         trades.push(Trade { entry_bar: t, exit_bar: out.exit_bar, side: s as i8, net_return: net });
         t = out.exit_bar.max(t + 1);
     }
-    let mut e = 1.0;
-    let equity = returns
-        .iter()
-        .map(|r| {
-            e *= 1.0 + r;
-            e
-        })
-        .collect();
-    Ok(BacktestResult { returns, positions, equity, trades })
+    Ok(BacktestResult { returns, positions, trades })
 }

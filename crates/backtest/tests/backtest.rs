@@ -21,8 +21,8 @@ fn close_to_close_formula_by_hand() {
     for (a, b) in bt.returns.iter().zip(want) {
         close_enough(*a, b);
     }
-    assert_eq!(bt.equity.len(), 5);
-    close_enough(bt.equity[4], want.iter().map(|r| 1.0 + r).product());
+    assert_eq!(bt.equity().len(), 5);
+    close_enough(bt.equity()[4], want.iter().map(|r| 1.0 + r).product());
     // Trades: the long over bars 0→2 and the short over 2→3, each with entry and exit costs.
     assert_eq!(bt.trades.len(), 2);
     assert_eq!((bt.trades[0].entry_bar, bt.trades[0].exit_bar, bt.trades[0].side), (0, 2, 1));
@@ -180,7 +180,7 @@ fn ladder_exits_reuse_the_labeling_engine() {
     for w in bt.trades.windows(2) {
         assert!(w[1].entry_bar >= w[0].exit_bar);
     }
-    assert!(bt.equity.iter().all(|e| e.is_finite() && *e > 0.0));
+    assert!(bt.equity().iter().all(|e| e.is_finite() && *e > 0.0));
     let m = bt.metrics(Interval::H4.periods_per_year());
     assert_eq!(m.trade_count, bt.trades.len());
     assert!(m.exposure > 0.0 && m.exposure < 1.0);
