@@ -26,70 +26,57 @@ macro_rules! close_indicator {
     };
 }
 
-/// Simple moving average of the close, TA-Lib `SMA(n)`; first value at index n−1.
-#[derive(Clone, Debug)]
-pub struct SimpleMovingAverage {
-    core: SmaCore,
-    n: usize,
-    count: usize,
-}
-
-impl SimpleMovingAverage {
-    /// SMA over `n ≥ 1` bars.
-    pub fn new(n: usize) -> Result<Self> {
-        check_period("SMA", "period", n, 1)?;
-        Ok(Self { core: SmaCore::new(n), n, count: 0 })
-    }
-    /// Feeds a value directly (non-finite values are skipped).
-    pub fn update_value(&mut self, x: f64) -> Option<f64> {
-        if !x.is_finite() {
-            return None;
+/// A moving average of the close over a `rolling` core with TA-Lib's lookback `n − 1`.
+macro_rules! core_average {
+    ($(#[$meta:meta])* $name:ident, $core:ident, $label:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        pub struct $name {
+            core: $core,
+            n: usize,
+            count: usize,
         }
-        self.count += 1;
-        self.core.update(x)
-    }
-    fn reset_state(&mut self) {
-        self.core.reset();
-        self.count = 0;
-    }
-    fn lookback(&self) -> usize {
-        self.n - 1
-    }
-}
-close_indicator!(SimpleMovingAverage);
 
-/// Exponential moving average of the close, TA-Lib `EMA(n)`: seeded with the SMA of the first
-/// n closes, `k = 2/(n+1)`; first value at index n−1.
-#[derive(Clone, Debug)]
-pub struct ExponentialMovingAverage {
-    core: EmaCore,
-    n: usize,
-    count: usize,
-}
-
-impl ExponentialMovingAverage {
-    /// EMA over `n ≥ 1` bars.
-    pub fn new(n: usize) -> Result<Self> {
-        check_period("EMA", "period", n, 1)?;
-        Ok(Self { core: EmaCore::new(n), n, count: 0 })
-    }
-    /// Feeds a value directly (non-finite values are skipped).
-    pub fn update_value(&mut self, x: f64) -> Option<f64> {
-        if !x.is_finite() {
-            return None;
+        impl $name {
+            #[doc = concat!($label, " over `n ≥ 1` bars.")]
+            pub fn new(n: usize) -> Result<Self> {
+                check_period($label, "period", n, 1)?;
+                Ok(Self { core: $core::new(n), n, count: 0 })
+            }
+            /// Feeds a value directly (non-finite values are skipped).
+            pub fn update_value(&mut self, x: f64) -> Option<f64> {
+                if !x.is_finite() {
+                    return None;
+                }
+                self.count += 1;
+                self.core.update(x)
+            }
+            fn reset_state(&mut self) {
+                self.core.reset();
+                self.count = 0;
+            }
+            fn lookback(&self) -> usize {
+                self.n - 1
+            }
         }
-        self.count += 1;
-        self.core.update(x)
-    }
-    fn reset_state(&mut self) {
-        self.core.reset();
-        self.count = 0;
-    }
-    fn lookback(&self) -> usize {
-        self.n - 1
-    }
+        close_indicator!($name);
+    };
 }
-close_indicator!(ExponentialMovingAverage);
+
+core_average!(
+    /// Simple moving average of the close, TA-Lib `SMA(n)`; first value at index n−1.
+    SimpleMovingAverage,
+    SmaCore,
+    "SMA"
+);
+
+core_average!(
+    /// Exponential moving average of the close, TA-Lib `EMA(n)`: seeded with the SMA of the
+    /// first n closes, `k = 2/(n+1)`; first value at index n−1.
+    ExponentialMovingAverage,
+    EmaCore,
+    "EMA"
+);
 
 /// Kaufman adaptive moving average, TA-Lib `KAMA(n)`; first value at index n.
 ///

@@ -61,6 +61,27 @@ impl Outputs for f64 {
 // The batch helpers feed `update_valid`: a `Bars` is validated when it is built, so every bar
 // in it is a valid candle, and indicators read only the OHLCV fields.
 
+/// Declares a multi-output struct of `f64` fields and its [`Outputs`] impl (columns in field
+/// order).
+macro_rules! outputs {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: f64,)+
+        }
+
+        impl $crate::indicator::Outputs for $name {
+            const WIDTH: usize = [$(stringify!($field)),+].len();
+            fn write(&self, out: &mut [f64]) {
+                let values = [$(self.$field),+];
+                out[..values.len()].copy_from_slice(&values);
+            }
+        }
+    };
+}
+pub(crate) use outputs;
+
 /// Runs `ind` over `bars` (from its current state) and collects every update.
 pub fn run<I: Indicator>(ind: &mut I, bars: &Bars) -> Vec<Option<I::Output>> {
     bars.iter_ohlcv().map(|b| ind.update_valid(&b)).collect()

@@ -5,7 +5,7 @@ use vane_core::Bar;
 
 use crate::average::{is_zero, is_zero_scaled};
 use crate::error::{Result, check_period};
-use crate::indicator::{Indicator, Outputs};
+use crate::indicator::{Indicator, outputs};
 use crate::rolling::{EmaCore, Lag, PineEma, Ring, RollingExtreme, RollingSum, SmaCore};
 
 /// Implements the `Indicator` boilerplate for a type with `step(&mut self, &Bar) -> Option<Out>`,
@@ -100,21 +100,15 @@ impl RelativeStrengthIndex {
 }
 stepped!(RelativeStrengthIndex, f64);
 
-/// MACD output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MacdOutput {
-    /// Fast EMA − slow EMA.
-    pub macd: f64,
-    /// EMA of the MACD line.
-    pub signal: f64,
-    /// `macd − signal`.
-    pub hist: f64,
-}
-
-impl Outputs for MacdOutput {
-    const WIDTH: usize = 3;
-    fn write(&self, out: &mut [f64]) {
-        out[..3].copy_from_slice(&[self.macd, self.signal, self.hist]);
+outputs! {
+    /// MACD output.
+    MacdOutput {
+        /// Fast EMA − slow EMA.
+        macd,
+        /// EMA of the MACD line.
+        signal,
+        /// `macd − signal`.
+        hist,
     }
 }
 
@@ -178,20 +172,13 @@ impl MovingAverageConvergenceDivergence {
 }
 stepped!(MovingAverageConvergenceDivergence, MacdOutput);
 
-/// Stochastic output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StochasticOutput {
-    /// Slow %K: SMA of fast %K.
-    pub slow_k: f64,
-    /// Slow %D: SMA of slow %K.
-    pub slow_d: f64,
-}
-
-impl Outputs for StochasticOutput {
-    const WIDTH: usize = 2;
-    fn write(&self, out: &mut [f64]) {
-        out[0] = self.slow_k;
-        out[1] = self.slow_d;
+outputs! {
+    /// Stochastic output.
+    StochasticOutput {
+        /// Slow %K: SMA of fast %K.
+        slow_k,
+        /// Slow %D: SMA of slow %K.
+        slow_d,
     }
 }
 
@@ -556,21 +543,15 @@ impl PercentagePriceOscillator {
 }
 stepped!(PercentagePriceOscillator, f64);
 
-/// Aroon output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AroonOutput {
-    /// `100·(n − bars since the highest high)/n`.
-    pub up: f64,
-    /// `100·(n − bars since the lowest low)/n`.
-    pub down: f64,
-    /// `up − down`.
-    pub oscillator: f64,
-}
-
-impl Outputs for AroonOutput {
-    const WIDTH: usize = 3;
-    fn write(&self, out: &mut [f64]) {
-        out[..3].copy_from_slice(&[self.up, self.down, self.oscillator]);
+outputs! {
+    /// Aroon output.
+    AroonOutput {
+        /// `100·(n − bars since the highest high)/n`.
+        up,
+        /// `100·(n − bars since the lowest low)/n`.
+        down,
+        /// `up − down`.
+        oscillator,
     }
 }
 
@@ -682,20 +663,13 @@ impl DetrendedPriceOscillator {
 }
 stepped!(DetrendedPriceOscillator, f64);
 
-/// WaveTrend output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct WaveTrendOutput {
-    /// WT1: `EMA_n2(ci)`.
-    pub wt1: f64,
-    /// WT2: `SMA_4(wt1)`.
-    pub wt2: f64,
-}
-
-impl Outputs for WaveTrendOutput {
-    const WIDTH: usize = 2;
-    fn write(&self, out: &mut [f64]) {
-        out[0] = self.wt1;
-        out[1] = self.wt2;
+outputs! {
+    /// WaveTrend output.
+    WaveTrendOutput {
+        /// WT1: `EMA_n2(ci)`.
+        wt1,
+        /// WT2: `SMA_4(wt1)`.
+        wt2,
     }
 }
 

@@ -4,26 +4,20 @@ use vane_core::Bar;
 
 use crate::average::is_zero;
 use crate::error::{IndicatorError, Result, check_period};
-use crate::indicator::{Indicator, Outputs, ratio};
+use crate::indicator::{Indicator, outputs, ratio};
 use crate::momentum::stepped;
 use crate::rolling::{Ring, RollingExtreme, RollingSum};
 use crate::volatility::true_range;
 
-/// Directional movement output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DirectionalOutput {
-    /// +DI.
-    pub plus_di: f64,
-    /// −DI.
-    pub minus_di: f64,
-    /// DX = `100·|+DI − −DI|/(+DI + −DI)`.
-    pub dx: f64,
-}
-
-impl Outputs for DirectionalOutput {
-    const WIDTH: usize = 3;
-    fn write(&self, out: &mut [f64]) {
-        out[..3].copy_from_slice(&[self.plus_di, self.minus_di, self.dx]);
+outputs! {
+    /// Directional movement output.
+    DirectionalOutput {
+        /// +DI.
+        plus_di,
+        /// −DI.
+        minus_di,
+        /// DX = `100·|+DI − −DI|/(+DI + −DI)`.
+        dx,
     }
 }
 
@@ -158,35 +152,22 @@ impl AverageDirectionalIndex {
 }
 stepped!(AverageDirectionalIndex, f64);
 
-/// Ichimoku output: the lines computed at bar t, and the senkou spans shifted forward 26 bars
-/// (the values a chart shows at t, computed at t−26).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct IchimokuOutput {
-    /// `(HH_9 + LL_9)/2`.
-    pub tenkan: f64,
-    /// `(HH_26 + LL_26)/2`.
-    pub kijun: f64,
-    /// `(tenkan + kijun)/2`, unshifted.
-    pub senkou_a_raw: f64,
-    /// `(HH_52 + LL_52)/2`, unshifted.
-    pub senkou_b_raw: f64,
-    /// `senkou_a_raw` of 26 bars ago.
-    pub senkou_a_shifted: f64,
-    /// `senkou_b_raw` of 26 bars ago.
-    pub senkou_b_shifted: f64,
-}
-
-impl Outputs for IchimokuOutput {
-    const WIDTH: usize = 6;
-    fn write(&self, out: &mut [f64]) {
-        out[..6].copy_from_slice(&[
-            self.tenkan,
-            self.kijun,
-            self.senkou_a_raw,
-            self.senkou_b_raw,
-            self.senkou_a_shifted,
-            self.senkou_b_shifted,
-        ]);
+outputs! {
+    /// Ichimoku output: the lines computed at bar t, and the senkou spans shifted forward 26 bars
+    /// (the values a chart shows at t, computed at t−26).
+    IchimokuOutput {
+        /// `(HH_9 + LL_9)/2`.
+        tenkan,
+        /// `(HH_26 + LL_26)/2`.
+        kijun,
+        /// `(tenkan + kijun)/2`, unshifted.
+        senkou_a_raw,
+        /// `(HH_52 + LL_52)/2`, unshifted.
+        senkou_b_raw,
+        /// `senkou_a_raw` of 26 bars ago.
+        senkou_a_shifted,
+        /// `senkou_b_raw` of 26 bars ago.
+        senkou_b_shifted,
     }
 }
 
@@ -258,20 +239,13 @@ impl Ichimoku {
 }
 stepped!(Ichimoku, IchimokuOutput);
 
-/// Vortex output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct VortexOutput {
-    /// VI+ = `Σ|h − l₋₁| / Σ TR`.
-    pub plus: f64,
-    /// VI− = `Σ|l − h₋₁| / Σ TR`.
-    pub minus: f64,
-}
-
-impl Outputs for VortexOutput {
-    const WIDTH: usize = 2;
-    fn write(&self, out: &mut [f64]) {
-        out[0] = self.plus;
-        out[1] = self.minus;
+outputs! {
+    /// Vortex output.
+    VortexOutput {
+        /// VI+ = `Σ|h − l₋₁| / Σ TR`.
+        plus,
+        /// VI− = `Σ|l − h₋₁| / Σ TR`.
+        minus,
     }
 }
 

@@ -4,7 +4,7 @@
 use vane_core::Bar;
 
 use crate::error::{IndicatorError, Result, check_period};
-use crate::indicator::{Indicator, Outputs, ratio};
+use crate::indicator::{Indicator, outputs, ratio};
 use crate::rolling::{Lag, RollingExtreme, RollingMoments, RollingStd, SmaCore};
 
 /// TA-Lib's true range given the previous close.
@@ -132,25 +132,19 @@ impl Indicator for NormalizedAverageTrueRange {
     }
 }
 
-/// Bollinger Bands output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BollingerOutput {
-    /// `middle + k_up·σ`.
-    pub upper: f64,
-    /// SMA(n) of the close.
-    pub middle: f64,
-    /// `middle − k_dn·σ`.
-    pub lower: f64,
-    /// %B = `(close − lower)/(upper − lower)`; NaN when the bands coincide.
-    pub percent_b: f64,
-    /// Width = `(upper − lower)/middle`.
-    pub width: f64,
-}
-
-impl Outputs for BollingerOutput {
-    const WIDTH: usize = 5;
-    fn write(&self, out: &mut [f64]) {
-        out[..5].copy_from_slice(&[self.upper, self.middle, self.lower, self.percent_b, self.width]);
+outputs! {
+    /// Bollinger Bands output.
+    BollingerOutput {
+        /// `middle + k_up·σ`.
+        upper,
+        /// SMA(n) of the close.
+        middle,
+        /// `middle − k_dn·σ`.
+        lower,
+        /// %B = `(close − lower)/(upper − lower)`; NaN when the bands coincide.
+        percent_b,
+        /// Width = `(upper − lower)/middle`.
+        width,
     }
 }
 
@@ -214,21 +208,15 @@ impl Indicator for BollingerBands {
     }
 }
 
-/// Donchian channel output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DonchianOutput {
-    /// Highest high of the window (current bar included).
-    pub upper: f64,
-    /// Lowest low of the window.
-    pub lower: f64,
-    /// `(upper + lower)/2`.
-    pub middle: f64,
-}
-
-impl Outputs for DonchianOutput {
-    const WIDTH: usize = 3;
-    fn write(&self, out: &mut [f64]) {
-        out[..3].copy_from_slice(&[self.upper, self.lower, self.middle]);
+outputs! {
+    /// Donchian channel output.
+    DonchianOutput {
+        /// Highest high of the window (current bar included).
+        upper,
+        /// Lowest low of the window.
+        lower,
+        /// `(upper + lower)/2`.
+        middle,
     }
 }
 

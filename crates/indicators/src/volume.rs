@@ -3,7 +3,7 @@
 use vane_core::Bar;
 
 use crate::error::{Result, check_period};
-use crate::indicator::{Indicator, Outputs, ratio};
+use crate::indicator::{Indicator, outputs, ratio};
 use crate::rolling::{RollingSum, SmaCore};
 
 /// On-balance volume, TA-Lib `OBV`: starts at the first bar's volume, then adds the volume when
@@ -170,20 +170,13 @@ impl Indicator for ChaikinMoneyFlow {
     }
 }
 
-/// Volume moving average and ratio output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct VolumeSmaOutput {
-    /// SMA(n) of the volume.
-    pub sma: f64,
-    /// `volume / SMA(n)` (NaN when the SMA is 0).
-    pub ratio: f64,
-}
-
-impl Outputs for VolumeSmaOutput {
-    const WIDTH: usize = 2;
-    fn write(&self, out: &mut [f64]) {
-        out[0] = self.sma;
-        out[1] = self.ratio;
+outputs! {
+    /// Volume moving average and ratio output.
+    VolumeSmaOutput {
+        /// SMA(n) of the volume.
+        sma,
+        /// `volume / SMA(n)` (NaN when the SMA is 0).
+        ratio,
     }
 }
 
@@ -218,5 +211,50 @@ impl Indicator for VolumeSma {
     }
     fn warmup(&self) -> usize {
         self.n - 1
+    }
+}
+
+/// OBV made scale-free: `(OBV_t − OBV_{t−n}) / Σ_n volume`, in [−1, 1] (NaN when the volume sum
+/// is 0); first value at n.
+#[derive(Clone, Debug)]
+pub struct NormalizedObv {
+    n: usize,
+    obv: OnBalanceVolume,
+    lag: crate::rolling::Lag,
+    volume: RollingSum,
+    ready: bool,
+}
+
+impl NormalizedObv {
+    /// Over `n ≥ 1` bars.
+    pub fn new(n: usize) -> Result<Self> {
+        check_period("NormalizedObv", "period", n, 1)?;
+        Ok(Self {
+            n,
+            obv: OnBalanceVolume::new(),
+            lag: crate::rolling::Lag::new(n),
+            volume: RollingSum::new(n),
+            ready: false,
+        })
+    }
+}
+
+impl Indicator for NormalizedObv {
+    type Output = f64;
+    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
+        let obv = self.obv.update_valid(bar)?;
+        let (old, sum) = (self.lag.update(obv), self.volume.push(bar.volume));
+        let out = ratio(obv - old?, sum?);
+        self.ready = true;
+        Some(out)
+    }
+    fn reset(&mut self) {
+        *self = Self::new(self.n).expect("valid period");
+    }
+    fn is_ready(&self) -> bool {
+        self.ready
+    }
+    fn warmup(&self) -> usize {
+        self.n
     }
 }

@@ -133,6 +133,7 @@ macro_rules! all_indicators {
             check("ADOSC", &ChaikinOscillator::new(3, 10).unwrap(), b),
             check("CMF", &ChaikinMoneyFlow::new(20).unwrap(), b),
             check("VolumeSma", &VolumeSma::new(30).unwrap(), b),
+            check("NormalizedObv", &NormalizedObv::new(20).unwrap(), b),
         ];
         results.into_iter().filter_map(|r| r.err()).collect::<Vec<_>>()
     }};

@@ -74,14 +74,34 @@ fn check(n: usize, m: usize, c: &Constraints) -> Result<()> {
     Ok(())
 }
 
-fn feasible(c: &Constraints, n: usize, n_long: usize, n_short: usize, total: f64) -> Option<(f64, f64, f64)> {
+/// Keeps the candidate `(long, short, n_long, n_short, total)` in `best` when it is feasible
+/// under `c` (over `n` bars) and beats the current best.
+fn consider(
+    best: &mut Option<Choice>,
+    c: &Constraints,
+    n: usize,
+    (long, short): (f64, f64),
+    (n_long, n_short): (usize, usize),
+    total: f64,
+) {
     let active = n_long + n_short;
     let active_share = active as f64 / n as f64;
     if active == 0 || active_share < c.min_active || 1.0 - active_share < c.min_abstain {
-        return None;
+        return;
     }
-    let mean_bps = total / active as f64 * 1e4;
-    (mean_bps >= c.edge_min_bps).then_some((active_share, 1.0 - active_share, mean_bps))
+    let mean_edge_bps = total / active as f64 * 1e4;
+    if mean_edge_bps >= c.edge_min_bps && best.is_none_or(|b| total > b.total_net_edge) {
+        *best = Some(Choice {
+            long,
+            short,
+            n_long,
+            n_short,
+            active_share,
+            abstain_share: 1.0 - active_share,
+            mean_edge_bps,
+            total_net_edge: total,
+        });
+    }
 }
 
 /// Long/short thresholds on `P(up)` maximising the total net edge (None when no candidate is
@@ -116,21 +136,7 @@ pub fn thresholds(p_up: &[f64], returns: &[f64], costs: &CostModel, c: &Constrai
         for &short in &shorts {
             let ks = sorted_p.partition_point(|&p| p < short);
             let (n_short, sum_short) = (ks, prefix_short[ks]);
-            let total = sum_long + sum_short;
-            if let Some((active_share, abstain_share, mean_edge_bps)) = feasible(c, n, n_long, n_short, total)
-                && best.is_none_or(|b| total > b.total_net_edge)
-            {
-                best = Some(Choice {
-                    long,
-                    short,
-                    n_long,
-                    n_short,
-                    active_share,
-                    abstain_share,
-                    mean_edge_bps,
-                    total_net_edge: total,
-                });
-            }
+            consider(&mut best, c, n, (long, short), (n_long, n_short), sum_long + sum_short);
         }
     }
     Ok(best)
@@ -159,20 +165,7 @@ pub fn min_conf(probs: &[ClassProbs], returns: &[f64], costs: &CostModel, c: &Co
                 total += -r - rt;
             }
         }
-        if let Some((active_share, abstain_share, mean_edge_bps)) = feasible(c, n, n_long, n_short, total)
-            && best.is_none_or(|b| total > b.total_net_edge)
-        {
-            best = Some(Choice {
-                long: mc,
-                short: f64::NAN,
-                n_long,
-                n_short,
-                active_share,
-                abstain_share,
-                mean_edge_bps,
-                total_net_edge: total,
-            });
-        }
+        consider(&mut best, c, n, (mc, f64::NAN), (n_long, n_short), total);
     }
     Ok(best)
 }

@@ -11,10 +11,10 @@ use crate::momentum::{
     Aroon, CommodityChannelIndex, DetrendedPriceOscillator, MoneyFlowIndex, MovingAverageConvergenceDivergence,
     RateOfChange, RelativeStrengthIndex, Stochastic, UltimateOscillator, WilliamsR,
 };
-use crate::rolling::{Lag, RollingSum, SmaCore};
+use crate::rolling::{Lag, SmaCore};
 use crate::trend::{AverageDirectionalIndex, Ichimoku, ParabolicSar, Vortex};
 use crate::volatility::{AverageTrueRange, BollingerBands, DonchianChannel};
-use crate::volume::{ChaikinMoneyFlow, OnBalanceVolume};
+use crate::volume::{ChaikinMoneyFlow, NormalizedObv};
 
 pub(crate) const COLUMNS: [&str; 49] = [
     // trend (11)
@@ -99,9 +99,7 @@ pub(crate) struct FullStream {
     atr50: AverageTrueRange,
     bb: BollingerBands,
     donchian: DonchianChannel,
-    obv: OnBalanceVolume,
-    obv_lag: Lag,
-    vol_sum20: RollingSum,
+    obv: NormalizedObv,
     cmf: ChaikinMoneyFlow,
     vol_sma5: SmaCore,
     vol_sma20: SmaCore,
@@ -135,9 +133,7 @@ impl FullStream {
             atr50: AverageTrueRange::new(50).expect("valid"),
             bb: BollingerBands::new(20, 2.0, 2.0).expect("valid"),
             donchian: DonchianChannel::new(20).expect("valid"),
-            obv: OnBalanceVolume::new(),
-            obv_lag: Lag::new(20),
-            vol_sum20: RollingSum::new(20),
+            obv: NormalizedObv::new(20).expect("valid"),
             cmf: ChaikinMoneyFlow::new(20).expect("valid"),
             vol_sma5: SmaCore::new(5),
             vol_sma20: SmaCore::new(20),
@@ -202,13 +198,7 @@ impl FeatureStream for FullStream {
         out[26] = dc.map_or(f64::NAN, |d| d.lower / c - 1.0);
         out[27] = dc.map_or(f64::NAN, |d| ratio(c - d.lower, d.upper - d.lower));
         // volume
-        let obv = self.obv.update_valid(bar).unwrap_or(f64::NAN);
-        let old_obv = self.obv_lag.update(obv);
-        let vsum = self.vol_sum20.push(v);
-        out[28] = match (old_obv, vsum) {
-            (Some(a), Some(s)) => ratio(obv - a, s),
-            _ => f64::NAN,
-        };
+        out[28] = val(self.obv.update_valid(bar));
         out[29] = val(self.cmf.update_valid(bar));
         let s5 = self.vol_sma5.update(v);
         let s20 = self.vol_sma20.update(v);

@@ -7,10 +7,9 @@ use crate::Indicator;
 use crate::average::ExponentialMovingAverage;
 use crate::indicator::ratio;
 use crate::momentum::{MovingAverageConvergenceDivergence, RelativeStrengthIndex};
-use crate::rolling::{Lag, RollingSum};
 use crate::trend::AverageDirectionalIndex;
 use crate::volatility::{AverageTrueRange, BollingerBands, LogReturn, RealizedVolatility};
-use crate::volume::{ChaikinMoneyFlow, OnBalanceVolume, VolumeSma};
+use crate::volume::{ChaikinMoneyFlow, NormalizedObv, VolumeSma};
 
 pub(crate) const COLUMNS: [&str; 14] = [
     "r_1",
@@ -42,9 +41,7 @@ pub(crate) struct V1Stream {
     bb: BollingerBands,
     vol30: VolumeSma,
     cmf: ChaikinMoneyFlow,
-    obv: OnBalanceVolume,
-    obv_lag: Lag,
-    vol_sum: RollingSum,
+    obv: NormalizedObv,
 }
 
 impl V1Stream {
@@ -62,9 +59,7 @@ impl V1Stream {
             bb: BollingerBands::new(20, 2.0, 2.0).expect("valid"),
             vol30: VolumeSma::new(30).expect("valid"),
             cmf: ChaikinMoneyFlow::new(20).expect("valid"),
-            obv: OnBalanceVolume::new(),
-            obv_lag: Lag::new(30),
-            vol_sum: RollingSum::new(30),
+            obv: NormalizedObv::new(30).expect("valid"),
         }
     }
 }
@@ -94,13 +89,7 @@ impl FeatureStream for V1Stream {
         out[10] = bar.volume.ln_1p();
         out[11] = self.vol30.update_valid(bar).map_or(f64::NAN, |v| v.ratio);
         out[12] = val(self.cmf.update_valid(bar));
-        let obv = self.obv.update_valid(bar).unwrap_or(f64::NAN);
-        let old = self.obv_lag.update(obv);
-        let vs = self.vol_sum.push(bar.volume);
-        out[13] = match (old, vs) {
-            (Some(o), Some(s)) => ratio(obv - o, s),
-            _ => f64::NAN,
-        };
+        out[13] = val(self.obv.update_valid(bar));
     }
 
     fn reset(&mut self) {
