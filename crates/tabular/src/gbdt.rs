@@ -1,0 +1,653 @@
+//! Gradient-boosted oblivious trees, CatBoost-style.
+//!
+//! **Features.** Numeric columns are cut into at most `max_bins` quantile bins on the training
+//! data (borders halfway between neighbouring distinct values); NaN has its own lowest bin, so a
+//! missing value goes with the smallest ones (CatBoost's `nan_mode=Min`). Each categorical
+//! column becomes target-statistic columns: P(class j | category) for classification (one per
+//! class; one for binary), the mean target for regression, as
+//! `(sum + prior·global)/(count + prior)` — **ordered** on the training rows (each row sees only
+//! the rows before it in a seeded permutation, so a category seen once carries no information
+//! about its own label) and over all training rows at prediction time.
+//!
+//! **Trees.** Every tree is oblivious: level ℓ applies one split `x_f > border` to all 2^ℓ nodes,
+//! chosen to maximise `Σ_leaves Σ_k (G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ))` over all features
+//! and borders from per-leaf histograms. Leaf values are Newton steps `−G/(H+λ)` times the
+//! learning rate. Gradients: softmax `p − y` with `p(1−p)`, logistic likewise, squared error
+//! `F − y` with 1; each scaled by the sample weight × its class weight.
+//!
+//! **Boosting.** Raw scores start at the (weighted) log class priors / log-odds / mean; each
+//! iteration adds one tree; with an evaluation set, training stops `early_stopping_rounds`
+//! iterations after the best evaluation loss and keeps the trees up to it.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::{Result, TabularError};
+
+/// Version of the model JSON format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What the model predicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Objective {
+    /// Softmax over `classes` classes (labels 0..classes).
+    Multiclass {
+        /// Number of classes (≥ 2).
+        classes: usize,
+    },
+    /// Logistic (labels 0 / 1).
+    Binary,
+    /// Squared error.
+    Regression,
+}
+
+impl Objective {
+    fn width(self) -> usize {
+        match self {
+            Objective::Multiclass { classes } => classes,
+            Objective::Binary | Objective::Regression => 1,
+        }
+    }
+}
+
+/// Training parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GbdtConfig {
+    /// The objective.
+    pub objective: Objective,
+    /// Maximum number of trees.
+    pub iterations: usize,
+    /// Shrinkage of every leaf value.
+    pub learning_rate: f64,
+    /// Levels per tree (1..=12).
+    pub depth: usize,
+    /// L2 regularisation λ of the leaf values.
+    pub l2_leaf_reg: f64,
+    /// Bins per numeric feature, NaN's included (2..=255).
+    pub max_bins: usize,
+    /// Stop when the evaluation loss has not improved for this many trees.
+    pub early_stopping_rounds: Option<usize>,
+    /// Weight per class (classification), multiplied into the sample weights.
+    pub class_weights: Option<Vec<f64>>,
+    /// Prior weight of the target statistics.
+    pub ctr_prior: f64,
+    /// Seed of the target-statistics permutation.
+    pub seed: u64,
+}
+
+impl Default for GbdtConfig {
+    fn default() -> Self {
+        Self {
+            objective: Objective::Multiclass { classes: 3 },
+            iterations: 500,
+            learning_rate: 0.05,
+            depth: 6,
+            l2_leaf_reg: 3.0,
+            max_bins: 255,
+            early_stopping_rounds: Some(50),
+            class_weights: None,
+            ctr_prior: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+impl GbdtConfig {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(TabularError::InvalidParameter(m));
+        if let Objective::Multiclass { classes } = self.objective
+            && classes < 2
+        {
+            return bad(format!("multiclass needs ≥ 2 classes, got {classes}"));
+        }
+        if self.iterations == 0 || !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return bad(format!(
+                "iterations = {} must be ≥ 1 and learning_rate = {} in (0, 1]",
+                self.iterations, self.learning_rate
+            ));
+        }
+        if !(1..=12).contains(&self.depth) {
+            return bad(format!("depth = {} must be in 1..=12", self.depth));
+        }
+        if !(self.l2_leaf_reg >= 0.0 && self.ctr_prior > 0.0) {
+            return bad(format!(
+                "l2_leaf_reg = {} must be ≥ 0 and ctr_prior = {} > 0",
+                self.l2_leaf_reg, self.ctr_prior
+            ));
+        }
+        if !(2..=255).contains(&self.max_bins) {
+            return bad(format!("max_bins = {} must be in 2..=255", self.max_bins));
+        }
+        if let Some(w) = &self.class_weights {
+            let k = self.objective.width().max(2);
+            if w.len() != k || w.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+                return bad(format!("class_weights needs {k} finite non-negative values"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Target statistics of one categorical column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct CtrTable {
+    /// category → (count, per-class (or target) sums).
+    stats: BTreeMap<String, (f64, Vec<f64>)>,
+    /// Global mean per class (or of the target).
+    global: Vec<f64>,
+}
+
+/// One split: `x[feature] > border` goes right (NaN never does).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct Split {
+    feature: usize,
+    border: f64,
+}
+
+/// One oblivious tree: the level splits and `2^levels × width` leaf values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Tree {
+    splits: Vec<Split>,
+    values: Vec<f64>,
+}
+
+/// A trained model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gbdt {
+    format_version: u32,
+    config: GbdtConfig,
+    numeric_names: Vec<String>,
+    categorical_names: Vec<String>,
+    ctrs: Vec<CtrTable>,
+    base: Vec<f64>,
+    trees: Vec<Tree>,
+    /// Total split gain per combined feature (numeric, then target-statistic columns).
+    gains: Vec<f64>,
+    /// Evaluation loss after each tree (empty without an evaluation set).
+    eval_history: Vec<f64>,
+}
+
+/// Labels: class indices (as f64) or regression targets.
+fn check_labels(obj: Objective, y: &[f64], n: usize) -> Result<()> {
+    if y.len() != n {
+        return Err(TabularError::InvalidInput(format!("{} labels for {n} rows", y.len())));
+    }
+    let k = match obj {
+        Objective::Multiclass { classes } => classes,
+        Objective::Binary => 2,
+        Objective::Regression => {
+            return match y.iter().position(|v| !v.is_finite()) {
+                Some(i) => Err(TabularError::InvalidInput(format!("label #{i} is not finite"))),
+                None => Ok(()),
+            };
+        }
+    };
+    if let Some((i, v)) = y.iter().enumerate().find(|(_, v)| !(v.fract() == 0.0 && **v >= 0.0 && (**v as usize) < k)) {
+        return Err(TabularError::InvalidInput(format!("label #{i} = {v}: expected a class in 0..{k}")));
+    }
+    Ok(())
+}
+
+/// Columns of target statistics for one categorical column.
+fn ctr_columns(table: &CtrTable, values: &[String], prior: f64, width: usize) -> Vec<Vec<f64>> {
+    (0..width)
+        .map(|j| {
+            values
+                .iter()
+                .map(|v| match table.stats.get(v) {
+                    Some((count, sums)) => (sums[j] + prior * table.global[j]) / (count + prior),
+                    None => table.global[j],
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn target_vector(obj: Objective, y: f64) -> Vec<f64> {
+    match obj {
+        Objective::Multiclass { classes } => (0..classes).map(|j| f64::from(u8::from(y as usize == j))).collect(),
+        Objective::Binary | Objective::Regression => vec![y],
+    }
+}
+
+fn softmax(z: &[f64], out: &mut [f64]) {
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut s = 0.0;
+    for (o, v) in out.iter_mut().zip(z) {
+        *o = (v - m).exp();
+        s += *o;
+    }
+    out.iter_mut().for_each(|o| *o /= s);
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 { 1.0 / (1.0 + (-z).exp()) } else { z.exp() / (1.0 + z.exp()) }
+}
+
+/// Mean loss of raw scores: log-loss (classification) or RMSE (regression).
+fn loss(obj: Objective, raw: &[f64], y: &[f64], w: usize) -> f64 {
+    let n = y.len();
+    let mut p = vec![0.0; w];
+    let mut total = 0.0;
+    for i in 0..n {
+        let z = &raw[i * w..(i + 1) * w];
+        total += match obj {
+            Objective::Multiclass { .. } => {
+                softmax(z, &mut p);
+                -p[y[i] as usize].max(1e-15).ln()
+            }
+            Objective::Binary => {
+                let q = sigmoid(z[0]).clamp(1e-15, 1.0 - 1e-15);
+                -(if y[i] > 0.5 { q.ln() } else { (1.0 - q).ln() })
+            }
+            Objective::Regression => (z[0] - y[i]).powi(2),
+        };
+    }
+    let m = total / n as f64;
+    if obj == Objective::Regression { m.sqrt() } else { m }
+}
+
+/// Quantile borders of a column: halfway between neighbouring distinct values.
+fn borders(values: &[f64], max_bins: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    if v.len() <= 1 {
+        return Vec::new();
+    }
+    let max_borders = max_bins - 2; // one bin for NaN, one more bin than borders
+    if v.len() - 1 <= max_borders {
+        return v.windows(2).map(|w| w[0] + (w[1] - w[0]) / 2.0).collect();
+    }
+    let mut out: Vec<f64> = (1..=max_borders)
+        .map(|q| {
+            let i = (q * (v.len() - 1)) / (max_borders + 1);
+            v[i] + (v[i + 1] - v[i]) / 2.0
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Bin of a value: 0 for NaN, else 1 + the number of borders below it.
+fn bin_of(b: &[f64], x: f64) -> u8 {
+    if x.is_nan() { 0 } else { (1 + b.partition_point(|&v| v < x)) as u8 }
+}
+
+impl Gbdt {
+    /// The combined feature columns for prediction: numeric, then target statistics from the
+    /// stored (all-training-rows) tables.
+    fn features(&self, d: &Dataset) -> Vec<Vec<f64>> {
+        let w = self.ctr_width();
+        let mut cols = d.numeric.clone();
+        for (table, values) in self.ctrs.iter().zip(&d.categorical) {
+            cols.extend(ctr_columns(table, values, self.config.ctr_prior, w));
+        }
+        cols
+    }
+
+    fn ctr_width(&self) -> usize {
+        self.config.objective.width()
+    }
+
+    /// Trains on `train` with labels `y` (class indices as f64, or targets) and optional
+    /// per-row `weights`; `eval` enables early stopping.
+    pub fn fit(
+        config: &GbdtConfig,
+        train: &Dataset,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        eval: Option<(&Dataset, &[f64])>,
+    ) -> Result<Self> {
+        config.validate()?;
+        train.validate()?;
+        let n = train.rows();
+        if n < 2 {
+            return Err(TabularError::InvalidInput(format!("{n} training rows; need at least 2")));
+        }
+        check_labels(config.objective, y, n)?;
+        if let Some(w) = weights
+            && (w.len() != n || w.iter().any(|v| !(v.is_finite() && *v >= 0.0)))
+        {
+            return Err(TabularError::InvalidInput(format!("weights: need {n} finite non-negative values")));
+        }
+        if let Some((e, ey)) = eval {
+            e.validate()?;
+            if e.numeric_names != train.numeric_names || e.categorical_names != train.categorical_names {
+                return Err(TabularError::InvalidInput(
+                    "the evaluation set has other columns than the training set".into(),
+                ));
+            }
+            check_labels(config.objective, ey, e.rows())?;
+        }
+        let obj = config.objective;
+        let w = obj.width();
+        let classes = match obj {
+            Objective::Multiclass { classes } => classes,
+            Objective::Binary => 2,
+            Objective::Regression => 0,
+        };
+        let sample_w: Vec<f64> = (0..n)
+            .map(|i| {
+                let cw =
+                    config.class_weights.as_ref().map_or(1.0, |cw| if classes > 0 { cw[y[i] as usize] } else { 1.0 });
+                weights.map_or(1.0, |ws| ws[i]) * cw
+            })
+            .collect();
+        let wsum: f64 = sample_w.iter().sum();
+        if wsum <= 0.0 {
+            return Err(TabularError::InvalidInput("the sample weights sum to 0".into()));
+        }
+        // Base scores.
+        let base: Vec<f64> = match obj {
+            Objective::Multiclass { classes } => (0..classes)
+                .map(|j| {
+                    let pj = (0..n).filter(|&i| y[i] as usize == j).map(|i| sample_w[i]).sum::<f64>() / wsum;
+                    pj.max(1e-6).ln()
+                })
+                .collect(),
+            Objective::Binary => {
+                let p =
+                    ((0..n).filter(|&i| y[i] > 0.5).map(|i| sample_w[i]).sum::<f64>() / wsum).clamp(1e-6, 1.0 - 1e-6);
+                vec![(p / (1.0 - p)).ln()]
+            }
+            Objective::Regression => vec![(0..n).map(|i| y[i] * sample_w[i]).sum::<f64>() / wsum],
+        };
+        // Target-statistic tables and ordered training columns (one per model output).
+        let ctr_w = w;
+        let mut model = Gbdt {
+            format_version: FORMAT_VERSION,
+            config: config.clone(),
+            numeric_names: train.numeric_names.clone(),
+            categorical_names: train.categorical_names.clone(),
+            ctrs: Vec::new(),
+            base: base.clone(),
+            trees: Vec::new(),
+            gains: Vec::new(),
+            eval_history: Vec::new(),
+        };
+        let targets: Vec<Vec<f64>> = y.iter().map(|&v| target_vector(obj, v)).collect();
+        let global: Vec<f64> = (0..ctr_w).map(|j| targets.iter().map(|t| t[j]).sum::<f64>() / n as f64).collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(config.seed));
+        let mut train_cols = train.numeric.clone();
+        for values in &train.categorical {
+            let mut stats: BTreeMap<String, (f64, Vec<f64>)> = BTreeMap::new();
+            let mut ordered = vec![vec![0.0; n]; ctr_w];
+            for &i in &order {
+                let e = stats.entry(values[i].clone()).or_insert_with(|| (0.0, vec![0.0; ctr_w]));
+                for ((col, sum), g) in ordered.iter_mut().zip(&e.1).zip(&global) {
+                    col[i] = (sum + config.ctr_prior * g) / (e.0 + config.ctr_prior);
+                }
+                e.0 += 1.0;
+                for (sum, t) in e.1.iter_mut().zip(&targets[i]) {
+                    *sum += t;
+                }
+            }
+            train_cols.extend(ordered);
+            model.ctrs.push(CtrTable { stats, global: global.clone() });
+        }
+        // Borders and bins.
+        let feature_borders: Vec<Vec<f64>> = train_cols.iter().map(|c| borders(c, config.max_bins)).collect();
+        let bins: Vec<Vec<u8>> =
+            train_cols.iter().zip(&feature_borders).map(|(c, b)| c.iter().map(|&x| bin_of(b, x)).collect()).collect();
+        let nf = train_cols.len();
+        // A feature can split when it has two distinct values, or values and NaNs.
+        let splittable: Vec<bool> = train_cols
+            .iter()
+            .zip(&feature_borders)
+            .map(|(c, b)| !b.is_empty() || (c.iter().any(|v| v.is_nan()) && c.iter().any(|v| !v.is_nan())))
+            .collect();
+        model.gains = vec![0.0; nf];
+        let eval_data = eval.map(|(e, ey)| (model.features(e), ey.to_vec()));
+        let mut eval_raw: Vec<f64> =
+            eval_data.as_ref().map_or(Vec::new(), |(_, ey)| (0..ey.len()).flat_map(|_| base.clone()).collect());
+        let mut raw: Vec<f64> = (0..n).flat_map(|_| base.clone()).collect();
+        let (mut grad, mut hess) = (vec![0.0; n * w], vec![0.0; n * w]);
+        let mut p = vec![0.0; w];
+        let lambda = config.l2_leaf_reg;
+        let mut best = (f64::INFINITY, 0usize);
+        let mut leaf = vec![0usize; n];
+        for iter in 0..config.iterations {
+            // Gradients.
+            for i in 0..n {
+                let z = &raw[i * w..(i + 1) * w];
+                let sw = sample_w[i];
+                match obj {
+                    Objective::Multiclass { .. } => {
+                        softmax(z, &mut p);
+                        for j in 0..w {
+                            let t = f64::from(u8::from(y[i] as usize == j));
+                            grad[i * w + j] = sw * (p[j] - t);
+                            hess[i * w + j] = sw * (p[j] * (1.0 - p[j])).max(1e-16);
+                        }
+                    }
+                    Objective::Binary => {
+                        let q = sigmoid(z[0]);
+                        grad[i] = sw * (q - y[i]);
+                        hess[i] = sw * (q * (1.0 - q)).max(1e-16);
+                    }
+                    Objective::Regression => {
+                        grad[i] = sw * (z[0] - y[i]);
+                        hess[i] = sw;
+                    }
+                }
+            }
+            // Grow one oblivious tree.
+            leaf.fill(0);
+            let mut splits = Vec::with_capacity(config.depth);
+            for level in 0..config.depth {
+                let nl = 1usize << level;
+                // Per-leaf totals.
+                let mut tot = vec![0.0; nl * w * 2];
+                for i in 0..n {
+                    for j in 0..w {
+                        tot[(leaf[i] * w + j) * 2] += grad[i * w + j];
+                        tot[(leaf[i] * w + j) * 2 + 1] += hess[i * w + j];
+                    }
+                }
+                let score = |g: f64, h: f64| g * g / (h + lambda);
+                let parent: f64 = (0..nl * w).map(|q| score(tot[q * 2], tot[q * 2 + 1])).sum();
+                let mut best_split: Option<(f64, usize, usize)> = None;
+                for f in 0..nf {
+                    if !splittable[f] {
+                        continue;
+                    }
+                    let nb = feature_borders[f].len() + 2;
+                    let mut hist = vec![0.0; nl * nb * w * 2];
+                    for i in 0..n {
+                        let base_idx = (leaf[i] * nb + bins[f][i] as usize) * w;
+                        for j in 0..w {
+                            hist[(base_idx + j) * 2] += grad[i * w + j];
+                            hist[(base_idx + j) * 2 + 1] += hess[i * w + j];
+                        }
+                    }
+                    // Cumulate over bins per leaf: left = bins ≤ t.
+                    let mut gain_t = vec![0.0; nb - 1];
+                    for l in 0..nl {
+                        for j in 0..w {
+                            let (mut gl, mut hl) = (0.0, 0.0);
+                            let (gt, ht) = (tot[(l * w + j) * 2], tot[(l * w + j) * 2 + 1]);
+                            for (t, g) in gain_t.iter_mut().enumerate() {
+                                let q = ((l * nb + t) * w + j) * 2;
+                                gl += hist[q];
+                                hl += hist[q + 1];
+                                *g += score(gl, hl) + score(gt - gl, ht - hl);
+                            }
+                        }
+                    }
+                    for (t, g) in gain_t.iter().enumerate() {
+                        let gain = g - parent;
+                        if gain > 1e-12 && best_split.is_none_or(|b| gain > b.0) {
+                            best_split = Some((gain, f, t));
+                        }
+                    }
+                }
+                let Some((gain, f, t)) = best_split else { break };
+                model.gains[f] += gain;
+                for i in 0..n {
+                    leaf[i] = leaf[i] * 2 + usize::from(bins[f][i] as usize > t);
+                }
+                let border = if t == 0 { f64::NEG_INFINITY } else { feature_borders[f][t - 1] };
+                splits.push(Split { feature: f, border });
+            }
+            let nl = 1usize << splits.len();
+            let mut gh = vec![0.0; nl * w * 2];
+            for i in 0..n {
+                for j in 0..w {
+                    gh[(leaf[i] * w + j) * 2] += grad[i * w + j];
+                    gh[(leaf[i] * w + j) * 2 + 1] += hess[i * w + j];
+                }
+            }
+            let values: Vec<f64> =
+                (0..nl * w).map(|q| -gh[q * 2] / (gh[q * 2 + 1] + lambda) * config.learning_rate).collect();
+            for i in 0..n {
+                for j in 0..w {
+                    raw[i * w + j] += values[leaf[i] * w + j];
+                }
+            }
+            let tree = Tree { splits, values };
+            if let Some((cols, ey)) = &eval_data {
+                let m = ey.len();
+                for r in 0..m {
+                    let li = tree.leaf(|f| cols[f][r]);
+                    for j in 0..w {
+                        eval_raw[r * w + j] += tree.values[li * w + j];
+                    }
+                }
+                let l = loss(obj, &eval_raw, ey, w);
+                model.eval_history.push(l);
+                if l < best.0 {
+                    best = (l, iter);
+                }
+            }
+            model.trees.push(tree);
+            if let Some(rounds) = config.early_stopping_rounds
+                && eval_data.is_some()
+                && iter - best.1 >= rounds
+            {
+                break;
+            }
+        }
+        if eval_data.is_some() {
+            model.trees.truncate(best.1 + 1);
+        }
+        Ok(model)
+    }
+
+    /// Raw scores (`rows × width`, row-major).
+    fn raw(&self, d: &Dataset) -> Result<(Vec<f64>, usize)> {
+        d.validate()?;
+        if d.numeric_names != self.numeric_names || d.categorical_names != self.categorical_names {
+            return Err(TabularError::InvalidInput(format!(
+                "columns {:?} + {:?} differ from the model's {:?} + {:?}",
+                d.numeric_names, d.categorical_names, self.numeric_names, self.categorical_names
+            )));
+        }
+        let w = self.config.objective.width();
+        let cols = self.features(d);
+        let n = d.rows();
+        let mut raw: Vec<f64> = (0..n).flat_map(|_| self.base.clone()).collect();
+        for t in &self.trees {
+            for r in 0..n {
+                let li = t.leaf(|f| cols[f][r]);
+                for j in 0..w {
+                    raw[r * w + j] += t.values[li * w + j];
+                }
+            }
+        }
+        Ok((raw, w))
+    }
+
+    /// Class probabilities per row (binary: `[P(0), P(1)]`); an error for regression.
+    pub fn predict_proba(&self, d: &Dataset) -> Result<Vec<Vec<f64>>> {
+        let (raw, w) = self.raw(d)?;
+        match self.config.objective {
+            Objective::Multiclass { .. } => Ok(raw
+                .chunks(w)
+                .map(|z| {
+                    let mut p = vec![0.0; w];
+                    softmax(z, &mut p);
+                    p
+                })
+                .collect()),
+            Objective::Binary => Ok(raw
+                .iter()
+                .map(|&z| {
+                    let q = sigmoid(z);
+                    vec![1.0 - q, q]
+                })
+                .collect()),
+            Objective::Regression => {
+                Err(TabularError::InvalidInput("a regression model has no class probabilities".into()))
+            }
+        }
+    }
+
+    /// Predicted values (regression) or raw scores of the first output.
+    pub fn predict(&self, d: &Dataset) -> Result<Vec<f64>> {
+        let (raw, w) = self.raw(d)?;
+        Ok(raw.chunks(w).map(|z| z[0]).collect())
+    }
+
+    /// Number of trees kept.
+    pub fn trees(&self) -> usize {
+        self.trees.len()
+    }
+
+    /// Evaluation loss after each trained tree (log-loss or RMSE).
+    pub fn eval_history(&self) -> &[f64] {
+        &self.eval_history
+    }
+
+    /// Share of the total split gain per input column (categorical columns sum their target
+    /// statistics), in percent, in the order numeric then categorical.
+    pub fn feature_importance(&self) -> Vec<(String, f64)> {
+        let nn = self.numeric_names.len();
+        let cw = self.ctr_width();
+        let mut out: Vec<(String, f64)> =
+            self.numeric_names.iter().cloned().zip(self.gains[..nn].iter().copied()).collect();
+        for (c, name) in self.categorical_names.iter().enumerate() {
+            out.push((name.clone(), self.gains[nn + c * cw..nn + (c + 1) * cw].iter().sum()));
+        }
+        let total: f64 = out.iter().map(|o| o.1).sum();
+        if total > 0.0 {
+            out.iter_mut().for_each(|o| o.1 *= 100.0 / total);
+        }
+        out
+    }
+
+    /// The model as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("models serialise")
+    }
+
+    /// Reads a model; another `format_version` is an error naming both.
+    pub fn from_json(s: &str) -> Result<Self> {
+        let v: serde_json::Value = serde_json::from_str(s).map_err(|e| TabularError::Format(e.to_string()))?;
+        let version = v.get("format_version").and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            return Err(TabularError::Format(format!(
+                "format_version {} is not supported (this build reads {FORMAT_VERSION})",
+                version.map_or("missing".into(), |v| v.to_string())
+            )));
+        }
+        serde_json::from_value(v).map_err(|e| TabularError::Format(e.to_string()))
+    }
+}
+
+impl Tree {
+    /// Leaf index of a row given its combined feature values.
+    fn leaf(&self, x: impl Fn(usize) -> f64) -> usize {
+        self.splits.iter().fold(0usize, |li, s| {
+            let v = x(s.feature);
+            li * 2 + usize::from(!v.is_nan() && v > s.border)
+        })
+    }
+}

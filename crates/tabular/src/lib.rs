@@ -1,0 +1,38 @@
+//! Models on feature rows.
+//!
+//! [`gbdt`]: gradient-boosted **oblivious** (symmetric) trees in the style of CatBoost —
+//! histogram-binned features, one split per tree level shared by all its nodes, Newton leaf
+//! values with L2 regularisation, softmax multiclass / logistic / squared-error objectives,
+//! **ordered target statistics** for categorical columns (so one multi-asset model can take the
+//! `symbol` as a feature without target leakage), sample and class weights, early stopping on an
+//! evaluation set, seeded and reproducible, gain-based feature importance, a JSON model format
+//! with `format_version`. Why vane owns this engine: ARCHITECTURE.md "Decisions".
+//!
+//! # Feature flags
+//! None.
+#![warn(missing_docs)]
+
+/// Column data for training and prediction.
+pub mod data;
+/// Gradient-boosted oblivious trees.
+pub mod gbdt;
+
+pub use data::Dataset;
+pub use gbdt::{Gbdt, GbdtConfig, Objective};
+
+/// Errors of vane-tabular.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TabularError {
+    /// A parameter out of its domain.
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+    /// Data that does not fit the model or itself.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A saved model that cannot be read.
+    #[error("model file: {0}")]
+    Format(String),
+}
+
+/// Result type of vane-tabular.
+pub type Result<T> = std::result::Result<T, TabularError>;
