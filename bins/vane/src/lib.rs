@@ -7,6 +7,7 @@ mod download;
 mod evaluate;
 mod features;
 mod label;
+mod tabular;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ enum Command {
     Metrics(evaluate::MetricsArgs),
     /// Calibrate scores to probabilities (Platt, isotonic, or the better of the two).
     Calibrate(evaluate::CalibrateArgs),
+    /// Train and evaluate a tabular model (gbdt, logistic) on CSV files.
+    Tabular(tabular::TabularArgs),
     /// Run the demo on the bundled real candles (offline).
     Demo(data::DemoArgs),
 }
@@ -84,6 +87,7 @@ where
         Command::Backtest(a) => evaluate::backtest(a),
         Command::Metrics(a) => evaluate::metrics(a),
         Command::Calibrate(a) => evaluate::calibrate(a),
+        Command::Tabular(a) => tabular::run(a),
         Command::Demo(a) => data::demo(a),
     };
     match result {

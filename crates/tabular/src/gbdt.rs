@@ -23,10 +23,14 @@ use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::{Result, TabularError};
+
+/// Largest number of model outputs (classes) handled with stack buffers.
+const MAX_WIDTH: usize = 64;
 
 /// Version of the model JSON format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -102,9 +106,9 @@ impl GbdtConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(TabularError::InvalidParameter(m));
         if let Objective::Multiclass { classes } = self.objective
-            && classes < 2
+            && !(2..=MAX_WIDTH).contains(&classes)
         {
-            return bad(format!("multiclass needs ≥ 2 classes, got {classes}"));
+            return bad(format!("multiclass needs 2..={MAX_WIDTH} classes, got {classes}"));
         }
         if self.iterations == 0 || !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
             return bad(format!(
@@ -280,6 +284,81 @@ fn bin_of(b: &[f64], x: f64) -> u8 {
     if x.is_nan() { 0 } else { (1 + b.partition_point(|&v| v < x)) as u8 }
 }
 
+/// Split score of a node: `G²/(H + λ)`.
+#[inline]
+fn score(g: f64, h: f64, lambda: f64) -> f64 {
+    g * g / (h + lambda)
+}
+
+/// What the split search of one tree level reads.
+struct SplitContext<'a> {
+    w: usize,
+    nl: usize,
+    lambda: f64,
+    leaf: &'a [usize],
+    grad: &'a [f64],
+    hess: &'a [f64],
+    tot: &'a [f64],
+    parent: f64,
+}
+
+impl SplitContext<'_> {
+    /// The best border `t` of one feature (rows with bin ≤ t go left) and its gain over the
+    /// parent score, from per-leaf histograms.
+    fn best_border(&self, bins: &[u8], nb: usize, hist_buf: &mut [f64], gain_buf: &mut [f64]) -> Option<(f64, usize)> {
+        let (w, nl, lambda) = (self.w, self.nl, self.lambda);
+        // `hist_buf` is all zero on entry and is left all zero: only the cells the rows touch
+        // are cleared at the end (far fewer than leaves × bins at depth).
+        let hist = &mut hist_buf[..nl * nb * w * 2];
+        for (i, (&l, &b)) in self.leaf.iter().zip(bins).enumerate() {
+            let base_idx = (l * nb + b as usize) * w * 2;
+            let (g, h) = (&self.grad[i * w..(i + 1) * w], &self.hess[i * w..(i + 1) * w]);
+            let cell = &mut hist[base_idx..base_idx + 2 * w];
+            for j in 0..w {
+                cell[2 * j] += g[j];
+                cell[2 * j + 1] += h[j];
+            }
+        }
+        let gain_t = &mut gain_buf[..nb - 1];
+        gain_t.fill(0.0);
+        // A leaf's split score only changes at its non-empty bins: recompute it there and carry
+        // it forward elsewhere.
+        for l in 0..nl {
+            let totals = &self.tot[l * w * 2..(l + 1) * w * 2];
+            let mut left = [0.0f64; 2 * MAX_WIDTH];
+            let left = &mut left[..2 * w];
+            let mut contrib: f64 =
+                (0..w).map(|j| score(0.0, 0.0, lambda) + score(totals[2 * j], totals[2 * j + 1], lambda)).sum();
+            for (t, g) in gain_t.iter_mut().enumerate() {
+                let q = (l * nb + t) * w * 2;
+                let cell = &hist[q..q + 2 * w];
+                if cell[1] != 0.0 {
+                    contrib = 0.0;
+                    for j in 0..w {
+                        left[2 * j] += cell[2 * j];
+                        left[2 * j + 1] += cell[2 * j + 1];
+                        let (gl, hl) = (left[2 * j], left[2 * j + 1]);
+                        contrib += score(gl, hl, lambda) + score(totals[2 * j] - gl, totals[2 * j + 1] - hl, lambda);
+                    }
+                }
+                *g += contrib;
+            }
+        }
+        for (&l, &b) in self.leaf.iter().zip(bins) {
+            let base_idx = (l * nb + b as usize) * w * 2;
+            hist[base_idx..base_idx + 2 * w].fill(0.0);
+        }
+        let mut best: Option<(f64, usize)> = None;
+        for (t, g) in gain_t.iter().enumerate() {
+            let gain = *g - self.parent;
+            if gain > 1e-12 && best.is_none_or(|b| gain > b.0) {
+                best = Some((gain, t));
+            }
+        }
+        best
+    }
+}
+
 impl Gbdt {
     /// The combined feature columns for prediction: numeric, then target statistics from the
     /// stored (all-training-rows) tables.
@@ -414,6 +493,13 @@ impl Gbdt {
         let lambda = config.l2_leaf_reg;
         let mut best = (f64::INFINITY, 0usize);
         let mut leaf = vec![0usize; n];
+        // One histogram and gain buffer per feature for the whole fit, sized for the deepest
+        // level (histograms are kept all zero between uses).
+        let max_leaves = 1usize << (config.depth - 1);
+        let mut buffers: Vec<(Vec<f64>, Vec<f64>)> = feature_borders
+            .iter()
+            .map(|b| (vec![0.0; max_leaves * (b.len() + 2) * w * 2], vec![0.0; b.len() + 2]))
+            .collect();
         for iter in 0..config.iterations {
             // Gradients.
             for i in 0..n {
@@ -452,41 +538,27 @@ impl Gbdt {
                         tot[(leaf[i] * w + j) * 2 + 1] += hess[i * w + j];
                     }
                 }
-                let score = |g: f64, h: f64| g * g / (h + lambda);
-                let parent: f64 = (0..nl * w).map(|q| score(tot[q * 2], tot[q * 2 + 1])).sum();
+                let parent: f64 = (0..nl * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum();
+                // The best border of every feature, in parallel (each with its own buffers),
+                // then the best feature: the highest gain, ties to the lower index, so the result
+                // does not depend on the thread count.
+                let ctx = SplitContext { w, nl, lambda, leaf: &leaf, grad: &grad, hess: &hess, tot: &tot, parent };
+                let per_feature: Vec<Option<(f64, usize)>> = buffers
+                    .par_iter_mut()
+                    .enumerate()
+                    .map(|(f, (hist_buf, gain_buf))| {
+                        if !splittable[f] {
+                            return None;
+                        }
+                        ctx.best_border(&bins[f], feature_borders[f].len() + 2, hist_buf, gain_buf)
+                    })
+                    .collect();
                 let mut best_split: Option<(f64, usize, usize)> = None;
-                for f in 0..nf {
-                    if !splittable[f] {
-                        continue;
-                    }
-                    let nb = feature_borders[f].len() + 2;
-                    let mut hist = vec![0.0; nl * nb * w * 2];
-                    for i in 0..n {
-                        let base_idx = (leaf[i] * nb + bins[f][i] as usize) * w;
-                        for j in 0..w {
-                            hist[(base_idx + j) * 2] += grad[i * w + j];
-                            hist[(base_idx + j) * 2 + 1] += hess[i * w + j];
-                        }
-                    }
-                    // Cumulate over bins per leaf: left = bins ≤ t.
-                    let mut gain_t = vec![0.0; nb - 1];
-                    for l in 0..nl {
-                        for j in 0..w {
-                            let (mut gl, mut hl) = (0.0, 0.0);
-                            let (gt, ht) = (tot[(l * w + j) * 2], tot[(l * w + j) * 2 + 1]);
-                            for (t, g) in gain_t.iter_mut().enumerate() {
-                                let q = ((l * nb + t) * w + j) * 2;
-                                gl += hist[q];
-                                hl += hist[q + 1];
-                                *g += score(gl, hl) + score(gt - gl, ht - hl);
-                            }
-                        }
-                    }
-                    for (t, g) in gain_t.iter().enumerate() {
-                        let gain = g - parent;
-                        if gain > 1e-12 && best_split.is_none_or(|b| gain > b.0) {
-                            best_split = Some((gain, f, t));
-                        }
+                for (f, r) in per_feature.into_iter().enumerate() {
+                    if let Some((gain, t)) = r
+                        && best_split.is_none_or(|b| gain > b.0)
+                    {
+                        best_split = Some((gain, f, t));
                     }
                 }
                 let Some((gain, f, t)) = best_split else { break };

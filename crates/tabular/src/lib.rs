@@ -16,9 +16,12 @@
 pub mod data;
 /// Gradient-boosted oblivious trees.
 pub mod gbdt;
+/// Multinomial logistic regression and the majority baseline.
+pub mod logistic;
 
 pub use data::Dataset;
 pub use gbdt::{Gbdt, GbdtConfig, Objective};
+pub use logistic::{Logistic, majority};
 
 /// Errors of vane-tabular.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -14,6 +14,7 @@ use vane_core::{Bars, Interval, Symbol, Timestamp};
 
 pub use binance::{BinanceClient, BinanceMarket};
 pub use bybit::BybitClient;
+#[cfg(feature = "testing")]
 pub(crate) use bybit::bybit_interval;
 pub use http::{RetryPolicy, Sleeper};
 
