@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
+use vane_tabular::lorentzian::scan;
 use vane_tabular::{Dataset, Gbdt, GbdtConfig, Logistic, Objective, majority};
 use vane_validation::metrics::{accuracy, log_loss, macro_f1};
 
@@ -13,6 +14,7 @@ use vane_validation::metrics::{accuracy, log_loss, macro_f1};
 enum Model {
     Gbdt,
     Logistic,
+    Lorentzian,
 }
 
 #[derive(Debug, clap::Args)]
@@ -166,6 +168,32 @@ pub(crate) fn run(a: TabularArgs) -> Result<()> {
             model.predict_proba(&test)?
         }
         Model::Logistic => Logistic::fit(&train, &ytr_i, k, a.lambda)?.predict_proba(&test)?,
+        Model::Lorentzian => {
+            // Every test row scans the last `max_bars_back` (2000) complete training rows with
+            // the script's rules (k = 8); its class probabilities are the neighbours' shares.
+            let rows = |d: &Dataset| {
+                (0..d.rows()).map(|r| d.numeric.iter().map(|c| c[r]).collect::<Vec<f64>>()).collect::<Vec<_>>()
+            };
+            let (tr_rows, te_rows) = (rows(&train), rows(&test));
+            let complete: Vec<usize> =
+                (0..tr_rows.len()).filter(|&r| tr_rows[r].iter().all(|v| v.is_finite())).collect();
+            let window = &complete[complete.len().saturating_sub(2000)..];
+            let first = window.first().copied().unwrap_or(0);
+            te_rows
+                .iter()
+                .map(|q| {
+                    if q.iter().any(|v| !v.is_finite()) {
+                        return vec![1.0 / k as f64; k];
+                    }
+                    let found = scan(q, first, window.iter().map(|&j| (j, &tr_rows[j][..])), 8);
+                    let mut p = vec![0.0; k];
+                    for j in &found {
+                        p[ytr_i[*j]] += 1.0 / found.len() as f64;
+                    }
+                    if found.is_empty() { vec![1.0 / k as f64; k] } else { p }
+                })
+                .collect()
+        }
     };
     let fit_seconds = started.elapsed().as_secs_f64();
     let pred: Vec<usize> =

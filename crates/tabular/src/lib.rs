@@ -18,6 +18,8 @@ pub mod data;
 pub mod gbdt;
 /// Multinomial logistic regression and the majority baseline.
 pub mod logistic;
+/// The Lorentzian nearest-neighbour classifier (seed 003).
+pub mod lorentzian;
 
 pub use data::Dataset;
 pub use gbdt::{Gbdt, GbdtConfig, Objective};
