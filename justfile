@@ -32,6 +32,16 @@ download-seed001:
 download-seed004:
     cargo run --release -p vane-cli -- download --exchange bybit-linear --symbols-file examples/universes/bybit_linear_51.txt --interval 15m --since-days 1095
 
+# Seed 001 end to end on stored candles (download first: `just download-seed001`).
+seed001:
+    cargo run --release -p vane-cli -- train --config examples/seed001.toml --mode quality
+    cargo run --release -p vane-cli -- predict --symbol BTCUSDT
+    cargo run --release -p vane-cli -- predict --symbol ETHUSDT
+
+# The bot example: load artifacts, feed bars one at a time, act on decisions.
+bot:
+    cargo run --release -p vane-pipeline --example bot
+
 # What CI runs.
 ci:
     bash .ci/run

@@ -245,7 +245,7 @@ pub(crate) fn resample(a: ResampleArgs) -> Result<()> {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
-    /// Where the demo writes its store (and, later, its artifacts).
+    /// Where the demo writes its store and artifacts.
     #[arg(long, default_value = "vane-demo")]
     dir: PathBuf,
     /// The bundled fixtures folder (default: ./fixtures, else the one in the source tree).
@@ -296,6 +296,20 @@ pub(crate) fn demo(a: DemoArgs) -> Result<()> {
     }
     println!("\n3. data report ({})", store.dir().display());
     print_table(&store, &collect_info(&store)?);
-    println!("\nThe model pipeline (features, labels, training, walk-forward, predict) joins this demo as it lands.");
+    // Seed 001: one global 4h model over BTCUSDT and ETHUSDT (fast mode, offline).
+    println!(
+        "\n4. train seed 001 (v1 features, fixed-horizon labels H = 6, θ by walk-forward macro-F1, GBDT with the symbol as a categorical, min_conf by net edge)"
+    );
+    let arts = a.dir.join("artifacts");
+    let cfg = vane_pipeline::TrainConfig::default();
+    let report = vane_pipeline::train(&store, &arts, &cfg, vane_pipeline::Mode::Fast, false)?;
+    crate::pipeline::print_report(&report);
+    println!("\n5. predict the last closed bar");
+    for s in &cfg.symbols {
+        let bars = store.read(s, cfg.interval)?;
+        let p = vane_pipeline::Predictor::for_symbol(&arts, s)?.predict(s, &bars)?;
+        println!("   {}", serde_json::to_string(&p)?);
+    }
+    println!("\nartifacts: {}", arts.join("models").display());
     Ok(())
 }

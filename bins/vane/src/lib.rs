@@ -7,6 +7,7 @@ mod download;
 mod evaluate;
 mod features;
 mod label;
+mod pipeline;
 mod tabular;
 
 use std::ffi::OsString;
@@ -50,8 +51,12 @@ enum Command {
     Metrics(evaluate::MetricsArgs),
     /// Calibrate scores to probabilities (Platt, isotonic, or the better of the two).
     Calibrate(evaluate::CalibrateArgs),
-    /// Train and evaluate a tabular model (gbdt, logistic) on CSV files.
+    /// Train and evaluate a tabular model (gbdt, logistic, lorentzian) on CSV files.
     Tabular(tabular::TabularArgs),
+    /// Train seed 001's models (θ search, walk-forward, GBDT, min_conf) into artifacts.
+    Train(pipeline::TrainArgs),
+    /// Predict BUY/SELL/HOLD for a symbol from stored candles (per-symbol model, else global).
+    Predict(pipeline::PredictArgs),
     /// Run the demo on the bundled real candles (offline).
     Demo(data::DemoArgs),
 }
@@ -88,6 +93,8 @@ where
         Command::Metrics(a) => evaluate::metrics(a),
         Command::Calibrate(a) => evaluate::calibrate(a),
         Command::Tabular(a) => tabular::run(a),
+        Command::Train(a) => pipeline::run_train(a),
+        Command::Predict(a) => pipeline::run_predict(a),
         Command::Demo(a) => data::demo(a),
     };
     match result {

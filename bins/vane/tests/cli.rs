@@ -263,6 +263,16 @@ fn demo_runs_offline_on_the_bundled_candles() {
     assert!(row(&["ETHUSDT", "4h", "2190"]), "{out}");
     assert!(row(&["SOLUSDT", "15m", "1344", "2025-01-06T00:00:00Z", "2025-01-19T23:45:00Z"]), "{out}");
     assert!(row(&["SOLUSDT", "1h", "336"]) && row(&["SOLUSDT", "4h", "84"]), "{out}");
+    // Seed 001 trained and predicted, with the baselines beside the model.
+    assert!(out.contains("logistic baseline") && out.contains("majority baseline"), "{out}");
+    assert!(dir.path().join("demo/artifacts/models/global/model.json").is_file());
+    let preds: Vec<Value> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .map(|l| serde_json::from_str(l.trim()).unwrap())
+        .collect();
+    assert_eq!(preds.len(), 2);
+    assert_eq!(preds[0]["model_id_used"], "global");
     assert!(dir.path().join("demo/data/ETHUSDT_4h.parquet").is_file());
 }
 
@@ -664,4 +674,62 @@ fn tabular_models_on_csv() {
         String::from_utf8_lossy(&out.stderr)
             .contains("column symbol: \"BTCUSDT\" is not a number (mark it --categorical?)")
     );
+}
+
+#[test]
+fn train_then_predict_cli_with_refresh_against_the_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    for s in ["BTCUSDT", "ETHUSDT"] {
+        let csv = fixture(&format!("{s}_4h.csv"));
+        ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", s, "--interval", "4h"], dir.path()));
+    }
+    std::fs::write(
+        dir.path().join("small.toml"),
+        "train_bars = 900\ntest_bars = 360\ntheta_steps_fast = 2\niterations_fast = 30\ndepth = 4\n",
+    )
+    .unwrap();
+    let j: Value =
+        serde_json::from_str(&ok(&vane(&["train", "--config", "small.toml", "--mode", "fast", "--json"], dir.path())))
+            .unwrap();
+    assert_eq!(j["models"][0][0], "global");
+    assert_eq!(j["metrics"]["windows"].as_array().unwrap().len(), 3);
+    let p: Value = serde_json::from_str(&ok(&vane(&["predict", "--symbol", "ETHUSDT", "--json"], dir.path()))).unwrap();
+    assert_eq!(p["symbol"], "ETHUSDT");
+    assert_eq!(p["model_id_used"], "global");
+    assert_eq!(p["as_of"], 1_704_052_800_000i64);
+    assert!(["BUY", "SELL", "HOLD"].contains(&p["signal"].as_str().unwrap()));
+    let s = p["probs"]["BUY"].as_f64().unwrap()
+        + p["probs"]["SELL"].as_f64().unwrap()
+        + p["probs"]["HOLD"].as_f64().unwrap();
+    assert!((s - 1.0).abs() < 1e-12);
+    // --refresh downloads new candles first: the mock has none after the stored ones.
+    let mock = MockExchange::start(
+        Flavor::BinanceSpot,
+        Symbol::new("BTCUSDT").unwrap(),
+        Interval::H4,
+        fixture_bars("BTCUSDT_4h.csv", Interval::H4),
+    );
+    let p: Value = serde_json::from_str(&ok(&vane(
+        &["predict", "--symbol", "BTCUSDT", "--refresh", "--base-url", &mock.url(), "--json"],
+        dir.path(),
+    )))
+    .unwrap();
+    assert_eq!(p["as_of"], 1_704_052_800_000i64);
+    assert!(!mock.requests().is_empty(), "the refresh asked the exchange");
+    // Unknown symbol: a clear error naming it.
+    let out = vane(&["predict", "--symbol", "XRPUSDT"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no stored candles for XRPUSDT 4h"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No model at all in another artifacts folder.
+    let out = vane(&["predict", "--symbol", "BTCUSDT", "--artifacts-dir", "nowhere"], dir.path());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no model for BTCUSDT"));
+    // A config field out of range names the field.
+    std::fs::write(dir.path().join("bad.toml"), "hold_min = 0.9\nhold_max = 0.1\n").unwrap();
+    let out = vane(&["train", "--config", "bad.toml", "--mode", "fast"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hold_min/hold_max"));
 }

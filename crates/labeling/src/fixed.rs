@@ -1,7 +1,7 @@
 //! Fixed-horizon three-class labels (seed 001): `r = close[t+H]/close[t] − 1`; BUY if `r > θ`,
 //! SELL if `r < −θ`, else HOLD; and the search for θ.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vane_core::Signal;
 
 use crate::error::{Result, param};
@@ -82,7 +82,7 @@ pub struct ThetaSearch {
 }
 
 /// One evaluated θ.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ThetaCandidate {
     /// The threshold.
     pub theta: f64,

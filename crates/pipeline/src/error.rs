@@ -1,0 +1,68 @@
+//! Errors of vane-pipeline.
+
+use std::path::PathBuf;
+
+/// What can go wrong training, saving, loading or predicting.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A config field out of range, or a config file that does not parse.
+    #[error("config: {0}")]
+    Config(String),
+    /// No model for the symbol and no global model either.
+    #[error("no model for {symbol} in {dir}: train one first (vane train), or a global one")]
+    NoModel {
+        /// The symbol asked for.
+        symbol: String,
+        /// The artifacts folder searched.
+        dir: PathBuf,
+    },
+    /// An artifact that is missing, unreadable, of another format version or feature schema.
+    #[error("artifact {path}: {message}")]
+    Artifact {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Not enough data to train or predict.
+    #[error("{0}")]
+    Data(String),
+    /// Candle data errors.
+    #[error(transparent)]
+    MarketData(#[from] vane_market_data::MarketDataError),
+    /// Core value errors.
+    #[error(transparent)]
+    Core(#[from] vane_core::CoreError),
+    /// Model errors.
+    #[error(transparent)]
+    Tabular(#[from] vane_tabular::TabularError),
+    /// Label errors.
+    #[error(transparent)]
+    Label(#[from] vane_labeling::LabelError),
+    /// Validation errors.
+    #[error(transparent)]
+    Validation(#[from] vane_validation::ValidationError),
+    /// Policy errors.
+    #[error(transparent)]
+    Policy(#[from] vane_policy::PolicyError),
+    /// Filesystem errors.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PipelineError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { op, path: path.into(), source }
+    }
+}
+
+/// Result type of vane-pipeline.
+pub type Result<T> = std::result::Result<T, PipelineError>;

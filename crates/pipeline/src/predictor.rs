@@ -1,0 +1,164 @@
+//! [`Predictor`]: load a trained model folder and turn bars into decisions — the way a trading
+//! bot embeds vane.
+
+use std::path::{Path, PathBuf};
+
+use vane_core::{Bar, Bars, ClassProbs, Prediction, Signal, Symbol};
+use vane_indicators::{FeatureSet, FeatureStream};
+use vane_policy::{Input, Policy};
+use vane_tabular::{Dataset, Gbdt};
+
+use crate::artifacts::{FeatureSchema, Inference, read_json};
+use crate::error::{PipelineError, Result};
+
+/// A loaded seed 001 model with its feature schema and decision policy.
+#[derive(Debug, Clone)]
+pub struct Predictor {
+    dir: PathBuf,
+    model: Gbdt,
+    schema: FeatureSchema,
+    inference: Inference,
+}
+
+impl Predictor {
+    /// Loads `dir` (`artifacts/models/<MODEL_ID>`), checking every file's `format_version` and
+    /// that its feature schema is the one this build computes.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let model_path = dir.join("model.json");
+        let text = std::fs::read_to_string(&model_path)
+            .map_err(|e| PipelineError::Artifact { path: model_path.clone(), message: e.to_string() })?;
+        let model = Gbdt::from_json(&text)
+            .map_err(|e| PipelineError::Artifact { path: model_path.clone(), message: e.to_string() })?;
+        let schema: FeatureSchema = read_json(&dir.join("feature_schema.json"))?;
+        let inference: Inference = read_json(&dir.join("inference.json"))?;
+        let set: FeatureSet = schema.feature_set.parse().map_err(|e: vane_indicators::IndicatorError| {
+            PipelineError::Artifact { path: dir.join("feature_schema.json"), message: e.to_string() }
+        })?;
+        if set.version() != schema.feature_set_version || set.columns() != schema.columns {
+            return Err(PipelineError::Artifact {
+                path: dir.join("feature_schema.json"),
+                message: format!(
+                    "feature set {} version {} with {} columns does not match this build's version {} ({} columns): retrain",
+                    schema.feature_set,
+                    schema.feature_set_version,
+                    schema.columns.len(),
+                    set.version(),
+                    set.columns().len()
+                ),
+            });
+        }
+        Policy::new(inference.policy)?;
+        Ok(Self { dir: dir.to_path_buf(), model, schema, inference })
+    }
+
+    /// The per-symbol model when `artifacts/models/<SYMBOL>` exists, else the global one.
+    pub fn for_symbol(artifacts: &Path, symbol: &Symbol) -> Result<Self> {
+        let models = artifacts.join("models");
+        for id in [symbol.as_str(), "global"] {
+            let d = models.join(id);
+            if d.join("model.json").is_file() {
+                return Self::load(&d);
+            }
+        }
+        Err(PipelineError::NoModel { symbol: symbol.to_string(), dir: models })
+    }
+
+    /// `global` or the symbol.
+    pub fn model_id(&self) -> &str {
+        &self.inference.model_id
+    }
+
+    /// The folder it was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The feature schema.
+    pub fn schema(&self) -> &FeatureSchema {
+        &self.schema
+    }
+
+    fn probs(&self, symbol: &Symbol, row: &[f64]) -> Result<ClassProbs> {
+        let d = Dataset {
+            numeric_names: self.schema.columns.clone(),
+            numeric: row.iter().map(|&v| vec![v]).collect(),
+            categorical_names: self.schema.categorical.clone(),
+            categorical: vec![vec![symbol.to_string()]],
+        };
+        let p = &self.model.predict_proba(&d)?[0];
+        Ok(ClassProbs { buy: p[0], sell: p[1], hold: p[2] })
+    }
+
+    /// The decision for the last bar of `bars` (closed bars of `symbol`, oldest first); the
+    /// features use these bars only.
+    pub fn predict(&self, symbol: &Symbol, bars: &Bars) -> Result<Prediction> {
+        let set: FeatureSet = self.schema.feature_set.parse().expect("checked on load");
+        let frame = set.compute(bars);
+        let last = bars.len().checked_sub(1).ok_or_else(|| PipelineError::Data(format!("no bars for {symbol}")))?;
+        let row = frame.row(last);
+        if row.iter().any(|v| !v.is_finite()) {
+            return Err(PipelineError::Data(format!(
+                "{symbol}: {} bars are not enough for the {} features (they need a longer warm-up)",
+                bars.len(),
+                set
+            )));
+        }
+        let probs = self.probs(symbol, &row)?;
+        let mut policy = Policy::new(self.inference.policy)?;
+        let at = bars.last_open_time().expect("non-empty");
+        let signal = policy.decide(at, &Input::Classes(probs))?;
+        Ok(self.prediction(symbol, signal, probs, at))
+    }
+
+    fn prediction(&self, symbol: &Symbol, signal: Signal, probs: ClassProbs, at: vane_core::Timestamp) -> Prediction {
+        let confidence = match signal {
+            Signal::Buy => probs.buy,
+            Signal::Sell => probs.sell,
+            Signal::Hold => probs.buy.max(probs.sell).max(probs.hold),
+        };
+        Prediction {
+            symbol: symbol.clone(),
+            signal,
+            confidence,
+            probs,
+            as_of: at,
+            model_id_used: self.inference.model_id.clone(),
+        }
+    }
+
+    /// A streaming predictor for one symbol: feed closed bars one at a time.
+    pub fn stream(&self, symbol: Symbol) -> Result<PredictorStream<'_>> {
+        let set: FeatureSet = self.schema.feature_set.parse().expect("checked on load");
+        let features = set.stream();
+        let row = vec![f64::NAN; features.names().len()];
+        Ok(PredictorStream { predictor: self, symbol, features, row, policy: Policy::new(self.inference.policy)? })
+    }
+}
+
+/// Streaming decisions for one symbol (the same features and policy as [`Predictor::predict`]).
+pub struct PredictorStream<'a> {
+    predictor: &'a Predictor,
+    symbol: Symbol,
+    features: Box<dyn FeatureStream>,
+    row: Vec<f64>,
+    policy: Policy,
+}
+
+impl std::fmt::Debug for PredictorStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PredictorStream").field("symbol", &self.symbol).finish()
+    }
+}
+
+impl PredictorStream<'_> {
+    /// Feeds the next closed bar; a decision once the features have warmed up.
+    pub fn on_bar(&mut self, bar: &Bar) -> Result<Option<Prediction>> {
+        self.features.update(bar, &mut self.row);
+        if self.row.iter().any(|v| !v.is_finite()) {
+            return Ok(None);
+        }
+        let probs = self.predictor.probs(&self.symbol, &self.row)?;
+        let signal = self.policy.decide(bar.open_time, &Input::Classes(probs))?;
+        Ok(Some(self.predictor.prediction(&self.symbol, signal, probs, bar.open_time)))
+    }
+}

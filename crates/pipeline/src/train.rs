@@ -1,0 +1,237 @@
+//! Seed 001's training: `v1` features → fixed-horizon labels with θ chosen on a grid (HOLD-share
+//! bounds, mean macro-F1 over purged walk-forward windows) → one GBDT across the symbols (the
+//! `symbol` as an ordered-target-statistics categorical) → `min_conf` tuned on the most recent
+//! validation window → artifacts.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use vane_core::{ClassProbs, Symbol};
+use vane_costs::CostModel;
+use vane_indicators::FeatureSet;
+use vane_market_data::ParquetStore;
+use vane_policy::optimize::{Constraints, min_conf};
+use vane_tabular::{Dataset, Gbdt, GbdtConfig, Logistic, Objective, majority};
+use vane_validation::metrics::{accuracy, log_loss, macro_f1};
+use vane_validation::{WalkForward, WindowUnit, horizon_spans};
+
+use crate::artifacts::{FeatureSchema, Inference, ModelMetrics, Scores, WindowMetrics, write_model_dir};
+use crate::config::{Mode, TrainConfig};
+use crate::error::{PipelineError, Result};
+
+/// The class order of every seed 001 model: BUY, SELL, HOLD (as [`ClassProbs`]).
+pub const CLASSES: [&str; 3] = ["BUY", "SELL", "HOLD"];
+
+/// Feature rows of several symbols on one time axis.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    /// Feature names.
+    pub names: Vec<String>,
+    /// The symbols.
+    pub symbols: Vec<Symbol>,
+    /// Distinct open times, ascending.
+    pub times: Vec<i64>,
+    /// Rows sorted by (time, symbol): `(time index, symbol index, features, forward return)`.
+    pub rows: Vec<(usize, usize, Vec<f64>, f64)>,
+}
+
+impl Panel {
+    /// Reads each symbol from the store and keeps the bars with complete features and a
+    /// forward return over `horizon`.
+    pub fn build(store: &ParquetStore, cfg: &TrainConfig) -> Result<Self> {
+        let set = FeatureSet::V1;
+        let mut raw = Vec::new();
+        for (s, sym) in cfg.symbols.iter().enumerate() {
+            let bars = store.read(sym, cfg.interval)?;
+            let frame = set.compute(&bars);
+            let c = bars.close();
+            for t in 0..bars.len().saturating_sub(cfg.horizon) {
+                let x = frame.row(t);
+                if x.iter().all(|v| v.is_finite()) {
+                    raw.push((bars.open_time()[t], s, x, c[t + cfg.horizon] / c[t] - 1.0));
+                }
+            }
+        }
+        raw.sort_by_key(|r| (r.0, r.1));
+        let mut times: Vec<i64> = raw.iter().map(|r| r.0).collect();
+        times.dedup();
+        let rows = raw.into_iter().map(|(t, s, x, r)| (times.binary_search(&t).expect("collected"), s, x, r)).collect();
+        Ok(Self { names: set.columns(), symbols: cfg.symbols.clone(), times, rows })
+    }
+
+    fn dataset(&self, idx: &[usize]) -> Dataset {
+        Dataset {
+            numeric_names: self.names.clone(),
+            numeric: (0..self.names.len()).map(|j| idx.iter().map(|&i| self.rows[i].2[j]).collect()).collect(),
+            categorical_names: vec!["symbol".into()],
+            categorical: vec![idx.iter().map(|&i| self.symbols[self.rows[i].1].to_string()).collect()],
+        }
+    }
+}
+
+/// Class index of a forward return under θ: BUY 0, SELL 1, HOLD 2.
+fn class_of(r: f64, theta: f64) -> usize {
+    if r > theta {
+        0
+    } else if r < -theta {
+        1
+    } else {
+        2
+    }
+}
+
+fn scores(y: &[usize], p: &[Vec<f64>]) -> Result<Scores> {
+    let pred: Vec<usize> =
+        p.iter().map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(2, |m| m.0)).collect();
+    Ok(Scores { accuracy: accuracy(y, &pred)?, macro_f1: macro_f1(y, &pred)?, log_loss: log_loss(y, p)? })
+}
+
+/// What a training run produced.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Model id → its artifacts folder.
+    pub models: Vec<(String, std::path::PathBuf)>,
+    /// The chosen θ.
+    pub theta: f64,
+    /// The global model's walk-forward metrics.
+    pub metrics: ModelMetrics,
+}
+
+/// Trains seed 001's models and writes their artifacts under `artifacts_dir/models/`.
+pub fn train(
+    store: &ParquetStore,
+    artifacts_dir: &std::path::Path,
+    cfg: &TrainConfig,
+    mode: Mode,
+    permute_labels: bool,
+) -> Result<TrainReport> {
+    cfg.validate()?;
+    let mut panel = Panel::build(store, cfg)?;
+    if permute_labels {
+        // The leakage alarm: shuffled targets must score at chance out of sample.
+        let mut rets: Vec<f64> = panel.rows.iter().map(|r| r.3).collect();
+        rets.shuffle(&mut rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0x5eed));
+        for (row, r) in panel.rows.iter_mut().zip(rets) {
+            row.3 = r;
+        }
+    }
+    let folds = WalkForward {
+        unit: WindowUnit::Bars,
+        train: cfg.train_bars,
+        test: cfg.test_bars,
+        step: cfg.test_bars,
+        expanding: false,
+        gap: 0,
+    }
+    .folds(&(0..panel.times.len() as i64).collect::<Vec<_>>(), &horizon_spans(panel.times.len(), cfg.horizon))?;
+    if folds.is_empty() {
+        return Err(PipelineError::Data(format!(
+            "{} time steps are too few for a walk-forward of {} training + {} validation bars",
+            panel.times.len(),
+            cfg.train_bars,
+            cfg.test_bars
+        )));
+    }
+    let rows_in = |ranges: &[std::ops::Range<usize>]| -> Vec<usize> {
+        (0..panel.rows.len()).filter(|&i| ranges.iter().any(|r| r.contains(&panel.rows[i].0))).collect()
+    };
+    let fold_rows: Vec<(Vec<usize>, Vec<usize>)> =
+        folds.iter().map(|f| (rows_in(&f.train), rows_in(std::slice::from_ref(&f.test)))).collect();
+    let (steps, iterations) = match mode {
+        Mode::Quality => (cfg.theta_steps_quality, cfg.iterations_quality),
+        Mode::Fast => (cfg.theta_steps_fast, cfg.iterations_fast),
+    };
+    let gbdt_cfg = GbdtConfig {
+        objective: Objective::Multiclass { classes: 3 },
+        iterations,
+        learning_rate: cfg.learning_rate,
+        depth: cfg.depth,
+        early_stopping_rounds: None,
+        seed: cfg.seed,
+        ..GbdtConfig::default()
+    };
+    let search = vane_labeling::fixed::ThetaSearch {
+        theta_min: cfg.theta_min,
+        theta_max: cfg.theta_max,
+        steps,
+        hold_min: cfg.hold_min,
+        hold_max: cfg.hold_max,
+    };
+    // θ search: mean macro-F1 over the walk-forward windows, within the HOLD-share bounds.
+    let mut candidates = Vec::new();
+    let mut best: Option<(f64, f64)> = None;
+    for theta in search.grid() {
+        let y: Vec<usize> = panel.rows.iter().map(|r| class_of(r.3, theta)).collect();
+        let hold = y.iter().filter(|&&c| c == 2).count() as f64 / y.len() as f64;
+        let mut score = None;
+        if hold >= cfg.hold_min && hold <= cfg.hold_max {
+            let mut f1s = Vec::new();
+            for (tr, te) in &fold_rows {
+                let ytr: Vec<f64> = tr.iter().map(|&i| y[i] as f64).collect();
+                let m = Gbdt::fit(&gbdt_cfg, &panel.dataset(tr), &ytr, None, None)?;
+                let p = m.predict_proba(&panel.dataset(te))?;
+                f1s.push(scores(&te.iter().map(|&i| y[i]).collect::<Vec<_>>(), &p)?.macro_f1);
+            }
+            let s = f1s.iter().sum::<f64>() / f1s.len() as f64;
+            score = Some(s);
+            if best.is_none_or(|b| s > b.1) {
+                best = Some((theta, s));
+            }
+        }
+        candidates.push(vane_labeling::fixed::ThetaCandidate { theta, hold_share: hold, score });
+    }
+    let Some((theta, _)) = best else {
+        return Err(PipelineError::Data(format!(
+            "no θ in [{}, {}] gives a HOLD share within [{}, {}]: widen the bounds",
+            cfg.theta_min, cfg.theta_max, cfg.hold_min, cfg.hold_max
+        )));
+    };
+    // Walk-forward report at the chosen θ, with the baselines.
+    let y: Vec<usize> = panel.rows.iter().map(|r| class_of(r.3, theta)).collect();
+    let mut windows = Vec::new();
+    let mut last_probs = Vec::new();
+    for ((tr, te), fold) in fold_rows.iter().zip(&folds) {
+        let ytr: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
+        let yte: Vec<usize> = te.iter().map(|&i| y[i]).collect();
+        let (dtr, dte) = (panel.dataset(tr), panel.dataset(te));
+        let m = Gbdt::fit(&gbdt_cfg, &dtr, &ytr.iter().map(|&c| c as f64).collect::<Vec<_>>(), None, None)?;
+        let p = m.predict_proba(&dte)?;
+        let lp = Logistic::fit(&dtr, &ytr, 3, 1.0)?.predict_proba(&dte)?;
+        let base = majority(&ytr, 3);
+        windows.push(WindowMetrics {
+            train_rows: tr.len(),
+            test_rows: te.len(),
+            test_first_open_time_ms: panel.times[fold.test.start],
+            test_last_open_time_ms: panel.times[fold.test.end - 1],
+            model: scores(&yte, &p)?,
+            logistic: scores(&yte, &lp)?,
+            majority: scores(&yte, &vec![base.clone(); yte.len()])?,
+        });
+        last_probs = te.iter().copied().zip(p).collect::<Vec<_>>();
+    }
+    // min_conf on the most recent validation window, by net edge after costs.
+    let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps).map_err(|e| PipelineError::Config(e.to_string()))?;
+    let probs: Vec<ClassProbs> =
+        last_probs.iter().map(|(_, p)| ClassProbs { buy: p[0], sell: p[1], hold: p[2] }).collect();
+    let rets: Vec<f64> = last_probs.iter().map(|(i, _)| panel.rows[*i].3).collect();
+    let choice = min_conf(&probs, &rets, &costs, &Constraints::default())?;
+    let metrics = ModelMetrics::new(theta, candidates, windows, choice);
+    // Final models on every row.
+    let mut models = Vec::new();
+    let all: Vec<usize> = (0..panel.rows.len()).collect();
+    let mut ids: Vec<(String, Vec<usize>)> = vec![("global".into(), all)];
+    if cfg.per_symbol {
+        for (s, sym) in panel.symbols.iter().enumerate() {
+            ids.push((sym.to_string(), (0..panel.rows.len()).filter(|&i| panel.rows[i].1 == s).collect()));
+        }
+    }
+    for (id, idx) in ids {
+        let yv: Vec<f64> = idx.iter().map(|&i| y[i] as f64).collect();
+        let model = Gbdt::fit(&gbdt_cfg, &panel.dataset(&idx), &yv, None, None)?;
+        let schema = FeatureSchema::v1(cfg.interval, cfg.horizon);
+        let inference = Inference::new(&id, theta, metrics.min_conf, cfg, panel.times.last().copied());
+        let dir = write_model_dir(artifacts_dir, &id, &model, cfg, &schema, &inference, &metrics)?;
+        models.push((id, dir));
+    }
+    Ok(TrainReport { models, theta, metrics })
+}

@@ -1,0 +1,130 @@
+//! Seed 001 end to end on the bundled real candles (BTCUSDT, ETHUSDT 4h, 2023): train, artifacts,
+//! predict (batch and streaming), per-symbol and global fallback, the shuffled-label leakage
+//! alarm, and bad input.
+
+use std::path::Path;
+
+use vane_core::{Interval, Symbol};
+use vane_market_data::ParquetStore;
+use vane_market_data::testing::fixture_bars;
+use vane_pipeline::{Mode, PipelineError, Predictor, TrainConfig, train};
+
+fn sym(s: &str) -> Symbol {
+    Symbol::new(s).unwrap()
+}
+
+fn store(dir: &Path) -> ParquetStore {
+    let st = ParquetStore::new(dir.join("data"));
+    for s in ["BTCUSDT", "ETHUSDT"] {
+        st.append(&sym(s), Interval::H4, &fixture_bars(&format!("{s}_4h.csv"), Interval::H4)).unwrap();
+    }
+    st
+}
+
+/// A small, quick configuration: 3 walk-forward windows, 2 θ candidates, 40 trees.
+fn cfg() -> TrainConfig {
+    TrainConfig {
+        train_bars: 900,
+        test_bars: 360,
+        theta_steps_fast: 2,
+        iterations_fast: 40,
+        depth: 4,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn train_writes_artifacts_and_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let arts = dir.path().join("artifacts");
+    let report = train(&st, &arts, &TrainConfig { per_symbol: true, ..cfg() }, Mode::Fast, false).unwrap();
+    let ids: Vec<&str> = report.models.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(ids, vec!["global", "BTCUSDT", "ETHUSDT"]);
+    for f in ["model.json", "config.json", "feature_schema.json", "inference.json", "metrics.json"] {
+        assert!(arts.join("models/global").join(f).is_file(), "{f}");
+    }
+    // Nothing half-written is left behind.
+    let stray: Vec<_> = std::fs::read_dir(arts.join("models"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+    // metrics.json: 3 windows with the model beside both baselines.
+    let m = &report.metrics;
+    assert_eq!(m.windows.len(), 3);
+    assert!(m.windows.iter().all(|w| w.test_rows > 600 && w.model.log_loss.is_finite() && w.majority.accuracy > 0.0));
+    assert!(m.theta_search.iter().any(|c| c.score.is_some()));
+    assert!((0.0..=1.0).contains(&m.min_conf));
+
+    // Predict with the per-symbol model, fall back to the global one for another symbol.
+    let btc = fixture_bars("BTCUSDT_4h.csv", Interval::H4);
+    let p = Predictor::for_symbol(&arts, &sym("BTCUSDT")).unwrap();
+    assert_eq!(p.model_id(), "BTCUSDT");
+    let pred = p.predict(&sym("BTCUSDT"), &btc).unwrap();
+    assert_eq!(pred.as_of, btc.last_open_time().unwrap());
+    assert!((pred.probs.buy + pred.probs.sell + pred.probs.hold - 1.0).abs() < 1e-12);
+    let sol = Predictor::for_symbol(&arts, &sym("SOLUSDT")).unwrap();
+    assert_eq!(sol.model_id(), "global");
+    let eth = fixture_bars("ETHUSDT_4h.csv", Interval::H4);
+    assert_eq!(sol.predict(&sym("SOLUSDT"), &eth).unwrap().model_id_used, "global");
+
+    // Streaming bar by bar ends at the same decision as the batch prediction.
+    let mut stream = p.stream(sym("BTCUSDT")).unwrap();
+    let mut last = None;
+    for bar in btc.iter() {
+        if let Some(x) = stream.on_bar(&bar).unwrap() {
+            last = Some(x);
+        }
+    }
+    let last = last.unwrap();
+    assert_eq!((last.probs, last.as_of), (pred.probs, pred.as_of));
+    // Too little history is a clear error.
+    assert!(p.predict(&sym("BTCUSDT"), &btc.slice(0..20)).unwrap_err().to_string().contains("not enough"));
+}
+
+#[test]
+fn shuffled_labels_score_at_chance() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let r = train(&st, &dir.path().join("a"), &cfg(), Mode::Fast, true).unwrap();
+    let [model, _, majority] = r.metrics.mean;
+    // No edge over the majority class out of sample once the labels are shuffled.
+    assert!(model.log_loss > majority.log_loss - 0.005, "model {model:?} vs majority {majority:?}");
+    assert!(model.accuracy < majority.accuracy + 0.03, "model {model:?} vs majority {majority:?}");
+}
+
+#[test]
+fn bad_artifacts_and_configs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let arts = dir.path().join("artifacts");
+    assert!(matches!(Predictor::for_symbol(&arts, &sym("BTCUSDT")), Err(PipelineError::NoModel { .. })));
+    train(&st, &arts, &cfg(), Mode::Fast, false).unwrap();
+    let g = arts.join("models/global");
+    // Another format_version.
+    let inf = std::fs::read_to_string(g.join("inference.json")).unwrap();
+    std::fs::write(g.join("inference.json"), inf.replacen("\"format_version\": 1", "\"format_version\": 7", 1))
+        .unwrap();
+    let e = Predictor::load(&g).unwrap_err().to_string();
+    assert!(e.contains("inference.json") && e.contains("format_version 7 is not supported"), "{e}");
+    std::fs::write(g.join("inference.json"), inf).unwrap();
+    // Another feature schema.
+    let fs = std::fs::read_to_string(g.join("feature_schema.json")).unwrap();
+    std::fs::write(g.join("feature_schema.json"), fs.replacen("\"rsi_14\"", "\"rsi_21\"", 1)).unwrap();
+    assert!(Predictor::load(&g).unwrap_err().to_string().contains("does not match this build"));
+    // Config out of range; unknown symbol in the store.
+    assert!(
+        train(&st, &arts, &TrainConfig { horizon: 0, ..cfg() }, Mode::Fast, false)
+            .unwrap_err()
+            .to_string()
+            .contains("horizon")
+    );
+    let e = train(&st, &arts, &TrainConfig { symbols: vec![sym("XRPUSDT")], ..cfg() }, Mode::Fast, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no stored candles for XRPUSDT 4h"), "{e}");
+    // The good model is still in place after the failed runs.
+    assert!(g.join("model.json").is_file());
+}
