@@ -284,10 +284,97 @@ fn bin_of(b: &[f64], x: f64) -> u8 {
     if x.is_nan() { 0 } else { (1 + b.partition_point(|&v| v < x)) as u8 }
 }
 
-/// Split score of a node: `G²/(H + λ)`.
+/// `cell += row`, element-wise (one row's interleaved gradients and hessians into a sum).
+#[inline(always)]
+fn add_row(cell: &mut [f64], row: &[f64]) {
+    // Fixed widths for the common cases (binary/regression, 3 classes) so the adds unroll.
+    fn fixed<const N: usize>(cell: &mut [f64], row: &[f64]) {
+        let (c, r): (&mut [f64; N], &[f64; N]) = (cell.try_into().unwrap(), row.try_into().unwrap());
+        for k in 0..N {
+            c[k] += r[k];
+        }
+    }
+    match row.len() {
+        2 => fixed::<2>(cell, row),
+        6 => fixed::<6>(cell, row),
+        _ => {
+            for (c, r) in cell.iter_mut().zip(row) {
+                *c += r;
+            }
+        }
+    }
+}
+
+/// Leaf value `−G/(H + λ)`, 0 for an empty leaf (no hessian mass and λ = 0).
+#[inline]
+fn newton_step(g: f64, h: f64, lambda: f64) -> f64 {
+    let d = h + lambda;
+    if d > 0.0 { -g / d } else { 0.0 }
+}
+
+/// Split score of a node: `G²/(H + λ)`, 0 for an empty node (no hessian mass and λ = 0).
 #[inline]
 fn score(g: f64, h: f64, lambda: f64) -> f64 {
-    g * g / (h + lambda)
+    let d = h + lambda;
+    if d > 0.0 { g * g / d } else { 0.0 }
+}
+
+/// Training sets whose gradients and leaf indices fit in this many bytes (about a core's L2
+/// cache) search splits by walking each feature's rows in bin order, with every running sum in
+/// cache; larger ones build per-leaf histograms, which read the rows sequentially. (On 2 968 rows
+/// × 3 classes bin order is ~1.2× faster; on 200 000 rows it is 2–3.5× slower.)
+const SORTED_SEARCH_MAX_BYTES: usize = 2 << 20;
+
+/// Per-feature scratch of the split search, kept for the whole fit.
+enum Scratch {
+    /// Per-leaf histograms, all zero between uses, and per-border gains.
+    Histogram { hist: Vec<f64>, gain: Vec<f64> },
+    /// The feature's rows sorted by bin and per-leaf running sums.
+    Sorted(SortedScratch),
+}
+
+/// Scratch of the bin-order split search.
+struct SortedScratch {
+    /// Row indices sorted by bin (stable); bin `b`'s rows are `order[starts[b]..starts[b + 1]]`.
+    order: Vec<u32>,
+    starts: Vec<u32>,
+    /// Per leaf: running left sums `(G, H)` per output.
+    left: Vec<f64>,
+    /// Per leaf: its current split gain.
+    leaf_gain: Vec<f64>,
+    /// Per leaf: touched in the current bin (all false between bins).
+    dirty: Vec<bool>,
+    touched: Vec<usize>,
+}
+
+impl Scratch {
+    fn new(bins: &[u8], nb: usize, max_leaves: usize, w: usize) -> Scratch {
+        if bins.len() * (2 * w + 1) * 8 > SORTED_SEARCH_MAX_BYTES {
+            return Scratch::Histogram { hist: vec![0.0; max_leaves * nb * w * 2], gain: vec![0.0; nb] };
+        }
+        // Counting sort of the rows by bin.
+        let mut starts = vec![0u32; nb + 1];
+        for &b in bins {
+            starts[b as usize + 1] += 1;
+        }
+        for b in 0..nb {
+            starts[b + 1] += starts[b];
+        }
+        let mut next = starts.clone();
+        let mut order = vec![0u32; bins.len()];
+        for (i, &b) in bins.iter().enumerate() {
+            order[next[b as usize] as usize] = i as u32;
+            next[b as usize] += 1;
+        }
+        Scratch::Sorted(SortedScratch {
+            order,
+            starts,
+            left: vec![0.0; max_leaves * w * 2],
+            leaf_gain: vec![0.0; max_leaves],
+            dirty: vec![false; max_leaves],
+            touched: Vec::with_capacity(max_leaves),
+        })
+    }
 }
 
 /// What the split search of one tree level reads.
@@ -296,28 +383,84 @@ struct SplitContext<'a> {
     nl: usize,
     lambda: f64,
     leaf: &'a [usize],
-    grad: &'a [f64],
-    hess: &'a [f64],
+    /// Per row, interleaved `(g, h)` per output (`rows × 2·width`).
+    gh: &'a [f64],
     tot: &'a [f64],
+    /// Per leaf: its score `Σ_k G²/(H+λ)`.
+    leaf_score: &'a [f64],
     parent: f64,
 }
 
 impl SplitContext<'_> {
     /// The best border `t` of one feature (rows with bin ≤ t go left) and its gain over the
-    /// parent score, from per-leaf histograms.
-    fn best_border(&self, bins: &[u8], nb: usize, hist_buf: &mut [f64], gain_buf: &mut [f64]) -> Option<(f64, usize)> {
+    /// parent score.
+    fn best_border(&self, bins: &[u8], nb: usize, scratch: &mut Scratch) -> Option<(f64, usize)> {
+        match scratch {
+            Scratch::Histogram { hist, gain } => self.best_border_histogram(bins, nb, hist, gain),
+            Scratch::Sorted(s) => self.best_border_sorted(nb, s),
+        }
+    }
+
+    /// The split search in bin order: walk the rows bin by bin, adding each to its leaf's running
+    /// left sums; after each bin, recompute the gain of the leaves it touched and update the
+    /// total. Costs O(rows + bins) per feature with every running sum in cache.
+    fn best_border_sorted(&self, nb: usize, s: &mut SortedScratch) -> Option<(f64, usize)> {
+        let (w, nl, lambda) = (self.w, self.nl, self.lambda);
+        let SortedScratch { order, starts, left, leaf_gain, dirty, touched } = s;
+        let left = &mut left[..nl * w * 2];
+        left.fill(0.0);
+        let leaf_gain = &mut leaf_gain[..nl];
+        leaf_gain.fill(0.0);
+        let mut total = 0.0;
+        let mut best: Option<(f64, usize)> = None;
+        for t in 0..nb - 1 {
+            let rows = &order[starts[t] as usize..starts[t + 1] as usize];
+            if rows.is_empty() {
+                continue;
+            }
+            for &i in rows {
+                let i = i as usize;
+                let l = self.leaf[i];
+                add_row(&mut left[l * w * 2..(l + 1) * w * 2], &self.gh[i * w * 2..(i + 1) * w * 2]);
+                if !dirty[l] {
+                    dirty[l] = true;
+                    touched.push(l);
+                }
+            }
+            for l in touched.drain(..) {
+                dirty[l] = false;
+                let totals = &self.tot[l * w * 2..(l + 1) * w * 2];
+                let cell = &left[l * w * 2..(l + 1) * w * 2];
+                let mut gain = -self.leaf_score[l];
+                for j in 0..w {
+                    let (gl, hl, gt, ht) = (cell[2 * j], cell[2 * j + 1], totals[2 * j], totals[2 * j + 1]);
+                    gain += score(gl, hl, lambda) + score(gt - gl, ht - hl, lambda);
+                }
+                total += gain - leaf_gain[l];
+                leaf_gain[l] = gain;
+            }
+            if total > 1e-12 && best.is_none_or(|b| total > b.0) {
+                best = Some((total, t));
+            }
+        }
+        best
+    }
+
+    /// The split search from per-leaf histograms (large training sets).
+    fn best_border_histogram(
+        &self,
+        bins: &[u8],
+        nb: usize,
+        hist_buf: &mut [f64],
+        gain_buf: &mut [f64],
+    ) -> Option<(f64, usize)> {
         let (w, nl, lambda) = (self.w, self.nl, self.lambda);
         // `hist_buf` is all zero on entry and is left all zero: only the cells the rows touch
         // are cleared at the end (far fewer than leaves × bins at depth).
         let hist = &mut hist_buf[..nl * nb * w * 2];
         for (i, (&l, &b)) in self.leaf.iter().zip(bins).enumerate() {
             let base_idx = (l * nb + b as usize) * w * 2;
-            let (g, h) = (&self.grad[i * w..(i + 1) * w], &self.hess[i * w..(i + 1) * w]);
-            let cell = &mut hist[base_idx..base_idx + 2 * w];
-            for j in 0..w {
-                cell[2 * j] += g[j];
-                cell[2 * j + 1] += h[j];
-            }
+            add_row(&mut hist[base_idx..base_idx + 2 * w], &self.gh[i * w * 2..(i + 1) * w * 2]);
         }
         let gain_t = &mut gain_buf[..nb - 1];
         gain_t.fill(0.0);
@@ -488,18 +631,15 @@ impl Gbdt {
         let mut eval_raw: Vec<f64> =
             eval_data.as_ref().map_or(Vec::new(), |(_, ey)| (0..ey.len()).flat_map(|_| base.clone()).collect());
         let mut raw: Vec<f64> = (0..n).flat_map(|_| base.clone()).collect();
-        let (mut grad, mut hess) = (vec![0.0; n * w], vec![0.0; n * w]);
+        let mut gh = vec![0.0; n * w * 2];
         let mut p = vec![0.0; w];
         let lambda = config.l2_leaf_reg;
         let mut best = (f64::INFINITY, 0usize);
         let mut leaf = vec![0usize; n];
-        // One histogram and gain buffer per feature for the whole fit, sized for the deepest
-        // level (histograms are kept all zero between uses).
+        // Split-search scratch per feature for the whole fit, sized for the deepest level.
         let max_leaves = 1usize << (config.depth - 1);
-        let mut buffers: Vec<(Vec<f64>, Vec<f64>)> = feature_borders
-            .iter()
-            .map(|b| (vec![0.0; max_leaves * (b.len() + 2) * w * 2], vec![0.0; b.len() + 2]))
-            .collect();
+        let mut buffers: Vec<Scratch> =
+            feature_borders.iter().zip(&bins).map(|(b, bf)| Scratch::new(bf, b.len() + 2, max_leaves, w)).collect();
         for iter in 0..config.iterations {
             // Gradients.
             for i in 0..n {
@@ -510,18 +650,18 @@ impl Gbdt {
                         softmax(z, &mut p);
                         for j in 0..w {
                             let t = f64::from(u8::from(y[i] as usize == j));
-                            grad[i * w + j] = sw * (p[j] - t);
-                            hess[i * w + j] = sw * (p[j] * (1.0 - p[j])).max(1e-16);
+                            gh[(i * w + j) * 2] = sw * (p[j] - t);
+                            gh[(i * w + j) * 2 + 1] = sw * (p[j] * (1.0 - p[j])).max(1e-16);
                         }
                     }
                     Objective::Binary => {
                         let q = sigmoid(z[0]);
-                        grad[i] = sw * (q - y[i]);
-                        hess[i] = sw * (q * (1.0 - q)).max(1e-16);
+                        gh[i * 2] = sw * (q - y[i]);
+                        gh[i * 2 + 1] = sw * (q * (1.0 - q)).max(1e-16);
                     }
                     Objective::Regression => {
-                        grad[i] = sw * (z[0] - y[i]);
-                        hess[i] = sw;
+                        gh[i * 2] = sw * (z[0] - y[i]);
+                        gh[i * 2 + 1] = sw;
                     }
                 }
             }
@@ -533,26 +673,28 @@ impl Gbdt {
                 // Per-leaf totals.
                 let mut tot = vec![0.0; nl * w * 2];
                 for i in 0..n {
-                    for j in 0..w {
-                        tot[(leaf[i] * w + j) * 2] += grad[i * w + j];
-                        tot[(leaf[i] * w + j) * 2 + 1] += hess[i * w + j];
-                    }
+                    add_row(&mut tot[leaf[i] * w * 2..(leaf[i] + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
                 }
-                let parent: f64 = (0..nl * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum();
+                let leaf_score: Vec<f64> = (0..nl)
+                    .map(|l| (l * w..(l + 1) * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum())
+                    .collect();
+                let parent: f64 = leaf_score.iter().sum();
                 // The best border of every feature, in parallel (each with its own buffers),
                 // then the best feature: the highest gain, ties to the lower index, so the result
                 // does not depend on the thread count.
-                let ctx = SplitContext { w, nl, lambda, leaf: &leaf, grad: &grad, hess: &hess, tot: &tot, parent };
-                let per_feature: Vec<Option<(f64, usize)>> = buffers
-                    .par_iter_mut()
-                    .enumerate()
-                    .map(|(f, (hist_buf, gain_buf))| {
-                        if !splittable[f] {
-                            return None;
-                        }
-                        ctx.best_border(&bins[f], feature_borders[f].len() + 2, hist_buf, gain_buf)
-                    })
-                    .collect();
+                let ctx =
+                    SplitContext { w, nl, lambda, leaf: &leaf, gh: &gh, tot: &tot, leaf_score: &leaf_score, parent };
+                let search = |(f, scratch): (usize, &mut Scratch)| {
+                    if !splittable[f] {
+                        return None;
+                    }
+                    ctx.best_border(&bins[f], feature_borders[f].len() + 2, scratch)
+                };
+                let per_feature: Vec<Option<(f64, usize)>> = if rayon::current_num_threads() > 1 {
+                    buffers.par_iter_mut().enumerate().map(search).collect()
+                } else {
+                    buffers.iter_mut().enumerate().map(search).collect()
+                };
                 let mut best_split: Option<(f64, usize, usize)> = None;
                 for (f, r) in per_feature.into_iter().enumerate() {
                     if let Some((gain, t)) = r
@@ -570,15 +712,12 @@ impl Gbdt {
                 splits.push(Split { feature: f, border });
             }
             let nl = 1usize << splits.len();
-            let mut gh = vec![0.0; nl * w * 2];
+            let mut sums = vec![0.0; nl * w * 2];
             for i in 0..n {
-                for j in 0..w {
-                    gh[(leaf[i] * w + j) * 2] += grad[i * w + j];
-                    gh[(leaf[i] * w + j) * 2 + 1] += hess[i * w + j];
-                }
+                add_row(&mut sums[leaf[i] * w * 2..(leaf[i] + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
             }
             let values: Vec<f64> =
-                (0..nl * w).map(|q| -gh[q * 2] / (gh[q * 2 + 1] + lambda) * config.learning_rate).collect();
+                (0..nl * w).map(|q| newton_step(sums[q * 2], sums[q * 2 + 1], lambda) * config.learning_rate).collect();
             for i in 0..n {
                 for j in 0..w {
                     raw[i * w + j] += values[leaf[i] * w + j];
@@ -721,5 +860,60 @@ impl Tree {
             let v = x(s.feature);
             li * 2 + usize::from(!v.is_nan() && v > s.border)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bin-order search and the histogram search find the same border with the same gain,
+    /// at every level width, on random gradients (synthetic, seeded).
+    #[test]
+    fn sorted_and_histogram_split_search_agree() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (n, nb) = (3000usize, 40usize);
+        for w in [1usize, 3] {
+            for nl in [1usize, 4, 32] {
+                let bins: Vec<u8> = (0..n).map(|_| (next() * nb as f64) as u8).collect();
+                let leaf: Vec<usize> = (0..n).map(|_| (next() * nl as f64) as usize).collect();
+                // A signal so the best border is well separated: gradients lean on bin < 15.
+                let gh: Vec<f64> = (0..n * w)
+                    .flat_map(|q| {
+                        let i = q / w;
+                        let g = next() - 0.5 + if bins[i] < 15 { 0.4 } else { -0.4 };
+                        [g, 0.05 + next()]
+                    })
+                    .collect();
+                let lambda = if nl == 4 { 0.0 } else { 1.5 };
+                let mut tot = vec![0.0; nl * w * 2];
+                for i in 0..n {
+                    add_row(&mut tot[leaf[i] * w * 2..(leaf[i] + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
+                }
+                let leaf_score: Vec<f64> = (0..nl)
+                    .map(|l| (l * w..(l + 1) * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum())
+                    .collect();
+                let parent = leaf_score.iter().sum();
+                let ctx =
+                    SplitContext { w, nl, lambda, leaf: &leaf, gh: &gh, tot: &tot, leaf_score: &leaf_score, parent };
+                let mut hist = Scratch::Histogram { hist: vec![0.0; nl * nb * w * 2], gain: vec![0.0; nb] };
+                let mut sorted = Scratch::new(&bins, nb, nl, w);
+                assert!(matches!(sorted, Scratch::Sorted(_)));
+                let a = ctx.best_border(&bins, nb, &mut hist).unwrap();
+                let b = ctx.best_border(&bins, nb, &mut sorted).unwrap();
+                assert_eq!(a.1, b.1, "w {w} nl {nl}: {a:?} vs {b:?}");
+                assert!((a.0 - b.0).abs() <= 1e-9 * a.0.abs(), "w {w} nl {nl}: {a:?} vs {b:?}");
+                assert_eq!(a.1, 14, "the planted border");
+                // Scratch is reusable: a second call gives the same answer.
+                assert_eq!(ctx.best_border(&bins, nb, &mut hist).unwrap(), a);
+                assert_eq!(ctx.best_border(&bins, nb, &mut sorted).unwrap(), b);
+            }
+        }
     }
 }

@@ -68,6 +68,20 @@ fn multiclass_learns_thresholds() {
 }
 
 #[test]
+fn zero_l2_regularisation_leaves_no_nan() {
+    // λ = 0 with oblivious trees leaves some leaves empty: their value and split score must be
+    // 0, not 0/0.
+    let (train, y) = thirds(600, 1);
+    let (test, yt) = thirds(300, 2);
+    let c = GbdtConfig { l2_leaf_reg: 0.0, ..cfg(Objective::Multiclass { classes: 3 }) };
+    let m = Gbdt::fit(&c, &train, &y, None, None).unwrap();
+    let p = m.predict_proba(&test).unwrap();
+    assert!(p.iter().flatten().all(|v| v.is_finite()));
+    let yt_u: Vec<usize> = yt.iter().map(|&v| v as usize).collect();
+    assert!(accuracy(&yt_u, &argmax(&p)).unwrap() > 0.97);
+}
+
+#[test]
 fn binary_learns_xor_which_needs_depth_two() {
     let mut r = Rng(3);
     let n = 800;
