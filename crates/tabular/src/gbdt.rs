@@ -327,7 +327,7 @@ const SORTED_SEARCH_MAX_BYTES: usize = 2 << 20;
 
 /// Per-feature scratch of the split search, kept for the whole fit.
 enum Scratch {
-    /// Per-leaf histograms, all zero between uses, and per-border gains.
+    /// Per-leaf histograms (the last level searched) and per-border gains.
     Histogram { hist: Vec<f64>, gain: Vec<f64> },
     /// The feature's rows sorted by bin and per-leaf running sums.
     Sorted(SortedScratch),
@@ -386,6 +386,9 @@ struct SplitContext<'a> {
     /// Per row, interleaved `(g, h)` per output (`rows × 2·width`).
     gh: &'a [f64],
     tot: &'a [f64],
+    /// The histogram search's rows that went right at the previous level (their leaf is odd),
+    /// when its histograms from that level are still in the scratch; `None` builds from scratch.
+    right_rows: Option<&'a [u32]>,
     /// Per leaf: its score `Σ_k G²/(H+λ)`.
     leaf_score: &'a [f64],
     parent: f64,
@@ -455,12 +458,36 @@ impl SplitContext<'_> {
         gain_buf: &mut [f64],
     ) -> Option<(f64, usize)> {
         let (w, nl, lambda) = (self.w, self.nl, self.lambda);
-        // `hist_buf` is all zero on entry and is left all zero: only the cells the rows touch
-        // are cleared at the end (far fewer than leaves × bins at depth).
-        let hist = &mut hist_buf[..nl * nb * w * 2];
-        for (i, (&l, &b)) in self.leaf.iter().zip(bins).enumerate() {
-            let base_idx = (l * nb + b as usize) * w * 2;
-            add_row(&mut hist[base_idx..base_idx + 2 * w], &self.gh[i * w * 2..(i + 1) * w * 2]);
+        let cells = nb * w * 2;
+        let hist = &mut hist_buf[..nl * cells];
+        match self.right_rows {
+            // Histogram subtraction: `hist` holds the previous level's per-leaf histograms. Leaf
+            // p split into 2p and 2p+1: build only the right children's from their rows, then
+            // left = parent − right. (In place, parents taken from the highest down.)
+            Some(right_rows) => {
+                for p in (0..nl / 2).rev() {
+                    hist.copy_within(p * cells..(p + 1) * cells, 2 * p * cells);
+                    hist[(2 * p + 1) * cells..(2 * p + 2) * cells].fill(0.0);
+                }
+                for &i in right_rows {
+                    let i = i as usize;
+                    let base_idx = self.leaf[i] * cells + bins[i] as usize * w * 2;
+                    add_row(&mut hist[base_idx..base_idx + 2 * w], &self.gh[i * w * 2..(i + 1) * w * 2]);
+                }
+                for p in 0..nl / 2 {
+                    let (left, right) = hist[2 * p * cells..(2 * p + 2) * cells].split_at_mut(cells);
+                    for (l, r) in left.iter_mut().zip(right.iter()) {
+                        *l -= r;
+                    }
+                }
+            }
+            None => {
+                hist.fill(0.0);
+                for (i, (&l, &b)) in self.leaf.iter().zip(bins).enumerate() {
+                    let base_idx = l * cells + b as usize * w * 2;
+                    add_row(&mut hist[base_idx..base_idx + 2 * w], &self.gh[i * w * 2..(i + 1) * w * 2]);
+                }
+            }
         }
         let gain_t = &mut gain_buf[..nb - 1];
         gain_t.fill(0.0);
@@ -486,10 +513,6 @@ impl SplitContext<'_> {
                 }
                 *g += contrib;
             }
-        }
-        for (&l, &b) in self.leaf.iter().zip(bins) {
-            let base_idx = (l * nb + b as usize) * w * 2;
-            hist[base_idx..base_idx + 2 * w].fill(0.0);
         }
         let mut best: Option<(f64, usize)> = None;
         for (t, g) in gain_t.iter().enumerate() {
@@ -632,7 +655,6 @@ impl Gbdt {
             eval_data.as_ref().map_or(Vec::new(), |(_, ey)| (0..ey.len()).flat_map(|_| base.clone()).collect());
         let mut raw: Vec<f64> = (0..n).flat_map(|_| base.clone()).collect();
         let mut gh = vec![0.0; n * w * 2];
-        let mut p = vec![0.0; w];
         let lambda = config.l2_leaf_reg;
         let mut best = (f64::INFINITY, 0usize);
         let mut leaf = vec![0usize; n];
@@ -640,30 +662,40 @@ impl Gbdt {
         let max_leaves = 1usize << (config.depth - 1);
         let mut buffers: Vec<Scratch> =
             feature_borders.iter().zip(&bins).map(|(b, bf)| Scratch::new(bf, b.len() + 2, max_leaves, w)).collect();
+        let histograms = buffers.iter().any(|s| matches!(s, Scratch::Histogram { .. }));
+        let parallel_rows = n >= 16_384 && rayon::current_num_threads() > 1;
+        let mut right_rows: Vec<u32> = Vec::new();
         for iter in 0..config.iterations {
-            // Gradients.
-            for i in 0..n {
+            // Gradients (in parallel on large sets; each row is independent).
+            let gradient = |(i, row): (usize, &mut [f64])| {
                 let z = &raw[i * w..(i + 1) * w];
                 let sw = sample_w[i];
                 match obj {
                     Objective::Multiclass { .. } => {
-                        softmax(z, &mut p);
+                        let mut p = [0.0f64; MAX_WIDTH];
+                        let p = &mut p[..w];
+                        softmax(z, p);
                         for j in 0..w {
                             let t = f64::from(u8::from(y[i] as usize == j));
-                            gh[(i * w + j) * 2] = sw * (p[j] - t);
-                            gh[(i * w + j) * 2 + 1] = sw * (p[j] * (1.0 - p[j])).max(1e-16);
+                            row[2 * j] = sw * (p[j] - t);
+                            row[2 * j + 1] = sw * (p[j] * (1.0 - p[j])).max(1e-16);
                         }
                     }
                     Objective::Binary => {
                         let q = sigmoid(z[0]);
-                        gh[i * 2] = sw * (q - y[i]);
-                        gh[i * 2 + 1] = sw * (q * (1.0 - q)).max(1e-16);
+                        row[0] = sw * (q - y[i]);
+                        row[1] = sw * (q * (1.0 - q)).max(1e-16);
                     }
                     Objective::Regression => {
-                        gh[i * 2] = sw * (z[0] - y[i]);
-                        gh[i * 2 + 1] = sw;
+                        row[0] = sw * (z[0] - y[i]);
+                        row[1] = sw;
                     }
                 }
+            };
+            if parallel_rows {
+                gh.par_chunks_mut(w * 2).enumerate().for_each(gradient);
+            } else {
+                gh.chunks_mut(w * 2).enumerate().for_each(gradient);
             }
             // Grow one oblivious tree.
             leaf.fill(0);
@@ -682,8 +714,17 @@ impl Gbdt {
                 // The best border of every feature, in parallel (each with its own buffers),
                 // then the best feature: the highest gain, ties to the lower index, so the result
                 // does not depend on the thread count.
-                let ctx =
-                    SplitContext { w, nl, lambda, leaf: &leaf, gh: &gh, tot: &tot, leaf_score: &leaf_score, parent };
+                let ctx = SplitContext {
+                    w,
+                    nl,
+                    lambda,
+                    leaf: &leaf,
+                    gh: &gh,
+                    tot: &tot,
+                    right_rows: (level > 0).then_some(&right_rows[..]),
+                    leaf_score: &leaf_score,
+                    parent,
+                };
                 let search = |(f, scratch): (usize, &mut Scratch)| {
                     if !splittable[f] {
                         return None;
@@ -707,6 +748,10 @@ impl Gbdt {
                 model.gains[f] += gain;
                 for i in 0..n {
                     leaf[i] = leaf[i] * 2 + usize::from(bins[f][i] as usize > t);
+                }
+                if histograms {
+                    right_rows.clear();
+                    right_rows.extend((0..n as u32).filter(|&i| leaf[i as usize] & 1 == 1));
                 }
                 let border = if t == 0 { f64::NEG_INFINITY } else { feature_borders[f][t - 1] };
                 splits.push(Split { feature: f, border });
@@ -867,8 +912,9 @@ impl Tree {
 mod tests {
     use super::*;
 
-    /// The bin-order search and the histogram search find the same border with the same gain,
-    /// at every level width, on random gradients (synthetic, seeded).
+    /// The bin-order search and the histogram search (built at the root, then by subtraction
+    /// level after level) find the same border with the same gain, on random gradients
+    /// (synthetic, seeded), for one and three outputs, with λ > 0 and λ = 0.
     #[test]
     fn sorted_and_histogram_split_search_agree() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -878,20 +924,24 @@ mod tests {
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let (n, nb) = (3000usize, 40usize);
-        for w in [1usize, 3] {
-            for nl in [1usize, 4, 32] {
-                let bins: Vec<u8> = (0..n).map(|_| (next() * nb as f64) as u8).collect();
-                let leaf: Vec<usize> = (0..n).map(|_| (next() * nl as f64) as usize).collect();
-                // A signal so the best border is well separated: gradients lean on bin < 15.
-                let gh: Vec<f64> = (0..n * w)
-                    .flat_map(|q| {
-                        let i = q / w;
-                        let g = next() - 0.5 + if bins[i] < 15 { 0.4 } else { -0.4 };
-                        [g, 0.05 + next()]
-                    })
-                    .collect();
-                let lambda = if nl == 4 { 0.0 } else { 1.5 };
+        let (n, nb, depth) = (3000usize, 40usize, 5usize);
+        for (w, lambda) in [(1usize, 1.5), (3, 1.5), (3, 0.0)] {
+            let bins: Vec<u8> = (0..n).map(|_| (next() * nb as f64) as u8).collect();
+            // A signal so the best border is well separated: gradients lean on bin < 15.
+            let gh: Vec<f64> = (0..n * w)
+                .flat_map(|q| {
+                    let g = next() - 0.5 + if bins[q / w] < 15 { 0.4 } else { -0.4 };
+                    [g, 0.05 + next()]
+                })
+                .collect();
+            let max_leaves = 1 << (depth - 1);
+            let mut hist = Scratch::Histogram { hist: vec![0.0; max_leaves * nb * w * 2], gain: vec![0.0; nb] };
+            let mut sorted = Scratch::new(&bins, nb, max_leaves, w);
+            assert!(matches!(sorted, Scratch::Sorted(_)));
+            let mut leaf = vec![0usize; n];
+            let mut right_rows: Vec<u32> = Vec::new();
+            for level in 0..depth {
+                let nl = 1usize << level;
                 let mut tot = vec![0.0; nl * w * 2];
                 for i in 0..n {
                     add_row(&mut tot[leaf[i] * w * 2..(leaf[i] + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
@@ -900,19 +950,28 @@ mod tests {
                     .map(|l| (l * w..(l + 1) * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum())
                     .collect();
                 let parent = leaf_score.iter().sum();
-                let ctx =
-                    SplitContext { w, nl, lambda, leaf: &leaf, gh: &gh, tot: &tot, leaf_score: &leaf_score, parent };
-                let mut hist = Scratch::Histogram { hist: vec![0.0; nl * nb * w * 2], gain: vec![0.0; nb] };
-                let mut sorted = Scratch::new(&bins, nb, nl, w);
-                assert!(matches!(sorted, Scratch::Sorted(_)));
+                let right = (level > 0).then_some(&right_rows[..]);
+                let ctx = SplitContext {
+                    w,
+                    nl,
+                    lambda,
+                    leaf: &leaf,
+                    gh: &gh,
+                    tot: &tot,
+                    right_rows: right,
+                    leaf_score: &leaf_score,
+                    parent,
+                };
                 let a = ctx.best_border(&bins, nb, &mut hist).unwrap();
                 let b = ctx.best_border(&bins, nb, &mut sorted).unwrap();
-                assert_eq!(a.1, b.1, "w {w} nl {nl}: {a:?} vs {b:?}");
-                assert!((a.0 - b.0).abs() <= 1e-9 * a.0.abs(), "w {w} nl {nl}: {a:?} vs {b:?}");
+                assert_eq!(a.1, b.1, "w {w} level {level}: {a:?} vs {b:?}");
+                assert!((a.0 - b.0).abs() <= 1e-9 * a.0.abs(), "w {w} level {level}: {a:?} vs {b:?}");
                 assert_eq!(a.1, 14, "the planted border");
-                // Scratch is reusable: a second call gives the same answer.
-                assert_eq!(ctx.best_border(&bins, nb, &mut hist).unwrap(), a);
-                assert_eq!(ctx.best_border(&bins, nb, &mut sorted).unwrap(), b);
+                // Split every leaf at random (another feature's split) for the next level.
+                for l in leaf.iter_mut() {
+                    *l = *l * 2 + usize::from(next() < 0.5);
+                }
+                right_rows = (0..n as u32).filter(|&i| leaf[i as usize] & 1 == 1).collect();
             }
         }
     }

@@ -68,6 +68,20 @@ fn multiclass_learns_thresholds() {
 }
 
 #[test]
+fn large_sets_take_the_histogram_path_and_learn() {
+    // 40 000 rows × 3 classes exceed the bin-order search's cache budget, so this fit builds
+    // per-leaf histograms with subtraction.
+    let (train, y) = thirds(40_000, 11);
+    let (test, yt) = thirds(2_000, 12);
+    let c = GbdtConfig { iterations: 40, ..cfg(Objective::Multiclass { classes: 3 }) };
+    let m = Gbdt::fit(&c, &train, &y, None, None).unwrap();
+    let p = m.predict_proba(&test).unwrap();
+    let yt_u: Vec<usize> = yt.iter().map(|&v| v as usize).collect();
+    assert!(accuracy(&yt_u, &argmax(&p)).unwrap() > 0.98);
+    assert!(m.feature_importance()[0].1 > 95.0);
+}
+
+#[test]
 fn zero_l2_regularisation_leaves_no_nan() {
     // λ = 0 with oblivious trees leaves some leaves empty: their value and split score must be
     // 0, not 0/0.
