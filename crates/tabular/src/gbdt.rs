@@ -385,16 +385,29 @@ struct SplitContext<'a> {
     leaf: &'a [usize],
     /// Per row, interleaved `(g, h)` per output (`rows × 2·width`).
     gh: &'a [f64],
-    tot: &'a [f64],
+    tot: Vec<f64>,
     /// The histogram search's rows that went right at the previous level (their leaf is odd),
     /// when its histograms from that level are still in the scratch; `None` builds from scratch.
     right_rows: Option<&'a [u32]>,
     /// Per leaf: its score `Σ_k G²/(H+λ)`.
-    leaf_score: &'a [f64],
+    leaf_score: Vec<f64>,
     parent: f64,
 }
 
-impl SplitContext<'_> {
+impl<'a> SplitContext<'a> {
+    /// The context of one level: per-leaf sums of the interleaved `(g, h)` rows, each leaf's
+    /// score `Σ_k G²/(H+λ)`, and their total (the parent score of the level's split).
+    fn new(w: usize, nl: usize, lambda: f64, leaf: &'a [usize], gh: &'a [f64], right_rows: Option<&'a [u32]>) -> Self {
+        let mut tot = vec![0.0; nl * w * 2];
+        for (&l, row) in leaf.iter().zip(gh.chunks_exact(w * 2)) {
+            add_row(&mut tot[l * w * 2..(l + 1) * w * 2], row);
+        }
+        let leaf_score: Vec<f64> =
+            (0..nl).map(|l| (l * w..(l + 1) * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum()).collect();
+        let parent = leaf_score.iter().sum();
+        SplitContext { w, nl, lambda, leaf, gh, tot, right_rows, leaf_score, parent }
+    }
+
     /// The best border `t` of one feature (rows with bin ≤ t go left) and its gain over the
     /// parent score.
     fn best_border(&self, bins: &[u8], nb: usize, scratch: &mut Scratch) -> Option<(f64, usize)> {
@@ -702,29 +715,10 @@ impl Gbdt {
             let mut splits = Vec::with_capacity(config.depth);
             for level in 0..config.depth {
                 let nl = 1usize << level;
-                // Per-leaf totals.
-                let mut tot = vec![0.0; nl * w * 2];
-                for i in 0..n {
-                    add_row(&mut tot[leaf[i] * w * 2..(leaf[i] + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
-                }
-                let leaf_score: Vec<f64> = (0..nl)
-                    .map(|l| (l * w..(l + 1) * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum())
-                    .collect();
-                let parent: f64 = leaf_score.iter().sum();
                 // The best border of every feature, in parallel (each with its own buffers),
                 // then the best feature: the highest gain, ties to the lower index, so the result
                 // does not depend on the thread count.
-                let ctx = SplitContext {
-                    w,
-                    nl,
-                    lambda,
-                    leaf: &leaf,
-                    gh: &gh,
-                    tot: &tot,
-                    right_rows: (level > 0).then_some(&right_rows[..]),
-                    leaf_score: &leaf_score,
-                    parent,
-                };
+                let ctx = SplitContext::new(w, nl, lambda, &leaf, &gh, (level > 0).then_some(&right_rows[..]));
                 let search = |(f, scratch): (usize, &mut Scratch)| {
                     if !splittable[f] {
                         return None;
@@ -942,26 +936,8 @@ mod tests {
             let mut right_rows: Vec<u32> = Vec::new();
             for level in 0..depth {
                 let nl = 1usize << level;
-                let mut tot = vec![0.0; nl * w * 2];
-                for i in 0..n {
-                    add_row(&mut tot[leaf[i] * w * 2..(leaf[i] + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
-                }
-                let leaf_score: Vec<f64> = (0..nl)
-                    .map(|l| (l * w..(l + 1) * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum())
-                    .collect();
-                let parent = leaf_score.iter().sum();
                 let right = (level > 0).then_some(&right_rows[..]);
-                let ctx = SplitContext {
-                    w,
-                    nl,
-                    lambda,
-                    leaf: &leaf,
-                    gh: &gh,
-                    tot: &tot,
-                    right_rows: right,
-                    leaf_score: &leaf_score,
-                    parent,
-                };
+                let ctx = SplitContext::new(w, nl, lambda, &leaf, &gh, right);
                 let a = ctx.best_border(&bins, nb, &mut hist).unwrap();
                 let b = ctx.best_border(&bins, nb, &mut sorted).unwrap();
                 assert_eq!(a.1, b.1, "w {w} level {level}: {a:?} vs {b:?}");
