@@ -1,10 +1,10 @@
 //! The backtest formula and the trading metrics against numpy-style formulas evaluated here.
 
 use vane_backtest::{Exits, Mapping, Trade, compute_metrics, positions_from_signals, run_exits, run_positions};
-use vane_core::{Bar, Bars, Interval, Signal, Timestamp};
+use vane_core::{Interval, Signal};
 use vane_costs::CostModel;
 use vane_labeling::ladder::LadderConfig;
-use vane_market_data::testing::fixture_bars;
+use vane_market_data::testing::{fixture_bars, ohlc_path as path};
 
 fn close_enough(a: f64, b: f64) {
     assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
@@ -113,17 +113,6 @@ fn metrics_match_numpy_style_formulas() {
     let flat = compute_metrics(&[0.0, 0.0, 0.0], p, None, &[]);
     assert!(flat.sharpe.is_nan() && flat.profit_factor.is_nan() && flat.calmar.is_nan());
     assert_eq!(serde_json::to_value(flat).unwrap()["sharpe"], serde_json::Value::Null);
-}
-
-fn path(rows: &[(f64, f64, f64, f64)]) -> Bars {
-    Bars::from_bars(
-        &rows
-            .iter()
-            .enumerate()
-            .map(|(i, &(o, h, l, c))| Bar::ohlcv(Timestamp(i as i64 * 60_000), o, h, l, c, 1.0))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap()
 }
 
 #[test]

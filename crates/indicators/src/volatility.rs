@@ -5,6 +5,7 @@ use vane_core::Bar;
 
 use crate::error::{IndicatorError, Result, check_period};
 use crate::indicator::{Indicator, outputs, ratio};
+use crate::momentum::stepped;
 use crate::rolling::{Lag, RollingExtreme, RollingMoments, RollingStd, SmaCore};
 
 /// TA-Lib's true range given the previous close.
@@ -306,23 +307,15 @@ impl RealizedVolatility {
         check_period("RealizedVolatility", "window", n, 2)?;
         Ok(Self { n, ret: LogReturn::new(1)?, std: RollingStd::new(n, 1), ready: false })
     }
-}
-
-impl Indicator for RealizedVolatility {
-    type Output = f64;
-    fn update_valid(&mut self, bar: &Bar) -> Option<f64> {
-        let r = self.ret.update_valid(bar)?;
-        let out = self.std.update(r).map(|(_, sd)| sd);
-        self.ready |= out.is_some();
-        out
+    fn fresh(&self) -> Self {
+        Self::new(self.n).expect("valid period")
     }
-    fn reset(&mut self) {
-        *self = Self::new(self.n).expect("valid period");
-    }
-    fn is_ready(&self) -> bool {
-        self.ready
-    }
-    fn warmup(&self) -> usize {
+    fn lookback(&self) -> usize {
         self.n
     }
+    fn step(&mut self, bar: &Bar) -> Option<f64> {
+        let r = self.ret.update_valid(bar)?;
+        self.std.update(r).map(|(_, sd)| sd)
+    }
 }
+stepped!(RealizedVolatility, f64);

@@ -1,23 +1,12 @@
 //! Labellers on hand-computed cases, and leakage: a label depends only on the bars it looks at.
 
-use vane_core::{Bar, Bars, Interval, Signal, Span, Timestamp};
+use vane_core::{Bar, Bars, Interval, Signal, Span};
 use vane_labeling::barrier::{Touch, TripleBarrier, Vertical};
 use vane_labeling::deadzone::DeadZone;
 use vane_labeling::fixed::FixedHorizon;
 use vane_labeling::ladder::{ExitReason, LadderConfig, Side, expected_returns, simulate};
 use vane_labeling::weights::average_uniqueness;
-use vane_market_data::testing::fixture_bars;
-
-fn bars(rows: &[(f64, f64, f64, f64)]) -> Bars {
-    Bars::from_bars(
-        &rows
-            .iter()
-            .enumerate()
-            .map(|(i, &(o, h, l, c))| Bar::ohlcv(Timestamp(i as i64 * 60_000), o, h, l, c, 1.0))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap()
-}
+use vane_market_data::testing::{fixture_bars, ohlc_path as bars};
 
 fn closes(cs: &[f64]) -> Bars {
     bars(&cs.iter().map(|&c| (c, c, c, c)).collect::<Vec<_>>())
@@ -114,17 +103,14 @@ const ENTRY: (f64, f64, f64, f64) = (100.0, 100.0, 100.0, 100.0);
 #[test]
 fn ladder_hits_every_partial_then_the_final_target() {
     let cfg = LadderConfig::default();
-    let o = ladder(
-        &[
-            ENTRY,
-            (100.0, 101.3, 99.5, 101.0),
-            (101.0, 102.5, 100.5, 102.0),
-            (102.0, 103.6, 101.5, 103.0),
-            (103.0, 106.0, 102.6, 105.0),
-        ],
-        Side::Long,
-        &cfg,
-    );
+    let path = [
+        ENTRY,
+        (100.0, 101.3, 99.5, 101.0),
+        (101.0, 102.5, 100.5, 102.0),
+        (102.0, 103.6, 101.5, 103.0),
+        (103.0, 106.0, 102.6, 105.0),
+    ];
+    let o = ladder(&path, Side::Long, &cfg);
     let reasons: Vec<ExitReason> = o.fills.iter().map(|f| f.reason).collect();
     assert_eq!(
         reasons,
@@ -136,17 +122,7 @@ fn ladder_hits_every_partial_then_the_final_target() {
     assert!((o.fills.iter().map(|f| f.fraction).sum::<f64>() - 1.0).abs() < 1e-12);
     // Fees: 10 bps on the entry and on every exit's notional = 20 bps in all.
     let fee = LadderConfig { fee_bps: 10.0, ..cfg };
-    let f = ladder(
-        &[
-            ENTRY,
-            (100.0, 101.3, 99.5, 101.0),
-            (101.0, 102.5, 100.5, 102.0),
-            (102.0, 103.6, 101.5, 103.0),
-            (103.0, 106.0, 102.6, 105.0),
-        ],
-        Side::Long,
-        &fee,
-    );
+    let f = ladder(&path, Side::Long, &fee);
     assert!((f.net_return - (want - 0.002)).abs() < 1e-15);
 }
 

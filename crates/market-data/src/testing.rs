@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use vane_core::{Bars, Interval, Symbol, Timestamp};
+use vane_core::{Bar, Bars, Interval, Symbol, Timestamp};
 
 /// The repository's `fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
@@ -24,6 +24,17 @@ pub fn fixtures_dir() -> PathBuf {
 pub fn fixture_bars(rel: &str, interval: Interval) -> Bars {
     let path = fixtures_dir().join(rel);
     crate::csv::read_csv(&path, Some(interval)).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// Hand-written test paths: one 1-minute bar per `(open, high, low, close)` row from time 0,
+/// volume 1.
+pub fn ohlc_path(rows: &[(f64, f64, f64, f64)]) -> Bars {
+    let bars: Vec<Bar> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, &(o, h, l, c))| Bar::ohlcv(Timestamp(i as i64 * 60_000), o, h, l, c, 1.0))
+        .collect();
+    Bars::from_bars(&bars).expect("a valid hand-written path")
 }
 
 /// Which exchange format the mock speaks.
