@@ -1,0 +1,99 @@
+//! Training throughput of a model on synthetic data (`vane bench-train`): the same steps as the
+//! PyTorch reference in `benches/torch_models.py` (forward, cross-entropy, backward, AdamW).
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::device::DeviceKind;
+use crate::error::Result;
+use crate::loss::{LossSettings, classification_loss};
+use crate::model::{ModelKind, ModelSpec};
+
+/// Benchmark shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchShape {
+    /// Model.
+    pub model: ModelKind,
+    /// Batch size.
+    pub batch: usize,
+    /// Window length.
+    pub seq: usize,
+    /// Features.
+    pub features: usize,
+    /// Hidden width (HRM both cells; CNN-LSTM channels and LSTM; TFT d_model).
+    pub hidden: usize,
+    /// Timed steps.
+    pub steps: usize,
+    /// Untimed warm-up steps.
+    pub warmup: usize,
+}
+
+/// The JSON line `vane bench-train --json` prints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// Model.
+    pub model: String,
+    /// Device.
+    pub device: String,
+    /// Trainable parameters.
+    pub param_count: usize,
+    /// Training samples per second.
+    pub samples_per_s: f64,
+    /// Milliseconds per training step.
+    pub ms_per_step: f64,
+}
+
+/// Runs `warmup + steps` training steps on random inputs (synthetic: x ~ N(0, 1), classes
+/// uniform) and times the last `steps`.
+pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> {
+    let device: Device = kind.device()?;
+    let spec = match shape.model {
+        ModelKind::Hrm => ModelSpec { hidden_low: Some(shape.hidden), hidden_high: Some(shape.hidden), ..ModelSpec::of(ModelKind::Hrm) },
+        ModelKind::CnnLstm => ModelSpec {
+            conv_channels: Some(shape.hidden),
+            lstm_hidden: Some(shape.hidden),
+            ..ModelSpec::of(ModelKind::CnnLstm)
+        },
+        ModelKind::Tft => ModelSpec { d_model: Some(shape.hidden), ..ModelSpec::of(ModelKind::Tft) },
+    };
+    let cfg = spec.resolve(shape.features, 3, 1, None)?;
+    let ad = device.clone().autodiff();
+    device.seed(0);
+    let mut model = cfg.init(&ad);
+    let param_count = model.num_params();
+    let mut optim = AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init();
+    let (b, t, f) = (shape.batch, shape.seq, shape.features);
+    let x = Tensor::<3>::random([b, t, f], Distribution::Normal(0.0, 1.0), &ad);
+    let classes: Vec<i64> = (0..b).map(|i| (i % 3) as i64).collect();
+    let class = Tensor::<1, Int>::from_data(TensorData::new(classes, [b]), &ad);
+    let target = class.clone().one_hot::<2>(3).float();
+    let symbol = Tensor::<1, Int>::zeros([b], &ad);
+    let weight = Tensor::<1>::ones([b], &ad);
+    let settings = LossSettings::default();
+    let mut run = |n: usize| {
+        for _ in 0..n {
+            let out = model.forward(x.clone(), symbol.clone());
+            let loss = classification_loss(out.logits, target.clone(), weight.clone(), &settings);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-3, model.clone(), grads);
+        }
+        // Wait for the device: reading one value forces every queued kernel to finish.
+        let _ = model.valid().num_params();
+        let _ = x.clone().sum().into_scalar::<f32>();
+    };
+    run(shape.warmup);
+    let start = Instant::now();
+    run(shape.steps);
+    let secs = start.elapsed().as_secs_f64();
+    Ok(BenchReport {
+        model: shape.model.as_str().into(),
+        device: kind.as_str().into(),
+        param_count,
+        samples_per_s: (b * shape.steps) as f64 / secs,
+        ms_per_step: secs * 1000.0 / shape.steps.max(1) as f64,
+    })
+}

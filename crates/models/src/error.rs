@@ -1,0 +1,55 @@
+//! Errors of the sequence-model crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong while building datasets, training, saving or loading models.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// A configuration value is out of range or inconsistent; the message names the field.
+    #[error("invalid config: {0}")]
+    Config(String),
+    /// Input data is unusable (shape, NaN, a window crossing a symbol boundary, …).
+    #[error("invalid data: {0}")]
+    Data(String),
+    /// The requested device is not compiled in or cannot be opened.
+    #[error("device: {0}")]
+    Device(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// JSON (de)serialisation of an artifact failed.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// burn could not save or load weights.
+    #[error("weights {path}: {message}")]
+    Weights {
+        /// The file.
+        path: String,
+        /// What burn reported.
+        message: String,
+    },
+    /// Training diverged (non-finite loss).
+    #[error("training diverged: {0}")]
+    Diverged(String),
+}
+
+/// Result of this crate.
+pub type Result<T> = std::result::Result<T, ModelError>;
+
+pub(crate) fn config_err<T>(msg: impl Into<String>) -> Result<T> {
+    Err(ModelError::Config(msg.into()))
+}
+
+pub(crate) fn data_err<T>(msg: impl Into<String>) -> Result<T> {
+    Err(ModelError::Data(msg.into()))
+}

@@ -1,0 +1,316 @@
+//! The model kinds behind one type: their configs, the serialisable model spec of a config file,
+//! and the forward output shared by all of them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::cnn_lstm::{CnnLstm, CnnLstmConfig};
+use crate::error::{ModelError, Result, config_err};
+use crate::hrm::{Hrm, HrmConfig};
+use crate::tft::{Tft, TftConfig};
+
+/// What every model's forward pass returns.
+#[derive(Clone, Debug)]
+pub struct ModelOutput {
+    /// Class logits `[batch, k]`.
+    pub logits: Tensor<2>,
+    /// Regression output `[batch, 1]` (HRM, CNN-LSTM) or quantiles `[batch, n_q]` (TFT).
+    pub value: Tensor<2>,
+    /// CNN-LSTM's confidence head `[batch, 1]`, in (0, 1).
+    pub confidence: Option<Tensor<2>>,
+    /// TFT's interpretation weights.
+    pub interpretation: Option<Interpretation>,
+}
+
+/// TFT interpretation weights.
+#[derive(Clone, Debug)]
+pub struct Interpretation {
+    /// Variable-selection weights `[batch, seq, F]` (each row sums to 1).
+    pub variable_weights: Tensor<3>,
+    /// Head-averaged attention `[batch, seq (query), seq (key)]`, causal.
+    pub attention: Tensor<3>,
+}
+
+/// Which network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Hierarchical recurrent model (seed 000).
+    #[default]
+    Hrm,
+    /// CNN-LSTM v2 (seed 002).
+    CnnLstm,
+    /// Temporal Fusion Transformer (seed 004).
+    Tft,
+}
+
+impl ModelKind {
+    /// `"hrm"`, `"cnn-lstm"` or `"tft"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hrm => "hrm",
+            Self::CnnLstm => "cnn-lstm",
+            Self::Tft => "tft",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "hrm" => Ok(Self::Hrm),
+            "cnn-lstm" | "cnn_lstm" => Ok(Self::CnnLstm),
+            "tft" => Ok(Self::Tft),
+            other => config_err(format!("unknown model {other:?} (expected hrm, cnn-lstm or tft)")),
+        }
+    }
+}
+
+/// The `[model]` table of a training config: the kind plus optional overrides of its defaults.
+/// Fields that do not apply to the chosen kind are rejected.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSpec {
+    /// `hrm`, `cnn-lstm` or `tft`.
+    pub kind: ModelKind,
+    /// HRM: fast-cell width (default 64).
+    pub hidden_low: Option<usize>,
+    /// HRM: slow-cell width (default 64).
+    pub hidden_high: Option<usize>,
+    /// HRM: slow-cell period (default 10).
+    pub high_period: Option<usize>,
+    /// CNN-LSTM: convolution channels (default 64).
+    pub conv_channels: Option<usize>,
+    /// CNN-LSTM: residual blocks (default 2).
+    pub n_conv_blocks: Option<usize>,
+    /// CNN-LSTM: kernel size (default 3).
+    pub kernel_size: Option<usize>,
+    /// CNN-LSTM: LSTM width (default 64).
+    pub lstm_hidden: Option<usize>,
+    /// CNN-LSTM (default 4) and TFT (default 8): attention heads.
+    pub n_heads: Option<usize>,
+    /// TFT: model width (default 128).
+    pub d_model: Option<usize>,
+    /// TFT: quantiles (default [0.1, 0.5, 0.9]).
+    pub quantiles: Option<Vec<f64>>,
+    /// Dropout; when absent the training preset's dropout, else the model's default.
+    pub dropout: Option<f64>,
+}
+
+/// A fully specified model config (what `config.json` stores).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ModelConfig {
+    /// HRM.
+    Hrm(HrmConfig),
+    /// CNN-LSTM v2.
+    CnnLstm(CnnLstmConfig),
+    /// TFT.
+    Tft(TftConfig),
+}
+
+impl ModelSpec {
+    /// A spec of this kind with every default.
+    pub fn of(kind: ModelKind) -> Self {
+        Self { kind, ..Self::default() }
+    }
+
+    /// Resolves the spec for data with `n_features`, `n_classes` and `n_symbols`; `preset_dropout`
+    /// applies when the spec sets none.
+    pub fn resolve(
+        &self,
+        n_features: usize,
+        n_classes: usize,
+        n_symbols: usize,
+        preset_dropout: Option<f64>,
+    ) -> Result<ModelConfig> {
+        let foreign = |names: &[(&str, bool)]| -> Result<()> {
+            match names.iter().find(|(_, set)| *set) {
+                Some((n, _)) => config_err(format!("model field `{n}` does not apply to {}", self.kind)),
+                None => Ok(()),
+            }
+        };
+        let hrm_fields = [
+            ("hidden_low", self.hidden_low.is_some()),
+            ("hidden_high", self.hidden_high.is_some()),
+            ("high_period", self.high_period.is_some()),
+        ];
+        let cnn_fields = [
+            ("conv_channels", self.conv_channels.is_some()),
+            ("n_conv_blocks", self.n_conv_blocks.is_some()),
+            ("kernel_size", self.kernel_size.is_some()),
+            ("lstm_hidden", self.lstm_hidden.is_some()),
+        ];
+        let tft_fields = [("d_model", self.d_model.is_some()), ("quantiles", self.quantiles.is_some())];
+        let dropout = self.dropout.or(preset_dropout);
+        let cfg = match self.kind {
+            ModelKind::Hrm => {
+                foreign(&cnn_fields)?;
+                foreign(&tft_fields)?;
+                foreign(&[("n_heads", self.n_heads.is_some())])?;
+                let mut c = HrmConfig::new(n_features).with_n_classes(n_classes);
+                c.hidden_low = self.hidden_low.unwrap_or(c.hidden_low);
+                c.hidden_high = self.hidden_high.unwrap_or(c.hidden_high);
+                c.high_period = self.high_period.unwrap_or(c.high_period);
+                c.dropout = dropout.unwrap_or(c.dropout);
+                ModelConfig::Hrm(c)
+            }
+            ModelKind::CnnLstm => {
+                foreign(&hrm_fields)?;
+                foreign(&tft_fields)?;
+                let mut c = CnnLstmConfig::new(n_features).with_n_classes(n_classes);
+                c.conv_channels = self.conv_channels.unwrap_or(c.conv_channels);
+                c.n_conv_blocks = self.n_conv_blocks.unwrap_or(c.n_conv_blocks);
+                c.kernel_size = self.kernel_size.unwrap_or(c.kernel_size);
+                c.lstm_hidden = self.lstm_hidden.unwrap_or(c.lstm_hidden);
+                c.n_heads = self.n_heads.unwrap_or(c.n_heads);
+                c.dropout = dropout.unwrap_or(c.dropout);
+                ModelConfig::CnnLstm(c)
+            }
+            ModelKind::Tft => {
+                foreign(&hrm_fields)?;
+                foreign(&cnn_fields)?;
+                let mut c = TftConfig::new(n_features).with_n_classes(n_classes).with_n_symbols(n_symbols);
+                c.d_model = self.d_model.unwrap_or(c.d_model);
+                c.n_heads = self.n_heads.unwrap_or(c.n_heads);
+                c.quantiles = self.quantiles.clone().unwrap_or(c.quantiles);
+                c.dropout = dropout.unwrap_or(c.dropout);
+                ModelConfig::Tft(c)
+            }
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+impl ModelConfig {
+    /// The kind.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Self::Hrm(_) => ModelKind::Hrm,
+            Self::CnnLstm(_) => ModelKind::CnnLstm,
+            Self::Tft(_) => ModelKind::Tft,
+        }
+    }
+
+    /// Input features per step.
+    pub fn n_features(&self) -> usize {
+        match self {
+            Self::Hrm(c) => c.n_features,
+            Self::CnnLstm(c) => c.n_features,
+            Self::Tft(c) => c.n_features,
+        }
+    }
+
+    /// Output classes.
+    pub fn n_classes(&self) -> usize {
+        match self {
+            Self::Hrm(c) => c.n_classes,
+            Self::CnnLstm(c) => c.n_classes,
+            Self::Tft(c) => c.n_classes,
+        }
+    }
+
+    /// Width of the regression output (quantiles for the TFT, else 1).
+    pub fn n_values(&self) -> usize {
+        match self {
+            Self::Tft(c) => c.quantiles.len(),
+            _ => 1,
+        }
+    }
+
+    /// Quantile levels of the regression output (the TFT's; `[0.5]`-free models return none).
+    pub fn quantiles(&self) -> Option<&[f64]> {
+        match self {
+            Self::Tft(c) => Some(&c.quantiles),
+            _ => None,
+        }
+    }
+
+    /// Checks ranges; the message names the field.
+    pub fn validate(&self) -> Result<()> {
+        let pos = |name: &str, v: usize| if v == 0 { config_err(format!("{name} must be ≥ 1")) } else { Ok(()) };
+        let drop = |p: f64| {
+            if (0.0..1.0).contains(&p) { Ok(()) } else { config_err(format!("dropout must be in [0, 1), got {p}")) }
+        };
+        pos("n_features", self.n_features())?;
+        if self.n_classes() < 2 {
+            return config_err("n_classes must be ≥ 2");
+        }
+        match self {
+            Self::Hrm(c) => {
+                pos("hidden_low", c.hidden_low)?;
+                pos("hidden_high", c.hidden_high)?;
+                pos("high_period", c.high_period)?;
+                drop(c.dropout)
+            }
+            Self::CnnLstm(c) => {
+                pos("conv_channels", c.conv_channels)?;
+                pos("lstm_hidden", c.lstm_hidden)?;
+                pos("n_heads", c.n_heads)?;
+                if c.kernel_size % 2 == 0 {
+                    return config_err(format!("kernel_size must be odd, got {}", c.kernel_size));
+                }
+                if c.lstm_hidden % c.n_heads != 0 {
+                    return config_err(format!("n_heads {} must divide lstm_hidden {}", c.n_heads, c.lstm_hidden));
+                }
+                drop(c.dropout)
+            }
+            Self::Tft(c) => {
+                pos("d_model", c.d_model)?;
+                pos("n_heads", c.n_heads)?;
+                pos("n_symbols", c.n_symbols)?;
+                if c.d_model % c.n_heads != 0 {
+                    return config_err(format!("n_heads {} must divide d_model {}", c.n_heads, c.d_model));
+                }
+                if c.quantiles.is_empty() || c.quantiles.iter().any(|q| !(*q > 0.0 && *q < 1.0)) {
+                    return config_err("quantiles must be a non-empty list of levels in (0, 1)");
+                }
+                drop(c.dropout)
+            }
+        }
+    }
+
+    /// Builds the network on `device`.
+    pub fn init(&self, device: &Device) -> SequenceModel {
+        match self {
+            Self::Hrm(c) => SequenceModel::Hrm(c.init(device)),
+            Self::CnnLstm(c) => SequenceModel::CnnLstm(c.init(device)),
+            Self::Tft(c) => SequenceModel::Tft(c.init(device)),
+        }
+    }
+}
+
+/// Any of the three networks.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum SequenceModel {
+    /// HRM.
+    Hrm(Hrm),
+    /// CNN-LSTM v2.
+    CnnLstm(CnnLstm),
+    /// TFT.
+    Tft(Tft),
+}
+
+impl SequenceModel {
+    /// `x: [batch, seq, F]`, `symbol: [batch]` (used by the TFT only).
+    pub fn forward(&self, x: Tensor<3>, symbol: Tensor<1, Int>) -> ModelOutput {
+        match self {
+            Self::Hrm(m) => m.forward(x),
+            Self::CnnLstm(m) => m.forward(x),
+            Self::Tft(m) => m.forward(x, symbol),
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Building blocks shared by the models: a fused LSTM cell, the TFT's gated residual network and
+//! gate–add–norm, and a per-variable (batched) linear layer.
+//!
+//! burn's own `Lstm` runs eight matrix products and eight activations per time step (one per
+//! gate and input). [`LstmCell`] keeps one `[d_in, 4h]` and one `[h, 4h]` matrix: the input
+//! projection of every time step is one matrix product before the loop, and each step is one
+//! `[batch, h] × [h, 4h]` product, one sigmoid and one tanh over the stacked gates.
+
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::{elu, sigmoid};
+use burn::tensor::{Device, Tensor};
+
+/// One LSTM cell with the four gates stacked in PyTorch's order (input, forget, cell, output).
+#[derive(Module, Debug)]
+pub struct LstmCell {
+    /// Input weights `[d_input, 4·d_hidden]`.
+    pub w_ih: Param<Tensor<2>>,
+    /// Recurrent weights `[d_hidden, 4·d_hidden]`.
+    pub w_hh: Param<Tensor<2>>,
+    /// Gate bias `[4·d_hidden]`.
+    pub bias: Param<Tensor<1>>,
+    /// Hidden size.
+    pub d_hidden: usize,
+}
+
+impl LstmCell {
+    /// PyTorch's initialisation: every weight and bias uniform in ±1/√h.
+    pub fn new(d_input: usize, d_hidden: usize, device: &Device) -> Self {
+        let k = 1.0 / (d_hidden as f64).sqrt();
+        let init = Initializer::Uniform { min: -k, max: k };
+        Self {
+            w_ih: init.init([d_input, 4 * d_hidden], device),
+            w_hh: init.init([d_hidden, 4 * d_hidden], device),
+            bias: init.init([4 * d_hidden], device),
+            d_hidden,
+        }
+    }
+
+    /// Input part of the gates for `[rows, d_input]` inputs, bias included.
+    pub fn input_gates(&self, x: Tensor<2>) -> Tensor<2> {
+        x.matmul(self.w_ih.val()) + self.bias.val().unsqueeze_dim(0)
+    }
+
+    /// One step from precomputed input gates `[batch, 4h]` (plus any extra additive term).
+    pub fn step(&self, input_gates: Tensor<2>, h: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let hd = self.d_hidden;
+        let gates = input_gates + h.matmul(self.w_hh.val());
+        let act = sigmoid(gates.clone());
+        let i = act.clone().narrow(1, 0, hd);
+        let f = act.clone().narrow(1, hd, hd);
+        let o = act.narrow(1, 3 * hd, hd);
+        let g = gates.narrow(1, 2 * hd, hd).tanh();
+        let c = f * c + i * g;
+        let h = o * c.clone().tanh();
+        (h, c)
+    }
+}
+
+/// A single-layer, batch-first LSTM built on [`LstmCell`] (input projection hoisted out of the
+/// time loop).
+#[derive(Module, Debug)]
+pub struct FusedLstm {
+    /// The cell.
+    pub cell: LstmCell,
+}
+
+impl FusedLstm {
+    /// A new LSTM.
+    pub fn new(d_input: usize, d_hidden: usize, device: &Device) -> Self {
+        Self { cell: LstmCell::new(d_input, d_hidden, device) }
+    }
+
+    /// `x: [batch, seq, d_input]` → all hidden states `[batch, seq, h]` and the last `(h, c)`.
+    /// The state starts at zero unless `init` is given.
+    pub fn forward(&self, x: Tensor<3>, init: Option<(Tensor<2>, Tensor<2>)>) -> (Tensor<3>, (Tensor<2>, Tensor<2>)) {
+        let [b, t, d] = x.dims();
+        let hd = self.cell.d_hidden;
+        let xg = self.cell.input_gates(x.reshape([b * t, d])).reshape([b, t, 4 * hd]);
+        let (mut h, mut c) = init.unwrap_or_else(|| {
+            let z = Tensor::zeros([b, hd], &xg.device());
+            (z.clone(), z)
+        });
+        let mut outs = Vec::with_capacity(t);
+        for step in 0..t {
+            let g = xg.clone().narrow(1, step, 1).reshape([b, 4 * hd]);
+            (h, c) = self.cell.step(g, h, c);
+            outs.push(h.clone());
+        }
+        (Tensor::stack(outs, 1), (h, c))
+    }
+}
+
+/// A linear layer with PyTorch's default initialisation (weights and bias uniform in ±1/√fan_in).
+pub fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear {
+    let k = 1.0 / (d_in as f64).sqrt();
+    LinearConfig::new(d_in, d_out)
+        .with_bias(bias)
+        .with_initializer(Initializer::Uniform { min: -k, max: k })
+        .init(device)
+}
+
+/// A layer norm over the last dimension (ε = 1e-5, as PyTorch).
+pub fn layer_norm(d: usize, device: &Device) -> LayerNorm {
+    LayerNormConfig::new(d).with_epsilon(1e-5).init(device)
+}
+
+/// Gated linear unit `σ(W₄x + b₄) ⊙ (W₅x + b₅)`.
+#[derive(Module, Debug)]
+pub struct Glu {
+    /// Gate projection.
+    pub gate: Linear,
+    /// Value projection.
+    pub value: Linear,
+}
+
+impl Glu {
+    /// `d_in → d_out`.
+    pub fn new(d_in: usize, d_out: usize, device: &Device) -> Self {
+        Self { gate: linear(d_in, d_out, true, device), value: linear(d_in, d_out, true, device) }
+    }
+
+    /// Applies the unit over the last dimension.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        sigmoid(self.gate.forward(x.clone())) * self.value.forward(x)
+    }
+}
+
+/// `LayerNorm(skip + GLU(dropout(x)))`: the TFT's gated skip connection.
+#[derive(Module, Debug)]
+pub struct GateAddNorm {
+    /// Dropout before the gate.
+    pub dropout: Dropout,
+    /// The gate.
+    pub glu: Glu,
+    /// The norm.
+    pub norm: LayerNorm,
+}
+
+impl GateAddNorm {
+    /// Width `d`.
+    pub fn new(d: usize, dropout: f64, device: &Device) -> Self {
+        Self {
+            dropout: DropoutConfig::new(dropout).init(),
+            glu: Glu::new(d, d, device),
+            norm: layer_norm(d, device),
+        }
+    }
+
+    /// `LayerNorm(skip + GLU(dropout(x)))`.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>, skip: Tensor<D>) -> Tensor<D> {
+        self.norm.forward(skip + self.glu.forward(self.dropout.forward(x)))
+    }
+}
+
+/// Gated residual network (Lim et al. 2021, eq. 2–4):
+/// `η₂ = ELU(W₂a + W₃c + b₂)`, `η₁ = W₁η₂ + b₁`, `GRN = LayerNorm(skip(a) + GLU(dropout(η₁)))`,
+/// where `skip` is the identity when the widths agree and a linear map otherwise.
+#[derive(Module, Debug)]
+pub struct Grn {
+    /// Linear skip when `d_in ≠ d_out`.
+    pub skip: Option<Linear>,
+    /// W₂.
+    pub fc_input: Linear,
+    /// W₃ (no bias), for the static context.
+    pub fc_context: Option<Linear>,
+    /// W₁.
+    pub fc_hidden: Linear,
+    /// Dropout on η₁ then GLU and norm.
+    pub out: GateAddNorm,
+}
+
+impl Grn {
+    /// `d_in → d_out` through `d_hidden`, with an optional context of width `d_context`.
+    pub fn new(
+        d_in: usize,
+        d_hidden: usize,
+        d_out: usize,
+        d_context: Option<usize>,
+        dropout: f64,
+        device: &Device,
+    ) -> Self {
+        let mut out = GateAddNorm::new(d_out, dropout, device);
+        out.glu = Glu::new(d_hidden, d_out, device);
+        Self {
+            skip: (d_in != d_out).then(|| linear(d_in, d_out, true, device)),
+            fc_input: linear(d_in, d_hidden, true, device),
+            fc_context: d_context.map(|c| linear(c, d_hidden, false, device)),
+            fc_hidden: linear(d_hidden, d_hidden, true, device),
+            out,
+        }
+    }
+
+    /// Applies the network; `context` broadcasts against `a` (same rank, size-1 dims allowed).
+    pub fn forward<const D: usize>(&self, a: Tensor<D>, context: Option<Tensor<D>>) -> Tensor<D> {
+        let skip = match &self.skip {
+            Some(l) => l.forward(a.clone()),
+            None => a.clone(),
+        };
+        let mut eta = self.fc_input.forward(a);
+        if let (Some(fc), Some(c)) = (&self.fc_context, context) {
+            eta = eta + fc.forward(c);
+        }
+        let eta = self.fc_hidden.forward(elu(eta, 1.0));
+        self.out.forward(eta, skip)
+    }
+}
+
+/// `n` independent GRNs `d → d` evaluated as batched matrix products: the input is
+/// `[n, rows, d]` (one slab per variable).
+#[derive(Module, Debug)]
+pub struct BatchedGrn {
+    /// W₂ `[n, d, d]`.
+    pub w_input: Param<Tensor<3>>,
+    /// b₂ `[n, 1, d]`.
+    pub b_input: Param<Tensor<3>>,
+    /// W₁ `[n, d, d]`.
+    pub w_hidden: Param<Tensor<3>>,
+    /// b₁ `[n, 1, d]`.
+    pub b_hidden: Param<Tensor<3>>,
+    /// GLU gate `[n, d, d]`.
+    pub w_gate: Param<Tensor<3>>,
+    /// GLU gate bias `[n, 1, d]`.
+    pub b_gate: Param<Tensor<3>>,
+    /// GLU value `[n, d, d]`.
+    pub w_value: Param<Tensor<3>>,
+    /// GLU value bias `[n, 1, d]`.
+    pub b_value: Param<Tensor<3>>,
+    /// Shared dropout.
+    pub dropout: Dropout,
+    /// Per-variable layer-norm gain `[n, 1, d]`.
+    pub norm_gamma: Param<Tensor<3>>,
+    /// Per-variable layer-norm bias `[n, 1, d]`.
+    pub norm_beta: Param<Tensor<3>>,
+}
+
+impl BatchedGrn {
+    /// `n` GRNs of width `d`.
+    pub fn new(n: usize, d: usize, dropout: f64, device: &Device) -> Self {
+        let k = 1.0 / (d as f64).sqrt();
+        let u = Initializer::Uniform { min: -k, max: k };
+        Self {
+            w_input: u.init([n, d, d], device),
+            b_input: u.init([n, 1, d], device),
+            w_hidden: u.init([n, d, d], device),
+            b_hidden: u.init([n, 1, d], device),
+            w_gate: u.init([n, d, d], device),
+            b_gate: u.init([n, 1, d], device),
+            w_value: u.init([n, d, d], device),
+            b_value: u.init([n, 1, d], device),
+            dropout: DropoutConfig::new(dropout).init(),
+            norm_gamma: Initializer::Ones.init([n, 1, d], device),
+            norm_beta: Initializer::Zeros.init([n, 1, d], device),
+        }
+    }
+
+    /// `a: [n, rows, d]` → `[n, rows, d]`.
+    pub fn forward(&self, a: Tensor<3>) -> Tensor<3> {
+        let eta = elu(a.clone().matmul(self.w_input.val()) + self.b_input.val(), 1.0);
+        let eta = self.dropout.forward(eta.matmul(self.w_hidden.val()) + self.b_hidden.val());
+        let glu = sigmoid(eta.clone().matmul(self.w_gate.val()) + self.b_gate.val())
+            * (eta.matmul(self.w_value.val()) + self.b_value.val());
+        let y = a + glu;
+        let mean = y.clone().mean_dim(2);
+        let centred = y - mean;
+        let var = centred.clone().powi_scalar(2).mean_dim(2);
+        centred / var.add_scalar(1e-5).sqrt() * self.norm_gamma.val() + self.norm_beta.val()
+    }
+}
