@@ -8,6 +8,7 @@ mod evaluate;
 mod features;
 mod label;
 mod pipeline;
+mod sequence;
 mod tabular;
 
 use std::ffi::OsString;
@@ -59,6 +60,8 @@ enum Command {
     Predict(pipeline::PredictArgs),
     /// Run the demo on the bundled real candles (offline).
     Demo(data::DemoArgs),
+    /// Time training steps of a sequence model on synthetic data (samples/s, ms/step).
+    BenchTrain(sequence::BenchTrainArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +99,7 @@ where
         Command::Train(a) => pipeline::run_train(a),
         Command::Predict(a) => pipeline::run_predict(a),
         Command::Demo(a) => data::demo(a),
+        Command::BenchTrain(a) => sequence::bench(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

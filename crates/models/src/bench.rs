@@ -63,6 +63,7 @@ pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> 
     let cfg = spec.resolve(shape.features, 3, 1, None)?;
     let ad = device.clone().autodiff();
     device.seed(0);
+    crate::nn::seed_dropout(0);
     let mut model = cfg.init(&ad);
     let param_count = model.num_params();
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init();

@@ -12,14 +12,13 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{Dropout, DropoutConfig, Initializer, LayerNorm, Linear, PaddingConfig1d};
+use burn::nn::{Initializer, LayerNorm, Linear, PaddingConfig1d};
 use burn::tensor::activation::{gelu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
 use crate::model::ModelOutput;
-use crate::nn::{FusedLstm, layer_norm, linear};
+use crate::nn::{Dropout, FusedLstm, SelfAttention, layer_norm, linear};
 
 /// CNN-LSTM v2 hyper-parameters.
 #[derive(Config, Debug)]
@@ -68,7 +67,7 @@ pub struct CnnLstm {
     /// Recurrent layer.
     pub lstm: FusedLstm,
     /// Self-attention.
-    pub attention: MultiHeadAttention,
+    pub attention: SelfAttention,
     /// Norm after the attention residual.
     pub attention_norm: LayerNorm,
     /// Shared dropout.
@@ -106,12 +105,12 @@ impl CnnLstmConfig {
     /// Builds the network on `device`.
     pub fn init(&self, device: &Device) -> CnnLstm {
         let (c, h, k) = (self.conv_channels, self.lstm_hidden, self.kernel_size);
-        let d = |p: f64| DropoutConfig::new(p).init();
+        let d = |p: f64| Dropout::new(p);
         CnnLstm {
             stem: conv(self.n_features, c, k, device),
             blocks: (0..self.n_conv_blocks).map(|_| conv(c, c, k, device)).collect(),
             lstm: FusedLstm::new(c, h, device),
-            attention: MultiHeadAttentionConfig::new(h, self.n_heads).with_dropout(self.dropout).init(device),
+            attention: SelfAttention::new(h, self.n_heads, self.dropout, device),
             attention_norm: layer_norm(h, device),
             dropout: d(self.dropout),
             dir_hidden: linear(2 * h, h, true, device),
@@ -131,7 +130,7 @@ impl CnnLstm {
         }
         let (s, _) = self.lstm.forward(h, None);
         let [b, t, hd] = s.dims();
-        let a = self.attention.forward(MhaInput::self_attn(s.clone())).context;
+        let a = self.attention.forward(s.clone());
         let s = self.attention_norm.forward(s + self.dropout.forward(a));
         let last = s.clone().narrow(1, t - 1, 1).reshape([b, hd]);
         let mean = s.mean_dim(1).reshape([b, hd]);

@@ -12,11 +12,11 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Initializer, LayerNorm, Linear};
+use burn::nn::{Initializer, LayerNorm, Linear};
 use burn::tensor::{Device, Tensor};
 
 use crate::model::ModelOutput;
-use crate::nn::{LstmCell, layer_norm, linear};
+use crate::nn::{Dropout, LstmCell, layer_norm, linear};
 
 /// HRM hyper-parameters (seed 000: `--hrm-high-period 10 --hrm-hidden-low 64 --hrm-hidden-high 64`).
 #[derive(Config, Debug)]
@@ -76,7 +76,7 @@ impl HrmConfig {
             feedback,
             high: LstmCell::new(hl, hh, device),
             norm: layer_norm(hl + hh, device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: Dropout::new(self.dropout),
             head: linear(hl + hh, self.n_classes, true, device),
             value_head: linear(hl + hh, 1, true, device),
             high_period: self.high_period.max(1),
@@ -90,14 +90,13 @@ impl Hrm {
         let [b, t, f] = x.dims();
         let (hl, hh) = (self.low.d_hidden, self.high.d_hidden);
         let device = x.device();
-        let xg = self.low.input_gates(x.reshape([b * t, f])).reshape([b, t, 4 * hl]);
         let mut h_low = Tensor::zeros([b, hl], &device);
         let mut c_low = Tensor::zeros([b, hl], &device);
         let mut h_high = Tensor::zeros([b, hh], &device);
         let mut c_high = Tensor::zeros([b, hh], &device);
         let mut fb = h_high.clone().matmul(self.feedback.val());
         for step in 0..t {
-            let g = xg.clone().narrow(1, step, 1).reshape([b, 4 * hl]) + fb.clone();
+            let g = self.low.input_gates(x.clone().narrow(1, step, 1).reshape([b, f])) + fb.clone();
             (h_low, c_low) = self.low.step(g, h_low, c_low);
             if (step + 1) % self.high_period == 0 {
                 let gh = self.high.input_gates(h_low.clone());

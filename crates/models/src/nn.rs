@@ -2,14 +2,79 @@
 //! gate–add–norm, and a per-variable (batched) linear layer.
 //!
 //! burn's own `Lstm` runs eight matrix products and eight activations per time step (one per
-//! gate and input). [`LstmCell`] keeps one `[d_in, 4h]` and one `[h, 4h]` matrix: the input
-//! projection of every time step is one matrix product before the loop, and each step is one
-//! `[batch, h] × [h, 4h]` product, one sigmoid and one tanh over the stacked gates.
+//! gate and input). [`LstmCell`] keeps one `[d_in, 4h]` and one `[h, 4h]` matrix: each step is
+//! two matrix products, one sigmoid and one tanh over the stacked gates. The step input is sliced
+//! from the layer input rather than from a hoisted `[batch, seq, 4h]` projection: burn's autodiff
+//! turns each slice into a full-size zero tensor in the backward pass, so slicing the 4× narrower
+//! input (or, for data inputs, a tensor that needs no gradient at all) is what keeps the
+//! backward pass from growing with seq².
+
+use std::cell::Cell;
 
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{elu, sigmoid};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
+
+thread_local! {
+    static DROPOUT_STATE: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
+}
+
+/// Seeds the dropout masks of this thread (the trainer does so at every epoch).
+pub fn seed_dropout(seed: u64) {
+    DROPOUT_STATE.with(|s| s.set(seed ^ 0x9E37_79B9_7F4A_7C15));
+}
+
+/// SplitMix64.
+fn next_u64() -> u64 {
+    DROPOUT_STATE.with(|s| {
+        let z = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s.set(z);
+        let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+/// Inverted dropout, active only on an autodiff (training) device. The mask comes from a
+/// per-thread SplitMix64 stream seeded by [`seed_dropout`]: burn's own `Dropout` samples its
+/// Bernoulli mask element by element through ChaCha, which took 16 % of a CNN-LSTM training step
+/// on CPU, and its generator is shared by the whole process, so concurrent runs disturb each
+/// other's masks. Two 32-bit draws per 64-bit word; the same masks on every backend.
+#[derive(Module, Debug)]
+pub struct Dropout {
+    /// Probability of zeroing an element.
+    pub prob: f64,
+}
+
+impl Dropout {
+    /// Dropout with probability `prob` in [0, 1).
+    pub fn new(prob: f64) -> Self {
+        assert!((0.0..1.0).contains(&prob), "dropout must be in [0, 1), got {prob}");
+        Self { prob }
+    }
+
+    /// Applies the mask when training.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        if self.prob == 0.0 || !x.device().is_autodiff() {
+            return x;
+        }
+        let shape = x.shape();
+        let n = shape.num_elements();
+        let keep = 1.0 - self.prob;
+        let threshold = (keep * 4_294_967_296.0) as u64;
+        let scale = (1.0 / keep) as f32;
+        let mut mask = Vec::with_capacity(n + 1);
+        while mask.len() < n {
+            let r = next_u64();
+            mask.push(if (r & 0xFFFF_FFFF) < threshold { scale } else { 0.0 });
+            mask.push(if (r >> 32) < threshold { scale } else { 0.0 });
+        }
+        mask.truncate(n);
+        let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
+        x * mask
+    }
+}
 
 /// One LSTM cell with the four gates stacked in PyTorch's order (input, forget, cell, output).
 #[derive(Module, Debug)]
@@ -76,14 +141,13 @@ impl FusedLstm {
     pub fn forward(&self, x: Tensor<3>, init: Option<(Tensor<2>, Tensor<2>)>) -> (Tensor<3>, (Tensor<2>, Tensor<2>)) {
         let [b, t, d] = x.dims();
         let hd = self.cell.d_hidden;
-        let xg = self.cell.input_gates(x.reshape([b * t, d])).reshape([b, t, 4 * hd]);
         let (mut h, mut c) = init.unwrap_or_else(|| {
-            let z = Tensor::zeros([b, hd], &xg.device());
+            let z = Tensor::zeros([b, hd], &x.device());
             (z.clone(), z)
         });
         let mut outs = Vec::with_capacity(t);
         for step in 0..t {
-            let g = xg.clone().narrow(1, step, 1).reshape([b, 4 * hd]);
+            let g = self.cell.input_gates(x.clone().narrow(1, step, 1).reshape([b, d]));
             (h, c) = self.cell.step(g, h, c);
             outs.push(h.clone());
         }
@@ -141,7 +205,7 @@ impl GateAddNorm {
     /// Width `d`.
     pub fn new(d: usize, dropout: f64, device: &Device) -> Self {
         Self {
-            dropout: DropoutConfig::new(dropout).init(),
+            dropout: Dropout::new(dropout),
             glu: Glu::new(d, d, device),
             norm: layer_norm(d, device),
         }
@@ -248,7 +312,7 @@ impl BatchedGrn {
             b_gate: u.init([n, 1, d], device),
             w_value: u.init([n, d, d], device),
             b_value: u.init([n, 1, d], device),
-            dropout: DropoutConfig::new(dropout).init(),
+            dropout: Dropout::new(dropout),
             norm_gamma: Initializer::Ones.init([n, 1, d], device),
             norm_beta: Initializer::Zeros.init([n, 1, d], device),
         }
@@ -265,5 +329,52 @@ impl BatchedGrn {
         let centred = y - mean;
         let var = centred.clone().powi_scalar(2).mean_dim(2);
         centred / var.add_scalar(1e-5).sqrt() * self.norm_gamma.val() + self.norm_beta.val()
+    }
+}
+
+/// Standard multi-head self-attention (as PyTorch's `nn.MultiheadAttention`): per-head queries,
+/// keys and values from `d → d` projections, softmax(QKᵀ/√d_k), dropout on the weights, heads
+/// concatenated and projected `d → d`.
+#[derive(Module, Debug)]
+pub struct SelfAttention {
+    /// Queries.
+    pub query: Linear,
+    /// Keys.
+    pub key: Linear,
+    /// Values.
+    pub value: Linear,
+    /// Output projection.
+    pub output: Linear,
+    /// Dropout on the attention weights.
+    pub dropout: Dropout,
+    /// Heads.
+    pub n_heads: usize,
+}
+
+impl SelfAttention {
+    /// Width `d`, `n_heads` heads (must divide `d`).
+    pub fn new(d: usize, n_heads: usize, dropout: f64, device: &Device) -> Self {
+        Self {
+            query: linear(d, d, true, device),
+            key: linear(d, d, true, device),
+            value: linear(d, d, true, device),
+            output: linear(d, d, true, device),
+            dropout: Dropout::new(dropout),
+            n_heads,
+        }
+    }
+
+    /// `x: [batch, seq, d]` → `[batch, seq, d]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, t, d] = x.dims();
+        let nh = self.n_heads;
+        let dk = d / nh;
+        let split = |y: Tensor<3>| y.reshape([b, t, nh, dk]).swap_dims(1, 2); // [b, nh, t, dk]
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x));
+        let w = burn::tensor::activation::softmax(q.matmul(k.swap_dims(2, 3)).div_scalar((dk as f64).sqrt()), 3);
+        let heads = self.dropout.forward(w).matmul(v); // [b, nh, t, dk]
+        self.output.forward(heads.swap_dims(1, 2).reshape([b, t, d]))
     }
 }

@@ -19,12 +19,12 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Int, Tensor};
 
 use crate::model::{Interpretation, ModelOutput};
-use crate::nn::{BatchedGrn, FusedLstm, GateAddNorm, Grn, linear};
+use crate::nn::{BatchedGrn, Dropout, FusedLstm, GateAddNorm, Grn, linear};
 
 /// TFT hyper-parameters (seed 004: seq 60, d_model 128, 8 heads, dropout 0.2).
 #[derive(Config, Debug)]
@@ -156,7 +156,7 @@ impl TftConfig {
                 key: linear(d, self.n_heads * dk, true, device),
                 value: linear(d, dk, true, device),
                 output: linear(dk, d, true, device),
-                dropout: DropoutConfig::new(p).init(),
+                dropout: Dropout::new(p),
                 n_heads: self.n_heads,
             },
             gate_attention: GateAddNorm::new(d, p, device),

@@ -606,6 +606,7 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
         }
         let epoch_seed = cfg.seed.wrapping_add(1 + epoch as u64);
         device.seed(epoch_seed);
+        crate::nn::seed_dropout(epoch_seed);
         let mut rng = StdRng::seed_from_u64(epoch_seed);
         let mut order = base_order.clone();
         order.shuffle(&mut rng);
