@@ -112,8 +112,8 @@ where
 
 /// `--data-dir`, shared by the verbs that use the store.
 #[derive(Debug, Clone, clap::Args)]
-struct DataDir {
+pub(crate) struct DataDir {
     /// Folder of the parquet store.
     #[arg(long, default_value = "data")]
-    data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
 }

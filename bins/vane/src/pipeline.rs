@@ -10,7 +10,7 @@ use vane_pipeline::{Mode, Predictor, TrainConfig, TrainReport, train};
 use crate::DataDir;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum ModeArg {
+pub(crate) enum ModeArg {
     Quality,
     Fast,
 }
@@ -19,41 +19,66 @@ enum ModeArg {
 pub(crate) struct TrainArgs {
     /// TOML config (every field optional; see examples/seed001.toml).
     #[arg(long)]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// quality: more θ candidates and trees; fast: for regular retraining.
     #[arg(long, value_enum, default_value = "quality")]
-    mode: ModeArg,
+    pub(crate) mode: ModeArg,
     /// Override the config's symbols.
     #[arg(long, value_delimiter = ',')]
-    symbols: Vec<Symbol>,
+    pub(crate) symbols: Vec<Symbol>,
     /// Also train one model per symbol.
     #[arg(long)]
-    per_symbol: bool,
+    pub(crate) per_symbol: bool,
     /// Train on shuffled labels (the leakage alarm: out-of-sample scores must fall to chance).
     #[arg(long)]
-    permute_labels: bool,
+    pub(crate) permute_labels: bool,
     #[command(flatten)]
-    data: DataDir,
+    pub(crate) data: DataDir,
     /// Artifacts folder.
     #[arg(long, default_value = "artifacts")]
-    artifacts_dir: PathBuf,
+    pub(crate) artifacts_dir: PathBuf,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
-}
-
-fn load_config(path: Option<&PathBuf>) -> Result<TrainConfig> {
-    match path {
-        Some(p) => {
-            Ok(TrainConfig::from_toml(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
-                .with_context(|| format!("{}", p.display()))?)
-        }
-        None => Ok(TrainConfig::default()),
-    }
+    pub(crate) json: bool,
+    /// Sequence models: backend (cpu | wgpu | cuda | tch); overrides the config's `device`.
+    #[arg(long)]
+    pub(crate) device: Option<vane_models::DeviceKind>,
+    /// Sequence models: seed 002 preset (production_small, production_large, quick_experiment,
+    /// conservative); config-file and --set values still override it.
+    #[arg(long)]
+    pub(crate) preset: Option<vane_models::Preset>,
+    /// Override any config value, e.g. `--set train.learning_rate=1e-4 --set model.hidden_low=32
+    /// --set data.seq_len=30` (repeatable; applied after the file).
+    #[arg(long = "set", value_name = "TABLE.KEY=VALUE")]
+    pub(crate) set: Vec<String>,
+    /// Sequence models: continue an interrupted run from its checkpoint.
+    #[arg(long)]
+    pub(crate) resume: bool,
 }
 
 pub(crate) fn run_train(a: TrainArgs) -> Result<()> {
-    let mut cfg = load_config(a.config.as_ref())?;
+    let text = match &a.config {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None => String::new(),
+    };
+    let mut doc: toml::Table = toml::from_str(&text).with_context(|| format!("{:?}", a.config))?;
+    crate::sequence::apply_sets(&mut doc, &a.set)?;
+    let kind = doc.get("model").and_then(|m| m.get("kind")).and_then(|k| k.as_str()).map(str::to_owned);
+    match kind.as_deref() {
+        Some("hrm" | "cnn-lstm" | "tft") => return crate::sequence::train(a, doc),
+        Some("lorentzian") => anyhow::bail!(
+            "the Lorentzian classifier trains on feature CSVs: `vane tabular --model lorentzian` (see docs/cli.md)"
+        ),
+        Some("gbdt") | None => {
+            doc.remove("model");
+        }
+        Some(other) => anyhow::bail!("model.kind {other:?}: expected hrm, cnn-lstm, tft or gbdt"),
+    }
+    if a.device.is_some() || a.preset.is_some() || a.resume {
+        anyhow::bail!("--device, --preset and --resume apply to sequence models (model.kind = hrm | cnn-lstm | tft)");
+    }
+    let mut cfg = TrainConfig::from_toml(&toml::to_string(&doc)?)
+        .with_context(|| a.config.as_ref().map_or_else(|| "defaults".to_string(), |p| p.display().to_string()))?;
     if !a.symbols.is_empty() {
         cfg.symbols = a.symbols.clone();
     }

@@ -733,3 +733,96 @@ fn train_then_predict_cli_with_refresh_against_the_mock() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("hold_min/hold_max"));
 }
+
+fn import_4h(dir: &Path) {
+    for s in ["BTCUSDT", "ETHUSDT"] {
+        let csv = fixture(&format!("{s}_4h.csv"));
+        ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", s, "--interval", "4h"], dir));
+    }
+}
+
+#[test]
+fn train_sequence_model_from_config_with_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    import_4h(dir.path());
+    let cfg = dir.path().join("hrm.toml");
+    std::fs::write(
+        &cfg,
+        "[data]\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\nseq_len = 10\nmax_bars = 300\n\
+         [model]\nkind = \"hrm\"\nhidden_low = 8\nhidden_high = 8\n[train]\nepochs = 3\n",
+    )
+    .unwrap();
+    let out = vane(
+        &[
+            "train",
+            "--config",
+            "hrm.toml",
+            "--preset",
+            "quick_experiment",
+            "--set",
+            "train.epochs=2",
+            "--set",
+            "model.high_period=5",
+            "--set",
+            "train.batch_size=64",
+            "--json",
+        ],
+        dir.path(),
+    );
+    let j: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(j["model"], "hrm");
+    assert_eq!(j["history"].as_array().unwrap().len(), 2, "--set beats the file");
+    assert_eq!(j["train"]["preset"], "quick_experiment");
+    assert_eq!(j["train"]["learning_rate"], 1e-4, "from the preset");
+    assert_eq!(j["checklist"]["items"].as_array().unwrap().len(), 8);
+    let art = PathBuf::from(j["dir"].as_str().unwrap());
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(&art).join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["model"]["high_period"], 5);
+    assert_eq!(saved["model"]["kind"], "hrm");
+
+    // Text report, and clear errors.
+    let text = ok(&vane(&["train", "--config", "hrm.toml", "--set", "train.epochs=1"], dir.path()));
+    assert!(text.contains("pre-production checklist (seed 002)") && text.contains("artifacts:"), "{text}");
+    let bad = vane(&["train", "--config", "hrm.toml", "--set", "train.learnin_rate=1"], dir.path());
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("learnin_rate"));
+    let bad = vane(&["train", "--config", "hrm.toml", "--device", "wgpu"], dir.path());
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--features wgpu"));
+    let bad = vane(&["train", "--set", "model.kind=\"transformer\""], dir.path());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected hrm, cnn-lstm, tft or gbdt"));
+}
+
+#[test]
+fn bench_train_prints_the_json_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for model in ["hrm", "cnn-lstm", "tft"] {
+        let out = vane(
+            &[
+                "bench-train",
+                "--model",
+                model,
+                "--batch",
+                "4",
+                "--seq",
+                "6",
+                "--features",
+                "3",
+                "--hidden",
+                "8",
+                "--steps",
+                "2",
+                "--warmup",
+                "1",
+                "--json",
+            ],
+            dir.path(),
+        );
+        let j: Value = serde_json::from_str(&ok(&out)).unwrap();
+        assert_eq!(j["model"], model);
+        assert_eq!(j["device"], "cpu");
+        assert!(j["param_count"].as_u64().unwrap() > 100);
+        assert!(j["samples_per_s"].as_f64().unwrap() > 0.0 && j["ms_per_step"].as_f64().unwrap() > 0.0);
+    }
+}

@@ -75,7 +75,8 @@ fn io(path: &Path, e: std::io::Error) -> ModelError {
 }
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| ModelError::Json { path: path.display().to_string(), source: e })?;
+    let text = serde_json::to_string_pretty(v)
+        .map_err(|e| ModelError::Json { path: path.display().to_string(), source: e })?;
     std::fs::write(path, text + "\n").map_err(|e| io(path, e))
 }
 
@@ -121,7 +122,10 @@ pub fn save(dir: &Path, model: &SequenceModel, files: &ArtifactFiles<'_>) -> Res
         .clone()
         .save_file(&weights)
         .map_err(|e| ModelError::Weights { path: weights.display().to_string(), message: e.to_string() })?;
-    write_json(&tmp.join("config.json"), &serde_json::json!({ "model": files.model, "train": files.train, "data": files.data }))?;
+    write_json(
+        &tmp.join("config.json"),
+        &serde_json::json!({ "model": files.model, "train": files.train, "data": files.data }),
+    )?;
     write_json(&tmp.join("feature_schema.json"), files.schema)?;
     write_json(&tmp.join("metrics.json"), files.metrics)?;
     write_json(&tmp.join("history.json"), &files.history)?;

@@ -52,7 +52,11 @@ pub struct BenchReport {
 pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> {
     let device: Device = kind.device()?;
     let spec = match shape.model {
-        ModelKind::Hrm => ModelSpec { hidden_low: Some(shape.hidden), hidden_high: Some(shape.hidden), ..ModelSpec::of(ModelKind::Hrm) },
+        ModelKind::Hrm => ModelSpec {
+            hidden_low: Some(shape.hidden),
+            hidden_high: Some(shape.hidden),
+            ..ModelSpec::of(ModelKind::Hrm)
+        },
         ModelKind::CnnLstm => ModelSpec {
             conv_channels: Some(shape.hidden),
             lstm_hidden: Some(shape.hidden),

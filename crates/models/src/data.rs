@@ -48,7 +48,7 @@ impl FeatureMatrix {
     /// Appends the rows of one symbol (`values` row-major, `rows × n_features`). NaN is allowed
     /// (warm-up rows); a window that touches one is rejected when the dataset is built.
     pub fn push_segment(&mut self, symbol: u32, values: &[f32]) -> Result<Range<usize>> {
-        if values.len() % self.n_features != 0 {
+        if !values.len().is_multiple_of(self.n_features) {
             return data_err(format!(
                 "segment of symbol {symbol}: {} values is not a multiple of {} features",
                 values.len(),
@@ -173,8 +173,11 @@ impl<'a> WindowedDataset<'a> {
             {
                 return data_err(format!("sample {i}: class {} with {k} classes", s.target.class));
             }
-            if !(s.target.weight.is_finite() && s.target.weight >= 0.0) || !s.target.value.is_finite() {
-                return data_err(format!("sample {i}: weight {} / value {} must be finite, weight ≥ 0", s.target.weight, s.target.value));
+            if !(s.target.weight.is_finite() && s.target.weight >= 0.0 && s.target.value.is_finite()) {
+                return data_err(format!(
+                    "sample {i}: weight {} / value {} must be finite, weight ≥ 0",
+                    s.target.weight, s.target.value
+                ));
             }
             symbols.push(seg.symbol);
         }

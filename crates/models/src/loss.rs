@@ -90,8 +90,10 @@ pub fn focal_per_sample(logits: Tensor<2>, target: Tensor<2>, gamma: f64, smooth
 pub fn classification_loss(logits: Tensor<2>, target: Tensor<2>, weight: Tensor<1>, s: &LossSettings) -> Tensor<1> {
     let [b, k] = logits.dims();
     let omega = effective_weights(target.clone(), weight, &s.class_weights);
-    let mut loss =
-        weighted_mean(focal_per_sample(logits.clone(), target.clone(), s.focal_gamma, s.label_smoothing), omega.clone());
+    let mut loss = weighted_mean(
+        focal_per_sample(logits.clone(), target.clone(), s.focal_gamma, s.label_smoothing),
+        omega.clone(),
+    );
     if s.direction_penalty > 0.0 && k == 3 {
         let p = softmax(logits, 1);
         let wrong = target.clone().narrow(1, BUY, 1) * p.clone().narrow(1, SELL, 1)
@@ -102,7 +104,12 @@ pub fn classification_loss(logits: Tensor<2>, target: Tensor<2>, weight: Tensor<
 }
 
 /// Weighted binary cross-entropy of the confidence head against "the predicted class is right".
-pub fn confidence_loss(confidence: Tensor<2>, logits: Tensor<2>, class: Tensor<1, Int>, weight: Tensor<1>) -> Tensor<1> {
+pub fn confidence_loss(
+    confidence: Tensor<2>,
+    logits: Tensor<2>,
+    class: Tensor<1, Int>,
+    weight: Tensor<1>,
+) -> Tensor<1> {
     let [b, _] = logits.dims();
     let correct = logits.argmax(1).reshape([b]).equal(class).float().detach();
     let p = confidence.reshape([b]).clamp(1e-7, 1.0 - 1e-7);

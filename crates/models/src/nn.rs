@@ -204,11 +204,7 @@ pub struct GateAddNorm {
 impl GateAddNorm {
     /// Width `d`.
     pub fn new(d: usize, dropout: f64, device: &Device) -> Self {
-        Self {
-            dropout: Dropout::new(dropout),
-            glu: Glu::new(d, d, device),
-            norm: layer_norm(d, device),
-        }
+        Self { dropout: Dropout::new(dropout), glu: Glu::new(d, d, device), norm: layer_norm(d, device) }
     }
 
     /// `LayerNorm(skip + GLU(dropout(x)))`.

@@ -49,7 +49,8 @@ pub struct PresetValues {
 
 impl Preset {
     /// All presets.
-    pub const ALL: [Preset; 4] = [Self::ProductionSmall, Self::ProductionLarge, Self::QuickExperiment, Self::Conservative];
+    pub const ALL: [Preset; 4] =
+        [Self::ProductionSmall, Self::ProductionLarge, Self::QuickExperiment, Self::Conservative];
 
     /// The preset's name as written in configs.
     pub fn as_str(self) -> &'static str {
@@ -117,7 +118,11 @@ impl FromStr for Preset {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == s).map_or_else(
-            || config_err(format!("unknown preset {s:?} (production_small, production_large, quick_experiment, conservative)")),
+            || {
+                config_err(format!(
+                    "unknown preset {s:?} (production_small, production_large, quick_experiment, conservative)"
+                ))
+            },
             Ok,
         )
     }

@@ -43,9 +43,13 @@ pub fn loss_curve(history: &[EpochRecord]) -> String {
             .filter(|(_, r)| pick(r).is_finite())
             .map(|(i, r)| format!("{:.1},{:.1}", x(i), y(pick(r))))
             .collect();
-        let _ = write!(s, r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"><title>{name}</title></polyline>"#, pts.join(" "));
+        let _ = write!(
+            s,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"><title>{name}</title></polyline>"#,
+            pts.join(" ")
+        );
     }
-    if let Some((i, r)) = history.iter().enumerate().filter(|(_, r)| r.best).last() {
+    if let Some((i, r)) = history.iter().enumerate().rfind(|(_, r)| r.best) {
         let _ = write!(
             s,
             r##"<circle cx="{:.1}" cy="{:.1}" r="4" fill="#d62728"><title>best epoch {}</title></circle>"##,

@@ -187,18 +187,23 @@ impl TrainConfig {
             o.remove("preset");
             merge(&mut map, &o);
         }
-        let cfg: Self = serde_json::from_value(Value::Object(map)).map_err(|e| ModelError::Config(format!("[train]: {e}")))?;
+        let cfg: Self =
+            serde_json::from_value(Value::Object(map)).map_err(|e| ModelError::Config(format!("[train]: {e}")))?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Range checks; the message names the field.
     pub fn validate(&self) -> Result<()> {
-        let positive = |n: &str, v: f64| if v > 0.0 && v.is_finite() { Ok(()) } else { config_err(format!("{n} must be > 0, got {v}")) };
+        let positive = |n: &str, v: f64| {
+            if v > 0.0 && v.is_finite() { Ok(()) } else { config_err(format!("{n} must be > 0, got {v}")) }
+        };
         let unit = |n: &str, v: f64| {
             if (0.0..1.0).contains(&v) { Ok(()) } else { config_err(format!("{n} must be in [0, 1), got {v}")) }
         };
-        let nonneg = |n: &str, v: f64| if v >= 0.0 && v.is_finite() { Ok(()) } else { config_err(format!("{n} must be ≥ 0, got {v}")) };
+        let nonneg = |n: &str, v: f64| {
+            if v >= 0.0 && v.is_finite() { Ok(()) } else { config_err(format!("{n} must be ≥ 0, got {v}")) }
+        };
         positive("learning_rate", self.learning_rate)?;
         nonneg("weight_decay", self.weight_decay)?;
         nonneg("focal_gamma", self.focal_gamma)?;
@@ -302,10 +307,7 @@ pub struct Predictions {
 impl Predictions {
     /// Argmax class per sample.
     pub fn classes(&self) -> Vec<usize> {
-        self.probs
-            .iter()
-            .map(|p| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |m| m.0))
-            .collect()
+        self.probs.iter().map(|p| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |m| m.0)).collect()
     }
 }
 
@@ -343,11 +345,7 @@ impl Checklist {
             format!("{:?}", cfg.class_weighting),
             cfg.class_weighting != ClassWeighting::None || cfg.oversample,
         );
-        add(
-            "early stopping patience ≥ 15",
-            cfg.early_stopping_patience.to_string(),
-            cfg.early_stopping_patience >= 15,
-        );
+        add("early stopping patience ≥ 15", cfg.early_stopping_patience.to_string(), cfg.early_stopping_patience >= 15);
         let (acc, gap) = best.map_or((f64::NAN, f64::NAN), |b| (b.val_accuracy, b.val_loss - b.train_loss));
         add("validation accuracy > 50%", format!("{:.4}", acc), acc > 0.5);
         add("train–val loss gap < 0.15", format!("{:.4}", gap), gap.abs() < 0.15);
@@ -424,8 +422,7 @@ pub fn batch_loss(
             None => value_mse(out.value.clone(), batch.value.clone(), batch.weight.clone(), s.value_scale),
         },
         Task::Classification => {
-            let mut loss =
-                classification_loss(out.logits.clone(), batch.target.clone(), batch.weight.clone(), s);
+            let mut loss = classification_loss(out.logits.clone(), batch.target.clone(), batch.weight.clone(), s);
             if let Some(conf) = &out.confidence
                 && s.confidence_weight > 0.0
             {

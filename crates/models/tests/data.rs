@@ -65,7 +65,7 @@ fn bad_samples_are_rejected_with_a_clear_error() {
 #[test]
 fn normaliser_is_fitted_on_the_given_rows_only() {
     let mut m = matrix();
-    let z = Normaliser::fit(NormKind::ZScore, &m, &[0..4]).unwrap();
+    let z = Normaliser::fit(NormKind::ZScore, &m, std::slice::from_ref(&(0..4))).unwrap();
     // x over rows 0..4 = 0,1,2,3: mean 1.5, population std sqrt(1.25).
     assert!((z.center[0] - 1.5).abs() < 1e-6);
     assert!((z.scale[0] - 1.25f32.sqrt()).abs() < 1e-6);
@@ -77,7 +77,7 @@ fn normaliser_is_fitted_on_the_given_rows_only() {
     assert!((m.row(0)[0] - (-1.5 / 1.25f32.sqrt())).abs() < 1e-6);
     let mut constant = FeatureMatrix::new(vec!["c".into()]).unwrap();
     constant.push_segment(0, &[4.0, 4.0]).unwrap();
-    let c = Normaliser::fit(NormKind::ZScore, &constant, &[0..2]).unwrap();
+    let c = Normaliser::fit(NormKind::ZScore, &constant, std::slice::from_ref(&(0..2))).unwrap();
     assert_eq!((c.center[0], c.scale[0]), (4.0, 1.0));
     let other = FeatureMatrix::new(vec!["a".into(), "b".into(), "c".into()]).unwrap();
     assert!(c.apply(&mut other.clone()).is_err());
@@ -159,7 +159,9 @@ fn augmentation_transforms() {
         }
         let lam = row[base.class[i]];
         let found = (0..6).any(|j| {
-            (0..8).all(|e| (mixed.x[i * 8 + e] - (lam * base.x[i * 8 + e] + (1.0 - lam) * base.x[j * 8 + e])).abs() < 1e-3)
+            (0..8).all(|e| {
+                (mixed.x[i * 8 + e] - (lam * base.x[i * 8 + e] + (1.0 - lam) * base.x[j * 8 + e])).abs() < 1e-3
+            })
         });
         assert!(found, "sample {i} is not a mixup of two originals with λ = {lam}");
     }
@@ -194,12 +196,30 @@ fn augmentation_transforms() {
 fn presets_equal_seed_002() {
     let v = Preset::ProductionSmall.values();
     assert_eq!(
-        (v.learning_rate, v.batch_size, v.weight_decay, v.epochs, v.dropout, v.focal_gamma, v.mixup_alpha, v.label_smoothing),
+        (
+            v.learning_rate,
+            v.batch_size,
+            v.weight_decay,
+            v.epochs,
+            v.dropout,
+            v.focal_gamma,
+            v.mixup_alpha,
+            v.label_smoothing
+        ),
         (Some(5e-5), Some(256), Some(0.01), Some(150), Some(0.4), Some(2.5), Some(0.2), Some(0.1))
     );
     let v = Preset::ProductionLarge.values();
     assert_eq!(
-        (v.learning_rate, v.batch_size, v.weight_decay, v.epochs, v.dropout, v.focal_gamma, v.mixup_alpha, v.label_smoothing),
+        (
+            v.learning_rate,
+            v.batch_size,
+            v.weight_decay,
+            v.epochs,
+            v.dropout,
+            v.focal_gamma,
+            v.mixup_alpha,
+            v.label_smoothing
+        ),
         (Some(1e-4), Some(128), Some(0.005), Some(100), Some(0.3), Some(2.0), Some(0.1), Some(0.05))
     );
     let v = Preset::QuickExperiment.values();
@@ -219,7 +239,10 @@ fn presets_equal_seed_002() {
     let mut cli = serde_json::Map::new();
     cli.insert("learning_rate".into(), serde_json::json!(1e-3));
     let c = TrainConfig::resolve(None, &[file.clone(), cli]).unwrap();
-    assert_eq!((c.preset, c.learning_rate, c.batch_size, c.weight_decay, c.epochs, c.dropout), (Some(Preset::Conservative), 1e-3, 256, 0.02, 7, Some(0.5)));
+    assert_eq!(
+        (c.preset, c.learning_rate, c.batch_size, c.weight_decay, c.epochs, c.dropout),
+        (Some(Preset::Conservative), 1e-3, 256, 0.02, 7, Some(0.5))
+    );
     assert_eq!(c.mixup_alpha, TrainConfig::default().mixup_alpha, "not set by the preset");
     let quick = TrainConfig::resolve(Some(Preset::QuickExperiment), &[]).unwrap();
     assert!(!quick.augmentation().mixup_alpha.is_nan() && quick.augmentation() == Augmentation::off());
@@ -260,7 +283,10 @@ fn checklist_applies_seed_002_rules() {
     let bad = EpochRecord { val_accuracy: 0.45, val_loss: 0.9, ..good.clone() };
     let c = Checklist::evaluate(&TrainConfig { learning_rate: 1e-3, ..cfg }, Some(&bad));
     let failed: Vec<&str> = c.items.iter().filter(|i| !i.ok).map(|i| i.rule.as_str()).collect();
-    assert_eq!(failed, vec!["learning rate ≤ 1e-4 (recommended 5e-5)", "validation accuracy > 50%", "train–val loss gap < 0.15"]);
+    assert_eq!(
+        failed,
+        vec!["learning rate ≤ 1e-4 (recommended 5e-5)", "validation accuracy > 50%", "train–val loss gap < 0.15"]
+    );
 }
 
 #[test]

@@ -134,7 +134,8 @@ fn separable(n: usize, seq: usize) -> (FeatureMatrix, Vec<Sample>) {
                 values.push(rnd() + if j == class { 1.0 } else { 0.0 });
             }
         }
-        samples.push(Sample { end: (i + 1) * seq - 1, target: Target { class, value: class as f32 - 1.0, weight: 1.0 } });
+        samples
+            .push(Sample { end: (i + 1) * seq - 1, target: Target { class, value: class as f32 - 1.0, weight: 1.0 } });
     }
     // One segment per sample so windows never overlap.
     let mut start = 0;
@@ -179,7 +180,8 @@ fn each_model_overfits_a_tiny_separable_set() {
         let settings = LossSettings::default();
         dev().seed(cfg.seed);
         let initial = predict(&mcfg.init(&dev()), &mcfg, &ds, Task::Classification, &settings, 64, &dev()).loss;
-        let inputs = TrainInputs { model: &mcfg, config: &cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false };
+        let inputs =
+            TrainInputs { model: &mcfg, config: &cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false };
         let out = fit(&inputs, &dev(), &mut Quiet).unwrap();
         let last = predict(&out.model, &mcfg, &ds, Task::Classification, &settings, 64, &dev());
         assert!(
@@ -209,7 +211,8 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
         if let ModelConfig::Hrm(c) = &mut mcfg {
             c.dropout = 0.3; // exercise dropout under a seed
         }
-        let inputs = TrainInputs { model: &mcfg, config: &cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false };
+        let inputs =
+            TrainInputs { model: &mcfg, config: &cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false };
         let a = fit(&inputs, &dev(), &mut Quiet).unwrap();
         let b = fit(&inputs, &dev(), &mut Quiet).unwrap();
         assert_eq!(a.history, b.history, "{kind}: same seed, same history");
@@ -224,7 +227,7 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
             feature_set: "test".into(),
             columns: m.names().to_vec(),
             seq_len: 5,
-            normaliser: Normaliser::fit(NormKind::ZScore, &m, &[0..m.rows()]).unwrap(),
+            normaliser: Normaliser::fit(NormKind::ZScore, &m, std::slice::from_ref(&(0..m.rows()))).unwrap(),
             symbols: vec!["BTCUSDT".into(), "ETHUSDT".into()],
             classes: vec!["BUY".into(), "SELL".into(), "HOLD".into()],
         };
@@ -251,7 +254,15 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
             interpretation: None,
         };
         artifact::save(&path, &a.model, &files).unwrap();
-        for f in ["model.bpk", "config.json", "feature_schema.json", "metrics.json", "history.json", "loss.svg", "checklist.json"] {
+        for f in [
+            "model.bpk",
+            "config.json",
+            "feature_schema.json",
+            "metrics.json",
+            "history.json",
+            "loss.svg",
+            "checklist.json",
+        ] {
             assert!(path.join(f).exists(), "{kind}: {f}");
         }
         let loaded = artifact::load(&path, &dev()).unwrap();
@@ -291,14 +302,28 @@ fn resume_continues_exactly_where_training_stopped() {
     let mut stopper = StopAfter(2);
     let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         fit(
-            &TrainInputs { model: &mcfg, config: &first, train: &ds, valid: &ds, checkpoint_dir: Some(dir.path()), resume: false },
+            &TrainInputs {
+                model: &mcfg,
+                config: &first,
+                train: &ds,
+                valid: &ds,
+                checkpoint_dir: Some(dir.path()),
+                resume: false,
+            },
             &dev(),
             &mut stopper,
         )
     }));
     assert!(err.is_err(), "the observer interrupts training");
     let resumed = fit(
-        &TrainInputs { model: &mcfg, config: &full_cfg, train: &ds, valid: &ds, checkpoint_dir: Some(dir.path()), resume: true },
+        &TrainInputs {
+            model: &mcfg,
+            config: &full_cfg,
+            train: &ds,
+            valid: &ds,
+            checkpoint_dir: Some(dir.path()),
+            resume: true,
+        },
         &dev(),
         &mut Quiet,
     )
@@ -313,7 +338,14 @@ fn resume_continues_exactly_where_training_stopped() {
     // A different config refuses the checkpoint.
     let other = with_epochs(5);
     let e = fit(
-        &TrainInputs { model: &mcfg, config: &other, train: &ds, valid: &ds, checkpoint_dir: Some(dir.path()), resume: true },
+        &TrainInputs {
+            model: &mcfg,
+            config: &other,
+            train: &ds,
+            valid: &ds,
+            checkpoint_dir: Some(dir.path()),
+            resume: true,
+        },
         &dev(),
         &mut Quiet,
     )

@@ -45,6 +45,9 @@ pub enum PipelineError {
     /// Policy errors.
     #[error(transparent)]
     Policy(#[from] vane_policy::PolicyError),
+    /// Sequence-model errors.
+    #[error(transparent)]
+    Models(#[from] vane_models::ModelError),
     /// Filesystem errors.
     #[error("{op} {path}: {source}")]
     Io {

@@ -4,8 +4,12 @@
 //! — and [`Predictor`], which loads them and turns bars into decisions (batch or streaming) with
 //! the per-symbol model or the global fallback.
 //!
+//! Sequence models (HRM, CNN-LSTM v2, TFT): [`sequence::train_sequence`] — features → fixed or
+//! expected-return labels → windows → purged chronological split → normaliser on the training
+//! rows → seed 002's trainer → artifacts.
+//!
 //! # Feature flags
-//! None yet (the burn models join with their GPU features).
+//! `wgpu`, `tch`, `cuda`: forwarded to vane-models (burn's GPU backends).
 #![warn(missing_docs)]
 
 /// Artifact files and their formats.
@@ -16,6 +20,8 @@ pub mod config;
 pub mod error;
 /// The embeddable predictor.
 pub mod predictor;
+/// Sequence-model training.
+pub mod sequence;
 /// Seed 001 training.
 pub mod train;
 

@@ -1,0 +1,384 @@
+//! Sequence-model training (`vane train` with `[model] kind = "hrm" | "cnn-lstm" | "tft"`):
+//! candles from the store → a feature set → fixed-horizon or expected-return (seed 004 ladder)
+//! labels → windows of `seq_len` bars → a chronological split with the validation block purged
+//! of overlapping labels → normaliser fitted on the training rows → training (seed 002's toolkit)
+//! → artifacts.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use vane_core::{Bars, Interval, Symbol};
+use vane_indicators::FeatureSet;
+use vane_labeling::fixed::FixedHorizon;
+use vane_labeling::ladder::{LadderConfig, expected_returns};
+use vane_market_data::ParquetStore;
+use vane_models::artifact::{self, ARTIFACT_VERSION, ArtifactFiles, SequenceMetrics, SequenceSchema};
+use vane_models::data::{FeatureMatrix, NormKind, Normaliser, Sample, Target, WindowedDataset};
+use vane_models::train::{
+    Checklist, EpochRecord, Predictions, TrainInputs, TrainObserver, fit, loss_settings, predict,
+};
+use vane_models::{DeviceKind, ModelKind, ModelSpec, SequenceModel, Task, TrainConfig};
+
+use crate::error::{PipelineError, Result};
+use crate::train::CLASSES;
+
+/// Which labels the model learns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelKind {
+    /// `r = close[t+H]/close[t] − 1`: BUY if r > θ, SELL if r < −θ, else HOLD; regression on r.
+    #[default]
+    Fixed,
+    /// Seed 004's ladder expected returns: BUY if `er_long > θ` and `er_long ≥ er_short`, SELL if
+    /// `er_short > θ` and `er_short > er_long`, else HOLD; regression on `er_long − er_short`.
+    ExpectedReturn,
+}
+
+/// The `[data]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SequenceData {
+    /// Symbols (one model across them; the TFT embeds the symbol).
+    pub symbols: Vec<Symbol>,
+    /// Bar interval.
+    pub interval: Interval,
+    /// Feature set (`v1`, `full`, `talib`, `regime`, `lorentzian`).
+    pub feature_set: String,
+    /// Window length in bars.
+    pub seq_len: usize,
+    /// Label kind.
+    pub label: LabelKind,
+    /// Label horizon in bars (the ladder's horizon for expected returns).
+    pub horizon: usize,
+    /// θ of the class rule.
+    pub theta: f64,
+    /// Ladder cost per fill (bps) for expected-return labels.
+    pub fee_bps: f64,
+    /// Share of the time axis (the most recent part) used for validation.
+    pub valid_frac: f64,
+    /// Feature scaling.
+    pub normaliser: NormKind,
+    /// Use only the last `max_bars` bars of each symbol (0 = all).
+    pub max_bars: usize,
+}
+
+impl Default for SequenceData {
+    fn default() -> Self {
+        Self {
+            symbols: vec![Symbol::new("BTCUSDT").expect("valid")],
+            interval: Interval::H4,
+            feature_set: "v1".into(),
+            seq_len: 60,
+            label: LabelKind::Fixed,
+            horizon: 6,
+            theta: 0.005,
+            fee_bps: 0.0,
+            valid_frac: 0.2,
+            normaliser: NormKind::ZScore,
+            max_bars: 0,
+        }
+    }
+}
+
+/// A whole sequence-training config file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SequenceJob {
+    /// Classification or regression.
+    pub task: Task,
+    /// Backend (the command line's `--device` wins).
+    pub device: DeviceKind,
+    /// Data, features and labels.
+    pub data: SequenceData,
+    /// The network.
+    pub model: ModelSpec,
+    /// Training overrides (`preset` and any [`TrainConfig`] field).
+    pub train: Map<String, Value>,
+}
+
+/// What a sequence training run reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct SequenceReport {
+    /// Artifact folder.
+    pub dir: PathBuf,
+    /// Model kind.
+    pub model: ModelKind,
+    /// Device used.
+    pub device: DeviceKind,
+    /// Validation metrics of the best epoch.
+    pub metrics: SequenceMetrics,
+    /// The resolved training config.
+    pub train: TrainConfig,
+    /// Per-epoch history.
+    pub history: Vec<EpochRecord>,
+    /// Seed 002's checklist.
+    pub checklist: Checklist,
+}
+
+fn cfg_err<T>(m: impl Into<String>) -> Result<T> {
+    Err(PipelineError::Config(m.into()))
+}
+
+impl SequenceJob {
+    /// Parses a TOML config.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| PipelineError::Config(e.to_string()))
+    }
+
+    /// Range checks.
+    pub fn validate(&self) -> Result<()> {
+        let d = &self.data;
+        if d.symbols.is_empty() {
+            return cfg_err("data.symbols is empty");
+        }
+        if d.seq_len == 0 || d.horizon == 0 {
+            return cfg_err("data.seq_len and data.horizon must be ≥ 1");
+        }
+        if !(d.valid_frac > 0.0 && d.valid_frac < 1.0) {
+            return cfg_err(format!("data.valid_frac must be in (0, 1), got {}", d.valid_frac));
+        }
+        if !(d.theta.is_finite() && d.theta >= 0.0) {
+            return cfg_err(format!("data.theta must be ≥ 0, got {}", d.theta));
+        }
+        d.feature_set.parse::<FeatureSet>().map_err(|e| PipelineError::Config(format!("data.feature_set: {e}")))?;
+        Ok(())
+    }
+}
+
+/// Per-bar targets of one symbol: `(class, value, label end bar)`.
+fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usize)>>> {
+    let n = bars.len();
+    let mut out = vec![None; n];
+    match d.label {
+        LabelKind::Fixed => {
+            let labels = FixedHorizon::new(d.horizon, d.theta)?.label(bars.close());
+            for (t, l, span) in labels.iter() {
+                let class = match l.signal {
+                    vane_core::Signal::Buy => 0,
+                    vane_core::Signal::Sell => 1,
+                    vane_core::Signal::Hold => 2,
+                };
+                out[t] = Some((class, l.ret as f32, span.end));
+            }
+        }
+        LabelKind::ExpectedReturn => {
+            let cfg = LadderConfig { horizon: d.horizon, fee_bps: d.fee_bps, ..LadderConfig::default() };
+            let labels = expected_returns(bars, &cfg)?;
+            for (t, er, span) in labels.iter() {
+                let class = if er.er_long > d.theta && er.er_long >= er.er_short {
+                    0
+                } else if er.er_short > d.theta && er.er_short > er.er_long {
+                    1
+                } else {
+                    2
+                };
+                out[t] = Some((class, (er.er_long - er.er_short) as f32, span.end));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The prepared data of a job: the normalised matrix and the two sample lists.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Normalised features of every symbol.
+    pub matrix: FeatureMatrix,
+    /// Training samples.
+    pub train: Vec<Sample>,
+    /// Validation samples.
+    pub valid: Vec<Sample>,
+    /// The fitted normaliser.
+    pub normaliser: Normaliser,
+    /// Column names.
+    pub columns: Vec<String>,
+}
+
+/// Builds the windows. The time axis is cut at the `1 − valid_frac` quantile of the labelled
+/// bars' open times: validation samples are at or after the cut, training samples must have
+/// their whole label span before it (purging), and the normaliser sees only rows before it.
+pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
+    let set: FeatureSet = d.feature_set.parse().map_err(|e| PipelineError::Config(format!("data.feature_set: {e}")))?;
+    let columns = set.columns();
+    let mut matrix = FeatureMatrix::new(columns.clone())?;
+    // (matrix row, class, value, label end open time, open time)
+    let mut cands = Vec::new();
+    for (s, sym) in d.symbols.iter().enumerate() {
+        let mut bars = store.read(sym, d.interval)?;
+        if d.max_bars > 0 && bars.len() > d.max_bars {
+            bars = bars.slice(bars.len() - d.max_bars..bars.len());
+        }
+        let frame = set.compute(&bars);
+        let first = (0..bars.len()).find(|&t| frame.row(t).iter().all(|v| v.is_finite())).unwrap_or(bars.len());
+        let values: Vec<f32> = (first..bars.len()).flat_map(|t| frame.row(t).into_iter().map(|v| v as f32)).collect();
+        let rows = matrix.push_segment(s as u32, &values)?;
+        let tg = targets(&bars, d)?;
+        let times = bars.open_time();
+        for t in first + d.seq_len.saturating_sub(1)..bars.len() {
+            let row = rows.start + (t - first);
+            let window = matrix.rows_slice(row + 1 - d.seq_len..row + 1);
+            if let Some((class, value, end)) = tg[t]
+                && window.iter().all(|v| v.is_finite())
+            {
+                cands.push((row, class, value, times[end], times[t]));
+            }
+        }
+    }
+    if cands.len() < 4 {
+        return Err(PipelineError::Data(format!(
+            "only {} labelled windows of {} bars; download more candles or shorten seq_len",
+            cands.len(),
+            d.seq_len
+        )));
+    }
+    let mut times: Vec<i64> = cands.iter().map(|c| c.4).collect();
+    times.sort_unstable();
+    let cut = times[((times.len() as f64) * (1.0 - d.valid_frac)) as usize];
+    let sample =
+        |c: &(usize, usize, f32, i64, i64)| Sample { end: c.0, target: Target { class: c.1, value: c.2, weight: 1.0 } };
+    let train: Vec<Sample> = cands.iter().filter(|c| c.3 < cut).map(sample).collect();
+    let valid: Vec<Sample> = cands.iter().filter(|c| c.4 >= cut).map(sample).collect();
+    if train.is_empty() || valid.is_empty() {
+        return Err(PipelineError::Data(format!(
+            "the split left {} training and {} validation windows; adjust data.valid_frac",
+            train.len(),
+            valid.len()
+        )));
+    }
+    // Normaliser rows: every matrix row before the cut (per symbol).
+    let mut fit_rows = Vec::new();
+    for (s, sym) in d.symbols.iter().enumerate() {
+        let seg = &matrix.segments()[s];
+        let mut bars = store.read(sym, d.interval)?;
+        if d.max_bars > 0 && bars.len() > d.max_bars {
+            bars = bars.slice(bars.len() - d.max_bars..bars.len());
+        }
+        let offset = bars.len() - seg.rows.len();
+        let before = bars.open_time()[offset..].iter().take_while(|&&t| t < cut).count();
+        fit_rows.push(seg.rows.start..seg.rows.start + before);
+    }
+    let normaliser = Normaliser::fit(d.normaliser, &matrix, &fit_rows)?;
+    normaliser.apply(&mut matrix)?;
+    Ok(Prepared { matrix, train, valid, normaliser, columns })
+}
+
+/// Mean variable-selection weight per feature and mean last-step attention per lag over the
+/// validation windows (TFT only).
+fn interpretation(
+    model: &SequenceModel,
+    ds: &WindowedDataset<'_>,
+    columns: &[String],
+    device: &burn::tensor::Device,
+) -> Option<Value> {
+    let SequenceModel::Tft(_) = model else { return None };
+    let batcher = vane_models::data::SeqBatcher { seq_len: ds.seq_len(), n_features: ds.n_features(), n_classes: 3 };
+    let (t, f) = (ds.seq_len(), ds.n_features());
+    let mut var = vec![0.0f64; f];
+    let mut lag = vec![0.0f64; t];
+    let idx: Vec<usize> = (0..ds.len()).collect();
+    for chunk in idx.chunks(256) {
+        let items: Vec<_> = chunk.iter().map(|&i| ds.get(i)).collect();
+        let b = batcher.host(&items).to_device(device);
+        let out = model.forward(b.x, b.symbol);
+        let interp = out.interpretation?;
+        let v = interp.variable_weights.sum_dim(1).sum_dim(0).into_data().try_to_vec::<f32>().ok()?;
+        for (a, x) in var.iter_mut().zip(v) {
+            *a += f64::from(x);
+        }
+        let att = interp.attention.narrow(1, t - 1, 1).sum_dim(0).into_data().try_to_vec::<f32>().ok()?;
+        for (k, x) in att.into_iter().enumerate() {
+            lag[t - 1 - k] += f64::from(x);
+        }
+    }
+    let n = ds.len() as f64;
+    let mut features: Vec<(String, f64)> =
+        columns.iter().cloned().zip(var.iter().map(|v| v / (n * t as f64))).collect();
+    features.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Some(serde_json::json!({
+        "variable_selection": features.into_iter().map(|(name, w)| serde_json::json!({"feature": name, "weight": w})).collect::<Vec<_>>(),
+        "attention_by_lag": lag.iter().map(|v| v / n).collect::<Vec<_>>(),
+        "note": "means over the validation windows; lag 0 is the last bar",
+    }))
+}
+
+/// Trains the job's model and writes its artifacts under `artifacts_dir`.
+pub fn train_sequence(
+    store: &ParquetStore,
+    artifacts_dir: &Path,
+    job: &SequenceJob,
+    cli_train: &[Map<String, Value>],
+    resume: bool,
+    observer: &mut dyn TrainObserver,
+) -> Result<SequenceReport> {
+    job.validate()?;
+    let d = &job.data;
+    let mut overrides = vec![job.train.clone()];
+    overrides.extend(cli_train.iter().cloned());
+    let mut tcfg = TrainConfig::resolve(None, &overrides)?;
+    tcfg.task = job.task;
+    let prepared = prepare(store, d)?;
+    let k = CLASSES.len();
+    let mcfg = job.model.resolve(prepared.columns.len(), k, d.symbols.len(), tcfg.dropout)?;
+    let n_classes = (job.task == Task::Classification).then_some(k);
+    let train = WindowedDataset::new(&prepared.matrix, d.seq_len, prepared.train.clone(), n_classes)?;
+    let valid = WindowedDataset::new(&prepared.matrix, d.seq_len, prepared.valid.clone(), n_classes)?;
+    let device = job.device.device()?;
+    let name = format!(
+        "{}_{}_{}",
+        d.symbols.iter().map(Symbol::as_str).collect::<Vec<_>>().join("-"),
+        d.interval,
+        mcfg.kind()
+    );
+    let dir = artifacts_dir.join(name);
+    let ckpt = artifacts_dir.join(".checkpoints").join(dir.file_name().expect("named"));
+    let inputs =
+        TrainInputs { model: &mcfg, config: &tcfg, train: &train, valid: &valid, checkpoint_dir: Some(&ckpt), resume };
+    let outcome = fit(&inputs, &device, observer)?;
+    let settings = loss_settings(&tcfg, outcome.class_weights.clone());
+    let vp: Predictions = predict(&outcome.model, &mcfg, &valid, tcfg.task, &settings, 256, &device);
+    let best = outcome.history.iter().find(|r| r.epoch == outcome.best_epoch).cloned();
+    let metrics = SequenceMetrics {
+        best_epoch: outcome.best_epoch,
+        epochs_run: outcome.history.len(),
+        stopped_early: outcome.stopped_early,
+        val_loss: vp.loss,
+        val_accuracy: best.as_ref().map_or(f64::NAN, |b| b.val_accuracy),
+        val_macro_f1: best.as_ref().map_or(f64::NAN, |b| b.val_macro_f1),
+        class_weights: outcome.class_weights.clone(),
+        n_train: train.len(),
+        n_valid: valid.len(),
+        param_count: burn::module::Module::num_params(&outcome.model),
+    };
+    let schema = SequenceSchema {
+        version: ARTIFACT_VERSION,
+        feature_set: d.feature_set.clone(),
+        columns: prepared.columns.clone(),
+        seq_len: d.seq_len,
+        normaliser: prepared.normaliser.clone(),
+        symbols: d.symbols.iter().map(|s| s.to_string()).collect(),
+        classes: CLASSES.iter().map(|c| c.to_string()).collect(),
+    };
+    let interp = interpretation(&outcome.model, &valid, &prepared.columns, &device);
+    let files = ArtifactFiles {
+        model: &mcfg,
+        train: &tcfg,
+        data: serde_json::to_value(d).expect("data serialises"),
+        schema: &schema,
+        metrics: &metrics,
+        history: &outcome.history,
+        checklist: &outcome.checklist,
+        interpretation: interp,
+    };
+    artifact::save(&dir, &outcome.model, &files)?;
+    let _ = std::fs::remove_dir_all(&ckpt);
+    Ok(SequenceReport {
+        dir,
+        model: mcfg.kind(),
+        device: job.device,
+        metrics,
+        train: tcfg,
+        history: outcome.history,
+        checklist: outcome.checklist,
+    })
+}
