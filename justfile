@@ -38,6 +38,17 @@ seed001:
     cargo run --release -p vane-cli -- predict --symbol BTCUSDT
     cargo run --release -p vane-cli -- predict --symbol ETHUSDT
 
+# The three sequence models on the demo's store (run `just demo` first).
+sequence:
+    cargo run --release -p vane-cli -- train --config examples/sequence/hrm.toml --data-dir vane-demo/data --artifacts-dir vane-demo/artifacts
+    cargo run --release -p vane-cli -- train --config examples/sequence/cnn_lstm.toml --data-dir vane-demo/data --artifacts-dir vane-demo/artifacts
+    cargo run --release -p vane-cli -- train --config examples/sequence/tft_expected_return.toml --data-dir vane-demo/data --artifacts-dir vane-demo/artifacts
+
+# Training throughput of the sequence models beside PyTorch (needs `pip install torch`).
+bench-train:
+    cargo build --release -p vane-cli
+    for m in hrm cnn-lstm tft; do ./target/release/vane bench-train --model $m --json; python3 benches/torch_models.py --model $m --json; done
+
 # The bot example: load artifacts, feed bars one at a time, act on decisions.
 bot:
     cargo run --release -p vane-pipeline --example bot

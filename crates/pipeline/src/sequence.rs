@@ -330,7 +330,7 @@ pub fn train_sequence(
         d.interval,
         mcfg.kind()
     );
-    let dir = artifacts_dir.join(name);
+    let dir = artifacts_dir.join("models").join(name);
     let ckpt = artifacts_dir.join(".checkpoints").join(dir.file_name().expect("named"));
     let inputs =
         TrainInputs { model: &mcfg, config: &tcfg, train: &train, valid: &valid, checkpoint_dir: Some(&ckpt), resume };
