@@ -14,7 +14,7 @@ use std::cell::Cell;
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{elu, sigmoid};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 thread_local! {
     static DROPOUT_STATE: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
@@ -64,11 +64,11 @@ impl Dropout {
         let keep = 1.0 - self.prob;
         let threshold = (keep * 4_294_967_296.0) as u64;
         let scale = (1.0 / keep) as f32;
-        let mut mask = Vec::with_capacity(n + 1);
-        while mask.len() < n {
+        let mut mask = vec![0.0f32; n.next_multiple_of(2)];
+        for pair in mask.chunks_exact_mut(2) {
             let r = next_u64();
-            mask.push(if (r & 0xFFFF_FFFF) < threshold { scale } else { 0.0 });
-            mask.push(if (r >> 32) < threshold { scale } else { 0.0 });
+            pair[0] = if (r & 0xFFFF_FFFF) < threshold { scale } else { 0.0 };
+            pair[1] = if (r >> 32) < threshold { scale } else { 0.0 };
         }
         mask.truncate(n);
         let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
@@ -77,27 +77,41 @@ impl Dropout {
 }
 
 /// One LSTM cell with the four gates stacked in PyTorch's order (input, forget, cell, output).
+///
+/// The cell gate's `tanh(z)` is computed as `2σ(2z) − 1` from the one sigmoid over all four gates:
+/// its weight and bias columns store `2z`'s coefficients (initialised at ±2/√h, i.e. PyTorch's
+/// ±1/√h for `z`), which saves a tanh pass forward and backward per step — the flex backend's
+/// tanh is scalar `libm` and cost several times a sigmoid.
 #[derive(Module, Debug)]
 pub struct LstmCell {
-    /// Input weights `[d_input, 4·d_hidden]`.
+    /// Input weights `[d_input, 4·d_hidden]` (cell-gate columns scaled by 2, see above).
     pub w_ih: Param<Tensor<2>>,
-    /// Recurrent weights `[d_hidden, 4·d_hidden]`.
+    /// Recurrent weights `[d_hidden, 4·d_hidden]` (likewise).
     pub w_hh: Param<Tensor<2>>,
-    /// Gate bias `[4·d_hidden]`.
+    /// Gate bias `[4·d_hidden]` (likewise).
     pub bias: Param<Tensor<1>>,
     /// Hidden size.
     pub d_hidden: usize,
 }
 
+/// Uniform ±1/√h in every column, ±2/√h in the cell-gate columns `[2h, 3h)`.
+fn gate_uniform<const D: usize>(shape: [usize; D], h: usize, device: &Device) -> Param<Tensor<D>> {
+    let k = 1.0 / (h as f64).sqrt();
+    let u = Tensor::<D>::random(shape, Distribution::Uniform(-k, k), device);
+    let scale: Vec<f32> = (0..4 * h).map(|c| if (2 * h..3 * h).contains(&c) { 2.0 } else { 1.0 }).collect();
+    let mut sshape = [1usize; D];
+    sshape[D - 1] = 4 * h;
+    let scale = Tensor::<D>::from_data(TensorData::new(scale, sshape), device);
+    Param::from_tensor(u * scale)
+}
+
 impl LstmCell {
-    /// PyTorch's initialisation: every weight and bias uniform in ±1/√h.
+    /// PyTorch's initialisation: every weight and bias uniform in ±1/√h (cell gate: see above).
     pub fn new(d_input: usize, d_hidden: usize, device: &Device) -> Self {
-        let k = 1.0 / (d_hidden as f64).sqrt();
-        let init = Initializer::Uniform { min: -k, max: k };
         Self {
-            w_ih: init.init([d_input, 4 * d_hidden], device),
-            w_hh: init.init([d_hidden, 4 * d_hidden], device),
-            bias: init.init([4 * d_hidden], device),
+            w_ih: gate_uniform([d_input, 4 * d_hidden], d_hidden, device),
+            w_hh: gate_uniform([d_hidden, 4 * d_hidden], d_hidden, device),
+            bias: gate_uniform([4 * d_hidden], d_hidden, device),
             d_hidden,
         }
     }
@@ -111,15 +125,21 @@ impl LstmCell {
     pub fn step(&self, input_gates: Tensor<2>, h: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let hd = self.d_hidden;
         let gates = input_gates + h.matmul(self.w_hh.val());
-        let act = sigmoid(gates.clone());
+        let act = sigmoid(gates);
         let i = act.clone().narrow(1, 0, hd);
         let f = act.clone().narrow(1, hd, hd);
+        let g = act.clone().narrow(1, 2 * hd, hd).mul_scalar(2.0).sub_scalar(1.0);
         let o = act.narrow(1, 3 * hd, hd);
-        let g = gates.narrow(1, 2 * hd, hd).tanh();
         let c = f * c + i * g;
-        let h = o * c.clone().tanh();
+        let h = o * tanh_via_sigmoid(c.clone());
         (h, c)
     }
+}
+
+/// `tanh(x) = 2σ(2x) − 1`: three cheap element-wise passes and one sigmoid instead of the flex
+/// backend's scalar tanh (and its recomputation in the backward pass).
+pub fn tanh_via_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    sigmoid(x.mul_scalar(2.0)).mul_scalar(2.0).sub_scalar(1.0)
 }
 
 /// A single-layer, batch-first LSTM built on [`LstmCell`] (input projection hoisted out of the
