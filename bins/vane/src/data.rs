@@ -310,6 +310,21 @@ pub(crate) fn demo(a: DemoArgs) -> Result<()> {
         let p = vane_pipeline::Predictor::for_symbol(&arts, s)?.predict(s, &bars)?;
         println!("   {}", serde_json::to_string(&p)?);
     }
+    println!(
+        "\n6. a sequence model: seed 000's HRM (64/64, high period 10) over 30-bar windows of v1 features, seed 002's trainer (quick_experiment, 3 epochs)"
+    );
+    let job = vane_pipeline::sequence::SequenceJob::from_toml(
+        "[data]\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\nseq_len = 30\n[model]\nkind = \"hrm\"\n\
+         [train]\npreset = \"quick_experiment\"\nepochs = 3\nlearning_rate = 1e-3\n",
+    )?;
+    let r = vane_pipeline::sequence::train_sequence(&store, &arts, &job, &[], false, &mut vane_models::train::Quiet)?;
+    let m = &r.metrics;
+    println!(
+        "   {} params, {} training / {} validation windows; best epoch {}: validation loss {:.4}, accuracy {:.3}, macro-F1 {:.3}",
+        m.param_count, m.n_train, m.n_valid, m.best_epoch, m.val_loss, m.val_accuracy, m.val_macro_f1
+    );
+    let passed = r.checklist.items.iter().filter(|i| i.ok).count();
+    println!("   seed 002 checklist: {passed}/{} pass; {}", r.checklist.items.len(), r.dir.display());
     println!("\nartifacts: {}", arts.join("models").display());
     Ok(())
 }

@@ -274,6 +274,9 @@ fn demo_runs_offline_on_the_bundled_candles() {
     assert_eq!(preds.len(), 2);
     assert_eq!(preds[0]["model_id_used"], "global");
     assert!(dir.path().join("demo/data/ETHUSDT_4h.parquet").is_file());
+    // The HRM step wrote its artifacts.
+    assert!(out.contains("seed 002 checklist"), "{out}");
+    assert!(dir.path().join("demo/artifacts/models/BTCUSDT-ETHUSDT_4h_hrm/model.bpk").is_file());
 }
 
 #[test]

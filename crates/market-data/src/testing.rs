@@ -26,6 +26,18 @@ pub fn fixture_bars(rel: &str, interval: Interval) -> Bars {
     crate::csv::read_csv(&path, Some(interval)).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
+/// A parquet store under `dir/data` holding the bundled BTCUSDT and ETHUSDT 4h candles (2023).
+pub fn fixture_store_4h(dir: &std::path::Path) -> crate::ParquetStore {
+    let store = crate::ParquetStore::new(dir.join("data"));
+    for s in ["BTCUSDT", "ETHUSDT"] {
+        let symbol = Symbol::new(s).expect("valid symbol");
+        store
+            .append(&symbol, Interval::H4, &fixture_bars(&format!("{s}_4h.csv"), Interval::H4))
+            .expect("fixture store");
+    }
+    store
+}
+
 /// Hand-written test paths: one 1-minute bar per `(open, high, low, close)` row from time 0,
 /// volume 1.
 pub fn ohlc_path(rows: &[(f64, f64, f64, f64)]) -> Bars {

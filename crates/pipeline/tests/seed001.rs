@@ -6,7 +6,7 @@ use std::path::Path;
 
 use vane_core::{Interval, Symbol};
 use vane_market_data::ParquetStore;
-use vane_market_data::testing::fixture_bars;
+use vane_market_data::testing::{fixture_bars, fixture_store_4h};
 use vane_pipeline::{Mode, PipelineError, Predictor, TrainConfig, train};
 
 fn sym(s: &str) -> Symbol {
@@ -14,11 +14,7 @@ fn sym(s: &str) -> Symbol {
 }
 
 fn store(dir: &Path) -> ParquetStore {
-    let st = ParquetStore::new(dir.join("data"));
-    for s in ["BTCUSDT", "ETHUSDT"] {
-        st.append(&sym(s), Interval::H4, &fixture_bars(&format!("{s}_4h.csv"), Interval::H4)).unwrap();
-    }
-    st
+    fixture_store_4h(dir)
 }
 
 /// A small, quick configuration: 3 walk-forward windows, 2 θ candidates, 40 trees.

@@ -7,7 +7,7 @@ use std::path::Path;
 use burn::tensor::Device;
 use vane_core::{Interval, Symbol};
 use vane_market_data::ParquetStore;
-use vane_market_data::testing::fixture_bars;
+use vane_market_data::testing::fixture_store_4h;
 use vane_models::data::{NormKind, WindowedDataset};
 use vane_models::loss::LossSettings;
 use vane_models::train::{Quiet, Task, predict};
@@ -20,11 +20,7 @@ fn sym(s: &str) -> Symbol {
 }
 
 fn store(dir: &Path) -> ParquetStore {
-    let st = ParquetStore::new(dir.join("data"));
-    for s in ["BTCUSDT", "ETHUSDT"] {
-        st.append(&sym(s), Interval::H4, &fixture_bars(&format!("{s}_4h.csv"), Interval::H4)).unwrap();
-    }
-    st
+    fixture_store_4h(dir)
 }
 
 fn data() -> SequenceData {
