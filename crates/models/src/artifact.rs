@@ -70,18 +70,14 @@ pub struct SequenceMetrics {
     pub param_count: usize,
 }
 
-fn io(path: &Path, e: std::io::Error) -> ModelError {
-    ModelError::Io { path: path.display().to_string(), source: e }
-}
-
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(v)
         .map_err(|e| ModelError::Json { path: path.display().to_string(), source: e })?;
-    std::fs::write(path, text + "\n").map_err(|e| io(path, e))
+    std::fs::write(path, text + "\n").map_err(|e| ModelError::io(path, e))
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| ModelError::Json { path: path.display().to_string(), source: e })
 }
 
@@ -107,37 +103,45 @@ pub struct ArtifactFiles<'a> {
 }
 
 /// Writes the model and its files into `dir` (created if needed). Files are written to a
-/// temporary folder first and moved into place, so a failure leaves any previous model intact.
+/// temporary folder first and swapped into place, so a failure leaves any previous model intact.
 pub fn save(dir: &Path, model: &SequenceModel, files: &ArtifactFiles<'_>) -> Result<()> {
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
     let name = dir.file_name().map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+        std::fs::remove_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
     }
-    std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-    let weights = tmp.join("model.bpk");
-    model
-        .clone()
-        .save_file(&weights)
-        .map_err(|e| ModelError::Weights { path: weights.display().to_string(), message: e.to_string() })?;
-    write_json(
-        &tmp.join("config.json"),
-        &serde_json::json!({ "model": files.model, "train": files.train, "data": files.data }),
-    )?;
-    write_json(&tmp.join("feature_schema.json"), files.schema)?;
-    write_json(&tmp.join("metrics.json"), files.metrics)?;
-    write_json(&tmp.join("history.json"), &files.history)?;
-    write_json(&tmp.join("checklist.json"), files.checklist)?;
-    std::fs::write(tmp.join("loss.svg"), crate::svg::loss_curve(files.history)).map_err(|e| io(&tmp, e))?;
-    if let Some(i) = &files.interpretation {
-        write_json(&tmp.join("interpretation.json"), i)?;
+    std::fs::create_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
+    let written = (|| {
+        let weights = tmp.join("model.bpk");
+        model.clone().save_file(&weights).map_err(|e| ModelError::weights(&weights, e))?;
+        let config = serde_json::json!({ "model": files.model, "train": files.train, "data": files.data });
+        write_json(&tmp.join("config.json"), &config)?;
+        write_json(&tmp.join("feature_schema.json"), files.schema)?;
+        write_json(&tmp.join("metrics.json"), files.metrics)?;
+        write_json(&tmp.join("history.json"), &files.history)?;
+        write_json(&tmp.join("checklist.json"), files.checklist)?;
+        let svg = tmp.join("loss.svg");
+        std::fs::write(&svg, crate::svg::loss_curve(files.history)).map_err(|e| ModelError::io(&svg, e))?;
+        match &files.interpretation {
+            Some(i) => write_json(&tmp.join("interpretation.json"), i),
+            None => Ok(()),
+        }
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
     }
+    // Move the previous model aside, put the new one in place, then drop the old one (the same
+    // swap as seed 001's model folders): a failure never leaves `dir` half-written.
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| io(dir, e))?;
+        std::fs::rename(dir, &old).map_err(|e| ModelError::io(dir, e))?;
     }
-    std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))
+    std::fs::rename(&tmp, dir).map_err(|e| ModelError::io(dir, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
 }
 
 /// A model loaded from disk.
@@ -179,10 +183,6 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
         )));
     }
     let weights = dir.join("model.bpk");
-    let model = cfg
-        .model
-        .init(device)
-        .try_load_file(&weights)
-        .map_err(|e| ModelError::Weights { path: weights.display().to_string(), message: e.to_string() })?;
+    let model = cfg.model.init(device).try_load_file(&weights).map_err(|e| ModelError::weights(&weights, e))?;
     Ok(LoadedModel { model, config: cfg.model, train: cfg.train, schema })
 }

@@ -46,6 +46,18 @@ pub enum ModelError {
 /// Result of this crate.
 pub type Result<T> = std::result::Result<T, ModelError>;
 
+impl ModelError {
+    /// A filesystem error on `path`.
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Io { path: path.display().to_string(), source }
+    }
+
+    /// A weights (burnpack) error on `path`.
+    pub(crate) fn weights(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+        Self::Weights { path: path.display().to_string(), message: e.to_string() }
+    }
+}
+
 pub(crate) fn config_err<T>(msg: impl Into<String>) -> Result<T> {
     Err(ModelError::Config(msg.into()))
 }

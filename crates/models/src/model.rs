@@ -230,7 +230,7 @@ impl ModelConfig {
         }
     }
 
-    /// Quantile levels of the regression output (the TFT's; `[0.5]`-free models return none).
+    /// Quantile levels of the regression output: the TFT's, `None` for single-value models.
     pub fn quantiles(&self) -> Option<&[f64]> {
         match self {
             Self::Tft(c) => Some(&c.quantiles),

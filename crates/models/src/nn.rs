@@ -142,8 +142,8 @@ pub fn tanh_via_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     sigmoid(x.mul_scalar(2.0)).mul_scalar(2.0).sub_scalar(1.0)
 }
 
-/// A single-layer, batch-first LSTM built on [`LstmCell`] (input projection hoisted out of the
-/// time loop).
+/// A single-layer, batch-first LSTM built on [`LstmCell`]; each step's input is sliced from `x`
+/// and projected inside the time loop (see the module docs for why not before it).
 #[derive(Module, Debug)]
 pub struct FusedLstm {
     /// The cell.

@@ -400,14 +400,6 @@ pub struct TrainInputs<'a, 'b> {
     pub resume: bool,
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> ModelError {
-    ModelError::Io { path: path.display().to_string(), source: e }
-}
-
-fn weights_err(path: &Path, e: impl std::fmt::Display) -> ModelError {
-    ModelError::Weights { path: path.display().to_string(), message: e.to_string() }
-}
-
 /// Loss of one batch under the task and settings.
 pub fn batch_loss(
     out: &ModelOutput,
@@ -573,10 +565,10 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
     };
     let ckpt = inputs.checkpoint_dir.map(Path::to_path_buf);
     if let Some(dir) = &ckpt {
-        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
         let state_path = dir.join("state.json");
         if inputs.resume && state_path.exists() {
-            let text = std::fs::read_to_string(&state_path).map_err(|e| io_err(&state_path, e))?;
+            let text = std::fs::read_to_string(&state_path).map_err(|e| ModelError::io(&state_path, e))?;
             let saved: ResumeState = serde_json::from_str(&text)
                 .map_err(|e| ModelError::Json { path: state_path.display().to_string(), source: e })?;
             if saved.config != config_value {
@@ -586,9 +578,9 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
                 ));
             }
             let mpath = dir.join("last.bpk");
-            model = model.try_load_file(&mpath).map_err(|e| weights_err(&mpath, e))?;
+            model = model.try_load_file(&mpath).map_err(|e| ModelError::weights(&mpath, e))?;
             let opath = dir.join("optimizer.bpk");
-            optim = optim.load(&opath).map_err(|e| weights_err(&opath, e))?;
+            optim = optim.load(&opath).map_err(|e| ModelError::weights(&opath, e))?;
             state = saved;
         }
     }
@@ -641,7 +633,7 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
             state.plateau_bad = 0;
             if let Some(dir) = &ckpt {
                 let p = dir.join("best.bpk");
-                inference.clone().save_file(&p).map_err(|e| weights_err(&p, e))?;
+                inference.clone().save_file(&p).map_err(|e| ModelError::weights(&p, e))?;
             }
             best_model = Some(inference);
         } else {
@@ -679,7 +671,7 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
             // Resumed after the best epoch: reload it from the checkpoint.
             let dir = ckpt.clone().ok_or_else(|| ModelError::Data("no epoch was trained".into()))?;
             let p = dir.join("best.bpk");
-            mcfg.init(device).try_load_file(&p).map_err(|e| weights_err(&p, e))?
+            mcfg.init(device).try_load_file(&p).map_err(|e| ModelError::weights(&p, e))?
         }
     };
     let best_record = state.history.iter().find(|r| r.epoch == state.best_epoch);
@@ -701,12 +693,12 @@ fn save_checkpoint(
     state: &ResumeState,
 ) -> Result<()> {
     let mpath = dir.join("last.bpk");
-    model.clone().save_file(&mpath).map_err(|e| weights_err(&mpath, e))?;
+    model.clone().save_file(&mpath).map_err(|e| ModelError::weights(&mpath, e))?;
     let opath = dir.join("optimizer.bpk");
-    optim.save(&opath).map_err(|e| weights_err(&opath, e))?;
+    optim.save(&opath).map_err(|e| ModelError::weights(&opath, e))?;
     let spath: PathBuf = dir.join("state.json");
     let tmp = dir.join("state.json.tmp");
     let text = serde_json::to_string_pretty(state).expect("state serialises");
-    std::fs::write(&tmp, text).map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, &spath).map_err(|e| io_err(&spath, e))
+    std::fs::write(&tmp, text).map_err(|e| ModelError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &spath).map_err(|e| ModelError::io(&spath, e))
 }

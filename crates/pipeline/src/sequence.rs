@@ -204,6 +204,8 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
     let mut matrix = FeatureMatrix::new(columns.clone())?;
     // (matrix row, class, value, label end open time, open time)
     let mut cands = Vec::new();
+    // Open times of each segment's rows, for the normaliser's rows below.
+    let mut segment_times = Vec::with_capacity(d.symbols.len());
     for (s, sym) in d.symbols.iter().enumerate() {
         let mut bars = store.read(sym, d.interval)?;
         if d.max_bars > 0 && bars.len() > d.max_bars {
@@ -215,6 +217,7 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
         let rows = matrix.push_segment(s as u32, &values)?;
         let tg = targets(&bars, d)?;
         let times = bars.open_time();
+        segment_times.push(times[first..].to_vec());
         for t in first + d.seq_len.saturating_sub(1)..bars.len() {
             let row = rows.start + (t - first);
             let window = matrix.rows_slice(row + 1 - d.seq_len..row + 1);
@@ -247,17 +250,12 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
         )));
     }
     // Normaliser rows: every matrix row before the cut (per symbol).
-    let mut fit_rows = Vec::new();
-    for (s, sym) in d.symbols.iter().enumerate() {
-        let seg = &matrix.segments()[s];
-        let mut bars = store.read(sym, d.interval)?;
-        if d.max_bars > 0 && bars.len() > d.max_bars {
-            bars = bars.slice(bars.len() - d.max_bars..bars.len());
-        }
-        let offset = bars.len() - seg.rows.len();
-        let before = bars.open_time()[offset..].iter().take_while(|&&t| t < cut).count();
-        fit_rows.push(seg.rows.start..seg.rows.start + before);
-    }
+    let fit_rows: Vec<_> = matrix
+        .segments()
+        .iter()
+        .zip(&segment_times)
+        .map(|(seg, times)| seg.rows.start..seg.rows.start + times.iter().take_while(|&&t| t < cut).count())
+        .collect();
     let normaliser = Normaliser::fit(d.normaliser, &matrix, &fit_rows)?;
     normaliser.apply(&mut matrix)?;
     Ok(Prepared { matrix, train, valid, normaliser, columns })
@@ -272,7 +270,8 @@ fn interpretation(
     device: &burn::tensor::Device,
 ) -> Option<Value> {
     let SequenceModel::Tft(_) = model else { return None };
-    let batcher = vane_models::data::SeqBatcher { seq_len: ds.seq_len(), n_features: ds.n_features(), n_classes: 3 };
+    let batcher =
+        vane_models::data::SeqBatcher { seq_len: ds.seq_len(), n_features: ds.n_features(), n_classes: CLASSES.len() };
     let (t, f) = (ds.seq_len(), ds.n_features());
     let mut var = vec![0.0f64; f];
     let mut lag = vec![0.0f64; t];
