@@ -1,0 +1,33 @@
+//! The one contract of vane for files on disk, and the one interface of trained models.
+//!
+//! - [`fs`]: [`write_atomic`] (temp file in the same folder, fsync, rename, fsync the folder) and
+//!   [`StagedDir`], the atomic folder swap that keeps the old folder until the new one is in
+//!   place, cleans up on failure, and — through [`recover_dir`] — restores a folder left aside by
+//!   a crash between its two renames. Every writer of artifacts, stores and outputs in the
+//!   workspace goes through these.
+//! - [`versioned`]: [`Versioned<T>`] and [`read_json`]: every artifact file carries a
+//!   `format_version`, and a mismatch is one clear error naming the file, the found and the
+//!   expected version.
+//! - [`ModelId`]: a validated model folder name.
+//! - [`predict`]: the [`Predict`] trait every model kind implements, and its [`Forecast`].
+//!
+//! # Feature flags
+//! None.
+#![warn(missing_docs)]
+
+/// Errors of this crate.
+pub mod error;
+/// Atomic files and folders.
+pub mod fs;
+/// Model folder names.
+pub mod model_id;
+/// The `Predict` trait.
+pub mod predict;
+/// Versioned JSON files.
+pub mod versioned;
+
+pub use error::{ArtifactError, Result};
+pub use fs::{FailPoint, StagedDir, open_dir, recover_dir, write_atomic, write_atomic_with, write_json};
+pub use model_id::ModelId;
+pub use predict::{Forecast, Predict, PredictStream};
+pub use versioned::{Versioned, check_version, parse_json, read_json, read_versioned, write_versioned};
