@@ -106,17 +106,17 @@ pub(crate) fn print_report(r: &TrainReport) {
         m.min_conf
     );
     println!("{:<24} {:>9} {:>9} {:>9}", "out of sample (mean)", "accuracy", "macro-F1", "log-loss");
-    for (name, s) in ["gbdt", "logistic baseline", "majority baseline"].iter().zip(&m.mean) {
-        println!("{name:<24} {:>9.4} {:>9.4} {:>9.4}", s.accuracy, s.macro_f1, s.log_loss);
+    for (name, s) in &m.mean {
+        let label = if name == vane_pipeline::artifacts::GBDT { name.clone() } else { format!("{name} baseline") };
+        println!("{label:<24} {:>9.4} {:>9.4} {:>9.4}", s.accuracy, s.macro_f1, s.log_loss);
     }
     for (i, w) in m.windows.iter().enumerate() {
+        let f1: Vec<String> = w.scores.iter().map(|(name, s)| format!("{name} {:.3}", s.macro_f1)).collect();
         println!(
-            "  window {i}: {} → {}: gbdt F1 {:.3} / logistic {:.3} / majority {:.3}",
+            "  window {i}: {} → {}: macro-F1 {}",
             Timestamp(w.test_first_open_time_ms),
             Timestamp(w.test_last_open_time_ms),
-            w.model.macro_f1,
-            w.logistic.macro_f1,
-            w.majority.macro_f1
+            f1.join(" / ")
         );
     }
     for (id, dir) in &r.models {

@@ -39,6 +39,18 @@ impl FixedHorizon {
     }
 }
 
+/// The class of a forward return `r` under the band `(sell, buy)`: BUY if `r > buy`, SELL if
+/// `r < sell`, else HOLD. The fixed-horizon rule is `classify(r, θ, −θ)`.
+pub fn classify(r: f64, buy: f64, sell: f64) -> Signal {
+    if r > buy {
+        Signal::Buy
+    } else if r < sell {
+        Signal::Sell
+    } else {
+        Signal::Hold
+    }
+}
+
 /// BUY above `buy`, SELL below `sell`, HOLD between, for precomputed forward returns.
 pub(crate) fn label_returns(rets: &[Option<f64>], horizon: usize, buy: f64, sell: f64) -> Labels<FixedLabel> {
     let mut out = Labels::with_len(rets.len());
@@ -46,14 +58,7 @@ pub(crate) fn label_returns(rets: &[Option<f64>], horizon: usize, buy: f64, sell
         if let Some(r) = *r
             && r.is_finite()
         {
-            let signal = if r > buy {
-                Signal::Buy
-            } else if r < sell {
-                Signal::Sell
-            } else {
-                Signal::Hold
-            };
-            out.set(t, FixedLabel { signal, ret: r }, t + horizon);
+            out.set(t, FixedLabel { signal: classify(r, buy, sell), ret: r }, t + horizon);
         }
     }
     out
@@ -120,6 +125,53 @@ impl ThetaSearch {
         horizon: usize,
         mut score: impl FnMut(f64, &Labels<FixedLabel>) -> f64,
     ) -> Result<ThetaResult> {
+        self.check()?;
+        let rets = forward_returns(close, horizon);
+        let mut candidates = Vec::new();
+        let mut best: Option<ThetaCandidate> = None;
+        for theta in self.grid() {
+            let labels = label_returns(&rets, horizon, theta, -theta);
+            let hs = hold_share(&labels);
+            let score =
+                (hs >= self.hold_min && hs <= self.hold_max).then(|| score(theta, &labels)).filter(|s| s.is_finite());
+            Self::keep(&mut best, &mut candidates, ThetaCandidate { theta, hold_share: hs, score });
+        }
+        Ok(ThetaResult { best, candidates })
+    }
+
+    /// The same search over precomputed forward returns (e.g. the rows of a multi-symbol panel):
+    /// `score` gets θ and the classes of `rets` under it, and may fail (its error is returned).
+    pub fn run_on_returns<E: From<crate::LabelError>>(
+        &self,
+        rets: &[f64],
+        mut score: impl FnMut(f64, &[Signal]) -> std::result::Result<f64, E>,
+    ) -> std::result::Result<ThetaResult, E> {
+        self.check()?;
+        let mut candidates = Vec::new();
+        let mut best: Option<ThetaCandidate> = None;
+        for theta in self.grid() {
+            let classes: Vec<Signal> = rets.iter().map(|&r| classify(r, theta, -theta)).collect();
+            let hs = classes.iter().filter(|&&c| c == Signal::Hold).count() as f64 / classes.len() as f64;
+            let score = if hs >= self.hold_min && hs <= self.hold_max {
+                Some(score(theta, &classes)?).filter(|s| s.is_finite())
+            } else {
+                None
+            };
+            Self::keep(&mut best, &mut candidates, ThetaCandidate { theta, hold_share: hs, score });
+        }
+        Ok(ThetaResult { best, candidates })
+    }
+
+    fn keep(best: &mut Option<ThetaCandidate>, candidates: &mut Vec<ThetaCandidate>, c: ThetaCandidate) {
+        if let Some(s) = c.score
+            && best.is_none_or(|b| s > b.score.unwrap_or(f64::NEG_INFINITY))
+        {
+            *best = Some(c);
+        }
+        candidates.push(c);
+    }
+
+    fn check(&self) -> Result<()> {
         param(
             "theta search",
             self.theta_min >= 0.0 && self.theta_max >= self.theta_min && self.theta_max.is_finite(),
@@ -129,24 +181,7 @@ impl ThetaSearch {
             "theta search",
             (0.0..=1.0).contains(&self.hold_min) && self.hold_min <= self.hold_max && self.hold_max <= 1.0,
             || format!("need 0 ≤ hold_min ≤ hold_max ≤ 1, got {} and {}", self.hold_min, self.hold_max),
-        )?;
-        let rets = forward_returns(close, horizon);
-        let mut candidates = Vec::new();
-        let mut best: Option<ThetaCandidate> = None;
-        for theta in self.grid() {
-            let labels = label_returns(&rets, horizon, theta, -theta);
-            let hs = hold_share(&labels);
-            let score =
-                (hs >= self.hold_min && hs <= self.hold_max).then(|| score(theta, &labels)).filter(|s| s.is_finite());
-            let c = ThetaCandidate { theta, hold_share: hs, score };
-            if let Some(s) = score
-                && best.is_none_or(|b| s > b.score.unwrap_or(f64::NEG_INFINITY))
-            {
-                best = Some(c);
-            }
-            candidates.push(c);
-        }
-        Ok(ThetaResult { best, candidates })
+        )
     }
 }
 
@@ -187,6 +222,27 @@ mod tests {
         assert_eq!(r.best.unwrap().theta, *kept.last().unwrap());
         let bad = ThetaSearch { hold_min: 0.7, hold_max: 0.6, ..search };
         assert!(bad.run(&close, 3, |_, _| 0.0).unwrap_err().to_string().contains("hold_min"));
+    }
+
+    #[test]
+    fn search_on_returns_matches_search_on_closes() {
+        let close: Vec<f64> = (0..300).map(|i| 100.0 * (1.0 + 0.03 * ((i as f64) * 0.37).sin())).collect();
+        let search = ThetaSearch { theta_min: 0.0, theta_max: 0.04, steps: 9, hold_min: 0.1, hold_max: 0.8 };
+        let buy_share = |c: &[Signal]| c.iter().filter(|&&s| s == Signal::Buy).count() as f64 / c.len() as f64;
+        let a = search
+            .run(&close, 4, |_, l| {
+                let c: Vec<Signal> = l.iter().map(|(_, v, _)| v.signal).collect();
+                buy_share(&c)
+            })
+            .unwrap();
+        let rets: Vec<f64> = forward_returns(&close, 4).into_iter().flatten().collect();
+        let b = search.run_on_returns::<crate::LabelError>(&rets, |_, c| Ok(buy_share(c))).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(classify(0.02, 0.01, -0.01), Signal::Buy);
+        assert_eq!(classify(-0.01, 0.01, -0.01), Signal::Hold);
+        let failing =
+            search.run_on_returns::<crate::LabelError>(&rets, |_, _| Err(crate::LabelError::InvalidInput("x".into())));
+        assert!(failing.is_err());
     }
 
     #[test]

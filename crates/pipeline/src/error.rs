@@ -27,6 +27,9 @@ pub enum PipelineError {
     /// Not enough data to train or predict.
     #[error("{0}")]
     Data(String),
+    /// Artifact files: I/O, format versions, model ids.
+    #[error(transparent)]
+    File(#[from] vane_artifact::ArtifactError),
     /// Candle data errors.
     #[error(transparent)]
     MarketData(#[from] vane_market_data::MarketDataError),

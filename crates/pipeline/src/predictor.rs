@@ -8,7 +8,9 @@ use vane_indicators::{FeatureSet, FeatureStream};
 use vane_policy::{Input, Policy};
 use vane_tabular::{Dataset, Gbdt};
 
-use crate::artifacts::{FeatureSchema, Inference, read_json};
+use vane_artifact::{Forecast, ModelId, Predict, PredictStream};
+
+use crate::artifacts::{FeatureSchema, GBDT, Inference, read_json};
 use crate::error::{PipelineError, Result};
 
 /// A loaded seed 001 model with its feature schema and decision policy.
@@ -24,13 +26,17 @@ impl Predictor {
     /// Loads `dir` (`artifacts/models/<MODEL_ID>`), checking every file's `format_version` and
     /// that its feature schema is the one this build computes.
     pub fn load(dir: &Path) -> Result<Self> {
+        let dir = &vane_artifact::open_dir(dir)?.ok_or_else(|| PipelineError::Artifact {
+            path: dir.to_path_buf(),
+            message: "no such model folder: train one first (vane train)".into(),
+        })?;
         let model_path = dir.join("model.json");
-        let text = std::fs::read_to_string(&model_path)
-            .map_err(|e| PipelineError::Artifact { path: model_path.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(&model_path).map_err(|e| PipelineError::io("reading", &model_path, e))?;
         let model = Gbdt::from_json(&text)
             .map_err(|e| PipelineError::Artifact { path: model_path.clone(), message: e.to_string() })?;
         let schema: FeatureSchema = read_json(&dir.join("feature_schema.json"))?;
         let inference: Inference = read_json(&dir.join("inference.json"))?;
+        inference.check(&dir.join("inference.json"))?;
         let set: FeatureSet = schema.feature_set.parse().map_err(|e: vane_indicators::IndicatorError| {
             PipelineError::Artifact { path: dir.join("feature_schema.json"), message: e.to_string() }
         })?;
@@ -47,20 +53,12 @@ impl Predictor {
                 ),
             });
         }
-        Policy::new(inference.policy)?;
         Ok(Self { dir: dir.to_path_buf(), model, schema, inference })
     }
 
     /// The per-symbol model when `artifacts/models/<SYMBOL>` exists, else the global one.
     pub fn for_symbol(artifacts: &Path, symbol: &Symbol) -> Result<Self> {
-        let models = artifacts.join("models");
-        for id in [symbol.as_str(), "global"] {
-            let d = models.join(id);
-            if d.join("model.json").is_file() {
-                return Self::load(&d);
-            }
-        }
-        Err(PipelineError::NoModel { symbol: symbol.to_string(), dir: models })
+        Self::load(&model_dir_for(artifacts, symbol)?)
     }
 
     /// `global` or the symbol.
@@ -86,7 +84,7 @@ impl Predictor {
             categorical: vec![vec![symbol.to_string()]],
         };
         let p = &self.model.predict_proba(&d)?[0];
-        Ok(ClassProbs { buy: p[0], sell: p[1], hold: p[2] })
+        Ok(ClassProbs::try_from_slice(p)?)
     }
 
     /// The decision for the last bar of `bars` (closed bars of `symbol`, oldest first); the
@@ -111,15 +109,10 @@ impl Predictor {
     }
 
     fn prediction(&self, symbol: &Symbol, signal: Signal, probs: ClassProbs, at: vane_core::Timestamp) -> Prediction {
-        let confidence = match signal {
-            Signal::Buy => probs.buy,
-            Signal::Sell => probs.sell,
-            Signal::Hold => probs.buy.max(probs.sell).max(probs.hold),
-        };
         Prediction {
             symbol: symbol.clone(),
             signal,
-            confidence,
+            confidence: probs.confidence(signal),
             probs,
             as_of: at,
             model_id_used: self.inference.model_id.clone(),
@@ -160,5 +153,52 @@ impl PredictorStream<'_> {
         let probs = self.predictor.probs(&self.symbol, &self.row)?;
         let signal = self.policy.decide(bar.open_time, &Input::Classes(probs))?;
         Ok(Some(self.predictor.prediction(&self.symbol, signal, probs, bar.open_time)))
+    }
+}
+
+/// `artifacts/models/<SYMBOL>` when it holds a model, else `artifacts/models/global`.
+pub fn model_dir_for(artifacts: &Path, symbol: &Symbol) -> Result<PathBuf> {
+    let models = artifacts.join("models");
+    for id in [ModelId::for_symbol(symbol), ModelId::global()] {
+        if let Some(d) = vane_artifact::open_dir(&models.join(id.as_str()))? {
+            return Ok(d);
+        }
+    }
+    Err(PipelineError::NoModel { symbol: symbol.to_string(), dir: models })
+}
+
+fn forecast(p: Prediction) -> Forecast {
+    Forecast::classified(&p.symbol, GBDT, &p.model_id_used, p.as_of, p.signal, p.probs)
+}
+
+impl Predict for Predictor {
+    type Error = PipelineError;
+
+    fn load(dir: &Path) -> Result<Self> {
+        Predictor::load(dir)
+    }
+
+    fn model_kind(&self) -> &str {
+        GBDT
+    }
+
+    fn model_id(&self) -> &str {
+        Predictor::model_id(self)
+    }
+
+    fn predict(&self, symbol: &Symbol, bars: &Bars) -> Result<Forecast> {
+        Predictor::predict(self, symbol, bars).map(forecast)
+    }
+
+    fn stream(&self, symbol: &Symbol) -> Result<Box<dyn PredictStream<Error = PipelineError> + '_>> {
+        Ok(Box::new(Predictor::stream(self, symbol.clone())?))
+    }
+}
+
+impl PredictStream for PredictorStream<'_> {
+    type Error = PipelineError;
+
+    fn on_bar(&mut self, bar: &Bar) -> Result<Option<Forecast>> {
+        PredictorStream::on_bar(self, bar).map(|p| p.map(forecast))
     }
 }

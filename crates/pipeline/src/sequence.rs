@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use vane_core::{Bars, Interval, Symbol};
+use vane_core::{Bars, Interval, Signal, Symbol};
 use vane_indicators::FeatureSet;
 use vane_labeling::fixed::FixedHorizon;
 use vane_labeling::ladder::{LadderConfig, expected_returns};
@@ -21,7 +21,6 @@ use vane_models::train::{
 use vane_models::{DeviceKind, ModelKind, ModelSpec, SequenceModel, Task, TrainConfig};
 
 use crate::error::{PipelineError, Result};
-use crate::train::CLASSES;
 
 /// Which labels the model learns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,12 +153,7 @@ fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usiz
         LabelKind::Fixed => {
             let labels = FixedHorizon::new(d.horizon, d.theta)?.label(bars.close());
             for (t, l, span) in labels.iter() {
-                let class = match l.signal {
-                    vane_core::Signal::Buy => 0,
-                    vane_core::Signal::Sell => 1,
-                    vane_core::Signal::Hold => 2,
-                };
-                out[t] = Some((class, l.ret as f32, span.end));
+                out[t] = Some((l.signal.class_index(), l.ret as f32, span.end));
             }
         }
         LabelKind::ExpectedReturn => {
@@ -167,13 +161,13 @@ fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usiz
             let labels = expected_returns(bars, &cfg)?;
             for (t, er, span) in labels.iter() {
                 let class = if er.er_long > d.theta && er.er_long >= er.er_short {
-                    0
+                    Signal::Buy
                 } else if er.er_short > d.theta && er.er_short > er.er_long {
-                    1
+                    Signal::Sell
                 } else {
-                    2
+                    Signal::Hold
                 };
-                out[t] = Some((class, (er.er_long - er.er_short) as f32, span.end));
+                out[t] = Some((class.class_index(), (er.er_long - er.er_short) as f32, span.end));
             }
         }
     }
@@ -270,8 +264,11 @@ fn interpretation(
     device: &burn::tensor::Device,
 ) -> Option<Value> {
     let SequenceModel::Tft(_) = model else { return None };
-    let batcher =
-        vane_models::data::SeqBatcher { seq_len: ds.seq_len(), n_features: ds.n_features(), n_classes: CLASSES.len() };
+    let batcher = vane_models::data::SeqBatcher {
+        seq_len: ds.seq_len(),
+        n_features: ds.n_features(),
+        n_classes: Signal::ALL.len(),
+    };
     let (t, f) = (ds.seq_len(), ds.n_features());
     let mut var = vec![0.0f64; f];
     let mut lag = vec![0.0f64; t];
@@ -317,7 +314,7 @@ pub fn train_sequence(
     let mut tcfg = TrainConfig::resolve(None, &overrides)?;
     tcfg.task = job.task;
     let prepared = prepare(store, d)?;
-    let k = CLASSES.len();
+    let k = Signal::ALL.len();
     let mcfg = job.model.resolve(prepared.columns.len(), k, d.symbols.len(), tcfg.dropout)?;
     let n_classes = (job.task == Task::Classification).then_some(k);
     let train = WindowedDataset::new(&prepared.matrix, d.seq_len, prepared.train.clone(), n_classes)?;
@@ -356,7 +353,7 @@ pub fn train_sequence(
         seq_len: d.seq_len,
         normaliser: prepared.normaliser.clone(),
         symbols: d.symbols.iter().map(|s| s.to_string()).collect(),
-        classes: CLASSES.iter().map(|c| c.to_string()).collect(),
+        classes: Signal::NAMES.iter().map(|c| c.to_string()).collect(),
     };
     let interp = interpretation(&outcome.model, &valid, &prepared.columns, &device);
     let files = ArtifactFiles {

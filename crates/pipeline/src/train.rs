@@ -5,8 +5,11 @@
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
-use vane_core::{ClassProbs, Symbol};
+use vane_artifact::ModelId;
+use vane_core::{ClassProbs, Signal, Symbol};
 use vane_costs::CostModel;
 use vane_indicators::FeatureSet;
 use vane_market_data::ParquetStore;
@@ -15,12 +18,26 @@ use vane_tabular::{Dataset, Gbdt, GbdtConfig, Logistic, Objective, majority};
 use vane_validation::metrics::{accuracy, log_loss, macro_f1};
 use vane_validation::{WalkForward, WindowUnit, horizon_spans};
 
-use crate::artifacts::{FeatureSchema, Inference, ModelMetrics, Scores, WindowMetrics, write_model_dir};
+use vane_labeling::fixed::classify;
+
+use crate::artifacts::{
+    FeatureSchema, GBDT, Inference, LOGISTIC, MAJORITY, ModelMetrics, Scores, WindowMetrics, write_model_dir,
+};
 use crate::config::{Mode, TrainConfig};
 use crate::error::{PipelineError, Result};
 
-/// The class order of every seed 001 model: BUY, SELL, HOLD (as [`ClassProbs`]).
-pub const CLASSES: [&str; 3] = ["BUY", "SELL", "HOLD"];
+/// One row of a [`Panel`]: a bar of one symbol with complete features and a forward return.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PanelRow {
+    /// Index into [`Panel::times`].
+    pub time: usize,
+    /// Index into [`Panel::symbols`].
+    pub symbol: usize,
+    /// The feature values, in [`Panel::names`]' order.
+    pub features: Vec<f64>,
+    /// `close[t+H]/close[t] − 1`.
+    pub forward_return: f64,
+}
 
 /// Feature rows of several symbols on one time axis.
 #[derive(Clone, Debug)]
@@ -31,8 +48,8 @@ pub struct Panel {
     pub symbols: Vec<Symbol>,
     /// Distinct open times, ascending.
     pub times: Vec<i64>,
-    /// Rows sorted by (time, symbol): `(time index, symbol index, features, forward return)`.
-    pub rows: Vec<(usize, usize, Vec<f64>, f64)>,
+    /// Rows sorted by (time, symbol).
+    pub rows: Vec<PanelRow>,
 }
 
 impl Panel {
@@ -48,41 +65,41 @@ impl Panel {
             for t in 0..bars.len().saturating_sub(cfg.horizon) {
                 let x = frame.row(t);
                 if x.iter().all(|v| v.is_finite()) {
-                    raw.push((bars.open_time()[t], s, x, c[t + cfg.horizon] / c[t] - 1.0));
+                    let row =
+                        PanelRow { time: 0, symbol: s, features: x, forward_return: c[t + cfg.horizon] / c[t] - 1.0 };
+                    raw.push((bars.open_time()[t], row));
                 }
             }
         }
-        raw.sort_by_key(|r| (r.0, r.1));
+        raw.sort_by_key(|(t, r)| (*t, r.symbol));
         let mut times: Vec<i64> = raw.iter().map(|r| r.0).collect();
         times.dedup();
-        let rows = raw.into_iter().map(|(t, s, x, r)| (times.binary_search(&t).expect("collected"), s, x, r)).collect();
+        let rows = raw
+            .into_iter()
+            .map(|(t, row)| PanelRow { time: times.binary_search(&t).expect("collected"), ..row })
+            .collect();
         Ok(Self { names: set.columns(), symbols: cfg.symbols.clone(), times, rows })
     }
 
     fn dataset(&self, idx: &[usize]) -> Dataset {
         Dataset {
             numeric_names: self.names.clone(),
-            numeric: (0..self.names.len()).map(|j| idx.iter().map(|&i| self.rows[i].2[j]).collect()).collect(),
+            numeric: (0..self.names.len()).map(|j| idx.iter().map(|&i| self.rows[i].features[j]).collect()).collect(),
             categorical_names: vec!["symbol".into()],
-            categorical: vec![idx.iter().map(|&i| self.symbols[self.rows[i].1].to_string()).collect()],
+            categorical: vec![idx.iter().map(|&i| self.symbols[self.rows[i].symbol].to_string()).collect()],
         }
     }
-}
 
-/// Class index of a forward return under θ: BUY 0, SELL 1, HOLD 2.
-fn class_of(r: f64, theta: f64) -> usize {
-    if r > theta {
-        0
-    } else if r < -theta {
-        1
-    } else {
-        2
+    fn forward_returns(&self) -> Vec<f64> {
+        self.rows.iter().map(|r| r.forward_return).collect()
     }
 }
 
 fn scores(y: &[usize], p: &[Vec<f64>]) -> Result<Scores> {
-    let pred: Vec<usize> =
-        p.iter().map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(2, |m| m.0)).collect();
+    let pred: Vec<usize> = p
+        .iter()
+        .map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(Signal::Hold.class_index(), |m| m.0))
+        .collect();
     Ok(Scores { accuracy: accuracy(y, &pred)?, macro_f1: macro_f1(y, &pred)?, log_loss: log_loss(y, p)? })
 }
 
@@ -109,10 +126,10 @@ pub fn train(
     let mut panel = Panel::build(store, cfg)?;
     if permute_labels {
         // The leakage alarm: shuffled targets must score at chance out of sample.
-        let mut rets: Vec<f64> = panel.rows.iter().map(|r| r.3).collect();
+        let mut rets = panel.forward_returns();
         rets.shuffle(&mut rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0x5eed));
         for (row, r) in panel.rows.iter_mut().zip(rets) {
-            row.3 = r;
+            row.forward_return = r;
         }
     }
     let folds = WalkForward {
@@ -133,7 +150,7 @@ pub fn train(
         )));
     }
     let rows_in = |ranges: &[std::ops::Range<usize>]| -> Vec<usize> {
-        (0..panel.rows.len()).filter(|&i| ranges.iter().any(|r| r.contains(&panel.rows[i].0))).collect()
+        (0..panel.rows.len()).filter(|&i| ranges.iter().any(|r| r.contains(&panel.rows[i].time))).collect()
     };
     let fold_rows: Vec<(Vec<usize>, Vec<usize>)> =
         folds.iter().map(|f| (rows_in(&f.train), rows_in(std::slice::from_ref(&f.test)))).collect();
@@ -158,36 +175,27 @@ pub fn train(
         hold_max: cfg.hold_max,
     };
     // θ search: mean macro-F1 over the walk-forward windows, within the HOLD-share bounds.
-    let mut candidates = Vec::new();
-    let mut best: Option<(f64, f64)> = None;
-    for theta in search.grid() {
-        let y: Vec<usize> = panel.rows.iter().map(|r| class_of(r.3, theta)).collect();
-        let hold = y.iter().filter(|&&c| c == 2).count() as f64 / y.len() as f64;
-        let mut score = None;
-        if hold >= cfg.hold_min && hold <= cfg.hold_max {
-            let mut f1s = Vec::new();
-            for (tr, te) in &fold_rows {
-                let ytr: Vec<f64> = tr.iter().map(|&i| y[i] as f64).collect();
-                let m = Gbdt::fit(&gbdt_cfg, &panel.dataset(tr), &ytr, None, None)?;
-                let p = m.predict_proba(&panel.dataset(te))?;
-                f1s.push(scores(&te.iter().map(|&i| y[i]).collect::<Vec<_>>(), &p)?.macro_f1);
-            }
-            let s = f1s.iter().sum::<f64>() / f1s.len() as f64;
-            score = Some(s);
-            if best.is_none_or(|b| s > b.1) {
-                best = Some((theta, s));
-            }
+    let rets = panel.forward_returns();
+    let result = search.run_on_returns::<PipelineError>(&rets, |_, classes| {
+        let y: Vec<usize> = classes.iter().map(|c| c.class_index()).collect();
+        let mut f1s = Vec::new();
+        for (tr, te) in &fold_rows {
+            let ytr: Vec<f64> = tr.iter().map(|&i| y[i] as f64).collect();
+            let m = Gbdt::fit(&gbdt_cfg, &panel.dataset(tr), &ytr, None, None)?;
+            let p = m.predict_proba(&panel.dataset(te))?;
+            f1s.push(scores(&te.iter().map(|&i| y[i]).collect::<Vec<_>>(), &p)?.macro_f1);
         }
-        candidates.push(vane_labeling::fixed::ThetaCandidate { theta, hold_share: hold, score });
-    }
-    let Some((theta, _)) = best else {
+        Ok(f1s.iter().sum::<f64>() / f1s.len() as f64)
+    })?;
+    let Some(best) = result.best else {
         return Err(PipelineError::Data(format!(
             "no θ in [{}, {}] gives a HOLD share within [{}, {}]: widen the bounds",
             cfg.theta_min, cfg.theta_max, cfg.hold_min, cfg.hold_max
         )));
     };
+    let (theta, candidates) = (best.theta, result.candidates);
     // Walk-forward report at the chosen θ, with the baselines.
-    let y: Vec<usize> = panel.rows.iter().map(|r| class_of(r.3, theta)).collect();
+    let y: Vec<usize> = rets.iter().map(|&r| classify(r, theta, -theta).class_index()).collect();
     let mut windows = Vec::new();
     let mut last_probs = Vec::new();
     for ((tr, te), fold) in fold_rows.iter().zip(&folds) {
@@ -203,35 +211,40 @@ pub fn train(
             test_rows: te.len(),
             test_first_open_time_ms: panel.times[fold.test.start],
             test_last_open_time_ms: panel.times[fold.test.end - 1],
-            model: scores(&yte, &p)?,
-            logistic: scores(&yte, &lp)?,
-            majority: scores(&yte, &vec![base.clone(); yte.len()])?,
+            scores: BTreeMap::from([
+                (GBDT.to_string(), scores(&yte, &p)?),
+                (LOGISTIC.to_string(), scores(&yte, &lp)?),
+                (MAJORITY.to_string(), scores(&yte, &vec![base.clone(); yte.len()])?),
+            ]),
         });
         last_probs = te.iter().copied().zip(p).collect::<Vec<_>>();
     }
     // min_conf on the most recent validation window, by net edge after costs.
     let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps).map_err(|e| PipelineError::Config(e.to_string()))?;
     let probs: Vec<ClassProbs> =
-        last_probs.iter().map(|(_, p)| ClassProbs { buy: p[0], sell: p[1], hold: p[2] }).collect();
-    let rets: Vec<f64> = last_probs.iter().map(|(i, _)| panel.rows[*i].3).collect();
-    let choice = min_conf(&probs, &rets, &costs, &Constraints::default())?;
+        last_probs.iter().map(|(_, p)| ClassProbs::try_from_slice(p)).collect::<std::result::Result<_, _>>()?;
+    let last_rets: Vec<f64> = last_probs.iter().map(|(i, _)| rets[*i]).collect();
+    let choice = min_conf(&probs, &last_rets, &costs, &Constraints::default())?;
     let metrics = ModelMetrics::new(theta, candidates, windows, choice);
     // Final models on every row.
     let mut models = Vec::new();
     let all: Vec<usize> = (0..panel.rows.len()).collect();
-    let mut ids: Vec<(String, Vec<usize>)> = vec![("global".into(), all)];
+    let mut ids: Vec<(ModelId, Vec<usize>)> = vec![(ModelId::global(), all)];
     if cfg.per_symbol {
         for (s, sym) in panel.symbols.iter().enumerate() {
-            ids.push((sym.to_string(), (0..panel.rows.len()).filter(|&i| panel.rows[i].1 == s).collect()));
+            ids.push((
+                ModelId::for_symbol(sym),
+                (0..panel.rows.len()).filter(|&i| panel.rows[i].symbol == s).collect(),
+            ));
         }
     }
     for (id, idx) in ids {
         let yv: Vec<f64> = idx.iter().map(|&i| y[i] as f64).collect();
         let model = Gbdt::fit(&gbdt_cfg, &panel.dataset(&idx), &yv, None, None)?;
         let schema = FeatureSchema::v1(cfg.interval, cfg.horizon);
-        let inference = Inference::new(&id, theta, metrics.min_conf, cfg, panel.times.last().copied());
+        let inference = Inference::new(id.as_str(), theta, metrics.min_conf, cfg, panel.times.last().copied());
         let dir = write_model_dir(artifacts_dir, &id, &model, cfg, &schema, &inference, &metrics)?;
-        models.push((id, dir));
+        models.push((id.to_string(), dir));
     }
     Ok(TrainReport { models, theta, metrics })
 }

@@ -50,7 +50,11 @@ fn train_writes_artifacts_and_predicts() {
     // metrics.json: 3 windows with the model beside both baselines.
     let m = &report.metrics;
     assert_eq!(m.windows.len(), 3);
-    assert!(m.windows.iter().all(|w| w.test_rows > 600 && w.model.log_loss.is_finite() && w.majority.accuracy > 0.0));
+    assert!(m.windows.iter().all(|w| w.test_rows > 600
+        && w.scores["gbdt"].log_loss.is_finite()
+        && w.scores["majority"].accuracy > 0.0
+        && w.scores["logistic"].macro_f1.is_finite()));
+    assert_eq!(m.mean.keys().collect::<Vec<_>>(), ["gbdt", "logistic", "majority"]);
     assert!(m.theta_search.iter().any(|c| c.score.is_some()));
     assert!((0.0..=1.0).contains(&m.min_conf));
 
@@ -85,7 +89,7 @@ fn shuffled_labels_score_at_chance() {
     let dir = tempfile::tempdir().unwrap();
     let st = store(dir.path());
     let r = train(&st, &dir.path().join("a"), &cfg(), Mode::Fast, true).unwrap();
-    let [model, _, majority] = r.metrics.mean;
+    let (model, majority) = (r.metrics.mean["gbdt"], r.metrics.mean["majority"]);
     // No edge over the majority class out of sample once the labels are shuffled.
     assert!(model.log_loss > majority.log_loss - 0.005, "model {model:?} vs majority {majority:?}");
     assert!(model.accuracy < majority.accuracy + 0.03, "model {model:?} vs majority {majority:?}");
@@ -101,11 +105,17 @@ fn bad_artifacts_and_configs_are_clear_errors() {
     let g = arts.join("models/global");
     // Another format_version.
     let inf = std::fs::read_to_string(g.join("inference.json")).unwrap();
-    std::fs::write(g.join("inference.json"), inf.replacen("\"format_version\": 1", "\"format_version\": 7", 1))
+    std::fs::write(g.join("inference.json"), inf.replacen("\"format_version\": 2", "\"format_version\": 1", 1))
         .unwrap();
     let e = Predictor::load(&g).unwrap_err().to_string();
-    assert!(e.contains("inference.json") && e.contains("format_version 7 is not supported"), "{e}");
-    std::fs::write(g.join("inference.json"), inf).unwrap();
+    assert!(e.contains("inference.json") && e.contains("format_version 1 but this build reads 2"), "{e}");
+    assert!(e.contains("retrain"), "{e}");
+    // Another class order.
+    std::fs::write(g.join("inference.json"), inf.replacen("\"BUY\",\n    \"SELL\"", "\"SELL\",\n    \"BUY\"", 1))
+        .unwrap();
+    let e = Predictor::load(&g).unwrap_err().to_string();
+    assert!(e.contains("inference.json") && e.contains("class order"), "{e}");
+    std::fs::write(g.join("inference.json"), &inf).unwrap();
     // Another feature schema.
     let fs = std::fs::read_to_string(g.join("feature_schema.json")).unwrap();
     std::fs::write(g.join("feature_schema.json"), fs.replacen("\"rsi_14\"", "\"rsi_21\"", 1)).unwrap();
