@@ -9,7 +9,7 @@ use std::path::Path;
 use vane_core::{BarColumns, Bars, Extras, Interval, Timestamp};
 
 use crate::error::{MarketDataError, Result};
-use crate::fsutil::write_atomic;
+use vane_artifact::write_atomic_with as write_atomic;
 
 const REQUIRED: [&str; 6] = ["open_time_ms", "open", "high", "low", "close", "volume"];
 

@@ -8,6 +8,9 @@ pub enum MarketDataError {
     /// Invalid core value (symbol, interval, bar).
     #[error(transparent)]
     Core(#[from] vane_core::CoreError),
+    /// Atomic-write and artifact-contract errors.
+    #[error(transparent)]
+    File(#[from] vane_artifact::ArtifactError),
     /// A filesystem operation failed.
     #[error("{op} {path}: {source}")]
     Io {

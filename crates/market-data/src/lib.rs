@@ -32,7 +32,6 @@ pub mod csv;
 pub mod download;
 /// Errors of this crate.
 pub mod error;
-mod fsutil;
 /// Gap reports.
 pub mod gaps;
 /// Resampling to coarser intervals.

@@ -29,7 +29,7 @@ use parquet::file::statistics::Statistics;
 use vane_core::{BarColumns, Bars, Extras, Interval, MergeStats, Symbol, Timestamp};
 
 use crate::error::{MarketDataError, Result};
-use crate::fsutil::write_atomic;
+use vane_artifact::write_atomic_with as write_atomic;
 
 /// Version of the parquet file layout written by this crate.
 pub const STORE_FORMAT_VERSION: u32 = 1;
