@@ -100,6 +100,8 @@ pub struct ArtifactFiles<'a> {
     pub checklist: &'a Checklist,
     /// TFT interpretation (already summarised), if any.
     pub interpretation: Option<Value>,
+    /// The decision rule (`inference.json`, written by the pipeline), if any.
+    pub inference: Option<Value>,
 }
 
 /// Writes the model and its files into `dir` (created if needed). Files are written to a
@@ -124,6 +126,9 @@ pub fn save(dir: &Path, model: &SequenceModel, files: &ArtifactFiles<'_>) -> Res
         write_json(&tmp.join("checklist.json"), files.checklist)?;
         let svg = tmp.join("loss.svg");
         std::fs::write(&svg, crate::svg::loss_curve(files.history)).map_err(|e| ModelError::io(&svg, e))?;
+        if let Some(i) = &files.inference {
+            write_json(&tmp.join("inference.json"), i)?;
+        }
         match &files.interpretation {
             Some(i) => write_json(&tmp.join("interpretation.json"), i),
             None => Ok(()),

@@ -252,6 +252,7 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
             history: &a.history,
             checklist: &a.checklist,
             interpretation: None,
+            inference: None,
         };
         artifact::save(&path, &a.model, &files).unwrap();
         for f in [

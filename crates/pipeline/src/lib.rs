@@ -22,10 +22,14 @@ pub mod error;
 pub mod predictor;
 /// Sequence-model training.
 pub mod sequence;
+/// Forecasts from trained sequence models.
+pub mod sequence_predictor;
 /// Seed 001 training.
 pub mod train;
 
 pub use config::{Mode, TrainConfig};
 pub use error::{PipelineError, Result};
-pub use predictor::{Predictor, PredictorStream};
+pub use predictor::{AnyPredictor, Predictor, PredictorStream, model_dir_for};
+pub use sequence_predictor::SequencePredictor;
 pub use train::{TrainReport, train};
+pub use vane_artifact::{Forecast, ModelId, Predict, PredictStream};

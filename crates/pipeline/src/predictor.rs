@@ -202,3 +202,92 @@ impl PredictStream for PredictorStream<'_> {
         PredictorStream::on_bar(self, bar).map(|p| p.map(forecast))
     }
 }
+
+/// Any trained model folder: seed 001's GBDT (`model.json`) or a sequence model (`model.bpk`).
+#[derive(Debug)]
+pub enum AnyPredictor {
+    /// Seed 001's gradient-boosted trees.
+    Gbdt(Predictor),
+    /// An HRM, CNN-LSTM or TFT.
+    Sequence(crate::SequencePredictor),
+}
+
+impl AnyPredictor {
+    /// Loads whichever kind `dir` holds.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let dir = vane_artifact::open_dir(dir)?.ok_or_else(|| PipelineError::Artifact {
+            path: dir.to_path_buf(),
+            message: "no such model folder: train one first (vane train)".into(),
+        })?;
+        if dir.join("model.bpk").is_file() {
+            Ok(Self::Sequence(<crate::SequencePredictor as Predict>::load(&dir)?))
+        } else if dir.join("model.json").is_file() {
+            Ok(Self::Gbdt(Predictor::load(&dir)?))
+        } else {
+            Err(PipelineError::Artifact {
+                path: dir,
+                message: "holds neither model.json (GBDT) nor model.bpk (sequence model): train one first (vane train)"
+                    .into(),
+            })
+        }
+    }
+
+    /// `artifacts/models/<ID>` when an id is given, else the symbol's own model, else `global`.
+    pub fn resolve(artifacts: &Path, symbol: &Symbol, model_id: Option<&ModelId>) -> Result<Self> {
+        match model_id {
+            Some(id) => {
+                let dir = artifacts.join("models").join(id.as_str());
+                if vane_artifact::open_dir(&dir)?.is_none() {
+                    return Err(PipelineError::Artifact {
+                        path: dir,
+                        message: format!(
+                            "no model {id}: `ls {}` lists the trained ones",
+                            artifacts.join("models").display()
+                        ),
+                    });
+                }
+                Self::load(&dir)
+            }
+            None => Self::load(&model_dir_for(artifacts, symbol)?),
+        }
+    }
+
+    /// The bar interval the model was trained on.
+    pub fn interval(&self) -> vane_core::Interval {
+        match self {
+            Self::Gbdt(p) => p.schema().interval,
+            Self::Sequence(p) => p.interval(),
+        }
+    }
+
+    fn inner(&self) -> &dyn Predict<Error = PipelineError> {
+        match self {
+            Self::Gbdt(p) => p,
+            Self::Sequence(p) => p,
+        }
+    }
+}
+
+impl Predict for AnyPredictor {
+    type Error = PipelineError;
+
+    fn load(dir: &Path) -> Result<Self> {
+        AnyPredictor::load(dir)
+    }
+
+    fn model_kind(&self) -> &str {
+        self.inner().model_kind()
+    }
+
+    fn model_id(&self) -> &str {
+        self.inner().model_id()
+    }
+
+    fn predict(&self, symbol: &Symbol, bars: &Bars) -> Result<Forecast> {
+        self.inner().predict(symbol, bars)
+    }
+
+    fn stream(&self, symbol: &Symbol) -> Result<Box<dyn PredictStream<Error = PipelineError> + '_>> {
+        self.inner().stream(symbol)
+    }
+}

@@ -21,6 +21,7 @@ use vane_models::train::{
 use vane_models::{DeviceKind, ModelKind, ModelSpec, SequenceModel, Task, TrainConfig};
 
 use crate::error::{PipelineError, Result};
+use crate::sequence_predictor::{Decision, INFERENCE_VERSION, SequenceInference};
 
 /// Which labels the model learns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +95,8 @@ pub struct SequenceJob {
     pub model: ModelSpec,
     /// Training overrides (`preset` and any [`TrainConfig`] field).
     pub train: Map<String, Value>,
+    /// How the trained model's output becomes a signal (saved as `inference.json`).
+    pub decision: Decision,
 }
 
 /// What a sequence training run reports.
@@ -141,7 +144,7 @@ impl SequenceJob {
             return cfg_err(format!("data.theta must be ≥ 0, got {}", d.theta));
         }
         d.feature_set.parse::<FeatureSet>().map_err(|e| PipelineError::Config(format!("data.feature_set: {e}")))?;
-        Ok(())
+        self.decision.validate()
     }
 }
 
@@ -326,7 +329,7 @@ pub fn train_sequence(
         d.interval,
         mcfg.kind()
     );
-    let dir = artifacts_dir.join("models").join(name);
+    let dir = artifacts_dir.join("models").join(&name);
     let ckpt = artifacts_dir.join(".checkpoints").join(dir.file_name().expect("named"));
     let inputs =
         TrainInputs { model: &mcfg, config: &tcfg, train: &train, valid: &valid, checkpoint_dir: Some(&ckpt), resume };
@@ -356,6 +359,15 @@ pub fn train_sequence(
         classes: Signal::NAMES.iter().map(|c| c.to_string()).collect(),
     };
     let interp = interpretation(&outcome.model, &valid, &prepared.columns, &device);
+    let inference = SequenceInference {
+        format_version: INFERENCE_VERSION,
+        model_id: name.clone(),
+        model_kind: mcfg.kind().to_string(),
+        task: job.task,
+        interval: d.interval,
+        classes: Signal::NAMES.iter().map(|c| c.to_string()).collect(),
+        decision: job.decision,
+    };
     let files = ArtifactFiles {
         model: &mcfg,
         train: &tcfg,
@@ -365,6 +377,7 @@ pub fn train_sequence(
         history: &outcome.history,
         checklist: &outcome.checklist,
         interpretation: interp,
+        inference: Some(serde_json::to_value(&inference).expect("inference serialises")),
     };
     artifact::save(&dir, &outcome.model, &files)?;
     let _ = std::fs::remove_dir_all(&ckpt);

@@ -12,8 +12,8 @@ use vane_models::data::{NormKind, WindowedDataset};
 use vane_models::loss::LossSettings;
 use vane_models::train::{Quiet, Task, predict};
 use vane_models::{ModelKind, ModelSpec, artifact};
-use vane_pipeline::PipelineError;
 use vane_pipeline::sequence::{LabelKind, SequenceData, SequenceJob, prepare, train_sequence};
+use vane_pipeline::{AnyPredictor, ModelId, PipelineError, Predict};
 
 fn sym(s: &str) -> Symbol {
     Symbol::new(s).unwrap()
@@ -125,7 +125,73 @@ fn each_model_trains_end_to_end_into_loadable_artifacts() {
         let again = predict(&loaded.model, &loaded.config, &valid, task, &s, 256, &Device::flex());
         assert!((again.loss - r.metrics.val_loss).abs() < 1e-6, "{kind}: {} vs {}", again.loss, r.metrics.val_loss);
         assert!(!arts.join(".checkpoints").join(r.dir.file_name().unwrap()).exists(), "checkpoint removed");
+
+        // Predict from the artifact by its id: the last bar's forecast, and streaming gives the
+        // same forecast at every bar as a batch prediction on the bars up to it.
+        let id: ModelId = r.dir.file_name().unwrap().to_str().unwrap().parse().unwrap();
+        let pred = AnyPredictor::resolve(&arts, &sym("BTCUSDT"), Some(&id)).unwrap();
+        assert_eq!(pred.model_kind(), kind.as_str());
+        assert_eq!(pred.model_id(), id.as_str());
+        assert_eq!(pred.interval(), Interval::H4);
+        let bars = st.read(&sym("BTCUSDT"), Interval::H4).unwrap();
+        let bars = bars.slice(bars.len() - 150..bars.len());
+        let f = pred.predict(&sym("BTCUSDT"), &bars).unwrap();
+        assert_eq!(f.as_of, bars.last_open_time().unwrap());
+        match task {
+            Task::Classification => {
+                let probs = f.probs.unwrap();
+                assert!((probs.buy + probs.sell + probs.hold - 1.0).abs() < 1e-9);
+                // decision.min_conf = 0: the most probable class.
+                assert_eq!(f.signal, Some(probs.argmax()));
+                assert_eq!(f.expected_return, None);
+                assert!(f.to_prediction().is_some());
+            }
+            Task::Regression => {
+                assert!(f.expected_return.unwrap().is_finite());
+                assert_eq!((f.signal, f.probs), (None, None), "no decision rule configured");
+            }
+        }
+        let mut stream = pred.stream(&sym("BTCUSDT")).unwrap();
+        let mut checked = 0;
+        for t in 0..bars.len() {
+            let streamed = stream.on_bar(&bars.get(t).unwrap()).unwrap();
+            if t + 3 >= bars.len() {
+                let batch = pred.predict(&sym("BTCUSDT"), &bars.slice(0..t + 1)).unwrap();
+                let streamed = streamed.expect("warmed up");
+                assert_eq!(streamed, batch, "{kind} at bar {t}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 3);
+        // Too few bars is a clear error, not a panic.
+        let e = pred.predict(&sym("BTCUSDT"), &bars.slice(0..5)).unwrap_err().to_string();
+        assert!(e.contains("not enough"), "{e}");
     }
+    // A sequence artifact's inference.json with another class order is refused.
+    let hrm_dir = std::fs::read_dir(arts.join("models"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_hrm"))
+        .unwrap();
+    let inf = hrm_dir.join("inference.json");
+    let text = std::fs::read_to_string(&inf).unwrap();
+    std::fs::write(&inf, text.replacen("\"BUY\",\n    \"SELL\"", "\"SELL\",\n    \"BUY\"", 1)).unwrap();
+    let e = AnyPredictor::load(&hrm_dir).unwrap_err().to_string();
+    assert!(e.contains("inference.json") && e.contains("class order"), "{e}");
+    // A regression job with a decision threshold gets a signal.
+    let job = SequenceJob::from_toml(
+        "task = \"regression\"\n[data]\nsymbols = [\"BTCUSDT\"]\nseq_len = 12\nmax_bars = 300\n\
+         [model]\nkind = \"hrm\"\nhidden_low = 8\nhidden_high = 8\n[train]\nepochs = 1\n\
+         [decision]\nreturn_threshold = 0.0\n",
+    )
+    .unwrap();
+    let r = train_sequence(&st, &arts, &job, &[], false, &mut Quiet).unwrap();
+    let pred = AnyPredictor::load(&r.dir).unwrap();
+    let bars = st.read(&sym("BTCUSDT"), Interval::H4).unwrap();
+    let f = pred.predict(&sym("BTCUSDT"), &bars).unwrap();
+    let er = f.expected_return.unwrap();
+    assert_eq!(f.signal, Some(if er > 0.0 { vane_core::Signal::Buy } else { vane_core::Signal::Sell }));
+    assert!(SequenceJob::from_toml("[decision]\nmin_conf = 2.0").unwrap().validate().is_err());
     let bad = SequenceJob::from_toml("[data]\nseq_len = 0\n[model]\nkind = \"hrm\"").unwrap();
     assert!(train_sequence(&st, &arts, &bad, &[], false, &mut Quiet).unwrap_err().to_string().contains("seq_len"));
     assert!(SequenceJob::from_toml("[model]\nkind = \"hrm\"\nd_modl = 3").is_err());

@@ -1,0 +1,312 @@
+//! [`SequencePredictor`]: a trained HRM, CNN-LSTM or TFT artifact folder turned into forecasts —
+//! the same feature set, window length and training-row normaliser as in training, then the
+//! network on the last `seq_len` bars. Classification gives BUY/SELL/HOLD probabilities and the
+//! signal of the saved decision rule; regression gives the expected return, and a signal only
+//! when the artifact's `inference.json` has a `return_threshold`.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use vane_artifact::{Forecast, Predict, PredictStream};
+use vane_core::{Bar, Bars, ClassProbs, Signal, Symbol, Timestamp};
+use vane_indicators::{FeatureSet, FeatureStream};
+use vane_models::artifact::LoadedModel;
+use vane_models::data::{FeatureMatrix, Sample, Target, WindowedDataset};
+use vane_models::train::{loss_settings, predict};
+use vane_models::{DeviceKind, Task};
+use vane_policy::{Input, Policy, PolicyConfig, Rule};
+
+use crate::error::{PipelineError, Result};
+
+/// Version of a sequence artifact's `inference.json`.
+pub const INFERENCE_VERSION: u32 = 1;
+
+/// The `[decision]` table of a sequence job: how the network's output becomes a signal.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Decision {
+    /// Classification: HOLD when the largest class probability is below this (0: the most
+    /// probable class).
+    pub min_conf: f64,
+    /// Regression: BUY when the predicted return is above `+return_threshold`, SELL below
+    /// `−return_threshold`, else HOLD. Unset: regression forecasts carry no signal.
+    pub return_threshold: Option<f64>,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Self { min_conf: 0.0, return_threshold: None }
+    }
+}
+
+impl Decision {
+    /// Range checks.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.min_conf) {
+            return Err(PipelineError::Config(format!("decision.min_conf must be in [0, 1], got {}", self.min_conf)));
+        }
+        if let Some(t) = self.return_threshold
+            && !(t.is_finite() && t >= 0.0)
+        {
+            return Err(PipelineError::Config(format!("decision.return_threshold must be ≥ 0, got {t}")));
+        }
+        Ok(())
+    }
+}
+
+/// A sequence artifact's `inference.json`: what the model outputs and its decision rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SequenceInference {
+    /// Must equal [`INFERENCE_VERSION`].
+    pub format_version: u32,
+    /// The artifact folder name.
+    pub model_id: String,
+    /// `hrm`, `cnn-lstm` or `tft`.
+    pub model_kind: String,
+    /// Classification or regression.
+    pub task: Task,
+    /// The bar interval the model was trained on.
+    pub interval: vane_core::Interval,
+    /// Class order of the probabilities (`["BUY", "SELL", "HOLD"]`), checked on load.
+    pub classes: Vec<String>,
+    /// The decision rule.
+    pub decision: Decision,
+}
+
+/// A loaded sequence model with its inputs and decision rule.
+#[derive(Debug)]
+pub struct SequencePredictor {
+    dir: PathBuf,
+    loaded: LoadedModel,
+    set: FeatureSet,
+    inference: SequenceInference,
+    device: burn::tensor::Device,
+}
+
+impl SequencePredictor {
+    /// Loads `dir` onto the given backend.
+    pub fn load_on(dir: &Path, device: DeviceKind) -> Result<Self> {
+        let dir = vane_artifact::open_dir(dir)?.ok_or_else(|| PipelineError::Artifact {
+            path: dir.to_path_buf(),
+            message: "no such model folder: train one first (vane train)".into(),
+        })?;
+        let device = device.device()?;
+        let inference_path = dir.join("inference.json");
+        let inference: SequenceInference = vane_artifact::read_json(&inference_path, INFERENCE_VERSION)?;
+        let bad = |m: String| PipelineError::Artifact { path: inference_path.clone(), message: m };
+        Signal::check_class_order(&inference.classes).map_err(|e| bad(e.to_string()))?;
+        inference.decision.validate().map_err(|e| bad(e.to_string()))?;
+        let loaded = vane_models::artifact::load(&dir, &device)?;
+        Signal::check_class_order(&loaded.schema.classes)
+            .map_err(|e| PipelineError::Artifact { path: dir.join("feature_schema.json"), message: e.to_string() })?;
+        let schema_path = dir.join("feature_schema.json");
+        let set: FeatureSet = loaded.schema.feature_set.parse().map_err(|e: vane_indicators::IndicatorError| {
+            PipelineError::Artifact { path: schema_path.clone(), message: e.to_string() }
+        })?;
+        if set.columns() != loaded.schema.columns {
+            let theirs = &loaded.schema.columns;
+            let ours = set.columns();
+            let diff = theirs.iter().zip(&ours).position(|(a, b)| a != b).map_or_else(
+                || format!("{} columns saved, {} computed by this build", theirs.len(), ours.len()),
+                |i| format!("column {i} is {:?} in the artifact but {:?} in this build", theirs[i], ours[i]),
+            );
+            return Err(PipelineError::Artifact {
+                path: schema_path,
+                message: format!("feature set {}: {diff}: retrain", loaded.schema.feature_set),
+            });
+        }
+        if loaded.train.task != inference.task {
+            return Err(bad(format!(
+                "task {:?} but the model was trained for {:?}",
+                inference.task, loaded.train.task
+            )));
+        }
+        Ok(Self { dir, loaded, set, inference, device })
+    }
+
+    /// The folder it was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Bars of history a forecast needs at least (the window; the features need their warm-up
+    /// before it).
+    pub fn seq_len(&self) -> usize {
+        self.loaded.schema.seq_len
+    }
+
+    /// The bar interval the model was trained on.
+    pub fn interval(&self) -> vane_core::Interval {
+        self.inference.interval
+    }
+
+    /// Classification or regression.
+    pub fn task(&self) -> Task {
+        self.inference.task
+    }
+
+    /// The symbol id the network was trained with (the TFT embeds it; the others ignore it).
+    fn symbol_id(&self, symbol: &Symbol) -> Result<u32> {
+        match self.loaded.schema.symbols.iter().position(|s| s == symbol.as_str()) {
+            Some(i) => Ok(i as u32),
+            None if matches!(self.loaded.model, vane_models::SequenceModel::Tft(_)) => {
+                Err(PipelineError::Data(format!(
+                    "{symbol}: this TFT embeds its symbols and was trained on {} only",
+                    self.loaded.schema.symbols.join(", ")
+                )))
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// The forecast from the last `seq_len` feature rows (raw, un-normalised), ending at `as_of`.
+    fn infer(&self, symbol: &Symbol, rows: &[f32], as_of: Timestamp) -> Result<Forecast> {
+        let schema = &self.loaded.schema;
+        let mut matrix = FeatureMatrix::new(schema.columns.clone())?;
+        let range = matrix.push_segment(self.symbol_id(symbol)?, rows)?;
+        schema.normaliser.apply(&mut matrix)?;
+        let k = Signal::ALL.len();
+        let task = self.inference.task;
+        let n_classes = (task == Task::Classification).then_some(k);
+        let sample = Sample { end: range.end - 1, target: Target { class: 0, value: 0.0, weight: 1.0 } };
+        let ds = WindowedDataset::new(&matrix, schema.seq_len, vec![sample], n_classes)?;
+        let settings = loss_settings(&self.loaded.train, vec![1.0; k]);
+        let out = predict(&self.loaded.model, &self.loaded.config, &ds, task, &settings, 1, &self.device);
+        let kind = self.loaded.config.kind().to_string();
+        let id = self.model_id();
+        let d = self.inference.decision;
+        match task {
+            Task::Classification => {
+                let p: Vec<f64> =
+                    out.probs.first().map(|p| p.iter().map(|&v| f64::from(v)).collect()).unwrap_or_default();
+                let probs = class_probs(&p)?;
+                let policy =
+                    PolicyConfig { rule: Rule::MinConf { min_conf: d.min_conf }, hysteresis: 0.0, cooldown_ms: 0 };
+                let signal = Policy::new(policy)?.decide(as_of, &Input::Classes(probs))?;
+                Ok(Forecast::classified(symbol, &kind, id, as_of, signal, probs))
+            }
+            Task::Regression => {
+                let v = out.values.first().map(|v| self.point_forecast(v)).unwrap_or(f64::NAN);
+                if !v.is_finite() {
+                    return Err(PipelineError::Data(format!("{symbol}: the model's output {v} is not finite")));
+                }
+                let signal = d.return_threshold.map(|t| vane_labeling::fixed::classify(v, t, -t));
+                Ok(Forecast {
+                    symbol: symbol.clone(),
+                    model_kind: kind,
+                    model_id_used: id.to_string(),
+                    as_of,
+                    signal,
+                    confidence: None,
+                    probs: None,
+                    expected_return: Some(v),
+                })
+            }
+        }
+    }
+
+    /// The regression output: the value, or the TFT's median quantile (the one nearest 0.5).
+    fn point_forecast(&self, v: &[f32]) -> f64 {
+        let i = match self.loaded.config.quantiles() {
+            Some(q) => {
+                q.iter().enumerate().min_by(|a, b| (a.1 - 0.5).abs().total_cmp(&(b.1 - 0.5).abs())).map_or(0, |m| m.0)
+            }
+            None => 0,
+        };
+        v.get(i).map_or(f64::NAN, |&x| f64::from(x))
+    }
+
+    fn window(&self, rows: impl Iterator<Item = Vec<f64>>) -> Option<Vec<f32>> {
+        let mut out = Vec::with_capacity(self.seq_len() * self.loaded.schema.columns.len());
+        for r in rows {
+            if r.iter().any(|v| !v.is_finite()) {
+                return None;
+            }
+            out.extend(r.into_iter().map(|v| v as f32));
+        }
+        Some(out)
+    }
+}
+
+/// Probabilities from a network (f32 softmax, renormalised in f64) validated as [`ClassProbs`].
+fn class_probs(p: &[f64]) -> Result<ClassProbs> {
+    let sum: f64 = p.iter().sum();
+    let p: Vec<f64> = p.iter().map(|v| v / sum).collect();
+    Ok(ClassProbs::try_from_slice(&p)?)
+}
+
+impl Predict for SequencePredictor {
+    type Error = PipelineError;
+
+    fn load(dir: &Path) -> Result<Self> {
+        Self::load_on(dir, DeviceKind::Cpu)
+    }
+
+    fn model_kind(&self) -> &str {
+        self.loaded.config.kind().as_str()
+    }
+
+    fn model_id(&self) -> &str {
+        &self.inference.model_id
+    }
+
+    fn predict(&self, symbol: &Symbol, bars: &Bars) -> Result<Forecast> {
+        let frame = self.set.compute(bars);
+        let n = bars.len();
+        let seq = self.seq_len();
+        let not_enough = || {
+            PipelineError::Data(format!(
+                "{symbol}: {n} bars are not enough for a window of {seq} bars of {} features (they need a longer warm-up)",
+                self.set
+            ))
+        };
+        if n < seq {
+            return Err(not_enough());
+        }
+        let rows = self.window((n - seq..n).map(|t| frame.row(t))).ok_or_else(not_enough)?;
+        let as_of = bars.last_open_time().ok_or_else(not_enough)?;
+        self.infer(symbol, &rows, as_of)
+    }
+
+    fn stream(&self, symbol: &Symbol) -> Result<Box<dyn PredictStream<Error = PipelineError> + '_>> {
+        self.symbol_id(symbol)?;
+        let features = self.set.stream();
+        let row = vec![f64::NAN; features.names().len()];
+        Ok(Box::new(SequenceStream {
+            predictor: self,
+            symbol: symbol.clone(),
+            features,
+            row,
+            window: VecDeque::with_capacity(self.seq_len() + 1),
+        }))
+    }
+}
+
+/// Streaming forecasts of a [`SequencePredictor`] for one symbol.
+struct SequenceStream<'a> {
+    predictor: &'a SequencePredictor,
+    symbol: Symbol,
+    features: Box<dyn FeatureStream>,
+    row: Vec<f64>,
+    window: VecDeque<Vec<f64>>,
+}
+
+impl PredictStream for SequenceStream<'_> {
+    type Error = PipelineError;
+
+    fn on_bar(&mut self, bar: &Bar) -> Result<Option<Forecast>> {
+        self.features.update(bar, &mut self.row);
+        if self.window.len() == self.predictor.seq_len() {
+            self.window.pop_front();
+        }
+        self.window.push_back(self.row.clone());
+        if self.window.len() < self.predictor.seq_len() {
+            return Ok(None);
+        }
+        match self.predictor.window(self.window.iter().cloned()) {
+            Some(rows) => self.predictor.infer(&self.symbol, &rows, bar.open_time).map(Some),
+            None => Ok(None),
+        }
+    }
+}
