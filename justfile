@@ -51,7 +51,7 @@ bench-train:
 
 # The bot example: load artifacts, feed bars one at a time, act on decisions.
 bot:
-    cargo run --release -p vane-pipeline --example bot
+    cargo run --release -p vane --example bot
 
 # What CI runs.
 ci:
