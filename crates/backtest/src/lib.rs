@@ -15,29 +15,18 @@
 //! None.
 #![warn(missing_docs)]
 
+/// Errors of this crate.
+pub mod error;
 /// Trading metrics.
 pub mod metrics;
 
+pub use error::{BacktestError, Result};
 use serde::{Deserialize, Serialize};
 use vane_core::{Bars, Signal};
 use vane_costs::CostModel;
 use vane_labeling::ladder::{LadderConfig, Side, simulate};
 
 pub use metrics::{Metrics, compute as compute_metrics};
-
-/// Errors of vane-backtest.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum BacktestError {
-    /// Inputs of mismatched lengths or bad values.
-    #[error("{0}")]
-    InvalidInput(String),
-    /// Bad costs or exit rules.
-    #[error("invalid parameter: {0}")]
-    InvalidParameter(String),
-}
-
-/// Result type of vane-backtest.
-pub type Result<T> = std::result::Result<T, BacktestError>;
 
 /// One round trip: from a position opening (or flipping) to it closing (or flipping).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

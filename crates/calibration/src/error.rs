@@ -1,8 +1,11 @@
 //! Errors of vane-calibration.
 
 /// Why a calibrator could not be fitted or loaded.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum CalibrationError {
+    /// A saved file: unreadable, of another `format_version`, or not valid JSON.
+    #[error(transparent)]
+    File(#[from] vane_artifact::ArtifactError),
     /// Not enough data to fit (too few samples, a single class, a single distinct score).
     #[error("cannot fit {method}: {reason}")]
     CannotFit {

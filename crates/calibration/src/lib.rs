@@ -128,16 +128,18 @@ impl CalibrationFile {
         serde_json::to_string_pretty(self).expect("calibration files serialise")
     }
 
-    /// Reads JSON; a different `format_version` is an error naming both versions.
+    /// Reads JSON text; a different `format_version` is an error naming both versions.
     pub fn from_json(s: &str) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_str(s).map_err(|e| CalibrationError::Format(e.to_string()))?;
-        let version = v.get("format_version").and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(FORMAT_VERSION)) {
-            return Err(CalibrationError::Format(format!(
-                "format_version {} is not supported (this build reads {FORMAT_VERSION})",
-                version.map_or("missing".to_string(), |v| v.to_string())
-            )));
-        }
-        serde_json::from_value(v).map_err(|e| CalibrationError::Format(e.to_string()))
+        Ok(vane_artifact::parse_json(std::path::Path::new("calibration JSON"), s, FORMAT_VERSION)?)
+    }
+
+    /// Reads `calibration.json` (errors name the file).
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        Ok(vane_artifact::read_json(path, FORMAT_VERSION)?)
+    }
+
+    /// Writes the file atomically.
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        Ok(vane_artifact::write_json(path, self)?)
     }
 }

@@ -137,6 +137,15 @@ fn json_round_trip_and_version_check() {
     let back = CalibrationFile::from_json(&file.to_json()).unwrap();
     assert_eq!(back, file);
     let bumped = file.to_json().replace("\"format_version\": 1", "\"format_version\": 2");
-    assert!(CalibrationFile::from_json(&bumped).unwrap_err().to_string().contains("format_version 2 is not supported"));
+    let e = CalibrationFile::from_json(&bumped).unwrap_err().to_string();
+    assert!(e.contains("format_version 2 but this build reads 1"), "{e}");
     assert!(CalibrationFile::from_json("{}").unwrap_err().to_string().contains("missing"));
+    // Through files: saved atomically, loaded with the file named in errors.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("calibration.json");
+    file.save(&p).unwrap();
+    assert_eq!(CalibrationFile::load(&p).unwrap(), file);
+    std::fs::write(&p, &bumped).unwrap();
+    let e = CalibrationFile::load(&p).unwrap_err().to_string();
+    assert!(e.contains("calibration.json") && e.contains("retrain"), "{e}");
 }

@@ -6,18 +6,11 @@
 //! None.
 #![warn(missing_docs)]
 
+/// Errors of this crate.
+pub mod error;
+
+pub use error::{CostError, Result};
 use serde::{Deserialize, Serialize};
-
-/// Errors of vane-costs.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum CostError {
-    /// A cost parameter out of its domain.
-    #[error("invalid cost parameter: {0}")]
-    InvalidParameter(String),
-}
-
-/// Result type of vane-costs.
-pub type Result<T> = std::result::Result<T, CostError>;
 
 /// One basis point as a fraction.
 pub const BP: f64 = 1e-4;

@@ -64,11 +64,5 @@ pub enum PipelineError {
     },
 }
 
-impl PipelineError {
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { op, path: path.into(), source }
-    }
-}
-
 /// Result type of vane-pipeline.
 pub type Result<T> = std::result::Result<T, PipelineError>;

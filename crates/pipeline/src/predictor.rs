@@ -30,10 +30,7 @@ impl Predictor {
             path: dir.to_path_buf(),
             message: "no such model folder: train one first (vane train)".into(),
         })?;
-        let model_path = dir.join("model.json");
-        let text = std::fs::read_to_string(&model_path).map_err(|e| PipelineError::io("reading", &model_path, e))?;
-        let model = Gbdt::from_json(&text)
-            .map_err(|e| PipelineError::Artifact { path: model_path.clone(), message: e.to_string() })?;
+        let model = Gbdt::load(&dir.join("model.json"))?;
         let schema: FeatureSchema = read_json(&dir.join("feature_schema.json"))?;
         let inference: Inference = read_json(&dir.join("inference.json"))?;
         inference.check(&dir.join("inference.json"))?;

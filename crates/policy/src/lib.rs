@@ -18,25 +18,14 @@
 //! None.
 #![warn(missing_docs)]
 
+/// Errors of this crate.
+pub mod error;
 /// The threshold and `min_conf` optimisers.
 pub mod optimize;
 
+pub use error::{PolicyError, Result};
 use serde::{Deserialize, Serialize};
 use vane_core::{ClassProbs, Signal, Timestamp};
-
-/// Errors of vane-policy.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum PolicyError {
-    /// A parameter out of its domain.
-    #[error("invalid policy parameter: {0}")]
-    InvalidParameter(String),
-    /// Inputs that do not fit the rule or each other.
-    #[error("{0}")]
-    InvalidInput(String),
-}
-
-/// Result type of vane-policy.
-pub type Result<T> = std::result::Result<T, PolicyError>;
 
 /// How probabilities become a raw decision.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

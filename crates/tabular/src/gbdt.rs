@@ -878,17 +878,14 @@ impl Gbdt {
         serde_json::to_string(self).expect("models serialise")
     }
 
-    /// Reads a model; another `format_version` is an error naming both.
+    /// Reads a model from JSON text; another `format_version` is an error naming both.
     pub fn from_json(s: &str) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_str(s).map_err(|e| TabularError::Format(e.to_string()))?;
-        let version = v.get("format_version").and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(FORMAT_VERSION)) {
-            return Err(TabularError::Format(format!(
-                "format_version {} is not supported (this build reads {FORMAT_VERSION})",
-                version.map_or("missing".into(), |v| v.to_string())
-            )));
-        }
-        serde_json::from_value(v).map_err(|e| TabularError::Format(e.to_string()))
+        Ok(vane_artifact::parse_json(std::path::Path::new("GBDT model JSON"), s, FORMAT_VERSION)?)
+    }
+
+    /// Reads a model file (`model.json`); errors name the file.
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        Ok(vane_artifact::read_json(path, FORMAT_VERSION)?)
     }
 }
 

@@ -14,6 +14,8 @@
 
 /// Column data for training and prediction.
 pub mod data;
+/// Errors of this crate.
+pub mod error;
 /// Gradient-boosted oblivious trees.
 pub mod gbdt;
 /// Multinomial logistic regression and the majority baseline.
@@ -22,22 +24,6 @@ pub mod logistic;
 pub mod lorentzian;
 
 pub use data::Dataset;
+pub use error::{Result, TabularError};
 pub use gbdt::{Gbdt, GbdtConfig, Objective};
 pub use logistic::{Logistic, majority};
-
-/// Errors of vane-tabular.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum TabularError {
-    /// A parameter out of its domain.
-    #[error("invalid parameter: {0}")]
-    InvalidParameter(String),
-    /// Data that does not fit the model or itself.
-    #[error("{0}")]
-    InvalidInput(String),
-    /// A saved model that cannot be read.
-    #[error("model file: {0}")]
-    Format(String),
-}
-
-/// Result type of vane-tabular.
-pub type Result<T> = std::result::Result<T, TabularError>;
