@@ -6,7 +6,7 @@ use std::path::Path;
 
 use vane_core::{Interval, Symbol};
 use vane_market_data::ParquetStore;
-use vane_market_data::testing::{fixture_bars, fixture_store_4h};
+use vane_testkit::{fixture_bars, fixture_store_4h};
 use vane_pipeline::{Mode, PipelineError, Predictor, TrainConfig, train};
 
 fn sym(s: &str) -> Symbol {

@@ -7,7 +7,7 @@ use std::path::Path;
 use burn::tensor::Device;
 use vane_core::{Interval, Symbol};
 use vane_market_data::ParquetStore;
-use vane_market_data::testing::fixture_store_4h;
+use vane_testkit::fixture_store_4h;
 use vane_models::data::{NormKind, WindowedDataset};
 use vane_models::loss::LossSettings;
 use vane_models::train::{Quiet, Task, predict};
