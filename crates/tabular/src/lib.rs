@@ -12,6 +12,8 @@
 //! None.
 #![warn(missing_docs)]
 
+/// One interface for every classifier: `Fit` recipes and fitted `Classifier`s.
+pub mod classifier;
 /// Column data for training and prediction.
 pub mod data;
 /// Gradient-boosted oblivious trees.
@@ -21,6 +23,7 @@ pub mod logistic;
 /// The Lorentzian nearest-neighbour classifier (seed 003).
 pub mod lorentzian;
 
+pub use classifier::{Classifier, Fit, GbdtClassifier, LogisticConfig, Majority, MajorityConfig};
 pub use data::Dataset;
 pub use gbdt::{Gbdt, GbdtConfig, Objective};
 pub use logistic::{Logistic, majority};
