@@ -83,7 +83,10 @@ where
 {
     let addr = listener.local_addr().unwrap_or(cfg.addr);
     let app = router(AppState::new(cfg));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|source| ServerError::Serve { addr, source })
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ServerError::Serve { addr, source })
 }
 
 /// Completes on Ctrl-C, or on SIGTERM on Unix. If a signal handler cannot be installed, that

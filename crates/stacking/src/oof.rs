@@ -57,13 +57,14 @@ impl OutOfFold {
         self.probs
             .iter()
             .map(|p| {
-                p.as_ref().and_then(|p| {
-                    p.iter().enumerate().fold(None, |best: Option<(usize, f64)>, (c, &v)| match best {
-                        Some((_, b)) if b >= v => best,
-                        _ => Some((c, v)),
+                p.as_ref()
+                    .and_then(|p| {
+                        p.iter().enumerate().fold(None, |best: Option<(usize, f64)>, (c, &v)| match best {
+                            Some((_, b)) if b >= v => best,
+                            _ => Some((c, v)),
+                        })
                     })
-                })
-                .map(|(c, _)| c)
+                    .map(|(c, _)| c)
             })
             .collect()
     }
@@ -102,7 +103,8 @@ where
     }
     let n = spans.len();
     let splits = folds.folds(spans)?;
-    let mut out = OutOfFold { n_classes, probs: vec![None; n], fold: vec![None; n], folds: Vec::with_capacity(splits.len()) };
+    let mut out =
+        OutOfFold { n_classes, probs: vec![None; n], fold: vec![None; n], folds: Vec::with_capacity(splits.len()) };
     for (f, split) in splits.iter().enumerate() {
         let test = split.test.clone();
         let test_rows: Vec<usize> = test.clone().collect();
@@ -127,7 +129,8 @@ where
         let probs = fit_predict(&train_rows, &test_rows).map_err(|e| model_err(e.into()))?;
         if probs.len() != test_rows.len() {
             return Err(model_err(
-                format!("fit_predict returned {} probability rows for {} test rows", probs.len(), test_rows.len()).into(),
+                format!("fit_predict returned {} probability rows for {} test rows", probs.len(), test_rows.len())
+                    .into(),
             ));
         }
         for (&row, p) in test_rows.iter().zip(&probs) {

@@ -51,7 +51,8 @@ fn every_row_is_predicted_once_by_a_model_that_never_saw_it_or_its_label_window(
             // after the test window.
             let allowed: Vec<usize> = (0..n)
                 .filter(|&i| {
-                    let overlaps = test.iter().any(|&t| spans[i].start <= spans[t].end && spans[t].start <= spans[i].end);
+                    let overlaps =
+                        test.iter().any(|&t| spans[i].start <= spans[t].end && spans[t].start <= spans[i].end);
                     let embargoed = i > hi && i <= hi + embargo;
                     !test_set.contains(&i) && !overlaps && !embargoed
                 })
@@ -128,7 +129,8 @@ fn oof_predictions_on_a_learnable_problem_beat_chance_clearly() {
     assert!(acc > 0.8, "GBDT OOF accuracy {acc}, chance {base}");
 
     // The majority baseline is at most chance.
-    let acc = out_of_fold_classifier(&MajorityConfig { classes: 3 }, &x, &y, &spans, &folds).unwrap().accuracy(&y).unwrap();
+    let acc =
+        out_of_fold_classifier(&MajorityConfig { classes: 3 }, &x, &y, &spans, &folds).unwrap().accuracy(&y).unwrap();
     assert!(acc <= base + four_sigma(base, N), "majority OOF accuracy {acc}, chance {base}");
 }
 
@@ -182,7 +184,8 @@ fn bad_input_is_an_error_naming_the_problem() {
     })
     .unwrap_err();
     assert_eq!(msg(e), "fold 2 (test rows 20..30): row 23: probability NaN is not finite and ≥ 0");
-    let e = out_of_fold(&spans, &folds, 3, |_, t| Ok::<_, StackingError>(vec![vec![0.5, 0.5, 0.5]; t.len()])).unwrap_err();
+    let e =
+        out_of_fold(&spans, &folds, 3, |_, t| Ok::<_, StackingError>(vec![vec![0.5, 0.5, 0.5]; t.len()])).unwrap_err();
     assert_eq!(msg(e), "fold 0 (test rows 0..10): row 0: probabilities sum to 1.5, not 1");
 
     // The model's own error keeps its type and gains the fold.

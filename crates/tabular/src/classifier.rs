@@ -208,13 +208,15 @@ mod tests {
     /// Two well-separated clusters on one feature, plus a noise column: class = (x > 0).
     fn blobs(n: usize) -> (Dataset, Vec<usize>) {
         let y: Vec<usize> = (0..n).map(|i| i % 2).collect();
-        let x: Vec<f64> = (0..n).map(|i| if y[i] == 1 { 2.0 } else { -2.0 } + ((i * 7919) % 13) as f64 / 13.0 - 0.5).collect();
+        let x: Vec<f64> =
+            (0..n).map(|i| if y[i] == 1 { 2.0 } else { -2.0 } + ((i * 7919) % 13) as f64 / 13.0 - 0.5).collect();
         let noise: Vec<f64> = (0..n).map(|i| ((i * 104_729) % 17) as f64 / 17.0).collect();
         (Dataset::numeric(vec!["x".into(), "noise".into()], vec![x, noise]).unwrap(), y)
     }
 
     fn accuracy(p: &[Vec<f64>], y: &[usize]) -> f64 {
-        let hits = p.iter().zip(y).filter(|(row, c)| (0..row.len()).max_by(|&a, &b| row[a].total_cmp(&row[b])) == Some(**c));
+        let hits =
+            p.iter().zip(y).filter(|(row, c)| (0..row.len()).max_by(|&a, &b| row[a].total_cmp(&row[b])) == Some(**c));
         hits.count() as f64 / y.len() as f64
     }
 
@@ -263,7 +265,8 @@ mod tests {
         let via = LogisticConfig { classes: 2, lambda: 0.5 }.fit(&x, &y, None).unwrap().predict_proba(&x).unwrap();
         assert_eq!(direct, via);
 
-        let cfg = GbdtConfig { objective: Objective::Multiclass { classes: 3 }, iterations: 10, ..GbdtConfig::default() };
+        let cfg =
+            GbdtConfig { objective: Objective::Multiclass { classes: 3 }, iterations: 10, ..GbdtConfig::default() };
         let y3: Vec<usize> = (0..60).map(|i| i % 3).collect();
         let yf: Vec<f64> = y3.iter().map(|&c| c as f64).collect();
         let direct = Gbdt::fit(&cfg, &x, &yf, None, None).unwrap().predict_proba(&x).unwrap();

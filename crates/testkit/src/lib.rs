@@ -280,8 +280,7 @@ fn answer(data: &Dataset, target: &str) -> (u16, String) {
     }
     let interval_ok = match data.flavor {
         Flavor::BybitLinear => {
-            q.get("interval").copied() == bybit_interval(data.interval)
-                && q.get("category") == Some(&"linear")
+            q.get("interval").copied() == bybit_interval(data.interval) && q.get("category") == Some(&"linear")
         }
         _ => q.get("interval") == Some(&data.interval.as_str()),
     };
