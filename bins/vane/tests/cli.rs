@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use vane_core::{Interval, Symbol, Timestamp};
-use vane_market_data::testing::{Fault, Flavor, MockExchange, fixture_bars, fixtures_dir};
+use vane_testkit::{Fault, Flavor, MockExchange, fixture_bars, fixtures_dir};
 
 fn vane(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vane")).args(args).current_dir(cwd).output().expect("run vane")

@@ -4,7 +4,7 @@ use vane_backtest::{Exits, Mapping, Trade, compute_metrics, positions_from_signa
 use vane_core::{Interval, Signal};
 use vane_costs::CostModel;
 use vane_labeling::ladder::LadderConfig;
-use vane_market_data::testing::{fixture_bars, ohlc_path as path};
+use vane_testkit::{fixture_bars, ohlc_path as path};
 
 fn close_enough(a: f64, b: f64) {
     assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");

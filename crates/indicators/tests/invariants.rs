@@ -10,7 +10,7 @@ use vane_indicators::trend::*;
 use vane_indicators::volatility::*;
 use vane_indicators::volume::*;
 use vane_indicators::{Indicator, Outputs, run_columns};
-use vane_market_data::testing::fixture_bars;
+use vane_testkit::fixture_bars;
 
 /// Columns of an output, NaN-filled when absent.
 fn row<O: Outputs>(o: Option<O>) -> Vec<f64> {

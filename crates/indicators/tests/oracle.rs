@@ -4,7 +4,7 @@
 
 use vane_core::Interval;
 use vane_indicators::{FeatureFrame, FeatureSet};
-use vane_market_data::testing::{fixture_bars, fixtures_dir};
+use vane_testkit::{fixture_bars, fixtures_dir};
 
 struct Oracle {
     names: Vec<String>,

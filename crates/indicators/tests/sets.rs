@@ -4,7 +4,7 @@
 use rand::{Rng, SeedableRng};
 use vane_core::{Bar, Bars, Interval, Timestamp};
 use vane_indicators::{FeatureFrame, FeatureSet};
-use vane_market_data::testing::{fixture_bars, fixtures_dir};
+use vane_testkit::{fixture_bars, fixtures_dir};
 
 fn same(a: f64, b: f64) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())

@@ -6,7 +6,7 @@ use vane_labeling::deadzone::DeadZone;
 use vane_labeling::fixed::FixedHorizon;
 use vane_labeling::ladder::{ExitReason, LadderConfig, Side, expected_returns, simulate};
 use vane_labeling::weights::average_uniqueness;
-use vane_market_data::testing::{fixture_bars, ohlc_path as bars};
+use vane_testkit::{fixture_bars, ohlc_path as bars};
 
 fn closes(cs: &[f64]) -> Bars {
     bars(&cs.iter().map(|&c| (c, c, c, c)).collect::<Vec<_>>())

@@ -20,8 +20,7 @@
 //! ```
 //!
 //! # Feature flags
-//! - `testing`: [`testing`] — the bundled fixtures and a local mock exchange server serving
-//!   them in Binance's and Bybit's formats, with scripted failures (for this workspace's tests).
+//! None. (The fixtures helper and the mock exchange server live in the `vane-testkit` crate.)
 #![warn(missing_docs)]
 
 /// Exchange kline clients.
@@ -38,9 +37,6 @@ pub mod gaps;
 pub mod resample;
 /// The parquet candle store.
 pub mod store;
-/// Fixtures and the mock exchange (feature `testing`).
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use client::{BinanceClient, BinanceMarket, BybitClient, Exchange, KlineSource, RetryPolicy, Sleeper};
 pub use csv::{read_csv, write_csv};

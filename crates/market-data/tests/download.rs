@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vane_core::{Bars, Interval, Symbol, Timestamp};
-use vane_market_data::testing::{Fault, Flavor, MockExchange, fixture_bars};
 use vane_market_data::{
     DownloadRequest, DownloadSummary, Downloader, Exchange, MarketDataError, ParquetStore, Progress, RetryPolicy,
     Sleeper,
 };
+use vane_testkit::{Fault, Flavor, MockExchange, fixture_bars};
 
 struct Rig {
     mock: MockExchange,

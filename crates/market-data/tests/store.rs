@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use vane_core::{Interval, Symbol, Timestamp};
 use vane_market_data::ParquetStore;
-use vane_market_data::testing::fixture_bars;
+use vane_testkit::fixture_bars;
 
 fn btc() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()

@@ -7,13 +7,13 @@ use std::path::Path;
 use burn::tensor::Device;
 use vane_core::{Interval, Symbol};
 use vane_market_data::ParquetStore;
-use vane_market_data::testing::fixture_store_4h;
 use vane_models::data::{NormKind, WindowedDataset};
 use vane_models::loss::LossSettings;
 use vane_models::train::{Quiet, Task, predict};
 use vane_models::{ModelKind, ModelSpec, artifact};
 use vane_pipeline::sequence::{LabelKind, SequenceData, SequenceJob, prepare, train_sequence};
 use vane_pipeline::{AnyPredictor, ModelId, PipelineError, Predict};
+use vane_testkit::fixture_store_4h;
 
 fn sym(s: &str) -> Symbol {
     Symbol::new(s).unwrap()

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use vane_core::Interval;
 use vane_indicators::FeatureSet;
 use vane_labeling::fixed::FixedHorizon;
-use vane_market_data::testing::fixture_bars;
+use vane_testkit::fixture_bars;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args()

@@ -12,6 +12,8 @@
 //! None.
 #![warn(missing_docs)]
 
+/// One interface for every classifier: `Fit` recipes and fitted `Classifier`s.
+pub mod classifier;
 /// Column data for training and prediction.
 pub mod data;
 /// Errors of this crate.
@@ -23,6 +25,7 @@ pub mod logistic;
 /// The Lorentzian nearest-neighbour classifier (seed 003).
 pub mod lorentzian;
 
+pub use classifier::{Classifier, Fit, GbdtClassifier, LogisticConfig, Majority, MajorityConfig};
 pub use data::Dataset;
 pub use error::{Result, TabularError};
 pub use gbdt::{Gbdt, GbdtConfig, Objective};

@@ -25,8 +25,9 @@
 //!   (`--device wgpu`).
 //! - `tch`: burn's libtorch backend (needs PyTorch's libraries).
 //! - `cuda`: burn's CUDA backend (its build downloads an LLVM bundle: needs the network).
+//! - `server`: the HTTP service as [`server`] (pulls in axum and tokio).
 //!
-//! None is on by default: the default build is CPU-only.
+//! None is on by default: the default build is CPU-only and has no async runtime.
 #![warn(missing_docs)]
 
 /// Time, intervals, symbols, bars, signals and class probabilities (`vane-core`).
@@ -67,8 +68,15 @@ pub use vane_tabular as tabular;
 /// burn sequence models (HRM, CNN-LSTM, TFT) and their trainer (`vane-models`).
 pub use vane_models as models;
 
+/// Out-of-fold predictions for any model, the base of the L1 → L2 → L3 stack (`vane-stacking`).
+pub use vane_stacking as stacking;
+
 /// The workflows: training, predictors, artifacts (`vane-pipeline`).
 pub use vane_pipeline as pipeline;
+
+/// The HTTP service behind `vane serve` (`vane-server`, feature `server`).
+#[cfg(feature = "server")]
+pub use vane_server as server;
 
 /// What a bot needs: candles in, models loaded, forecasts out.
 pub mod prelude {

@@ -14,8 +14,6 @@ use vane_core::{Bars, Interval, Symbol, Timestamp};
 
 pub use binance::{BinanceClient, BinanceMarket};
 pub use bybit::BybitClient;
-#[cfg(feature = "testing")]
-pub(crate) use bybit::bybit_interval;
 pub use http::{RetryPolicy, Sleeper};
 
 use crate::error::{MarketDataError, Result};

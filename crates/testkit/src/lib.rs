@@ -1,9 +1,15 @@
-//! Test support (feature `testing`): the bundled fixtures, read through one helper, and a local
-//! mock exchange that serves the fixture candles in Binance's and Bybit's real response formats,
-//! with scripted failures.
+//! Test support for the vane workspace (`publish = false`, a dev-dependency only): the bundled
+//! fixtures, read through one helper, and a local mock exchange that serves the fixture candles
+//! in Binance's and Bybit's real response formats, with scripted failures.
 //!
 //! The mock is a plain `std::net` HTTP/1.1 server on 127.0.0.1 (one thread, `Connection: close`):
 //! no async runtime, no extra dependencies.
+//!
+//! Helpers panic on failure (with the path or address in the message): they serve tests only.
+//!
+//! # Feature flags
+//! None.
+#![warn(missing_docs)]
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -14,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use vane_core::{Bar, Bars, Interval, Symbol, Timestamp};
+use vane_market_data::ParquetStore;
 
 /// The repository's `fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
@@ -23,12 +30,12 @@ pub fn fixtures_dir() -> PathBuf {
 /// Reads a bundled candle CSV (`rel` under `fixtures/`), checked against `interval`.
 pub fn fixture_bars(rel: &str, interval: Interval) -> Bars {
     let path = fixtures_dir().join(rel);
-    crate::csv::read_csv(&path, Some(interval)).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+    vane_market_data::read_csv(&path, Some(interval)).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
 /// A parquet store under `dir/data` holding the bundled BTCUSDT and ETHUSDT 4h candles (2023).
-pub fn fixture_store_4h(dir: &std::path::Path) -> crate::ParquetStore {
-    let store = crate::ParquetStore::new(dir.join("data"));
+pub fn fixture_store_4h(dir: &std::path::Path) -> ParquetStore {
+    let store = ParquetStore::new(dir.join("data"));
     for s in ["BTCUSDT", "ETHUSDT"] {
         let symbol = Symbol::new(s).expect("valid symbol");
         store
@@ -273,8 +280,7 @@ fn answer(data: &Dataset, target: &str) -> (u16, String) {
     }
     let interval_ok = match data.flavor {
         Flavor::BybitLinear => {
-            q.get("interval").copied() == crate::client::bybit_interval(data.interval)
-                && q.get("category") == Some(&"linear")
+            q.get("interval").copied() == bybit_interval(data.interval) && q.get("category") == Some(&"linear")
         }
         _ => q.get("interval") == Some(&data.interval.as_str()),
     };
@@ -344,6 +350,26 @@ fn render(data: &Dataset, bars: &Bars) -> String {
         }
         _ => format!("[{}]", rows.join(",")),
     }
+}
+
+/// Bybit's interval spelling (`240` for 4h, `D` for 1d), as the Bybit client sends it; `None`
+/// for intervals Bybit does not serve.
+fn bybit_interval(interval: Interval) -> Option<&'static str> {
+    use Interval::*;
+    Some(match interval {
+        M1 => "1",
+        M3 => "3",
+        M5 => "5",
+        M15 => "15",
+        M30 => "30",
+        H1 => "60",
+        H2 => "120",
+        H4 => "240",
+        H6 => "360",
+        H12 => "720",
+        D1 => "D",
+        _ => return None,
+    })
 }
 
 /// Binance's decimal spelling: the value's shortest form padded with zeros to 8 decimals

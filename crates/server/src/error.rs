@@ -1,0 +1,32 @@
+//! Errors of vane-server.
+
+use std::net::SocketAddr;
+
+/// What can go wrong starting or running the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listening address cannot be bound (in use, not local, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The async runtime cannot be built.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// Serving failed after the listener was bound.
+    #[error("serving on {addr} failed: {source}")]
+    Serve {
+        /// The bound address.
+        addr: SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result type of vane-server.
+pub type Result<T> = std::result::Result<T, ServerError>;
