@@ -17,6 +17,8 @@
 
 /// Trading metrics.
 pub mod metrics;
+/// Sparse position decisions → one position per bar.
+pub mod positions;
 
 use serde::{Deserialize, Serialize};
 use vane_core::{Bars, Signal};
@@ -24,6 +26,7 @@ use vane_costs::CostModel;
 use vane_labeling::ladder::{LadderConfig, Side, simulate};
 
 pub use metrics::{Metrics, compute as compute_metrics};
+pub use positions::forward_fill;
 
 /// Errors of vane-backtest.
 #[derive(Debug, thiserror::Error, PartialEq)]

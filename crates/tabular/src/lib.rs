@@ -9,21 +9,27 @@
 //! with `format_version`. Why vane owns this engine: ARCHITECTURE.md "Decisions".
 //!
 //! # Feature flags
-//! None.
+//! `clap`: [`TabularModel`] derives `clap::ValueEnum`.
 #![warn(missing_docs)]
 
 /// Column data for training and prediction.
 pub mod data;
 /// Gradient-boosted oblivious trees.
 pub mod gbdt;
+/// Train on one table, score on another.
+pub mod holdout;
 /// Multinomial logistic regression and the majority baseline.
 pub mod logistic;
 /// The Lorentzian nearest-neighbour classifier (seed 003).
 pub mod lorentzian;
+/// The CSV table reader.
+pub mod table;
 
 pub use data::Dataset;
 pub use gbdt::{Gbdt, GbdtConfig, Objective};
+pub use holdout::{ClassEncoding, HoldoutConfig, HoldoutReport, TabularModel, holdout};
 pub use logistic::{Logistic, majority};
+pub use table::{Table, TableError};
 
 /// Errors of vane-tabular.
 #[derive(Debug, thiserror::Error, PartialEq)]
