@@ -126,7 +126,13 @@ impl Table {
         let (_, head) = lines.next().ok_or_else(|| TableError::Empty { path: path.to_path_buf() })?;
         let split = |l: &str| l.split(',').map(|f| f.trim().to_string()).collect::<Vec<_>>();
         let header = split(head);
-        let mut t = Table { path: path.to_path_buf(), header, rows: Vec::new(), raw: vec![head.to_string()], lines: Vec::new() };
+        let mut t = Table {
+            path: path.to_path_buf(),
+            header,
+            rows: Vec::new(),
+            raw: vec![head.to_string()],
+            lines: Vec::new(),
+        };
         for (i, l) in lines {
             let row = split(l);
             if row.len() != t.header.len() {
@@ -232,7 +238,12 @@ impl Table {
     /// Splits the table into a [`Dataset`] and the `target` column's raw values: `drop` columns
     /// are left out, `categorical` ones are kept as strings, every other column must be numeric
     /// (empty or `nan` fields are missing values).
-    pub fn to_dataset(&self, target: &str, categorical: &[String], drop: &[String]) -> TableResult<(Dataset, Vec<String>)> {
+    pub fn to_dataset(
+        &self,
+        target: &str,
+        categorical: &[String],
+        drop: &[String],
+    ) -> TableResult<(Dataset, Vec<String>)> {
         let ti = self.index(target)?;
         let mut d = Dataset::default();
         for (j, name) in self.header.iter().enumerate() {

@@ -8,7 +8,11 @@ use crate::args::metrics::MetricsArgs;
 use crate::output::Render;
 
 pub(crate) fn run(a: MetricsArgs) -> Result<Metrics> {
-    let r = Table::read(&a.returns)?.column_where::<f64>("return", |x| x.is_finite() && *x > -1.0, "must be finite and > −1")?;
+    let r = Table::read(&a.returns)?.column_where::<f64>(
+        "return",
+        |x| x.is_finite() && *x > -1.0,
+        "must be finite and > −1",
+    )?;
     if a.periods_per_year.is_nan() || a.periods_per_year <= 0.0 {
         bail!("--periods-per-year must be > 0");
     }

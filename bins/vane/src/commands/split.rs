@@ -38,8 +38,14 @@ pub(crate) fn run(a: SplitArgs) -> Result<Splits> {
     let (folds, paths) = match a.scheme {
         Scheme::WalkForward => {
             let step = a.step.unwrap_or(a.test);
-            let wf =
-                WalkForward { unit: WindowUnit::Bars, train: a.train, test: a.test, step, expanding: a.expanding, gap: a.gap };
+            let wf = WalkForward {
+                unit: WindowUnit::Bars,
+                train: a.train,
+                test: a.test,
+                step,
+                expanding: a.expanding,
+                gap: a.gap,
+            };
             let f = wf.folds(&(0..a.rows as i64).collect::<Vec<_>>(), &spans)?;
             (f.iter().map(|f| fold(&f.train, std::slice::from_ref(&f.test))).collect(), None)
         }
