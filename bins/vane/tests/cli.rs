@@ -829,3 +829,28 @@ fn bench_train_prints_the_json_line() {
         assert!(j["samples_per_s"].as_f64().unwrap() > 0.0 && j["ms_per_step"].as_f64().unwrap() > 0.0);
     }
 }
+
+#[test]
+fn train_config_errors_name_the_file_line_or_the_set_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cfg.toml"), "horizon = 6\ndepth = [\n").unwrap();
+    let err = |args: &[&str]| {
+        let out = vane(args, dir.path());
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = err(&["train", "--config", "cfg.toml"]);
+    assert!(e.contains("cfg.toml:2:") && !e.contains("Some("), "{e}");
+    std::fs::write(dir.path().join("cfg.toml"), "horizon = 6\ncolour = 3\n").unwrap();
+    let e = err(&["train", "--config", "cfg.toml"]);
+    assert!(e.contains("cfg.toml:2:") && e.contains("colour"), "{e}");
+    std::fs::write(dir.path().join("cfg.toml"), "horizon = 6\n").unwrap();
+    let e = err(&["train", "--config", "cfg.toml", "--set", "nosuch.key=1"]);
+    assert!(e.contains("--set nosuch.key") && !e.contains("cfg.toml:"), "{e}");
+    let e = err(&["train", "--config", "cfg.toml", "--set", "horizon=\"six\""]);
+    assert!(e.contains("--set horizon"), "{e}");
+    let e = err(&["train", "--set", "depth"]);
+    assert!(e.contains("expected TABLE.KEY=VALUE"), "{e}");
+    let e = err(&["train", "--set", "model.kind=lorentzian"]);
+    assert!(e.contains("vane tabular --model lorentzian"), "{e}");
+}

@@ -19,6 +19,8 @@
 pub mod error;
 /// Trading metrics.
 pub mod metrics;
+/// Sparse position decisions → one position per bar.
+pub mod positions;
 
 pub use error::{BacktestError, Result};
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,7 @@ use vane_costs::CostModel;
 use vane_labeling::ladder::{LadderConfig, Side, simulate};
 
 pub use metrics::{Metrics, compute as compute_metrics};
+pub use positions::forward_fill;
 
 /// One round trip: from a position opening (or flipping) to it closing (or flipping).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@
 //! Every fitted calibrator serialises to JSON with a `format_version` ([`CalibrationFile`]).
 //!
 //! # Feature flags
-//! None.
+//! `clap`: the CLI-facing enums derive `clap::ValueEnum`.
 #![warn(missing_docs)]
 
 /// The Platt-vs-isotonic chooser with fallback.
@@ -37,6 +37,7 @@ pub use platt::Platt;
 /// How to calibrate binary scores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Method {
     /// Platt scaling (an error when it cannot be fitted).
     Platt,

@@ -105,6 +105,13 @@ impl Interval {
         TABLE.iter().find(|r| r.2 == ms).map(|r| r.0)
     }
 
+    /// The interval of a series of ascending open times: the smallest step between two of them,
+    /// when it is an interval vane knows (`None` for fewer than two times or an unknown step).
+    pub fn infer(open_times: &[i64]) -> Option<Self> {
+        let step = open_times.windows(2).map(|w| w[1] - w[0]).min()?;
+        Self::from_millis(step)
+    }
+
     /// Whether `t` is the open time of a bar of this interval (a UTC multiple of its length).
     pub fn is_aligned(self, t: Timestamp) -> bool {
         t.0.rem_euclid(self.millis()) == 0
@@ -168,6 +175,14 @@ impl<'de> Deserialize<'de> for Interval {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn infer_takes_the_smallest_known_step() {
+        let h = 3_600_000;
+        assert_eq!(Interval::infer(&[0, h, 3 * h, 4 * h]), Some(Interval::H1));
+        assert_eq!(Interval::infer(&[0]), None);
+        assert_eq!(Interval::infer(&[0, 7]), None);
+    }
 
     #[test]
     fn table_is_in_enum_order() {

@@ -20,6 +20,7 @@ use crate::error::{LabelError, Result, param};
 /// Which prices test the horizontal barriers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Touch {
     /// The closes of bars t+1..=t+H.
     Close,
@@ -30,6 +31,7 @@ pub enum Touch {
 /// The label when the vertical barrier is reached first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Vertical {
     /// 0.
     Zero,

@@ -14,7 +14,7 @@
 //! Definitions: `docs/labels.md`.
 //!
 //! # Feature flags
-//! None.
+//! `clap`: the CLI-facing enums derive `clap::ValueEnum`.
 #![warn(missing_docs)]
 
 /// Volatility-scaled triple barrier and meta-labels.

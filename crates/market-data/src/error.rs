@@ -108,6 +108,17 @@ pub enum MarketDataError {
         #[source]
         source: Box<MarketDataError>,
     },
+    /// A bad symbol in a universe file.
+    #[error("{path}:{line}: {source}")]
+    Universe {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong with the symbol.
+        #[source]
+        source: vane_core::CoreError,
+    },
     /// An argument out of its domain (an interval the exchange lacks, a bad range...).
     #[error("{0}")]
     InvalidArgument(String),

@@ -20,7 +20,9 @@
 //! ```
 //!
 //! # Feature flags
-//! None. (The fixtures helper and the mock exchange server live in the `vane-testkit` crate.)
+//! - `clap`: [`Exchange`] derives `clap::ValueEnum`.
+//!
+//! The fixtures helper and the mock exchange server live in the `vane-testkit` crate.
 #![warn(missing_docs)]
 
 /// Exchange kline clients.
@@ -31,8 +33,12 @@ pub mod csv;
 pub mod download;
 /// Errors of this crate.
 pub mod error;
+/// Candle files and symbol lists named on a command line.
+pub mod files;
 /// Gap reports.
 pub mod gaps;
+/// Store inventory and CSV import.
+pub mod info;
 /// Resampling to coarser intervals.
 pub mod resample;
 /// The parquet candle store.
@@ -42,6 +48,8 @@ pub use client::{BinanceClient, BinanceMarket, BybitClient, Exchange, KlineSourc
 pub use csv::{read_csv, write_csv};
 pub use download::{Clock, DownloadRequest, DownloadSummary, Downloader, Progress};
 pub use error::{MarketDataError, Result};
+pub use files::{is_parquet, read_bars_file, read_bars_file_with_interval, read_universe};
 pub use gaps::{Gap, GapReport, gap_report};
+pub use info::{ImportReport, SeriesInfo, import_csv, store_info};
 pub use resample::resample;
 pub use store::{AppendSummary, ParquetStore, StoredSeries, read_parquet_file, write_table_parquet};

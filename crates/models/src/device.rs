@@ -15,6 +15,7 @@ use crate::error::{ModelError, Result};
 /// A backend choice, as written on the command line or in a config file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DeviceKind {
     /// burn's `flex` CPU backend (default).
     #[default]

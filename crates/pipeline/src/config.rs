@@ -8,6 +8,7 @@ use crate::error::{PipelineError, Result};
 /// `quality` searches more θ candidates and grows more trees; `fast` is for regular retraining.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Mode {
     /// Thorough.
     Quality,

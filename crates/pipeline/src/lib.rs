@@ -9,15 +9,22 @@
 //! rows → seed 002's trainer → artifacts.
 //!
 //! # Feature flags
-//! `wgpu`, `tch`, `cuda`: forwarded to vane-models (burn's GPU backends).
+//! `wgpu`, `tch`, `cuda`: forwarded to vane-models (burn's GPU backends). `clap`: [`Mode`] derives
+//! `clap::ValueEnum` (and vane-models' `clap` feature is enabled).
 #![warn(missing_docs)]
 
 /// Artifact files and their formats.
 pub mod artifacts;
 /// Training configuration.
 pub mod config;
+/// The offline demo.
+pub mod demo;
 /// Errors of this crate.
 pub mod error;
+/// Typed training jobs from TOML + overrides.
+pub mod job;
+/// `--set` overrides.
+pub mod overrides;
 /// The embeddable predictor.
 pub mod predictor;
 /// Sequence-model training.
@@ -29,6 +36,8 @@ pub mod train;
 
 pub use config::{Mode, TrainConfig};
 pub use error::{PipelineError, Result};
+pub use job::{Job, JobError};
+pub use overrides::Override;
 pub use predictor::{AnyPredictor, Predictor, PredictorStream, model_dir_for};
 pub use sequence_predictor::SequencePredictor;
 pub use train::{TrainReport, train};

@@ -9,7 +9,7 @@
 //! with `format_version`. Why vane owns this engine: ARCHITECTURE.md "Decisions".
 //!
 //! # Feature flags
-//! None.
+//! `clap`: [`TabularModel`] derives `clap::ValueEnum`.
 #![warn(missing_docs)]
 
 /// One interface for every classifier: `Fit` recipes and fitted `Classifier`s.
@@ -20,13 +20,19 @@ pub mod data;
 pub mod error;
 /// Gradient-boosted oblivious trees.
 pub mod gbdt;
+/// Train on one table, score on another.
+pub mod holdout;
 /// Multinomial logistic regression and the majority baseline.
 pub mod logistic;
 /// The Lorentzian nearest-neighbour classifier (seed 003).
 pub mod lorentzian;
+/// The CSV table reader.
+pub mod table;
 
 pub use classifier::{Classifier, Fit, GbdtClassifier, LogisticConfig, Majority, MajorityConfig};
 pub use data::Dataset;
 pub use error::{Result, TabularError};
 pub use gbdt::{Gbdt, GbdtConfig, Objective};
+pub use holdout::{ClassEncoding, HoldoutConfig, HoldoutReport, TabularModel, holdout};
 pub use logistic::{Logistic, majority};
+pub use table::{Table, TableError};

@@ -212,3 +212,60 @@ pub fn regime_filter(open: &[f64], high: &[f64], low: &[f64], close: &[f64], thr
     }
     out
 }
+
+/// Class probabilities of `test` rows from labelled `train` rows (`classes[i]` in `0..k` is the
+/// class of `train[i]`): every test row scans the last `max_bars_back` complete training rows
+/// (no non-finite value) with [`scan`]'s rules and `neighbors` = k; its probabilities are the
+/// neighbours' class shares. A test row with a non-finite value, or without neighbours, gets the
+/// uniform distribution.
+pub fn class_probs(
+    train: &[Vec<f64>],
+    classes: &[usize],
+    k: usize,
+    test: &[Vec<f64>],
+    cfg: &LorentzianConfig,
+) -> Result<Vec<Vec<f64>>> {
+    if train.len() != classes.len() {
+        return Err(TabularError::InvalidInput(format!("{} training rows, {} classes", train.len(), classes.len())));
+    }
+    if let Some(c) = classes.iter().find(|&&c| c >= k) {
+        return Err(TabularError::InvalidInput(format!("class {c} outside 0..{k}")));
+    }
+    let uniform = vec![1.0 / k as f64; k];
+    let complete: Vec<usize> = (0..train.len()).filter(|&r| train[r].iter().all(|v| v.is_finite())).collect();
+    let window = &complete[complete.len().saturating_sub(cfg.max_bars_back)..];
+    let first = window.first().copied().unwrap_or(0);
+    Ok(test
+        .iter()
+        .map(|q| {
+            if q.iter().any(|v| !v.is_finite()) {
+                return uniform.clone();
+            }
+            let found = scan(q, first, window.iter().map(|&j| (j, &train[j][..])), cfg.neighbors);
+            if found.is_empty() {
+                return uniform.clone();
+            }
+            let mut p = vec![0.0; k];
+            for j in &found {
+                p[classes[*j]] += 1.0 / found.len() as f64;
+            }
+            p
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod class_probs_tests {
+    use super::*;
+
+    #[test]
+    fn shares_of_the_neighbours_and_uniform_without_any() {
+        let train: Vec<Vec<f64>> = (0..12).map(|i| vec![i as f64]).collect();
+        let classes: Vec<usize> = (0..12).map(|i| i % 2).collect();
+        let cfg = LorentzianConfig::default();
+        let p = class_probs(&train, &classes, 2, &[vec![3.0], vec![f64::NAN]], &cfg).unwrap();
+        assert!((p[0].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(p[1], vec![0.5, 0.5]);
+        assert!(class_probs(&train, &classes, 1, &[], &cfg).is_err());
+    }
+}

@@ -42,6 +42,7 @@ pub trait KlineSource: Send + Sync {
 
 /// The markets vane downloads from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Exchange {
     /// Binance spot, `GET /api/v3/klines`.
     #[serde(rename = "binance-spot")]

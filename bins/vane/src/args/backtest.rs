@@ -1,0 +1,26 @@
+//! `vane backtest`.
+
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct BacktestArgs {
+    /// Candles (.csv in the fixture schema, or .parquet).
+    #[arg(long)]
+    pub(crate) prices: PathBuf,
+    /// Positions CSV: `open_time_ms,position` (a position decided at that bar's close); bars
+    /// without a row keep the previous position.
+    #[arg(long)]
+    pub(crate) positions: PathBuf,
+    /// Fee per side, bps.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) fee_bps: f64,
+    /// Slippage per side, bps.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) slip_bps: f64,
+    /// Periods per year (default: from the bar interval, 24/7).
+    #[arg(long)]
+    pub(crate) periods_per_year: Option<f64>,
+    /// Write `open_time_ms,return` per period here.
+    #[arg(long)]
+    pub(crate) returns_out: Option<PathBuf>,
+}

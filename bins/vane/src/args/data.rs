@@ -1,0 +1,74 @@
+//! `vane import`, `export`, `data info`, `resample`.
+
+use std::path::PathBuf;
+
+use vane_core::{Interval, Symbol, Timestamp};
+
+use super::DataDir;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportArgs {
+    /// The CSV file (`open_time_ms,open,high,low,close,volume[,...]`).
+    #[arg(long)]
+    pub(crate) csv: PathBuf,
+    /// The symbol the file holds.
+    #[arg(long)]
+    pub(crate) symbol: Symbol,
+    /// The bar interval of the file.
+    #[arg(long)]
+    pub(crate) interval: Interval,
+    #[command(flatten)]
+    pub(crate) data: DataDir,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    /// The stored symbol.
+    #[arg(long)]
+    pub(crate) symbol: Symbol,
+    /// The stored interval.
+    #[arg(long)]
+    pub(crate) interval: Interval,
+    /// Output CSV file.
+    #[arg(long)]
+    pub(crate) csv: PathBuf,
+    /// Only bars opening at or after this time (YYYY-MM-DD or ms).
+    #[arg(long)]
+    pub(crate) from: Option<Timestamp>,
+    /// Only bars opening before this time.
+    #[arg(long)]
+    pub(crate) to: Option<Timestamp>,
+    #[command(flatten)]
+    pub(crate) data: DataDir,
+}
+
+/// `--json` prints `{"files":[{symbol, interval, rows, first_open_time_ms, last_open_time_ms, gaps, duplicates, misaligned}]}`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InfoArgs {
+    #[command(flatten)]
+    pub(crate) data: DataDir,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ResampleArgs {
+    /// Source: a stored symbol (with --from) ...
+    #[arg(long, required_unless_present = "input")]
+    pub(crate) symbol: Option<Symbol>,
+    /// ... or a CSV file.
+    #[arg(long, conflicts_with = "symbol")]
+    pub(crate) input: Option<PathBuf>,
+    /// Interval of the source bars.
+    #[arg(long)]
+    pub(crate) from: Interval,
+    /// Target interval (a whole multiple of --from).
+    #[arg(long)]
+    pub(crate) to: Interval,
+    /// Write a CSV here instead of storing `<SYMBOL>_<to>.parquet`.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
+    /// Keep incomplete buckets at the start and end of the data.
+    #[arg(long)]
+    pub(crate) keep_partial: bool,
+    #[command(flatten)]
+    pub(crate) data: DataDir,
+}

@@ -1,0 +1,86 @@
+//! The command line: one file per verb with its clap arguments.
+
+pub(crate) mod backtest;
+pub(crate) mod bench_train;
+pub(crate) mod calibrate;
+pub(crate) mod data;
+pub(crate) mod demo;
+pub(crate) mod download;
+pub(crate) mod features;
+pub(crate) mod label;
+pub(crate) mod metrics;
+pub(crate) mod predict;
+pub(crate) mod serve;
+pub(crate) mod split;
+pub(crate) mod tabular;
+pub(crate) mod train;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// vane: calibrated, cost-aware BUY / SELL / HOLD signals from exchange candles.
+#[derive(Debug, Parser)]
+#[command(name = "vane", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+    /// Print the result as JSON.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Download candles incrementally from an exchange into the parquet store.
+    Download(download::DownloadArgs),
+    /// Import a candle CSV into the store (merged by open time; nothing written on error).
+    Import(data::ImportArgs),
+    /// Export stored candles to CSV.
+    Export(data::ExportArgs),
+    /// Inspect the store.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Resample candles to a coarser interval.
+    Resample(data::ResampleArgs),
+    /// Compute a feature set (talib, v1, full, regime, lorentzian) over candles.
+    Features(features::FeaturesArgs),
+    /// Label candles (fixed, deadzone, percentile, triple-barrier, expected-return).
+    Label(label::LabelArgs),
+    /// Train/test index ranges of a purged splitter.
+    Split(split::SplitArgs),
+    /// Backtest positions on prices with costs; print the trading metrics.
+    Backtest(backtest::BacktestArgs),
+    /// Trading metrics of a return series.
+    Metrics(metrics::MetricsArgs),
+    /// Calibrate scores to probabilities (Platt, isotonic, or the better of the two).
+    Calibrate(calibrate::CalibrateArgs),
+    /// Train and evaluate a tabular model (gbdt, logistic, lorentzian) on CSV files.
+    Tabular(tabular::TabularArgs),
+    /// Train seed 001's models (θ search, walk-forward, GBDT, min_conf) into artifacts.
+    Train(train::TrainArgs),
+    /// Predict BUY/SELL/HOLD for a symbol from stored candles (per-symbol model, else global).
+    Predict(predict::PredictArgs),
+    /// Run the demo on the bundled real candles (offline).
+    Demo(demo::DemoArgs),
+    /// Time training steps of a sequence model on synthetic data (samples/s, ms/step).
+    BenchTrain(bench_train::BenchTrainArgs),
+    /// Serve the HTTP API (`GET /health`) on --addr until Ctrl-C.
+    Serve(serve::ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DataCommand {
+    /// Rows, time range, gaps and duplicates of every stored series.
+    Info(data::InfoArgs),
+}
+
+/// `--data-dir`, shared by the verbs that use the store.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct DataDir {
+    /// Folder of the parquet store.
+    #[arg(long, default_value = "data")]
+    pub(crate) data_dir: PathBuf,
+}

@@ -1,0 +1,48 @@
+//! `vane train`.
+
+use std::path::PathBuf;
+
+use vane_core::Symbol;
+use vane_models::{DeviceKind, Preset};
+use vane_pipeline::{Mode, Override};
+
+use super::DataDir;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct TrainArgs {
+    /// TOML config (every field optional; see examples/seed001.toml). `[model] kind = "hrm" |
+    /// "cnn-lstm" | "tft"` trains a sequence model; no kind (or "gbdt") is seed 001's GBDT.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// quality: more θ candidates and trees; fast: for regular retraining.
+    #[arg(long, value_enum, default_value = "quality")]
+    pub(crate) mode: Mode,
+    /// Override the config's symbols.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) symbols: Vec<Symbol>,
+    /// Also train one model per symbol.
+    #[arg(long)]
+    pub(crate) per_symbol: bool,
+    /// Train on shuffled labels (the leakage alarm: out-of-sample scores must fall to chance).
+    #[arg(long)]
+    pub(crate) permute_labels: bool,
+    #[command(flatten)]
+    pub(crate) data: DataDir,
+    /// Artifacts folder.
+    #[arg(long, default_value = "artifacts")]
+    pub(crate) artifacts_dir: PathBuf,
+    /// Sequence models: backend (cpu | wgpu | cuda | tch); overrides the config's `device`.
+    #[arg(long, value_enum)]
+    pub(crate) device: Option<DeviceKind>,
+    /// Sequence models: seed 002 preset (production_small, production_large, quick_experiment,
+    /// conservative); config-file and --set values still override it.
+    #[arg(long)]
+    pub(crate) preset: Option<Preset>,
+    /// Override any config value, e.g. `--set train.learning_rate=1e-4 --set model.hidden_low=32
+    /// --set data.seq_len=30` (repeatable; applied after the file).
+    #[arg(long = "set", value_name = "TABLE.KEY=VALUE")]
+    pub(crate) set: Vec<Override>,
+    /// Sequence models: continue an interrupted run from its checkpoint.
+    #[arg(long)]
+    pub(crate) resume: bool,
+}

@@ -1,0 +1,47 @@
+//! `vane calibrate`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Serialize;
+use vane_calibration::{CalibrationFile, Calibrator, Choice, FORMAT_VERSION, fit_binary};
+use vane_tabular::Table;
+
+use crate::args::calibrate::CalibrateArgs;
+use crate::output::Render;
+
+#[derive(Serialize)]
+pub(crate) struct Calibrated {
+    calibrator: Calibrator,
+    choice: Choice,
+    #[serde(skip)]
+    output: PathBuf,
+}
+
+pub(crate) fn run(a: CalibrateArgs) -> Result<Calibrated> {
+    let fit = Table::read(&a.fit)?;
+    let (scores, labels) = (fit.column::<f64>("score")?, fit.binary_column("label")?);
+    let (cal, choice) = fit_binary(a.method, &scores, &labels, a.holdout)?;
+    let apply = Table::read(&a.apply)?;
+    let calibrated: Vec<f64> = apply.column::<f64>("score")?.into_iter().map(|s| cal.apply(s)).collect();
+    vane_artifact::write_atomic(&a.output, apply.to_csv_with_column("calibrated", &calibrated).as_bytes())?;
+    if let Some(p) = &a.save {
+        let file = CalibrationFile {
+            format_version: FORMAT_VERSION,
+            calibrators: vec![cal.clone()],
+            temperature: None,
+            choices: vec![choice.clone()],
+        };
+        vane_artifact::write_atomic(p, file.to_json().as_bytes())?;
+    }
+    Ok(Calibrated { calibrator: cal, choice, output: a.output })
+}
+
+impl Render for Calibrated {
+    fn human(&self) -> String {
+        String::new()
+    }
+    fn status(&self) -> Option<String> {
+        Some(format!("{}: {} ({})", self.calibrator.method(), self.output.display(), self.choice.reason))
+    }
+}

@@ -1,0 +1,94 @@
+//! `vane download`.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use vane_core::{DAY_MS, Symbol, Timestamp};
+use vane_market_data::{
+    DownloadRequest, DownloadSummary, Downloader, Exchange, ParquetStore, RetryPolicy, Sleeper, read_universe,
+};
+
+use crate::args::download::DownloadArgs;
+use crate::output::Render;
+
+#[derive(Serialize)]
+pub(crate) struct Downloads {
+    exchange: Exchange,
+    downloads: Vec<DownloadSummary>,
+    #[serde(skip)]
+    failures: Vec<Symbol>,
+}
+
+fn progress_bar(prefix: String) -> ProgressBar {
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>14} [{bar:30}] {percent:>3}% {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+pub(crate) fn run(a: DownloadArgs) -> Result<Downloads> {
+    let symbols = match &a.symbols_file {
+        Some(f) => read_universe(f)?,
+        None => a.symbols.clone(),
+    };
+    if symbols.is_empty() {
+        bail!("no symbols given");
+    }
+    let retry = RetryPolicy { max_attempts: a.max_attempts.max(1), ..RetryPolicy::default() };
+    let client = a.exchange.client(a.base_url.as_deref(), retry, Sleeper::default());
+    let store = ParquetStore::new(&a.data.data_dir);
+    let since = a.since.unwrap_or_else(|| Timestamp(Timestamp::now().0 - i64::from(a.since_days) * DAY_MS));
+    let mut report = Downloads { exchange: a.exchange, downloads: Vec::new(), failures: Vec::new() };
+    for symbol in symbols {
+        let req = DownloadRequest { symbol: symbol.clone(), interval: a.interval, since, until: a.until };
+        let bar = progress_bar(format!("{symbol} {}", a.interval));
+        let result = Downloader::new(client.as_ref(), &store).download(&req, &mut |p| {
+            bar.set_position((p.fraction() * 1000.0) as u64);
+            bar.set_message(format!("{} bars, up to {}", p.rows_fetched, p.fetched_until));
+        });
+        bar.finish_and_clear();
+        match result {
+            Ok(s) => report.downloads.push(s),
+            Err(e) => {
+                eprintln!("error: {symbol} {}: {e}", a.interval);
+                report.failures.push(symbol);
+            }
+        }
+    }
+    Ok(report)
+}
+
+impl Render for Downloads {
+    fn human(&self) -> String {
+        self.downloads.iter().map(|s| describe(s, self.exchange) + "\n").collect()
+    }
+    fn failure(&self) -> Option<String> {
+        (!self.failures.is_empty()).then(|| {
+            let names: Vec<&str> = self.failures.iter().map(Symbol::as_str).collect();
+            format!("{} of the symbols failed: {}", self.failures.len(), names.join(","))
+        })
+    }
+}
+
+fn describe(s: &DownloadSummary, exchange: Exchange) -> String {
+    let range = match (s.first_added_ms, s.last_added_ms) {
+        (Some(a), Some(b)) => format!(" ({} → {})", Timestamp(a), Timestamp(b)),
+        _ => String::new(),
+    };
+    let gaps = if s.report.gaps.is_empty() {
+        "no gaps".to_string()
+    } else {
+        format!("{} gap(s), {} missing bars", s.report.gaps.len(), s.report.missing_bars())
+    };
+    format!(
+        "{} {} from {exchange}: +{} rows{range}, {} requests; stored {} rows, {gaps}",
+        s.symbol, s.interval, s.rows_added, s.requests, s.stored_rows
+    )
+}

@@ -1,0 +1,57 @@
+//! `vane features`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use vane_indicators::FeatureSet;
+use vane_market_data::{ParquetStore, is_parquet, read_bars_file_with_interval, write_table_parquet};
+
+use crate::args::features::FeaturesArgs;
+use crate::output::Render;
+
+#[derive(Serialize)]
+pub(crate) struct Features {
+    rows: usize,
+    columns: usize,
+    set: FeatureSet,
+    output: Option<PathBuf>,
+}
+
+pub(crate) fn run(a: FeaturesArgs) -> Result<Features> {
+    let (bars, interval) = match (&a.symbol, &a.input) {
+        (Some(symbol), _) => {
+            let iv = a.interval.context("--symbol needs --interval")?;
+            (ParquetStore::new(&a.data.data_dir).read(symbol, iv)?, Some(iv))
+        }
+        (None, Some(path)) => read_bars_file_with_interval(path, a.interval)?,
+        (None, None) => anyhow::bail!("give --input FILE or --symbol S --interval I"),
+    };
+    let frame = match a.mtf {
+        Some(coarse) => {
+            let iv = interval.context("--mtf needs the bar interval: pass --interval")?;
+            a.set.compute_multi_timeframe(&bars, iv, coarse)?
+        }
+        None => a.set.compute(&bars),
+    };
+    match &a.output {
+        None => frame.write_csv(&mut std::io::BufWriter::new(std::io::stdout().lock()))?,
+        Some(p) if is_parquet(p) => {
+            write_table_parquet(p, "open_time_ms", frame.open_time(), frame.names(), frame.columns())?
+        }
+        Some(p) => vane_artifact::write_atomic_with(p, |w, tmp| {
+            frame.write_csv(w).with_context(|| format!("writing {}", tmp.display()))
+        })?,
+    }
+    Ok(Features { rows: frame.len(), columns: frame.names().len(), set: a.set, output: a.output })
+}
+
+impl Render for Features {
+    fn human(&self) -> String {
+        String::new()
+    }
+    fn status(&self) -> Option<String> {
+        let p = self.output.as_ref()?;
+        Some(format!("{} rows × {} {} features -> {}", self.rows, self.columns, self.set, p.display()))
+    }
+}

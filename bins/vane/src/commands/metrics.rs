@@ -1,0 +1,31 @@
+//! `vane metrics`, and the rendering of [`Metrics`] (also `vane backtest`'s output).
+
+use anyhow::{Result, bail};
+use vane_backtest::{Metrics, compute_metrics};
+use vane_tabular::Table;
+
+use crate::args::metrics::MetricsArgs;
+use crate::output::Render;
+
+pub(crate) fn run(a: MetricsArgs) -> Result<Metrics> {
+    let r = Table::read(&a.returns)?.column_where::<f64>(
+        "return",
+        |x| x.is_finite() && *x > -1.0,
+        "must be finite and > −1",
+    )?;
+    if a.periods_per_year.is_nan() || a.periods_per_year <= 0.0 {
+        bail!("--periods-per-year must be > 0");
+    }
+    Ok(compute_metrics(&r, a.periods_per_year, None, &[]))
+}
+
+impl Render for Metrics {
+    fn human(&self) -> String {
+        let v = serde_json::to_value(self).unwrap_or_default();
+        let mut s = String::new();
+        for (k, x) in v.as_object().into_iter().flatten() {
+            s.push_str(&format!("{k:<24} {}\n", if x.is_null() { "n/a".to_string() } else { x.to_string() }));
+        }
+        s
+    }
+}

@@ -1,0 +1,77 @@
+//! `vane split`.
+
+use std::ops::Range;
+
+use anyhow::Result;
+use serde::Serialize;
+use vane_validation::{Cpcv, PurgedKFold, WalkForward, WindowUnit, horizon_spans};
+
+use crate::args::split::{Scheme, SplitArgs};
+use crate::output::Render;
+
+#[derive(Serialize)]
+pub(crate) struct Fold {
+    train: Vec<[usize; 2]>,
+    test: Vec<[usize; 2]>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Splits {
+    scheme: String,
+    rows: usize,
+    label_horizon: usize,
+    folds: Vec<Fold>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paths: Option<serde_json::Value>,
+}
+
+fn pairs(r: &[Range<usize>]) -> Vec<[usize; 2]> {
+    r.iter().map(|r| [r.start, r.end]).collect()
+}
+
+fn fold(train: &[Range<usize>], test: &[Range<usize>]) -> Fold {
+    Fold { train: pairs(train), test: pairs(test) }
+}
+
+pub(crate) fn run(a: SplitArgs) -> Result<Splits> {
+    let spans = horizon_spans(a.rows, a.label_horizon);
+    let (folds, paths) = match a.scheme {
+        Scheme::WalkForward => {
+            let step = a.step.unwrap_or(a.test);
+            let wf = WalkForward {
+                unit: WindowUnit::Bars,
+                train: a.train,
+                test: a.test,
+                step,
+                expanding: a.expanding,
+                gap: a.gap,
+            };
+            let f = wf.folds(&(0..a.rows as i64).collect::<Vec<_>>(), &spans)?;
+            (f.iter().map(|f| fold(&f.train, std::slice::from_ref(&f.test))).collect(), None)
+        }
+        Scheme::PurgedKfold => {
+            let f = PurgedKFold { k: a.k, embargo: a.embargo }.folds(&spans)?;
+            (f.iter().map(|f| fold(&f.train, std::slice::from_ref(&f.test))).collect(), None)
+        }
+        Scheme::Cpcv => {
+            let plan = Cpcv { n_groups: a.groups, k_test: a.test_groups, embargo: a.embargo }.plan(&spans)?;
+            (plan.splits.iter().map(|s| fold(&s.train, &s.test)).collect(), Some(serde_json::to_value(&plan.paths)?))
+        }
+    };
+    let scheme = format!("{:?}", a.scheme).to_lowercase();
+    Ok(Splits { scheme, rows: a.rows, label_horizon: a.label_horizon, folds, paths })
+}
+
+impl Render for Splits {
+    fn human(&self) -> String {
+        let mut s = String::new();
+        for (i, f) in self.folds.iter().enumerate() {
+            let n: usize = f.train.iter().map(|r| r[1] - r[0]).sum();
+            s.push_str(&format!("fold {i}: train {n} rows {:?}, test {:?}\n", f.train, f.test));
+        }
+        s
+    }
+    fn compact(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,164 @@
+//! `vane train`: a [`Job`] from the config and `--set` overrides, dispatched to seed 001's GBDT
+//! pipeline or the sequence-model trainer.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use vane_core::Timestamp;
+use vane_market_data::ParquetStore;
+use vane_models::train::{EpochRecord, TrainObserver};
+use vane_pipeline::sequence::{SequenceReport, train_sequence};
+use vane_pipeline::{Job, TrainReport, train};
+
+use crate::args::train::TrainArgs;
+use crate::output::Render;
+use vane_pipeline::artifacts::GBDT;
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum Trained {
+    Gbdt(TrainReport),
+    Sequence(SequenceReport),
+}
+
+pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
+    let mut job = Job::read(a.config.as_deref(), &a.set)?;
+    job.set_symbols(&a.symbols);
+    let store = ParquetStore::new(&a.data.data_dir);
+    match job {
+        Job::Gbdt(mut cfg) => {
+            if a.device.is_some() || a.preset.is_some() || a.resume {
+                bail!("--device, --preset and --resume apply to sequence models (model.kind = hrm | cnn-lstm | tft)");
+            }
+            cfg.per_symbol |= a.per_symbol;
+            Ok(Trained::Gbdt(train(&store, &a.artifacts_dir, &cfg, a.mode, a.permute_labels)?))
+        }
+        Job::Sequence(mut job) => {
+            if let Some(p) = a.preset {
+                job.train.entry("preset").or_insert_with(|| p.as_str().into());
+            }
+            if let Some(d) = a.device {
+                job.device = d;
+            }
+            let mut progress = Progress { bar: None, quiet };
+            let report = train_sequence(&store, &a.artifacts_dir, &job, &[], a.resume, &mut progress)?;
+            if let Some(b) = &progress.bar {
+                b.finish_and_clear();
+            }
+            Ok(Trained::Sequence(report))
+        }
+    }
+}
+
+impl Render for Trained {
+    fn human(&self) -> String {
+        match self {
+            Trained::Gbdt(r) => r.human(),
+            Trained::Sequence(r) => r.human(),
+        }
+    }
+}
+
+impl Render for TrainReport {
+    fn human(&self) -> String {
+        let m = &self.metrics;
+        let mut s = format!(
+            "θ = {} (mean walk-forward macro-F1 over {} windows); min_conf = {:.3}\n",
+            self.theta,
+            m.windows.len(),
+            m.min_conf
+        );
+        let _ = writeln!(s, "{:<24} {:>9} {:>9} {:>9}", "out of sample (mean)", "accuracy", "macro-F1", "log-loss");
+        for (name, x) in &m.mean {
+            let label = if name == GBDT { name.clone() } else { format!("{name} baseline") };
+            let _ = writeln!(s, "{label:<24} {:>9.4} {:>9.4} {:>9.4}", x.accuracy, x.macro_f1, x.log_loss);
+        }
+        for (i, w) in m.windows.iter().enumerate() {
+            let f1: Vec<String> = w.scores.iter().map(|(name, x)| format!("{name} {:.3}", x.macro_f1)).collect();
+            let _ = writeln!(
+                s,
+                "  window {i}: {} → {}: macro-F1 {}",
+                Timestamp(w.test_first_open_time_ms),
+                Timestamp(w.test_last_open_time_ms),
+                f1.join(" / ")
+            );
+        }
+        for (id, dir) in &self.models {
+            let _ = writeln!(s, "model {id}: {}", dir.display());
+        }
+        s
+    }
+}
+
+impl Render for SequenceReport {
+    fn human(&self) -> String {
+        let m = &self.metrics;
+        let mut s = format!(
+            "{} on {}: {} params, {} training / {} validation windows, best epoch {} of {}{}\n",
+            self.model,
+            self.device,
+            m.param_count,
+            m.n_train,
+            m.n_valid,
+            m.best_epoch,
+            m.epochs_run,
+            if m.stopped_early { " (early stop)" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "validation: loss {:.4}, accuracy {:.4}, macro-F1 {:.4}",
+            m.val_loss, m.val_accuracy, m.val_macro_f1
+        );
+        s.push_str("pre-production checklist (seed 002):\n");
+        for i in &self.checklist.items {
+            let _ = writeln!(s, "  [{}] {:<44} {}", if i.ok { "x" } else { " " }, i.rule, i.value);
+        }
+        let _ = writeln!(s, "artifacts: {}", self.dir.display());
+        s
+    }
+}
+
+/// The progress bar of a sequence training run.
+struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl TrainObserver for Progress {
+    fn on_start(&mut self, epochs: usize, batches: usize) {
+        if self.quiet {
+            return;
+        }
+        let bar = ProgressBar::new((epochs * batches) as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} batches {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        self.bar = Some(bar);
+    }
+    fn on_batch(&mut self, epoch: usize, _batch: usize, loss: f64) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(format!("epoch {epoch} loss {loss:.4}"));
+        }
+    }
+    fn on_epoch(&mut self, r: &EpochRecord) {
+        if let Some(b) = &self.bar {
+            let line = format!(
+                "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3} macro-F1 {:.3} | lr {:.2e}{}",
+                r.epoch,
+                r.train_loss,
+                r.train_accuracy,
+                r.val_loss,
+                r.val_accuracy,
+                r.val_macro_f1,
+                r.lr,
+                if r.best { "  *best" } else { "" }
+            );
+            if b.is_hidden() { eprintln!("{line}") } else { b.println(line) }
+        }
+    }
+}
