@@ -6,6 +6,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use vane_models::artifact::{self, ArtifactFiles, SequenceMetrics, SequenceSchema};
 use vane_models::data::{FeatureMatrix, NormKind, Normaliser, Sample, Target, WindowedDataset};
 use vane_models::loss::LossSettings;
+use vane_models::nn::DropoutRng;
 use vane_models::train::{Quiet, Task, TrainInputs, fit, predict};
 use vane_models::{ModelConfig, ModelKind, ModelSpec, TrainConfig};
 
@@ -59,7 +60,7 @@ fn output_shapes() {
     let _rng = rng_lock();
     for kind in KINDS {
         let cfg = tiny(kind, 4);
-        let model = cfg.init(&dev());
+        let model = cfg.init(&dev()).unwrap();
         let out = model.forward(random_x(5, 7, 4), symbols(5));
         assert_eq!(out.logits.dims(), [5, 3], "{kind}");
         assert_eq!(out.value.dims(), [5, cfg.n_values()], "{kind}");
@@ -84,7 +85,7 @@ fn output_shapes() {
 fn tft_attention_is_causal() {
     let _rng = rng_lock();
     let ModelConfig::Tft(cfg) = tiny(ModelKind::Tft, 3) else { unreachable!() };
-    let model = cfg.init(&dev());
+    let model = cfg.init(&dev()).unwrap();
     let x = random_x(2, 9, 3);
     let base = model.step_logits(x.clone(), symbols(2)).into_data().try_to_vec::<f32>().unwrap();
     for t in 0..8 {
@@ -106,7 +107,7 @@ fn tft_attention_is_causal() {
         let later: f32 = (t + 1..9).map(|s| (out[s * 3] - base[s * 3]).abs()).sum();
         assert!(later > 0.0);
     }
-    let att = model.forward(x, symbols(2)).interpretation.unwrap().attention.into_data().try_to_vec::<f32>().unwrap();
+    let att = model.forward(x, symbols(2), &mut DropoutRng::off()).interpretation.unwrap().attention.into_data().try_to_vec::<f32>().unwrap();
     for b in 0..2 {
         for q in 0..9 {
             let row = &att[(b * 9 + q) * 9..(b * 9 + q + 1) * 9];
@@ -179,7 +180,7 @@ fn each_model_overfits_a_tiny_separable_set() {
         let mcfg = tiny(kind, 3);
         let settings = LossSettings::default();
         dev().seed(cfg.seed);
-        let initial = predict(&mcfg.init(&dev()), &mcfg, &ds, Task::Classification, &settings, 64, &dev()).loss;
+        let initial = predict(&mcfg.init(&dev()).unwrap(), &mcfg, &ds, Task::Classification, &settings, 64, &dev()).loss;
         let inputs =
             TrainInputs { model: &mcfg, config: &cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false };
         let out = fit(&inputs, &dev(), &mut Quiet).unwrap();
@@ -223,7 +224,7 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
 
         let path = dir.path().join(kind.as_str());
         let schema = SequenceSchema {
-            version: artifact::ARTIFACT_VERSION,
+            format_version: artifact::FORMAT_VERSION,
             feature_set: "test".into(),
             columns: m.names().to_vec(),
             seq_len: 5,
@@ -260,7 +261,8 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
             "feature_schema.json",
             "metrics.json",
             "history.json",
-            "loss.svg",
+            "loss_curve.png",
+            "loss_curve.svg",
             "checklist.json",
         ] {
             assert!(path.join(f).exists(), "{kind}: {f}");
