@@ -139,13 +139,20 @@ pub fn save(dir: &Path, model: &SequenceModel, files: &ArtifactFiles<'_>) -> Res
     let staged = StagedDir::new(dir)?;
     let weights = staged.path().join("model.bpk");
     model.clone().save_file(&weights).map_err(|e| ModelError::weights(&weights, e))?;
-    staged.write_json("config.json", &Versioned::new(FORMAT_VERSION, ConfigFile { model: files.model, train: files.train, data: &files.data }))?;
+    staged.write_json(
+        "config.json",
+        &Versioned::new(FORMAT_VERSION, ConfigFile { model: files.model, train: files.train, data: &files.data }),
+    )?;
     staged.write_json("feature_schema.json", files.schema)?;
     staged.write_json("metrics.json", &Versioned::new(FORMAT_VERSION, files.metrics))?;
-    staged.write_json("history.json", &Versioned::new(FORMAT_VERSION, serde_json::json!({ "history": files.history })))?;
+    staged
+        .write_json("history.json", &Versioned::new(FORMAT_VERSION, serde_json::json!({ "history": files.history })))?;
     staged.write_json("checklist.json", &Versioned::new(FORMAT_VERSION, files.checklist))?;
     if let Some(i) = &files.interpretation {
-        staged.write_json("interpretation.json", &Versioned::new(FORMAT_VERSION, serde_json::json!({ "interpretation": i })))?;
+        staged.write_json(
+            "interpretation.json",
+            &Versioned::new(FORMAT_VERSION, serde_json::json!({ "interpretation": i })),
+        )?;
     }
     let series = loss_series(format!("{}: loss per epoch", files.model.kind()), files.history);
     vane_report::loss_curve_png(&staged.path().join("loss_curve.png"), &series)?;
@@ -170,9 +177,8 @@ pub struct LoadedModel {
 /// Loads `dir` onto `device` (any backend: burnpack weights are backend-independent). Every JSON
 /// file's `format_version` is checked first.
 pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
-    let dir = vane_artifact::open_dir(dir)?.ok_or_else(|| {
-        ModelError::Data(format!("{}: no such model folder", dir.display()))
-    })?;
+    let dir = vane_artifact::open_dir(dir)?
+        .ok_or_else(|| ModelError::Data(format!("{}: no such model folder", dir.display())))?;
     let cfg: ConfigRead = read_json(&dir.join("config.json"), FORMAT_VERSION)?;
     let schema: SequenceSchema = read_json(&dir.join("feature_schema.json"), FORMAT_VERSION)?;
     // The other files are not needed to predict, but a folder mixing versions is refused.

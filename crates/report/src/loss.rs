@@ -109,9 +109,7 @@ fn draw<DB: DrawingBackend>(
         for (i, seg) in segments(values).into_iter().enumerate() {
             let series = chart.draw_series(LineSeries::new(seg.clone(), style))?;
             if i == 0 {
-                series
-                    .label(name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+                series.label(name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
             }
             if seg.len() == 1 {
                 chart.draw_series(std::iter::once(Circle::new(seg[0], 4, color.filled())))?;

@@ -19,7 +19,8 @@ fn png_has_the_size_and_both_curves() {
     let img = image::open(&p).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), vane_report::loss::SIZE);
     let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count();
-    let (white, train, valid, best) = (count([255, 255, 255]), count([31, 119, 180]), count([255, 127, 14]), count([214, 39, 40]));
+    let (white, train, valid, best) =
+        (count([255, 255, 255]), count([31, 119, 180]), count([255, 127, 14]), count([214, 39, 40]));
     let total = (img.width() * img.height()) as usize;
     assert!(white < total * 98 / 100, "mostly blank: {white} of {total} white");
     assert!(train > 500 && valid > 500 && best > 20, "train {train}, valid {valid}, best {best}");

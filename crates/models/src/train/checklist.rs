@@ -48,4 +48,3 @@ impl Checklist {
         Self { items, passed }
     }
 }
-

@@ -13,7 +13,6 @@ pub struct EarlyStopping {
     pub bad_epochs: usize,
 }
 
-
 impl EarlyStopping {
     /// Records epoch `epoch` (1-based) with validation loss `val_loss`; returns whether it beat
     /// the best by more than `min_delta` (the first finite loss always does).

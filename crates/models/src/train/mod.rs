@@ -3,10 +3,10 @@
 //! patience, best-checkpoint saving and resume, deterministic seeds; per-epoch history and seed
 //! 002's pre-production checklist.
 
-/// Checkpoints: one folder swapped atomically.
-pub mod checkpoint;
 /// Seed 002's pre-production checklist.
 pub mod checklist;
+/// Checkpoints: one folder swapped atomically.
+pub mod checkpoint;
 /// Training settings.
 pub mod config;
 /// Early stopping.

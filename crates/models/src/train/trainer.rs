@@ -19,8 +19,8 @@ use crate::loss::{LossSettings, classification_loss, confidence_loss, pinball, v
 use crate::model::{ModelConfig, SequenceModel};
 use crate::nn::DropoutRng;
 use crate::output::ModelOutput;
-use crate::train::checkpoint::{self, CheckpointState};
 use crate::train::checklist::Checklist;
+use crate::train::checkpoint::{self, CheckpointState};
 use crate::train::config::{Task, TrainConfig};
 use crate::train::early_stopping::EarlyStopping;
 use crate::train::schedule::{Plateau, lr_at};
