@@ -61,7 +61,7 @@ impl CnnLstmConfig {
         }
         check::positive(O, "conv_channels", self.conv_channels)?;
         check::positive(O, "kernel_size", self.kernel_size)?;
-        if self.kernel_size % 2 == 0 {
+        if self.kernel_size.is_multiple_of(2) {
             return config_err(format!("{O}.kernel_size must be odd, got {}", self.kernel_size));
         }
         check::heads_divide(O, "lstm_hidden", self.lstm_hidden, self.n_heads)?;

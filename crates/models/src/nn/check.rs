@@ -20,7 +20,7 @@ pub(crate) fn probability(owner: &str, field: &str, p: f64) -> Result<()> {
 pub(crate) fn heads_divide(owner: &str, width_field: &str, width: usize, n_heads: usize) -> Result<()> {
     positive(owner, width_field, width)?;
     positive(owner, "n_heads", n_heads)?;
-    if width % n_heads == 0 {
+    if width.is_multiple_of(n_heads) {
         Ok(())
     } else {
         config_err(format!("{owner}.n_heads {n_heads} must divide {width_field} {width}"))
