@@ -51,15 +51,16 @@ impl LossSeries {
         self.train.len()
     }
 
-    /// The y range over every finite value, padded by 5 % (0..1 when there is none).
+    /// The y range over every finite value, padded by 5 % below and 30 % above, which keeps the
+    /// legend in the upper right clear of the curves (0..1 when there is no finite value).
     fn y_range(&self) -> (f64, f64) {
         let finite = self.train.iter().chain(&self.valid).copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
         if !lo.is_finite() {
             return (0.0, 1.0);
         }
-        let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.05 * lo.abs().max(1e-3) };
-        (lo - pad, hi + pad)
+        let span = if hi > lo { hi - lo } else { lo.abs().max(1e-3) };
+        (lo - 0.05 * span, hi + 0.3 * span)
     }
 }
 
@@ -102,7 +103,8 @@ fn draw<DB: DrawingBackend>(
         .y_label_formatter(&|y| format!("{y:.3}"))
         .label_style((FAMILY, 16))
         .axis_desc_style((FAMILY, 18))
-        .light_line_style(RGBColor(235, 235, 235))
+        .max_light_lines(4)
+        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     for (name, color, values) in [("train loss", TRAIN, &s.train), ("validation loss", VALID, &s.valid)] {
         let style = ShapeStyle::from(&color).stroke_width(3);
