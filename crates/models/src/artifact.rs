@@ -15,7 +15,7 @@
 //!
 //! The folder is written through `vane_artifact::StagedDir` (filled beside the destination, then
 //! swapped in atomically; a failure leaves any previous model whole) and read after
-//! `vane_artifact::open_dir`. Every JSON file carries `format_version` ([`FORMAT_VERSION`]) and
+//! `vane_artifact::open_dir`. Every JSON file carries `format_version` ([`FORMAT_VERSION`](crate::artifact::FORMAT_VERSION)) and
 //! the loader checks it in each: a model written by another format version is refused with
 //! `ArtifactError::Version`, which names the file and says to retrain.
 

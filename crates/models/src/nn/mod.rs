@@ -1,9 +1,9 @@
 //! Building blocks shared by the models, each a `FooConfig::init(&device) → Result<Foo>` pair as
 //! in burn-nn: a fused LSTM cell and layer, the TFT's gated residual network and gate–add–norm,
-//! multi-head self-attention, and dropout driven by an explicit [`DropoutRng`].
+//! multi-head self-attention, and dropout driven by an explicit [`DropoutRng`](crate::nn::DropoutRng).
 //!
 //! burn's own `Lstm` runs eight matrix products and eight activations per time step (one per
-//! gate and input). [`LstmCell`] keeps one `[d_in, 4h]` and one `[h, 4h]` matrix: each step is
+//! gate and input). [`LstmCell`](crate::nn::LstmCell) keeps one `[d_in, 4h]` and one `[h, 4h]` matrix: each step is
 //! two matrix products, one sigmoid and one tanh over the stacked gates. The step input is sliced
 //! from the layer input rather than from a hoisted `[batch, seq, 4h]` projection: burn's autodiff
 //! turns each slice into a full-size zero tensor in the backward pass, so slicing the 4× narrower
