@@ -2,14 +2,22 @@
 //!
 //! ```text
 //! <dir>/model.bpk            weights (burnpack; backend-independent)
-//!       config.json          {"model": ModelConfig, "train": TrainConfig, "data": …}
-//!       feature_schema.json  columns, seq_len, normaliser, symbols, class names, version
-//!       metrics.json         validation scores, best epoch, class weights
-//!       history.json         per-epoch records
-//!       loss.svg             train/validation loss curves
-//!       checklist.json       seed 002's pre-production checklist
-//!       interpretation.json  TFT only: mean variable-selection weights and attention by lag
+//!       config.json          {"format_version", "model": ModelConfig, "train": TrainConfig, "data": …}
+//!       feature_schema.json  format_version, columns, seq_len, normaliser, symbols, class names
+//!       metrics.json         format_version, validation scores, best epoch, class weights
+//!       history.json         {"format_version", "history": per-epoch records}
+//!       loss_curve.png       train/validation loss per epoch, best epoch marked (vane-report)
+//!       loss_curve.svg       the same as SVG
+//!       checklist.json       format_version, seed 002's pre-production checklist
+//!       interpretation.json  TFT only: {"format_version", "interpretation": mean variable-selection
+//!                            weights and attention by lag}
 //! ```
+//!
+//! The folder is written through `vane_artifact::StagedDir` (filled beside the destination, then
+//! swapped in atomically; a failure leaves any previous model whole) and read after
+//! `vane_artifact::open_dir`. Every JSON file carries `format_version` ([`FORMAT_VERSION`](crate::artifact::FORMAT_VERSION)) and
+//! the loader checks it in each: a model written by another format version is refused with
+//! `ArtifactError::Version`, which names the file and says to retrain.
 
 use std::path::Path;
 
@@ -17,20 +25,23 @@ use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use vane_artifact::{StagedDir, Versioned, read_json};
 
 use crate::data::Normaliser;
 use crate::error::{ModelError, Result};
 use crate::model::{ModelConfig, SequenceModel};
 use crate::train::{Checklist, EpochRecord, TrainConfig};
 
-/// Version of the files below; bumped on incompatible change.
-pub const ARTIFACT_VERSION: u32 = 1;
+/// Format version of every file of a sequence artifact (and of training checkpoints); bumped on
+/// incompatible change. 2: `format_version` in every JSON file (was `version` in the schema
+/// only), `loss_curve.png`/`.svg` instead of `loss.svg`.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Inputs a saved model expects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SequenceSchema {
-    /// Format version.
-    pub version: u32,
+    /// Format version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
     /// Feature set name (e.g. `v1`, `full`).
     pub feature_set: String,
     /// Column names in order.
@@ -70,17 +81,6 @@ pub struct SequenceMetrics {
     pub param_count: usize,
 }
 
-fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(v)
-        .map_err(|e| ModelError::Json { path: path.display().to_string(), source: e })?;
-    std::fs::write(path, text + "\n").map_err(|e| ModelError::io(path, e))
-}
-
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| ModelError::Json { path: path.display().to_string(), source: e })
-}
-
 /// Everything written next to the weights.
 #[derive(Debug)]
 pub struct ArtifactFiles<'a> {
@@ -104,48 +104,65 @@ pub struct ArtifactFiles<'a> {
     pub inference: Option<Value>,
 }
 
-/// Writes the model and its files into `dir` (created if needed). Files are written to a
-/// temporary folder first and swapped into place, so a failure leaves any previous model intact.
+/// `config.json`.
+#[derive(Serialize)]
+struct ConfigFile<'a> {
+    model: &'a ModelConfig,
+    train: &'a TrainConfig,
+    data: &'a Value,
+}
+
+/// `config.json` as read back (the `data` description is not needed to load).
+#[derive(Deserialize)]
+struct ConfigRead {
+    model: ModelConfig,
+    train: TrainConfig,
+}
+
+/// The loss series of a history, for `vane_report`.
+pub fn loss_series(title: impl Into<String>, history: &[EpochRecord]) -> vane_report::LossSeries {
+    vane_report::LossSeries {
+        title: title.into(),
+        train: history.iter().map(|r| r.train_loss).collect(),
+        valid: history.iter().map(|r| r.val_loss).collect(),
+        best_epoch: history.iter().rposition(|r| r.best).map(|i| i + 1),
+    }
+}
+
+/// Writes the model and its files as the folder `dir` (its parent created if needed), swapped in
+/// atomically: a failure leaves any previous model at `dir` intact.
 pub fn save(dir: &Path, model: &SequenceModel, files: &ArtifactFiles<'_>) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-    let name = dir.file_name().map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
+    if files.schema.format_version != FORMAT_VERSION {
+        return Err(ModelError::Data(format!(
+            "schema format_version {} but this build writes {FORMAT_VERSION}",
+            files.schema.format_version
+        )));
     }
-    std::fs::create_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
-    let written = (|| {
-        let weights = tmp.join("model.bpk");
-        model.clone().save_file(&weights).map_err(|e| ModelError::weights(&weights, e))?;
-        let config = serde_json::json!({ "model": files.model, "train": files.train, "data": files.data });
-        write_json(&tmp.join("config.json"), &config)?;
-        write_json(&tmp.join("feature_schema.json"), files.schema)?;
-        write_json(&tmp.join("metrics.json"), files.metrics)?;
-        write_json(&tmp.join("history.json"), &files.history)?;
-        write_json(&tmp.join("checklist.json"), files.checklist)?;
-        let svg = tmp.join("loss.svg");
-        std::fs::write(&svg, crate::svg::loss_curve(files.history)).map_err(|e| ModelError::io(&svg, e))?;
-        if let Some(i) = &files.inference {
-            write_json(&tmp.join("inference.json"), i)?;
-        }
-        match &files.interpretation {
-            Some(i) => write_json(&tmp.join("interpretation.json"), i),
-            None => Ok(()),
-        }
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
+    let staged = StagedDir::new(dir)?;
+    let weights = staged.path().join("model.bpk");
+    model.clone().save_file(&weights).map_err(|e| ModelError::weights(&weights, e))?;
+    staged.write_json(
+        "config.json",
+        &Versioned::new(FORMAT_VERSION, ConfigFile { model: files.model, train: files.train, data: &files.data }),
+    )?;
+    staged.write_json("feature_schema.json", files.schema)?;
+    staged.write_json("metrics.json", &Versioned::new(FORMAT_VERSION, files.metrics))?;
+    staged
+        .write_json("history.json", &Versioned::new(FORMAT_VERSION, serde_json::json!({ "history": files.history })))?;
+    staged.write_json("checklist.json", &Versioned::new(FORMAT_VERSION, files.checklist))?;
+    if let Some(i) = &files.inference {
+        staged.write_json("inference.json", i)?;
     }
-    // Move the previous model aside, put the new one in place, then drop the old one (the same
-    // swap as seed 001's model folders): a failure never leaves `dir` half-written.
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| ModelError::io(dir, e))?;
+    if let Some(i) = &files.interpretation {
+        staged.write_json(
+            "interpretation.json",
+            &Versioned::new(FORMAT_VERSION, serde_json::json!({ "interpretation": i })),
+        )?;
     }
-    std::fs::rename(&tmp, dir).map_err(|e| ModelError::io(dir, e))?;
-    let _ = std::fs::remove_dir_all(&old);
+    let series = loss_series(format!("{}: loss per epoch", files.model.kind()), files.history);
+    vane_report::loss_curve_png(&staged.path().join("loss_curve.png"), &series)?;
+    vane_report::loss_curve_svg(&staged.path().join("loss_curve.svg"), &series)?;
+    staged.commit()?;
     Ok(())
 }
 
@@ -162,21 +179,19 @@ pub struct LoadedModel {
     pub schema: SequenceSchema,
 }
 
-/// Loads `dir` onto `device` (any backend: burnpack weights are backend-independent).
+/// Loads `dir` onto `device` (any backend: burnpack weights are backend-independent). Every JSON
+/// file's `format_version` is checked first.
 pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
-    #[derive(Deserialize)]
-    struct Cfg {
-        model: ModelConfig,
-        train: TrainConfig,
-    }
-    let cfg: Cfg = read_json(&dir.join("config.json"))?;
-    let schema: SequenceSchema = read_json(&dir.join("feature_schema.json"))?;
-    if schema.version != ARTIFACT_VERSION {
-        return Err(ModelError::Data(format!(
-            "{}: artifact version {} (this build reads {ARTIFACT_VERSION})",
-            dir.display(),
-            schema.version
-        )));
+    let dir = vane_artifact::open_dir(dir)?
+        .ok_or_else(|| ModelError::Data(format!("{}: no such model folder", dir.display())))?;
+    let cfg: ConfigRead = read_json(&dir.join("config.json"), FORMAT_VERSION)?;
+    let schema: SequenceSchema = read_json(&dir.join("feature_schema.json"), FORMAT_VERSION)?;
+    // The other files are not needed to predict, but a folder mixing versions is refused.
+    for name in ["metrics.json", "history.json", "checklist.json", "interpretation.json"] {
+        let p = dir.join(name);
+        if name != "interpretation.json" || p.exists() {
+            read_json::<Value>(&p, FORMAT_VERSION)?;
+        }
     }
     cfg.model.validate()?;
     if schema.columns.len() != cfg.model.n_features() {
@@ -188,6 +203,6 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
         )));
     }
     let weights = dir.join("model.bpk");
-    let model = cfg.model.init(device).try_load_file(&weights).map_err(|e| ModelError::weights(&weights, e))?;
+    let model = cfg.model.init(device)?.try_load_file(&weights).map_err(|e| ModelError::weights(&weights, e))?;
     Ok(LoadedModel { model, config: cfg.model, train: cfg.train, schema })
 }

@@ -1,5 +1,7 @@
 //! Training throughput of a model on synthetic data (`vane bench-train`): the same steps as the
 //! PyTorch reference in `benches/torch_models.py` (forward, cross-entropy, backward, AdamW).
+//!
+//! Not public API: it exists for the `vane bench-train` CLI verb and may change without notice.
 
 use std::time::Instant;
 
@@ -67,8 +69,8 @@ pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> 
     let cfg = spec.resolve(shape.features, 3, 1, None)?;
     let ad = device.clone().autodiff();
     device.seed(0);
-    crate::nn::seed_dropout(0);
-    let mut model = cfg.init(&ad);
+    let mut dropout = crate::nn::DropoutRng::seeded(0);
+    let mut model = cfg.init(&ad)?;
     let param_count = model.num_params();
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init();
     let (b, t, f) = (shape.batch, shape.seq, shape.features);
@@ -82,7 +84,7 @@ pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> 
     let mut run = |n: usize| {
         let mut last = None;
         for _ in 0..n {
-            let out = model.forward(x.clone(), symbol.clone());
+            let out = model.forward_with(x.clone(), symbol.clone(), &mut dropout);
             let loss = classification_loss(out.logits, target.clone(), weight.clone(), &settings);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(1e-3, model.clone(), grads);

@@ -1,10 +1,10 @@
 //! Windowed sequence datasets over a feature matrix.
 //!
-//! A [`FeatureMatrix`] holds the feature rows of one or more symbols back to back (row-major,
+//! A [`FeatureMatrix`](crate::data::FeatureMatrix) holds the feature rows of one or more symbols back to back (row-major,
 //! `f32`), with one segment per symbol. A sample is the window `[end + 1 − seq_len, end]` of one
 //! segment, returned as a borrowed slice of the matrix (no copy per sample), with its target at
-//! `end`. The [`Normaliser`] is fitted on training rows only and saved with the model; class
-//! weights and random oversampling follow seed 002; [`SeqBatcher`] is burn's `Batcher`.
+//! `end`. The [`Normaliser`](crate::data::Normaliser) is fitted on training rows only and saved with the model; class
+//! weights and random oversampling follow seed 002; [`SeqBatcher`](crate::data::SeqBatcher) is burn's `Batcher`.
 
 use std::ops::Range;
 

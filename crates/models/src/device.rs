@@ -1,4 +1,4 @@
-//! The one place that turns a `--device` choice into a burn [`Device`].
+//! The one place that turns a `--device` choice into a burn [`Device`](burn::tensor::Device).
 //!
 //! `cpu` is burn's pure-Rust `flex` backend and always available. `wgpu` (Vulkan/Metal/DX12),
 //! `cuda` (CubeCL; its build downloads an LLVM bundle, so it builds only with network access) and

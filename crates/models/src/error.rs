@@ -14,22 +14,6 @@ pub enum ModelError {
     /// The requested device is not compiled in or cannot be opened.
     #[error("device: {0}")]
     Device(String),
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// JSON (de)serialisation of an artifact failed.
-    #[error("{path}: {source}")]
-    Json {
-        /// The file.
-        path: String,
-        /// The cause.
-        source: serde_json::Error,
-    },
     /// burn could not save or load weights.
     #[error("weights {path}: {message}")]
     Weights {
@@ -41,17 +25,19 @@ pub enum ModelError {
     /// Training diverged (non-finite loss).
     #[error("training diverged: {0}")]
     Diverged(String),
+    /// An artifact or checkpoint file or folder could not be written or read (including a
+    /// `format_version` this build does not read).
+    #[error(transparent)]
+    Artifact(#[from] vane_artifact::ArtifactError),
+    /// A plot could not be drawn.
+    #[error(transparent)]
+    Report(#[from] vane_report::ReportError),
 }
 
 /// Result of this crate.
 pub type Result<T> = std::result::Result<T, ModelError>;
 
 impl ModelError {
-    /// A filesystem error on `path`.
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.display().to_string(), source }
-    }
-
     /// A weights (burnpack) error on `path`.
     pub(crate) fn weights(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
         Self::Weights { path: path.display().to_string(), message: e.to_string() }

@@ -1,5 +1,5 @@
-//! The model kinds behind one type: their configs, the serialisable model spec of a config file,
-//! and the forward output shared by all of them.
+//! The model kinds behind one type: their configs and the serialisable model spec of a config
+//! file. The forward output they share is in [`crate::output`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,29 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::cnn_lstm::{CnnLstm, CnnLstmConfig};
 use crate::error::{ModelError, Result, config_err};
 use crate::hrm::{Hrm, HrmConfig};
+use crate::nn::DropoutRng;
+use crate::output::ModelOutput;
 use crate::tft::{Tft, TftConfig};
-
-/// What every model's forward pass returns.
-#[derive(Clone, Debug)]
-pub struct ModelOutput {
-    /// Class logits `[batch, k]`.
-    pub logits: Tensor<2>,
-    /// Regression output `[batch, 1]` (HRM, CNN-LSTM) or quantiles `[batch, n_q]` (TFT).
-    pub value: Tensor<2>,
-    /// CNN-LSTM's confidence head `[batch, 1]`, in (0, 1).
-    pub confidence: Option<Tensor<2>>,
-    /// TFT's interpretation weights.
-    pub interpretation: Option<Interpretation>,
-}
-
-/// TFT interpretation weights.
-#[derive(Clone, Debug)]
-pub struct Interpretation {
-    /// Variable-selection weights `[batch, seq, F]` (each row sums to 1).
-    pub variable_weights: Tensor<3>,
-    /// Head-averaged attention `[batch, seq (query), seq (key)]`, causal.
-    pub attention: Tensor<3>,
-}
 
 /// Which network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,57 +219,22 @@ impl ModelConfig {
         }
     }
 
-    /// Checks ranges; the message names the field.
+    /// Checks every field of the kind's config; the error names the field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |name: &str, v: usize| if v == 0 { config_err(format!("{name} must be ≥ 1")) } else { Ok(()) };
-        let drop = |p: f64| {
-            if (0.0..1.0).contains(&p) { Ok(()) } else { config_err(format!("dropout must be in [0, 1), got {p}")) }
-        };
-        pos("n_features", self.n_features())?;
-        if self.n_classes() < 2 {
-            return config_err("n_classes must be ≥ 2");
-        }
         match self {
-            Self::Hrm(c) => {
-                pos("hidden_low", c.hidden_low)?;
-                pos("hidden_high", c.hidden_high)?;
-                pos("high_period", c.high_period)?;
-                drop(c.dropout)
-            }
-            Self::CnnLstm(c) => {
-                pos("conv_channels", c.conv_channels)?;
-                pos("lstm_hidden", c.lstm_hidden)?;
-                pos("n_heads", c.n_heads)?;
-                if c.kernel_size % 2 == 0 {
-                    return config_err(format!("kernel_size must be odd, got {}", c.kernel_size));
-                }
-                if c.lstm_hidden % c.n_heads != 0 {
-                    return config_err(format!("n_heads {} must divide lstm_hidden {}", c.n_heads, c.lstm_hidden));
-                }
-                drop(c.dropout)
-            }
-            Self::Tft(c) => {
-                pos("d_model", c.d_model)?;
-                pos("n_heads", c.n_heads)?;
-                pos("n_symbols", c.n_symbols)?;
-                if c.d_model % c.n_heads != 0 {
-                    return config_err(format!("n_heads {} must divide d_model {}", c.n_heads, c.d_model));
-                }
-                if c.quantiles.is_empty() || c.quantiles.iter().any(|q| !(*q > 0.0 && *q < 1.0)) {
-                    return config_err("quantiles must be a non-empty list of levels in (0, 1)");
-                }
-                drop(c.dropout)
-            }
+            Self::Hrm(c) => c.validate(),
+            Self::CnnLstm(c) => c.validate(),
+            Self::Tft(c) => c.validate(),
         }
     }
 
-    /// Builds the network on `device`.
-    pub fn init(&self, device: &Device) -> SequenceModel {
-        match self {
-            Self::Hrm(c) => SequenceModel::Hrm(c.init(device)),
-            Self::CnnLstm(c) => SequenceModel::CnnLstm(c.init(device)),
-            Self::Tft(c) => SequenceModel::Tft(c.init(device)),
-        }
+    /// Builds the network on `device`, or an error naming the first bad field.
+    pub fn init(&self, device: &Device) -> Result<SequenceModel> {
+        Ok(match self {
+            Self::Hrm(c) => SequenceModel::Hrm(c.init(device)?),
+            Self::CnnLstm(c) => SequenceModel::CnnLstm(c.init(device)?),
+            Self::Tft(c) => SequenceModel::Tft(c.init(device)?),
+        })
     }
 }
 
@@ -306,12 +251,18 @@ pub enum SequenceModel {
 }
 
 impl SequenceModel {
-    /// `x: [batch, seq, F]`, `symbol: [batch]` (used by the TFT only).
+    /// Inference: `x: [batch, seq, F]`, `symbol: [batch]` (used by the TFT only), no dropout.
     pub fn forward(&self, x: Tensor<3>, symbol: Tensor<1, Int>) -> ModelOutput {
+        self.forward_with(x, symbol, &mut DropoutRng::off())
+    }
+
+    /// The forward pass with dropout masks drawn from `rng` (training: a
+    /// [`DropoutRng::seeded`] stream on an autodiff device).
+    pub fn forward_with(&self, x: Tensor<3>, symbol: Tensor<1, Int>, rng: &mut DropoutRng) -> ModelOutput {
         match self {
-            Self::Hrm(m) => m.forward(x),
-            Self::CnnLstm(m) => m.forward(x),
-            Self::Tft(m) => m.forward(x, symbol),
+            Self::Hrm(m) => m.forward(x, rng),
+            Self::CnnLstm(m) => m.forward(x, rng),
+            Self::Tft(m) => m.forward(x, symbol, rng),
         }
     }
 }

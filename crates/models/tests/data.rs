@@ -303,18 +303,22 @@ fn device_choices() {
 #[test]
 fn dropout_masks_are_seeded_scaled_and_off_in_inference() {
     use burn::tensor::Tensor;
-    use vane_models::nn::{Dropout, seed_dropout};
-    let d = Dropout::new(0.25);
+    use vane_models::nn::{DropoutConfig, DropoutRng};
+    let d = DropoutConfig::new(0.25).init().unwrap();
     let plain = Device::flex();
     let x = Tensor::<2>::ones([100, 100], &plain);
-    assert_eq!(d.forward(x.clone()).into_data(), x.into_data(), "identity outside training");
+    let seeded = d.forward(x.clone(), &mut DropoutRng::seeded(3));
+    assert_eq!(seeded.into_data(), x.clone().into_data(), "identity outside training");
     let ad = plain.autodiff();
-    let run = || {
-        seed_dropout(3);
-        d.forward(Tensor::<2>::ones([100, 100], &ad)).into_data().try_to_vec::<f32>().unwrap()
+    let ones = Tensor::<2>::ones([100, 100], &ad);
+    assert_eq!(d.forward(ones.clone(), &mut DropoutRng::off()).into_data(), ones.into_data(), "off: identity");
+    let run = |seed| {
+        let mut rng = DropoutRng::seeded(seed);
+        d.forward(Tensor::<2>::ones([100, 100], &ad), &mut rng).into_data().try_to_vec::<f32>().unwrap()
     };
-    let a = run();
-    assert_eq!(a, run(), "same seed, same mask");
+    let a = run(3);
+    assert_eq!(a, run(3), "same seed, same mask");
+    assert_ne!(a, run(4), "another seed, another mask");
     let zeros = a.iter().filter(|&&v| v == 0.0).count() as f64 / 1e4;
     assert!((zeros - 0.25).abs() < 0.02, "dropped share {zeros}");
     assert!(a.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));

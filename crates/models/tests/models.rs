@@ -6,6 +6,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use vane_models::artifact::{self, ArtifactFiles, SequenceMetrics, SequenceSchema};
 use vane_models::data::{FeatureMatrix, NormKind, Normaliser, Sample, Target, WindowedDataset};
 use vane_models::loss::LossSettings;
+use vane_models::nn::DropoutRng;
 use vane_models::train::{Quiet, Task, TrainInputs, fit, predict};
 use vane_models::{ModelConfig, ModelKind, ModelSpec, TrainConfig};
 
@@ -59,7 +60,7 @@ fn output_shapes() {
     let _rng = rng_lock();
     for kind in KINDS {
         let cfg = tiny(kind, 4);
-        let model = cfg.init(&dev());
+        let model = cfg.init(&dev()).unwrap();
         let out = model.forward(random_x(5, 7, 4), symbols(5));
         assert_eq!(out.logits.dims(), [5, 3], "{kind}");
         assert_eq!(out.value.dims(), [5, cfg.n_values()], "{kind}");
@@ -84,7 +85,7 @@ fn output_shapes() {
 fn tft_attention_is_causal() {
     let _rng = rng_lock();
     let ModelConfig::Tft(cfg) = tiny(ModelKind::Tft, 3) else { unreachable!() };
-    let model = cfg.init(&dev());
+    let model = cfg.init(&dev()).unwrap();
     let x = random_x(2, 9, 3);
     let base = model.step_logits(x.clone(), symbols(2)).into_data().try_to_vec::<f32>().unwrap();
     for t in 0..8 {
@@ -106,7 +107,14 @@ fn tft_attention_is_causal() {
         let later: f32 = (t + 1..9).map(|s| (out[s * 3] - base[s * 3]).abs()).sum();
         assert!(later > 0.0);
     }
-    let att = model.forward(x, symbols(2)).interpretation.unwrap().attention.into_data().try_to_vec::<f32>().unwrap();
+    let att = model
+        .forward(x, symbols(2), &mut DropoutRng::off())
+        .interpretation
+        .unwrap()
+        .attention
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     for b in 0..2 {
         for q in 0..9 {
             let row = &att[(b * 9 + q) * 9..(b * 9 + q + 1) * 9];
@@ -179,7 +187,8 @@ fn each_model_overfits_a_tiny_separable_set() {
         let mcfg = tiny(kind, 3);
         let settings = LossSettings::default();
         dev().seed(cfg.seed);
-        let initial = predict(&mcfg.init(&dev()), &mcfg, &ds, Task::Classification, &settings, 64, &dev()).loss;
+        let initial =
+            predict(&mcfg.init(&dev()).unwrap(), &mcfg, &ds, Task::Classification, &settings, 64, &dev()).loss;
         let inputs =
             TrainInputs { model: &mcfg, config: &cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false };
         let out = fit(&inputs, &dev(), &mut Quiet).unwrap();
@@ -223,7 +232,7 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
 
         let path = dir.path().join(kind.as_str());
         let schema = SequenceSchema {
-            version: artifact::ARTIFACT_VERSION,
+            format_version: artifact::FORMAT_VERSION,
             feature_set: "test".into(),
             columns: m.names().to_vec(),
             seq_len: 5,
@@ -261,7 +270,8 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
             "feature_schema.json",
             "metrics.json",
             "history.json",
-            "loss.svg",
+            "loss_curve.png",
+            "loss_curve.svg",
             "checklist.json",
         ] {
             assert!(path.join(f).exists(), "{kind}: {f}");
@@ -316,6 +326,15 @@ fn resume_continues_exactly_where_training_stopped() {
         )
     }));
     assert!(err.is_err(), "the observer interrupts training");
+    // The checkpoint is one folder: weights, optimizer, best weights and a versioned state.
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["best.bpk", "last.bpk", "optimizer.bpk", "state.json"]);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["format_version"], artifact::FORMAT_VERSION);
+    assert_eq!(state["epochs_done"], 2);
     let resumed = fit(
         &TrainInputs {
             model: &mcfg,
@@ -352,6 +371,27 @@ fn resume_continues_exactly_where_training_stopped() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("different model/training config"), "{e}");
+
+    // A checkpoint of another format version is refused, naming the file.
+    let p = dir.path().join("state.json");
+    let mut state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    state["format_version"] = serde_json::json!(1);
+    std::fs::write(&p, state.to_string()).unwrap();
+    let e = fit(
+        &TrainInputs {
+            model: &mcfg,
+            config: &full_cfg,
+            train: &ds,
+            valid: &ds,
+            checkpoint_dir: Some(dir.path()),
+            resume: true,
+        },
+        &dev(),
+        &mut Quiet,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("state.json") && e.contains("format_version 1"), "{e}");
 }
 
 /// Panics (like a killed process) at the start of epoch `n + 1`, after epoch n's checkpoint.

@@ -13,7 +13,7 @@ use vane_indicators::FeatureSet;
 use vane_labeling::fixed::FixedHorizon;
 use vane_labeling::ladder::{LadderConfig, expected_returns};
 use vane_market_data::ParquetStore;
-use vane_models::artifact::{self, ARTIFACT_VERSION, ArtifactFiles, SequenceMetrics, SequenceSchema};
+use vane_models::artifact::{self, ArtifactFiles, FORMAT_VERSION, SequenceMetrics, SequenceSchema};
 use vane_models::data::{FeatureMatrix, NormKind, Normaliser, Sample, Target, WindowedDataset};
 use vane_models::train::{
     Checklist, EpochRecord, Predictions, TrainInputs, TrainObserver, fit, loss_settings, predict,
@@ -350,7 +350,7 @@ pub fn train_sequence(
         param_count: burn::module::Module::num_params(&outcome.model),
     };
     let schema = SequenceSchema {
-        version: ARTIFACT_VERSION,
+        format_version: FORMAT_VERSION,
         feature_set: d.feature_set.clone(),
         columns: prepared.columns.clone(),
         seq_len: d.seq_len,

@@ -110,7 +110,7 @@ fn each_model_trains_end_to_end_into_loadable_artifacts() {
         assert_eq!(r.train.preset, Some(vane_models::Preset::QuickExperiment));
         assert_eq!(r.train.learning_rate, 1e-3);
         assert!(r.metrics.val_loss.is_finite());
-        assert!(r.dir.join("loss.svg").exists());
+        assert!(r.dir.join("loss_curve.png").exists() && r.dir.join("loss_curve.svg").exists());
         assert_eq!(r.dir.join("interpretation.json").exists(), kind == ModelKind::Tft);
         // Reload and score the validation windows again: same loss as reported.
         let loaded = artifact::load(&r.dir, &Device::flex()).unwrap();

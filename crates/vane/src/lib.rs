@@ -65,6 +65,9 @@ pub use vane_backtest as backtest;
 /// Gradient-boosted trees, logistic regression, the Lorentzian kNN (`vane-tabular`).
 pub use vane_tabular as tabular;
 
+/// Plots (PNG and SVG) of plain series: loss curves (`vane-report`).
+pub use vane_report as report;
+
 /// burn sequence models (HRM, CNN-LSTM, TFT) and their trainer (`vane-models`).
 pub use vane_models as models;
 

@@ -1,0 +1,19 @@
+//! Hierarchical recurrent model (seed 000's L1 network: the Hierarchical Reasoning Model's two
+//! timescales adapted to series).
+//!
+//! ```text
+//! low  = LSTM cell (F + H_high → H_low), updated every step from [x_t, h_high]
+//! high = LSTM cell (H_low → H_high), updated when (t + 1) % high_period == 0 from h_low
+//! z = dropout(LayerNorm([h_low, h_high]))  at the last step
+//! logits = Linear(H_low + H_high → k)(z),  value = Linear(H_low + H_high → 1)(z)
+//! ```
+//! The high state's contribution to the low cell's gates, `h_high · W_fb`, changes only when the
+//! high cell updates, so it is computed once per update rather than once per step.
+
+/// [`HrmConfig`].
+pub mod config;
+/// [`Hrm`].
+pub mod model;
+
+pub use config::HrmConfig;
+pub use model::Hrm;

@@ -1,0 +1,260 @@
+//! The TFT's gating blocks: gated linear unit, gate–add–norm, gated residual network (one and
+//! `n` batched).
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::{Initializer, LayerNorm, Linear};
+use burn::tensor::activation::{elu, sigmoid};
+use burn::tensor::{Device, Tensor};
+
+use crate::nn::check;
+use crate::nn::dropout::{Dropout, DropoutConfig, DropoutRng};
+use crate::nn::init::{layer_norm, linear};
+
+/// Configuration of a [`Glu`].
+#[derive(Config, Debug)]
+pub struct GluConfig {
+    /// Input width.
+    pub d_in: usize,
+    /// Output width.
+    pub d_out: usize,
+}
+
+impl GluConfig {
+    /// Checks the widths; the error names the field.
+    pub fn validate(&self) -> crate::Result<()> {
+        check::positive("GluConfig", "d_in", self.d_in)?;
+        check::positive("GluConfig", "d_out", self.d_out)
+    }
+
+    /// `d_in → d_out`.
+    pub fn init(&self, device: &Device) -> crate::Result<Glu> {
+        self.validate()?;
+        Ok(Glu {
+            gate: linear(self.d_in, self.d_out, true, device),
+            value: linear(self.d_in, self.d_out, true, device),
+        })
+    }
+}
+
+/// Gated linear unit `σ(W₄x + b₄) ⊙ (W₅x + b₅)`.
+#[derive(Module, Debug)]
+pub struct Glu {
+    /// Gate projection.
+    pub gate: Linear,
+    /// Value projection.
+    pub value: Linear,
+}
+
+impl Glu {
+    /// Applies the unit over the last dimension.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        sigmoid(self.gate.forward(x.clone())) * self.value.forward(x)
+    }
+}
+
+/// Configuration of a [`GateAddNorm`].
+#[derive(Config, Debug)]
+pub struct GateAddNormConfig {
+    /// Output (and skip) width.
+    pub d: usize,
+    /// Dropout before the gate, in `[0, 1)`.
+    pub dropout: f64,
+    /// Width of the gated input when it differs from `d` (the GRN's hidden width).
+    pub d_in: Option<usize>,
+}
+
+impl GateAddNormConfig {
+    /// Checks the widths and the dropout; the error names the field.
+    pub fn validate(&self) -> crate::Result<()> {
+        check::positive("GateAddNormConfig", "d", self.d)?;
+        check::positive("GateAddNormConfig", "d_in", self.d_in.unwrap_or(self.d))?;
+        check::probability("GateAddNormConfig", "dropout", self.dropout)
+    }
+
+    /// The block.
+    pub fn init(&self, device: &Device) -> crate::Result<GateAddNorm> {
+        self.validate()?;
+        Ok(GateAddNorm {
+            dropout: DropoutConfig::new(self.dropout).init()?,
+            glu: GluConfig::new(self.d_in.unwrap_or(self.d), self.d).init(device)?,
+            norm: layer_norm(self.d, device),
+        })
+    }
+}
+
+/// `LayerNorm(skip + GLU(dropout(x)))`: the TFT's gated skip connection.
+#[derive(Module, Debug)]
+pub struct GateAddNorm {
+    /// Dropout before the gate.
+    pub dropout: Dropout,
+    /// The gate.
+    pub glu: Glu,
+    /// The norm.
+    pub norm: LayerNorm,
+}
+
+impl GateAddNorm {
+    /// `LayerNorm(skip + GLU(dropout(x)))`.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>, skip: Tensor<D>, rng: &mut DropoutRng) -> Tensor<D> {
+        self.norm.forward(skip + self.glu.forward(self.dropout.forward(x, rng)))
+    }
+}
+
+/// Configuration of a [`Grn`].
+#[derive(Config, Debug)]
+pub struct GrnConfig {
+    /// Input width.
+    pub d_in: usize,
+    /// Hidden width.
+    pub d_hidden: usize,
+    /// Output width.
+    pub d_out: usize,
+    /// Width of the optional static context.
+    pub d_context: Option<usize>,
+    /// Dropout on η₁, in `[0, 1)`.
+    pub dropout: f64,
+}
+
+impl GrnConfig {
+    /// Checks the widths and the dropout; the error names the field.
+    pub fn validate(&self) -> crate::Result<()> {
+        check::positive("GrnConfig", "d_in", self.d_in)?;
+        check::positive("GrnConfig", "d_hidden", self.d_hidden)?;
+        check::positive("GrnConfig", "d_out", self.d_out)?;
+        if let Some(c) = self.d_context {
+            check::positive("GrnConfig", "d_context", c)?;
+        }
+        check::probability("GrnConfig", "dropout", self.dropout)
+    }
+
+    /// `d_in → d_out` through `d_hidden`, with an optional context of width `d_context`.
+    pub fn init(&self, device: &Device) -> crate::Result<Grn> {
+        self.validate()?;
+        let (d_in, d_hidden, d_out) = (self.d_in, self.d_hidden, self.d_out);
+        Ok(Grn {
+            skip: (d_in != d_out).then(|| linear(d_in, d_out, true, device)),
+            fc_input: linear(d_in, d_hidden, true, device),
+            fc_context: self.d_context.map(|c| linear(c, d_hidden, false, device)),
+            fc_hidden: linear(d_hidden, d_hidden, true, device),
+            out: GateAddNormConfig::new(d_out, self.dropout).with_d_in(Some(d_hidden)).init(device)?,
+        })
+    }
+}
+
+/// Gated residual network (Lim et al. 2021, eq. 2–4):
+/// `η₂ = ELU(W₂a + W₃c + b₂)`, `η₁ = W₁η₂ + b₁`, `GRN = LayerNorm(skip(a) + GLU(dropout(η₁)))`,
+/// where `skip` is the identity when the widths agree and a linear map otherwise.
+#[derive(Module, Debug)]
+pub struct Grn {
+    /// Linear skip when `d_in ≠ d_out`.
+    pub skip: Option<Linear>,
+    /// W₂.
+    pub fc_input: Linear,
+    /// W₃ (no bias), for the static context.
+    pub fc_context: Option<Linear>,
+    /// W₁.
+    pub fc_hidden: Linear,
+    /// Dropout on η₁ then GLU and norm.
+    pub out: GateAddNorm,
+}
+
+impl Grn {
+    /// Applies the network; `context` broadcasts against `a` (same rank, size-1 dims allowed).
+    pub fn forward<const D: usize>(&self, a: Tensor<D>, context: Option<Tensor<D>>, rng: &mut DropoutRng) -> Tensor<D> {
+        let skip = match &self.skip {
+            Some(l) => l.forward(a.clone()),
+            None => a.clone(),
+        };
+        let mut eta = self.fc_input.forward(a);
+        if let (Some(fc), Some(c)) = (&self.fc_context, context) {
+            eta = eta + fc.forward(c);
+        }
+        let eta = self.fc_hidden.forward(elu(eta, 1.0));
+        self.out.forward(eta, skip, rng)
+    }
+}
+
+/// Configuration of a [`BatchedGrn`].
+#[derive(Config, Debug)]
+pub struct BatchedGrnConfig {
+    /// Number of independent GRNs (one per variable).
+    pub n: usize,
+    /// Width of each.
+    pub d: usize,
+    /// Shared dropout, in `[0, 1)`.
+    pub dropout: f64,
+}
+
+impl BatchedGrnConfig {
+    /// Checks the sizes and the dropout; the error names the field.
+    pub fn validate(&self) -> crate::Result<()> {
+        check::positive("BatchedGrnConfig", "n", self.n)?;
+        check::positive("BatchedGrnConfig", "d", self.d)?;
+        check::probability("BatchedGrnConfig", "dropout", self.dropout)
+    }
+
+    /// `n` GRNs of width `d`.
+    pub fn init(&self, device: &Device) -> crate::Result<BatchedGrn> {
+        self.validate()?;
+        let (n, d) = (self.n, self.d);
+        let k = 1.0 / (d as f64).sqrt();
+        let u = Initializer::Uniform { min: -k, max: k };
+        Ok(BatchedGrn {
+            w_input: u.init([n, d, d], device),
+            b_input: u.init([n, 1, d], device),
+            w_hidden: u.init([n, d, d], device),
+            b_hidden: u.init([n, 1, d], device),
+            w_gate: u.init([n, d, d], device),
+            b_gate: u.init([n, 1, d], device),
+            w_value: u.init([n, d, d], device),
+            b_value: u.init([n, 1, d], device),
+            dropout: DropoutConfig::new(self.dropout).init()?,
+            norm_gamma: Initializer::Ones.init([n, 1, d], device),
+            norm_beta: Initializer::Zeros.init([n, 1, d], device),
+        })
+    }
+}
+
+/// `n` independent GRNs `d → d` evaluated as batched matrix products: the input is
+/// `[n, rows, d]` (one slab per variable).
+#[derive(Module, Debug)]
+pub struct BatchedGrn {
+    /// W₂ `[n, d, d]`.
+    pub w_input: Param<Tensor<3>>,
+    /// b₂ `[n, 1, d]`.
+    pub b_input: Param<Tensor<3>>,
+    /// W₁ `[n, d, d]`.
+    pub w_hidden: Param<Tensor<3>>,
+    /// b₁ `[n, 1, d]`.
+    pub b_hidden: Param<Tensor<3>>,
+    /// GLU gate `[n, d, d]`.
+    pub w_gate: Param<Tensor<3>>,
+    /// GLU gate bias `[n, 1, d]`.
+    pub b_gate: Param<Tensor<3>>,
+    /// GLU value `[n, d, d]`.
+    pub w_value: Param<Tensor<3>>,
+    /// GLU value bias `[n, 1, d]`.
+    pub b_value: Param<Tensor<3>>,
+    /// Shared dropout.
+    pub dropout: Dropout,
+    /// Per-variable layer-norm gain `[n, 1, d]`.
+    pub norm_gamma: Param<Tensor<3>>,
+    /// Per-variable layer-norm bias `[n, 1, d]`.
+    pub norm_beta: Param<Tensor<3>>,
+}
+
+impl BatchedGrn {
+    /// `a: [n, rows, d]` → `[n, rows, d]`.
+    pub fn forward(&self, a: Tensor<3>, rng: &mut DropoutRng) -> Tensor<3> {
+        let eta = elu(a.clone().matmul(self.w_input.val()) + self.b_input.val(), 1.0);
+        let eta = self.dropout.forward(eta.matmul(self.w_hidden.val()) + self.b_hidden.val(), rng);
+        let glu = sigmoid(eta.clone().matmul(self.w_gate.val()) + self.b_gate.val())
+            * (eta.matmul(self.w_value.val()) + self.b_value.val());
+        let y = a + glu;
+        let mean = y.clone().mean_dim(2);
+        let centred = y - mean;
+        let var = centred.clone().powi_scalar(2).mean_dim(2);
+        centred / var.add_scalar(1e-5).sqrt() * self.norm_gamma.val() + self.norm_beta.val()
+    }
+}

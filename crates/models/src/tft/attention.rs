@@ -1,0 +1,82 @@
+//! The TFT's interpretable multi-head attention.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Bool, Device, Tensor};
+
+use crate::nn::check;
+use crate::nn::init::linear;
+use crate::nn::{Dropout, DropoutConfig, DropoutRng};
+
+/// Configuration of an [`InterpretableAttention`].
+#[derive(Config, Debug)]
+pub struct InterpretableAttentionConfig {
+    /// Model width d.
+    pub d_model: usize,
+    /// Heads; must divide `d_model`.
+    pub n_heads: usize,
+    /// Dropout on the attention weights, in `[0, 1)`.
+    pub dropout: f64,
+}
+
+impl InterpretableAttentionConfig {
+    /// Checks the sizes and the dropout; the error names the field.
+    pub fn validate(&self) -> crate::Result<()> {
+        check::heads_divide("InterpretableAttentionConfig", "d_model", self.d_model, self.n_heads)?;
+        check::probability("InterpretableAttentionConfig", "dropout", self.dropout)
+    }
+
+    /// The layer.
+    pub fn init(&self, device: &Device) -> crate::Result<InterpretableAttention> {
+        self.validate()?;
+        let d = self.d_model;
+        let dk = d / self.n_heads;
+        Ok(InterpretableAttention {
+            query: linear(d, self.n_heads * dk, true, device),
+            key: linear(d, self.n_heads * dk, true, device),
+            value: linear(d, dk, true, device),
+            output: linear(dk, d, true, device),
+            dropout: DropoutConfig::new(self.dropout).init()?,
+            n_heads: self.n_heads,
+        })
+    }
+}
+
+/// Interpretable multi-head attention: per-head queries and keys, one value projection shared by
+/// all heads, heads averaged before the output projection.
+#[derive(Module, Debug)]
+pub struct InterpretableAttention {
+    /// Queries of all heads, `d → n_heads · d_k`.
+    pub query: Linear,
+    /// Keys of all heads, `d → n_heads · d_k`.
+    pub key: Linear,
+    /// Shared values, `d → d_k`.
+    pub value: Linear,
+    /// Output `d_k → d`.
+    pub output: Linear,
+    /// Dropout on the attention weights.
+    pub dropout: Dropout,
+    /// Heads.
+    pub n_heads: usize,
+}
+
+impl InterpretableAttention {
+    /// `x: [batch, seq, d]` → output `[batch, seq, d]` and head-averaged weights `[batch, seq, seq]`.
+    pub fn forward(&self, x: Tensor<3>, rng: &mut DropoutRng) -> (Tensor<3>, Tensor<3>) {
+        let [b, t, _] = x.dims();
+        let nh = self.n_heads;
+        let dk = self.value.weight.dims()[1];
+        let split = |y: Tensor<3>| y.reshape([b, t, nh, dk]).swap_dims(1, 2); // [b, nh, t, dk]
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = self.value.forward(x).unsqueeze_dim::<4>(1); // [b, 1, t, dk]
+        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((dk as f64).sqrt());
+        let mask: Tensor<4, Bool> = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device()).unsqueeze_dims(&[0, 1]);
+        let weights = softmax(scores.mask_fill(mask.expand([b, nh, t, t]), -1.0e9), 3);
+        let heads = self.dropout.forward(weights.clone(), rng).matmul(v); // [b, nh, t, dk]
+        let mean = heads.mean_dim(1).reshape([b, t, dk]);
+        (self.output.forward(mean), weights.mean_dim(1).reshape([b, t, t]))
+    }
+}
