@@ -854,3 +854,80 @@ fn train_config_errors_name_the_file_line_or_the_set_key() {
     let e = err(&["train", "--set", "model.kind=lorentzian"]);
     assert!(e.contains("vane tabular --model lorentzian"), "{e}");
 }
+
+#[test]
+fn predict_with_trained_sequence_models_by_model_id() {
+    let dir = tempfile::tempdir().unwrap();
+    import_4h(dir.path());
+    for (kind, task, extra) in [
+        ("hrm", "classification", "hidden_low = 8\nhidden_high = 8\n"),
+        ("cnn-lstm", "classification", "conv_channels = 8\nlstm_hidden = 8\nn_heads = 2\n"),
+        ("tft", "regression", "d_model = 8\nn_heads = 2\n"),
+    ] {
+        let cfg = dir.path().join(format!("{kind}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "task = \"{task}\"\n[data]\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\nseq_len = 10\nmax_bars = 300\n\
+                 [model]\nkind = \"{kind}\"\n{extra}[train]\nepochs = 1\n"
+            ),
+        )
+        .unwrap();
+        let j: Value =
+            serde_json::from_str(&ok(&vane(&["train", "--config", cfg.to_str().unwrap(), "--json"], dir.path())))
+                .unwrap();
+        let id = Path::new(j["dir"].as_str().unwrap()).file_name().unwrap().to_str().unwrap().to_string();
+        assert_eq!(id, format!("BTCUSDT-ETHUSDT_4h_{kind}"));
+        let p: Value = serde_json::from_str(&ok(&vane(
+            &["predict", "--symbol", "ETHUSDT", "--model-id", &id, "--json"],
+            dir.path(),
+        )))
+        .unwrap();
+        assert_eq!(p["model_kind"], kind);
+        assert_eq!(p["model_id_used"], id.as_str());
+        assert_eq!(p["symbol"], "ETHUSDT");
+        assert_eq!(p["as_of"], 1_704_052_800_000i64, "the last stored bar");
+        if task == "classification" {
+            let probs = &p["probs"];
+            let sum: f64 = ["BUY", "SELL", "HOLD"].iter().map(|k| probs[k].as_f64().unwrap()).sum();
+            assert!((sum - 1.0).abs() < 1e-9, "{p}");
+            assert!(["BUY", "SELL", "HOLD"].contains(&p["signal"].as_str().unwrap()), "{p}");
+            assert!(p["confidence"].as_f64().unwrap() > 0.0);
+            assert!(p.get("expected_return").is_none(), "{p}");
+        } else {
+            assert!(p["expected_return"].as_f64().unwrap().is_finite(), "{p}");
+            assert!(p.get("signal").is_none() && p.get("probs").is_none(), "no decision rule: {p}");
+        }
+        let text = ok(&vane(&["predict", "--symbol", "BTCUSDT", "--model-id", &id], dir.path()));
+        assert!(text.starts_with("BTCUSDT ") && text.contains(&format!("{kind} model {id}")), "{text}");
+    }
+    // Unknown model id and a malformed one are clear errors.
+    let bad = vane(&["predict", "--symbol", "BTCUSDT", "--model-id", "nosuch"], dir.path());
+    assert_eq!(bad.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(e.contains("no model nosuch"), "{e}");
+    let bad = vane(&["predict", "--symbol", "BTCUSDT", "--model-id", "../x"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid model id"));
+}
+
+#[test]
+fn serve_answers_health_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vane"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_string();
+    let body = ureq::get(&format!("{url}/health")).call().unwrap().body_mut().read_to_string().unwrap();
+    let j: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(j["status"], "ok");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown: {status:?}");
+}

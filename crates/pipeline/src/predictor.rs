@@ -204,9 +204,9 @@ impl PredictStream for PredictorStream<'_> {
 #[derive(Debug)]
 pub enum AnyPredictor {
     /// Seed 001's gradient-boosted trees.
-    Gbdt(Predictor),
+    Gbdt(Box<Predictor>),
     /// An HRM, CNN-LSTM or TFT.
-    Sequence(crate::SequencePredictor),
+    Sequence(Box<crate::SequencePredictor>),
 }
 
 impl AnyPredictor {
@@ -217,9 +217,9 @@ impl AnyPredictor {
             message: "no such model folder: train one first (vane train)".into(),
         })?;
         if dir.join("model.bpk").is_file() {
-            Ok(Self::Sequence(<crate::SequencePredictor as Predict>::load(&dir)?))
+            Ok(Self::Sequence(Box::new(<crate::SequencePredictor as Predict>::load(&dir)?)))
         } else if dir.join("model.json").is_file() {
-            Ok(Self::Gbdt(Predictor::load(&dir)?))
+            Ok(Self::Gbdt(Box::new(Predictor::load(&dir)?)))
         } else {
             Err(PipelineError::Artifact {
                 path: dir,
@@ -259,8 +259,8 @@ impl AnyPredictor {
 
     fn inner(&self) -> &dyn Predict<Error = PipelineError> {
         match self {
-            Self::Gbdt(p) => p,
-            Self::Sequence(p) => p,
+            Self::Gbdt(p) => p.as_ref(),
+            Self::Sequence(p) => p.as_ref(),
         }
     }
 }
