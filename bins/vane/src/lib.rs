@@ -1,6 +1,6 @@
 //! The `vane` command-line interface, in uv's shape: `args/<verb>.rs` holds each verb's clap
 //! arguments, `commands/<verb>.rs` a few lines calling the library and returning a report, and
-//! [`output`] renders every report one way (human text, or JSON with `--json`). Errors go to
+//! `output` renders every report one way (human text, or JSON with `--json`). Errors go to
 //! stderr with exit code 1 (usage errors: 2).
 #![warn(missing_docs)]
 

@@ -129,7 +129,7 @@ pub fn compute(r: &[f64], periods_per_year: f64, positions: Option<&[f64]>, trad
 }
 
 impl BacktestResult {
-    /// The metrics of this backtest: its returns from the first period on (r[0] is not a
+    /// The metrics of this backtest: its returns from the first period on (`r[0]` is not a
     /// period), exposure of the positions held over those periods, and its trades.
     pub fn metrics(&self, periods_per_year: f64) -> Metrics {
         let r = self.returns.get(1..).unwrap_or(&[]);

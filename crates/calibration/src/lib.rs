@@ -2,7 +2,7 @@
 //!
 //! - [`Platt`]: sigmoid scaling as scikit-learn's `_sigmoid_calibration`, solved by Newton.
 //! - [`Isotonic`]: PAV with scikit-learn's `IsotonicRegression(out_of_bounds='clip')` semantics.
-//! - [`choose`]: fits both on a calibration fold, keeps the better by log-loss on a held-out
+//! - [`choose`](mod@choose): fits both on a calibration fold, keeps the better by log-loss on a held-out
 //!   part, falls back to the other (or the identity) when one cannot be fitted, and records why.
 //! - [`multiclass`]: one-vs-rest with renormalisation, and temperature scaling.
 //! - [`metrics`]: Brier, log-loss, ECE (10 equal-width bins), reliability-diagram bins.
@@ -43,7 +43,7 @@ pub enum Method {
     Platt,
     /// Isotonic regression (an error when it cannot be fitted).
     Isotonic,
-    /// The [`choose`]r: the better of the two on held-out data, with fallbacks.
+    /// The [`choose`](mod@choose)r: the better of the two on held-out data, with fallbacks.
     Auto,
 }
 

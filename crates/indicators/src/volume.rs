@@ -52,7 +52,7 @@ pub(crate) fn money_flow_volume(bar: &Bar) -> f64 {
 }
 
 /// Chaikin accumulation/distribution line, TA-Lib `AD`: the running sum of
-/// [`money_flow_volume`]; first value at index 0.
+/// `money_flow_volume`; first value at index 0.
 #[derive(Clone, Debug, Default)]
 pub struct AccumulationDistribution {
     ad: f64,

@@ -5,10 +5,10 @@
 //! For bar t: `σ_t` = sample standard deviation (ddof 1) of the log returns
 //! `ln(close[i]/close[i−1])` for i in `(t − sigma_window, t]`; upper barrier
 //! `close[t]·exp(k_up·σ_t)`, lower `close[t]·exp(−k_dn·σ_t)`, vertical barrier at `t + H`. The
-//! path is `close[t+1..=t+H]` (López de Prado's convention) or, with [`Touch::HighLow`], each bar's
+//! path is `close[t+1..=t+H]` (López de Prado's convention) or, with [`Touch::HighLow`](crate::barrier::Touch::HighLow), each bar's
 //! high and low — when both barriers fall inside one bar the stop (the lower one for a long
 //! view) counts first. The label is +1 when the upper barrier is reached first, −1 for the lower,
-//! and at the vertical barrier 0 (or the sign of the return there, [`Vertical::Sign`]). When
+//! and at the vertical barrier 0 (or the sign of the return there, [`Vertical::Sign`](crate::barrier::Vertical::Sign)). When
 //! `σ_t = 0` (a flat window) only the vertical barrier applies.
 
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! The partial-take-profit ladder (seed 004) and its expected-return labels.
 //!
-//! [`simulate`] is the one implementation of the ladder: the expected-return labels here and the
+//! [`simulate`](crate::ladder::simulate) is the one implementation of the ladder: the expected-return labels here and the
 //! backtest's ladder exits both call it. A position opened at `entry` on bar `t` is walked over
 //! bars t+1..=t+H. Inside a bar the stop is checked first, at the stop in force when the bar
 //! opened, then the partial targets in ascending order, then the final target; every fill is at

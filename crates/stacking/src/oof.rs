@@ -1,7 +1,7 @@
 //! Out-of-fold (OOF) predictions over a purged k-fold with embargo.
 //!
 //! Each row `i` has a label span `[i, t_end]` (the bars its label looks at). For every fold of
-//! [`PurgedKFold`], the model is fitted on the fold's training rows and predicts its test rows,
+//! [`PurgedKFold`](vane_validation::PurgedKFold), the model is fitted on the fold's training rows and predicts its test rows,
 //! so every row is predicted exactly once by a model that never saw it. The training rows are
 //! the splitter's (test window excluded, rows whose span reaches into the test window purged,
 //! rows starting within `embargo` bars after it embargoed), **minus** every row whose span

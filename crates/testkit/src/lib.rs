@@ -21,6 +21,7 @@ use std::thread::JoinHandle;
 
 use vane_core::{Bar, Bars, Interval, Symbol, Timestamp};
 use vane_market_data::ParquetStore;
+use vane_market_data::client::bybit_interval;
 
 /// The repository's `fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
@@ -350,26 +351,6 @@ fn render(data: &Dataset, bars: &Bars) -> String {
         }
         _ => format!("[{}]", rows.join(",")),
     }
-}
-
-/// Bybit's interval spelling (`240` for 4h, `D` for 1d), as the Bybit client sends it; `None`
-/// for intervals Bybit does not serve.
-fn bybit_interval(interval: Interval) -> Option<&'static str> {
-    use Interval::*;
-    Some(match interval {
-        M1 => "1",
-        M3 => "3",
-        M5 => "5",
-        M15 => "15",
-        M30 => "30",
-        H1 => "60",
-        H2 => "120",
-        H4 => "240",
-        H6 => "360",
-        H12 => "720",
-        D1 => "D",
-        _ => return None,
-    })
 }
 
 /// Binance's decimal spelling: the value's shortest form padded with zeros to 8 decimals

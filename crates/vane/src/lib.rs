@@ -25,7 +25,7 @@
 //!   (`--device wgpu`).
 //! - `tch`: burn's libtorch backend (needs PyTorch's libraries).
 //! - `cuda`: burn's CUDA backend (its build downloads an LLVM bundle: needs the network).
-//! - `server`: the HTTP service as [`server`] (pulls in axum and tokio).
+//! - `server`: the HTTP service as `vane::server` (pulls in axum and tokio).
 //!
 //! None is on by default: the default build is CPU-only and has no async runtime.
 #![warn(missing_docs)]

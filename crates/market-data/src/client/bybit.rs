@@ -29,7 +29,7 @@ impl BybitClient {
 }
 
 /// Bybit's interval spelling: minutes, or `D` for a day.
-pub(crate) fn bybit_interval(interval: Interval) -> Option<&'static str> {
+pub fn bybit_interval(interval: Interval) -> Option<&'static str> {
     use Interval::*;
     Some(match interval {
         M1 => "1",

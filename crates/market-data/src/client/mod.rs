@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use vane_core::{Bars, Interval, Symbol, Timestamp};
 
 pub use binance::{BinanceClient, BinanceMarket};
-pub use bybit::BybitClient;
+pub use bybit::{BybitClient, bybit_interval};
 pub use http::{RetryPolicy, Sleeper};
 
 use crate::error::{MarketDataError, Result};
