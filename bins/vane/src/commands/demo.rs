@@ -11,7 +11,9 @@ use crate::output::Render;
 
 pub(crate) fn run(a: DemoArgs) -> Result<DemoReport> {
     let fixtures = fixtures_dir(a.fixtures.as_deref())?;
-    eprintln!("vane demo: training seed 001's GBDT and seed 000's HRM on the bundled candles (a few minutes)");
+    eprintln!(
+        "vane demo: training seed 001's GBDT and seed 000's HRM on the bundled candles (seconds in a release build)"
+    );
     Ok(run_demo(&a.dir, &fixtures)?)
 }
 
