@@ -101,27 +101,7 @@ impl Inference {
 }
 
 /// Accuracy, macro-F1 and log-loss of one set of predictions.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Scores {
-    /// Accuracy.
-    pub accuracy: f64,
-    /// Macro-F1.
-    pub macro_f1: f64,
-    /// Log-loss.
-    pub log_loss: f64,
-}
-
-impl Scores {
-    /// The mean of each score over `s` (NaN when `s` is empty).
-    pub fn mean(s: &[Scores]) -> Scores {
-        let n = s.len() as f64;
-        Scores {
-            accuracy: s.iter().map(|x| x.accuracy).sum::<f64>() / n,
-            macro_f1: s.iter().map(|x| x.macro_f1).sum::<f64>() / n,
-            log_loss: s.iter().map(|x| x.log_loss).sum::<f64>() / n,
-        }
-    }
-}
+pub use vane_validation::metrics::ClassScores as Scores;
 
 /// The name of seed 001's model in [`ModelMetrics`].
 pub const GBDT: &str = "gbdt";

@@ -9,13 +9,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use vane_artifact::ModelId;
-use vane_core::{ClassProbs, Signal, Symbol};
+use vane_core::{ClassProbs, Symbol};
 use vane_costs::CostModel;
 use vane_indicators::FeatureSet;
 use vane_market_data::ParquetStore;
 use vane_policy::optimize::{Constraints, min_conf};
 use vane_tabular::{Dataset, Gbdt, GbdtConfig, Logistic, Objective, majority};
-use vane_validation::metrics::{accuracy, log_loss, macro_f1};
 use vane_validation::{WalkForward, WindowUnit, horizon_spans};
 
 use vane_labeling::fixed::classify;
@@ -93,14 +92,6 @@ impl Panel {
     fn forward_returns(&self) -> Vec<f64> {
         self.rows.iter().map(|r| r.forward_return).collect()
     }
-}
-
-fn scores(y: &[usize], p: &[Vec<f64>]) -> Result<Scores> {
-    let pred: Vec<usize> = p
-        .iter()
-        .map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(Signal::Hold.class_index(), |m| m.0))
-        .collect();
-    Ok(Scores { accuracy: accuracy(y, &pred)?, macro_f1: macro_f1(y, &pred)?, log_loss: log_loss(y, p)? })
 }
 
 /// What a training run produced.
@@ -183,7 +174,7 @@ pub fn train(
             let ytr: Vec<f64> = tr.iter().map(|&i| y[i] as f64).collect();
             let m = Gbdt::fit(&gbdt_cfg, &panel.dataset(tr), &ytr, None, None)?;
             let p = m.predict_proba(&panel.dataset(te))?;
-            f1s.push(scores(&te.iter().map(|&i| y[i]).collect::<Vec<_>>(), &p)?.macro_f1);
+            f1s.push(Scores::of(&te.iter().map(|&i| y[i]).collect::<Vec<_>>(), &p)?.macro_f1);
         }
         Ok(f1s.iter().sum::<f64>() / f1s.len() as f64)
     })?;
@@ -212,9 +203,9 @@ pub fn train(
             test_first_open_time_ms: panel.times[fold.test.start],
             test_last_open_time_ms: panel.times[fold.test.end - 1],
             scores: BTreeMap::from([
-                (GBDT.to_string(), scores(&yte, &p)?),
-                (LOGISTIC.to_string(), scores(&yte, &lp)?),
-                (MAJORITY.to_string(), scores(&yte, &vec![base.clone(); yte.len()])?),
+                (GBDT.to_string(), Scores::of(&yte, &p)?),
+                (LOGISTIC.to_string(), Scores::of(&yte, &lp)?),
+                (MAJORITY.to_string(), Scores::of(&yte, &vec![base.clone(); yte.len()])?),
             ]),
         });
         last_probs = te.iter().copied().zip(p).collect::<Vec<_>>();

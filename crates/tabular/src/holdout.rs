@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use serde::Serialize;
-use vane_validation::metrics::{accuracy, log_loss, macro_f1};
 
 use crate::lorentzian::{LorentzianConfig, class_probs};
 use crate::table::{Table, TableError, TableResult};
@@ -85,16 +84,8 @@ pub struct HoldoutConfig {
     pub lambda: f64,
 }
 
-/// Accuracy, macro-F1 and log-loss on the test rows.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct HoldoutScores {
-    /// Accuracy.
-    pub accuracy: f64,
-    /// Macro-F1.
-    pub macro_f1: f64,
-    /// Log-loss.
-    pub log_loss: f64,
-}
+/// Test-set accuracy, macro-F1 and log-loss.
+pub use vane_validation::metrics::ClassScores as HoldoutScores;
 
 /// What a holdout run reports.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -131,14 +122,6 @@ impl HoldoutReport {
         }
         s
     }
-}
-
-fn scores(y: &[usize], pred: &[usize], probs: &[Vec<f64>]) -> TableResult<HoldoutScores> {
-    Ok(HoldoutScores { accuracy: accuracy(y, pred)?, macro_f1: macro_f1(y, pred)?, log_loss: log_loss(y, probs)? })
-}
-
-fn argmax(p: &[f64]) -> usize {
-    p.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).map_or(0, |m| m.0)
 }
 
 fn rows(d: &Dataset) -> Vec<Vec<f64>> {
@@ -185,18 +168,15 @@ pub fn holdout(train_t: &Table, test_t: &Table, cfg: &HoldoutConfig) -> TableRes
         TabularModel::Lorentzian => class_probs(&rows(&train), &ytr_i, k, &rows(&test), &LorentzianConfig::default())?,
     };
     let fit_seconds = started.elapsed().as_secs_f64();
-    let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
-    let base = majority(&ytr_i, k);
-    let base_class = argmax(&base);
-    let base_probs = vec![base; yte_i.len()];
+    let base_probs = vec![majority(&ytr_i, k); yte_i.len()];
     Ok(HoldoutReport {
         model: cfg.model,
         classes: enc.classes,
         train_rows: train.rows(),
         test_rows: test.rows(),
         fit_seconds,
-        test: scores(&yte_i, &pred, &probs)?,
-        majority_baseline: scores(&yte_i, &vec![base_class; yte_i.len()], &base_probs)?,
+        test: HoldoutScores::of(&yte_i, &probs)?,
+        majority_baseline: HoldoutScores::of(&yte_i, &base_probs)?,
         trees,
         probs,
     })

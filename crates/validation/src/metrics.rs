@@ -1,9 +1,41 @@
 //! ML metrics with scikit-learn's and SciPy's conventions (checked against values computed by
 //! hand in the tests). Class labels are `0..k` indices.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, ValidationError, same_len};
+
+/// Accuracy, macro-F1 and log-loss of one set of class probabilities — how vane reports a
+/// classifier out of sample (walk-forward windows, holdout tables).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassScores {
+    /// Accuracy of the most probable class.
+    pub accuracy: f64,
+    /// Macro-F1 of the most probable class.
+    pub macro_f1: f64,
+    /// Log-loss of the probabilities.
+    pub log_loss: f64,
+}
+
+impl ClassScores {
+    /// The scores of `probs` (one row per sample) against the classes `y`; the predicted class
+    /// is each row's most probable one (the last of equal maxima).
+    pub fn of(y: &[usize], probs: &[Vec<f64>]) -> Result<Self> {
+        let pred: Vec<usize> =
+            probs.iter().map(|p| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |m| m.0)).collect();
+        Ok(Self { accuracy: accuracy(y, &pred)?, macro_f1: macro_f1(y, &pred)?, log_loss: log_loss(y, probs)? })
+    }
+
+    /// The mean of each score over `s` (NaN when `s` is empty).
+    pub fn mean(s: &[ClassScores]) -> ClassScores {
+        let n = s.len() as f64;
+        ClassScores {
+            accuracy: s.iter().map(|x| x.accuracy).sum::<f64>() / n,
+            macro_f1: s.iter().map(|x| x.macro_f1).sum::<f64>() / n,
+            log_loss: s.iter().map(|x| x.log_loss).sum::<f64>() / n,
+        }
+    }
+}
 
 /// Share of equal labels (`sklearn.metrics.accuracy_score`).
 pub fn accuracy(y_true: &[usize], y_pred: &[usize]) -> Result<f64> {

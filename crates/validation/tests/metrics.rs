@@ -90,3 +90,19 @@ fn bad_input_is_an_error() {
     assert!(log_loss(&[0], &[vec![f64::NAN, 0.5]]).is_err());
     assert!(direction_accuracy(&[0.0], &[1.0]).is_err());
 }
+
+#[test]
+fn class_scores_by_hand() {
+    // Rows predict 0, 1, and a tie between 0 and 1 that goes to the later class (1).
+    let y = [0, 1, 0];
+    let p = vec![vec![0.8, 0.2], vec![0.4, 0.6], vec![0.5, 0.5]];
+    let s = ClassScores::of(&y, &p).unwrap();
+    close(s.accuracy, 2.0 / 3.0);
+    // Class 0: precision 1, recall 1/2 → F1 2/3; class 1: precision 1/2, recall 1 → F1 2/3.
+    close(s.macro_f1, 2.0 / 3.0);
+    close(s.log_loss, -(0.8f64.ln() + 0.6f64.ln() + 0.5f64.ln()) / 3.0);
+    let m = ClassScores::mean(&[s, ClassScores { accuracy: 0.0, macro_f1: 0.0, log_loss: 1.0 }]);
+    close(m.accuracy, 1.0 / 3.0);
+    close(m.log_loss, (s.log_loss + 1.0) / 2.0);
+    assert!(ClassScores::of(&[0, 1], &p).is_err(), "lengths differ");
+}
