@@ -26,10 +26,7 @@ impl Predictor {
     /// Loads `dir` (`artifacts/models/<MODEL_ID>`), checking every file's `format_version` and
     /// that its feature schema is the one this build computes.
     pub fn load(dir: &Path) -> Result<Self> {
-        let dir = &vane_artifact::open_dir(dir)?.ok_or_else(|| PipelineError::Artifact {
-            path: dir.to_path_buf(),
-            message: "no such model folder: train one first (vane train)".into(),
-        })?;
+        let dir = &open_model_dir(dir)?;
         let model = Gbdt::load(&dir.join("model.json"))?;
         let schema: FeatureSchema = read_json(&dir.join("feature_schema.json"))?;
         let inference: Inference = read_json(&dir.join("inference.json"))?;
@@ -153,6 +150,15 @@ impl PredictorStream<'_> {
     }
 }
 
+/// `dir` after crash recovery ([`vane_artifact::open_dir`]); an error naming it when there is no
+/// such folder.
+pub(crate) fn open_model_dir(dir: &Path) -> Result<PathBuf> {
+    vane_artifact::open_dir(dir)?.ok_or_else(|| PipelineError::Artifact {
+        path: dir.to_path_buf(),
+        message: "no such model folder: train one first (vane train)".into(),
+    })
+}
+
 /// `artifacts/models/<SYMBOL>` when it holds a model, else `artifacts/models/global`.
 pub fn model_dir_for(artifacts: &Path, symbol: &Symbol) -> Result<PathBuf> {
     let models = artifacts.join("models");
@@ -212,10 +218,7 @@ pub enum AnyPredictor {
 impl AnyPredictor {
     /// Loads whichever kind `dir` holds.
     pub fn load(dir: &Path) -> Result<Self> {
-        let dir = vane_artifact::open_dir(dir)?.ok_or_else(|| PipelineError::Artifact {
-            path: dir.to_path_buf(),
-            message: "no such model folder: train one first (vane train)".into(),
-        })?;
+        let dir = open_model_dir(dir)?;
         if dir.join("model.bpk").is_file() {
             Ok(Self::Sequence(Box::new(<crate::SequencePredictor as Predict>::load(&dir)?)))
         } else if dir.join("model.json").is_file() {

@@ -87,10 +87,7 @@ pub struct SequencePredictor {
 impl SequencePredictor {
     /// Loads `dir` onto the given backend.
     pub fn load_on(dir: &Path, device: DeviceKind) -> Result<Self> {
-        let dir = vane_artifact::open_dir(dir)?.ok_or_else(|| PipelineError::Artifact {
-            path: dir.to_path_buf(),
-            message: "no such model folder: train one first (vane train)".into(),
-        })?;
+        let dir = crate::predictor::open_model_dir(dir)?;
         let device = device.device()?;
         let inference_path = dir.join("inference.json");
         let inference: SequenceInference = vane_artifact::read_json(&inference_path, INFERENCE_VERSION)?;
