@@ -6,30 +6,22 @@
 //! first trains a quick seed 001 model on the bundled real candles (`fixtures/`) into a
 //! temporary folder.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use vane::prelude::*;
 
-/// The bundled candles: `./fixtures` from the repository root, else the source tree's.
-fn fixtures() -> PathBuf {
-    let local = PathBuf::from("fixtures");
-    if local.join("BTCUSDT_4h.csv").is_file() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-    }
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let symbol = Symbol::new("BTCUSDT")?;
-    let bars = read_csv(&fixtures().join("BTCUSDT_4h.csv"), Some(Interval::H4))?;
+    // The bundled candles: ./fixtures from the repository root, else the source tree's.
+    let fixtures = vane::pipeline::demo::fixtures_dir(None)?;
+    let bars = read_csv(&fixtures.join("BTCUSDT_4h.csv"), Some(Interval::H4))?;
     let tmp = std::env::temp_dir().join(format!("vane-bot-{}", std::process::id()));
     let mut arts = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "vane-demo/artifacts".into()));
     if AnyPredictor::resolve(&arts, &symbol, None).is_err() {
         println!("no model in {}: training a quick one on the bundled candles", arts.display());
         let store = ParquetStore::new(tmp.join("data"));
         for s in ["BTCUSDT", "ETHUSDT"] {
-            let candles = read_csv(&fixtures().join(format!("{s}_4h.csv")), Some(Interval::H4))?;
+            let candles = read_csv(&fixtures.join(format!("{s}_4h.csv")), Some(Interval::H4))?;
             store.append(&Symbol::new(s)?, Interval::H4, &candles)?;
         }
         arts = tmp.join("artifacts");

@@ -32,7 +32,7 @@ pub(crate) fn run(a: CalibrateArgs) -> Result<Calibrated> {
             temperature: None,
             choices: vec![choice.clone()],
         };
-        vane_artifact::write_atomic(p, file.to_json().as_bytes())?;
+        file.save(p)?;
     }
     Ok(Calibrated { calibrator: cal, choice, output: a.output })
 }
