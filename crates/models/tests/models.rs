@@ -335,19 +335,21 @@ fn resume_continues_exactly_where_training_stopped() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap()).unwrap();
     assert_eq!(state["format_version"], artifact::FORMAT_VERSION);
     assert_eq!(state["epochs_done"], 2);
-    let resumed = fit(
-        &TrainInputs {
-            model: &mcfg,
-            config: &full_cfg,
-            train: &ds,
-            valid: &ds,
-            checkpoint_dir: Some(dir.path()),
-            resume: true,
-        },
-        &dev(),
-        &mut Quiet,
-    )
-    .unwrap();
+    let resume = |config: &TrainConfig| {
+        fit(
+            &TrainInputs {
+                model: &mcfg,
+                config,
+                train: &ds,
+                valid: &ds,
+                checkpoint_dir: Some(dir.path()),
+                resume: true,
+            },
+            &dev(),
+            &mut Quiet,
+        )
+    };
+    let resumed = resume(&full_cfg).unwrap();
     assert_eq!(resumed.history, straight.history);
     let s = LossSettings::default();
     assert_eq!(
@@ -357,19 +359,7 @@ fn resume_continues_exactly_where_training_stopped() {
 
     // A different config refuses the checkpoint.
     let other = with_epochs(5);
-    let e = fit(
-        &TrainInputs {
-            model: &mcfg,
-            config: &other,
-            train: &ds,
-            valid: &ds,
-            checkpoint_dir: Some(dir.path()),
-            resume: true,
-        },
-        &dev(),
-        &mut Quiet,
-    )
-    .unwrap_err();
+    let e = resume(&other).unwrap_err();
     assert!(e.to_string().contains("different model/training config"), "{e}");
 
     // A checkpoint of another format version is refused, naming the file.
@@ -377,20 +367,7 @@ fn resume_continues_exactly_where_training_stopped() {
     let mut state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
     state["format_version"] = serde_json::json!(1);
     std::fs::write(&p, state.to_string()).unwrap();
-    let e = fit(
-        &TrainInputs {
-            model: &mcfg,
-            config: &full_cfg,
-            train: &ds,
-            valid: &ds,
-            checkpoint_dir: Some(dir.path()),
-            resume: true,
-        },
-        &dev(),
-        &mut Quiet,
-    )
-    .unwrap_err()
-    .to_string();
+    let e = resume(&full_cfg).unwrap_err().to_string();
     assert!(e.contains("state.json") && e.contains("format_version 1"), "{e}");
 }
 
