@@ -1,7 +1,9 @@
 //! The one output path: every command returns a [`Render`] value; [`emit`] prints it as human
 //! text (stdout, plus an optional status line on stderr) or, with `--json`, as JSON.
 
-use anyhow::{Result, bail};
+use std::io::Write;
+
+use anyhow::Result;
 use serde::Serialize;
 
 /// A command's result, printable for people and for machines.
@@ -24,20 +26,22 @@ pub(crate) trait Render: Serialize {
 
 /// Prints `r` (JSON with `json`) and turns its [`Render::failure`] into an error.
 pub(crate) fn emit<R: Render>(r: &R, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     if json {
         let text = if r.compact() { serde_json::to_string(r)? } else { serde_json::to_string_pretty(r)? };
-        println!("{text}");
+        writeln!(out, "{text}")?;
     } else {
         let text = r.human();
         if !text.is_empty() {
-            println!("{}", text.trim_end_matches('\n'));
+            writeln!(out, "{}", text.trim_end_matches('\n'))?;
         }
         if let Some(s) = r.status() {
             eprintln!("{s}");
         }
     }
+    out.flush()?;
     if let Some(f) = r.failure() {
-        bail!("{f}");
+        return Err(crate::failure::Reported(f).into());
     }
     Ok(())
 }

@@ -38,6 +38,14 @@ pub enum ArtifactError {
         /// What is wrong.
         message: String,
     },
+    /// An output path that would overwrite an input or land in a folder vane manages.
+    #[error("refusing to write {}: {reason}", output.display())]
+    OutputPath {
+        /// The output path as given.
+        output: PathBuf,
+        /// Which input or folder it collides with.
+        reason: String,
+    },
     /// A model id that is not a safe folder name.
     #[error("invalid model id {0:?}: expected 1-128 characters of A-Z a-z 0-9 _ - . not starting with '.'")]
     ModelId(String),
@@ -55,6 +63,21 @@ impl ArtifactError {
     /// A file that does not parse or validate.
     pub fn invalid(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         Self::Invalid { path: path.into(), message: message.to_string() }
+    }
+}
+
+impl ArtifactError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            ArtifactError::Io { .. } => ErrorClass::Io,
+            ArtifactError::Version { .. } => ErrorClass::Data,
+            ArtifactError::Invalid { .. } => ErrorClass::Data,
+            ArtifactError::ModelId { .. } => ErrorClass::Usage,
+            ArtifactError::OutputPath { .. } => ErrorClass::Usage,
+            ArtifactError::Injected { .. } => ErrorClass::Io,
+        }
     }
 }
 

@@ -19,6 +19,8 @@
 pub mod error;
 /// Atomic files and folders.
 pub mod fs;
+/// Output-path guards (never write over an input or into the store).
+pub mod guard;
 /// Model folder names.
 pub mod model_id;
 /// The `Predict` trait.
@@ -27,6 +29,7 @@ pub mod predict;
 pub mod versioned;
 
 pub use error::{ArtifactError, Result};
+pub use guard::check_output;
 pub use fs::{FailPoint, StagedDir, open_dir, recover_dir, write_atomic, write_atomic_with, write_json};
 pub use model_id::ModelId;
 pub use predict::{Forecast, Predict, PredictStream};

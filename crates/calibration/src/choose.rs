@@ -21,6 +21,16 @@ pub struct Choice {
     pub reason: String,
 }
 
+/// A `holdout` share outside [0.1, 0.5] is an error (it used to be clamped silently).
+pub(crate) fn check_holdout(holdout: f64) -> Result<()> {
+    if !(0.1..=0.5).contains(&holdout) {
+        return Err(crate::CalibrationError::InvalidParameter(format!(
+            "holdout {holdout} must be in [0.1, 0.5] (the share of the samples held out to choose the method)"
+        )));
+    }
+    Ok(())
+}
+
 /// Why a candidate is unavailable: its fitting error, or no held-out samples to score it.
 fn why(err: Option<&crate::CalibrationError>) -> String {
     err.map_or("no held-out samples to score it".to_string(), |e| e.to_string())
@@ -29,11 +39,16 @@ fn why(err: Option<&crate::CalibrationError>) -> String {
 /// Fits Platt and isotonic on the first `1 − holdout` share of the (chronologically ordered)
 /// samples, compares their log-loss on the rest, and refits the winner on all samples. When one
 /// method fails (too few samples, one class, no convergence) the other is used; when both fail,
-/// the identity (scores taken as probabilities, clipped). `holdout` is clamped to [0.1, 0.5].
+/// the identity (scores taken as probabilities, clipped), and the [`Choice`] says why. No
+/// samples at all is an error, and so is a `holdout` outside [0.1, 0.5].
 pub fn choose(scores: &[f64], labels: &[bool], holdout: f64) -> Result<(Calibrator, Choice)> {
     crate::error::check_inputs(scores, labels)?;
+    check_holdout(holdout)?;
     let n = scores.len();
-    let cut = ((n as f64) * (1.0 - holdout.clamp(0.1, 0.5))).round() as usize;
+    if n == 0 {
+        return Err(crate::CalibrationError::CannotFit { method: "auto", reason: "0 samples".into() });
+    }
+    let cut = ((n as f64) * (1.0 - holdout)).round() as usize;
     let (fit_s, fit_y, ho_s, ho_y) = (&scores[..cut], &labels[..cut], &scores[cut..], &labels[cut..]);
     let targets = |y: &[bool]| y.iter().map(|&v| f64::from(u8::from(v))).collect::<Vec<_>>();
     let eval = |c: &Calibrator| -> Option<f64> {

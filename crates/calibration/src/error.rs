@@ -25,9 +25,27 @@ pub enum CalibrationError {
     /// Inputs of mismatched lengths or non-finite values.
     #[error("{0}")]
     InvalidInput(String),
+    /// A parameter out of its domain.
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
     /// A saved calibrator that cannot be read.
     #[error("calibration file: {0}")]
     Format(String),
+}
+
+impl CalibrationError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            CalibrationError::File(e) => e.class(),
+            CalibrationError::CannotFit { .. } => ErrorClass::Data,
+            CalibrationError::NoConvergence { .. } => ErrorClass::Data,
+            CalibrationError::InvalidInput { .. } => ErrorClass::Data,
+            CalibrationError::InvalidParameter { .. } => ErrorClass::Usage,
+            CalibrationError::Format { .. } => ErrorClass::Data,
+        }
+    }
 }
 
 /// Result type of vane-calibration.

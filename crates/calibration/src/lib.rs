@@ -62,6 +62,7 @@ pub fn fit_binary(method: Method, scores: &[f64], labels: &[bool], holdout: f64)
             },
         )
     };
+    choose::check_holdout(holdout)?;
     match method {
         Method::Platt => Ok(fixed(Calibrator::Platt(Platt::fit(scores, labels)?))),
         Method::Isotonic => {

@@ -149,3 +149,17 @@ fn json_round_trip_and_version_check() {
     let e = CalibrationFile::load(&p).unwrap_err().to_string();
     assert!(e.contains("calibration.json") && e.contains("retrain"), "{e}");
 }
+
+#[test]
+fn case_14_no_rows_and_bad_holdouts_are_errors_not_an_identity() {
+    // Issue 12 case 14: `--method auto` with 0 fit rows used to return the identity, exit 0, and
+    // holdouts of -0.5 or 1 were clamped silently.
+    let e = choose(&[], &[], 0.3).unwrap_err().to_string();
+    assert!(e.contains("0 samples"), "{e}");
+    for h in [-0.5, 0.0, 1.0, f64::NAN, 0.05, 0.6] {
+        let e = fit_binary(Method::Auto, &[0.1, 0.9, 0.2, 0.8], &[false, true, false, true], h).unwrap_err();
+        assert!(e.to_string().contains("holdout") && e.to_string().contains("[0.1, 0.5]"), "{e}");
+        assert_eq!(e.class(), vane_core::ErrorClass::Usage);
+        assert!(fit_binary(Method::Platt, &[0.1, 0.9], &[false, true], h).is_err());
+    }
+}

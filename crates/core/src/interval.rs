@@ -108,7 +108,7 @@ impl Interval {
     /// The interval of a series of ascending open times: the smallest step between two of them,
     /// when it is an interval vane knows (`None` for fewer than two times or an unknown step).
     pub fn infer(open_times: &[i64]) -> Option<Self> {
-        let step = open_times.windows(2).map(|w| w[1] - w[0]).min()?;
+        let step = open_times.windows(2).filter_map(|w| w[1].checked_sub(w[0])).min()?;
         Self::from_millis(step)
     }
 

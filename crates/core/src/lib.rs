@@ -10,6 +10,8 @@
 
 /// Candles: [`Bar`] and the validated columnar [`Bars`].
 pub mod bar;
+/// Error classes (exit codes, HTTP statuses).
+pub mod class;
 /// Errors of this crate.
 pub mod error;
 /// Bar intervals.
@@ -24,6 +26,7 @@ pub mod symbol;
 pub mod time;
 
 pub use bar::{Bar, BarColumns, Bars, Extras, MergeStats};
+pub use class::ErrorClass;
 pub use error::{CoreError, Result};
 pub use interval::Interval;
 pub use signal::{ClassProbs, Prediction, Signal};

@@ -8,5 +8,15 @@ pub enum CostError {
     InvalidParameter(String),
 }
 
+impl CostError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            CostError::InvalidParameter { .. } => ErrorClass::Usage,
+        }
+    }
+}
+
 /// Result type of vane-costs.
 pub type Result<T> = std::result::Result<T, CostError>;

@@ -19,6 +19,18 @@ pub enum IndicatorError {
     InvalidInput(String),
 }
 
+impl IndicatorError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            IndicatorError::InvalidParameter { .. } => ErrorClass::Usage,
+            IndicatorError::UnknownSet { .. } => ErrorClass::Usage,
+            IndicatorError::InvalidInput { .. } => ErrorClass::Data,
+        }
+    }
+}
+
 /// Result type of vane-indicators.
 pub type Result<T> = std::result::Result<T, IndicatorError>;
 

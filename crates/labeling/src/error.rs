@@ -16,6 +16,17 @@ pub enum LabelError {
     InvalidInput(String),
 }
 
+impl LabelError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            LabelError::InvalidParameter { .. } => ErrorClass::Usage,
+            LabelError::InvalidInput { .. } => ErrorClass::Data,
+        }
+    }
+}
+
 /// Result type of vane-labeling.
 pub type Result<T> = std::result::Result<T, LabelError>;
 

@@ -28,7 +28,12 @@ pub fn resample(bars: &Bars, from: Interval, to: Interval, keep_partial: bool) -
     let mut i = 0;
     while i < n {
         let bucket = to.align_down(Timestamp(c.open_time[i])).0;
-        let end = bucket + to.millis();
+        let Some(end) = bucket.checked_add(to.millis()) else {
+            return Err(MarketDataError::InvalidArgument(format!(
+                "bar #{i} opens at {} ms since the epoch, too far in the future to resample to {to} (its bucket would end past the largest time vane can represent); is the open time in the wrong unit?",
+                c.open_time[i]
+            )));
+        };
         let mut j = i;
         while j < n && c.open_time[j] < end {
             j += 1;
@@ -113,6 +118,20 @@ mod tests {
         let b = resample(&m1(&[0, 1, 2, 3, 5, 6, 7, 8]), Interval::M1, Interval::M3, false).unwrap();
         assert_eq!(b.open_time(), &[0, 180_000, 360_000]);
         assert_eq!(b.volume(), &[3.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn far_future_bar_is_an_error_not_a_panic_or_a_hang() {
+        // Issue 12 cases 1 and 4: the bucket end of a bar near i64::MAX used to overflow.
+        let far = 9_223_372_036_843_200_000;
+        let bars = Bars::from_bars(&[
+            Bar::ohlcv(Timestamp(far - 4 * 3_600_000), 100.0, 110.0, 90.0, 105.0, 1.0),
+            Bar::ohlcv(Timestamp(far), 100.0, 110.0, 90.0, 105.0, 1.0),
+        ])
+        .unwrap();
+        let e = resample(&bars, Interval::H4, Interval::D1, false).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("too far in the future") && msg.contains("bar #0"), "{msg}");
     }
 
     #[test]

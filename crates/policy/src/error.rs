@@ -11,5 +11,16 @@ pub enum PolicyError {
     InvalidInput(String),
 }
 
+impl PolicyError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            PolicyError::InvalidParameter { .. } => ErrorClass::Usage,
+            PolicyError::InvalidInput { .. } => ErrorClass::Data,
+        }
+    }
+}
+
 /// Result type of vane-policy.
 pub type Result<T> = std::result::Result<T, PolicyError>;

@@ -40,5 +40,19 @@ pub enum ReportError {
     },
 }
 
+impl ReportError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            ReportError::Font { .. } => ErrorClass::Internal,
+            ReportError::Series { .. } => ErrorClass::Data,
+            ReportError::Png { .. } => ErrorClass::Io,
+            ReportError::Svg { .. } => ErrorClass::Io,
+            ReportError::Io { .. } => ErrorClass::Io,
+        }
+    }
+}
+
 /// Result type of vane-report.
 pub type Result<T> = std::result::Result<T, ReportError>;

@@ -28,5 +28,17 @@ pub enum ServerError {
     },
 }
 
+impl ServerError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            ServerError::Bind { .. } => ErrorClass::Io,
+            ServerError::Runtime { .. } => ErrorClass::Internal,
+            ServerError::Serve { .. } => ErrorClass::Io,
+        }
+    }
+}
+
 /// Result type of vane-server.
 pub type Result<T> = std::result::Result<T, ServerError>;

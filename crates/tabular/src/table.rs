@@ -150,6 +150,11 @@ impl Table {
         Ok(t)
     }
 
+    /// The 1-based line of the file that holds data row `row` (0-based), for error messages.
+    pub fn line(&self, row: usize) -> Option<usize> {
+        self.lines.get(row).copied()
+    }
+
     /// The file it was read from.
     pub fn path(&self) -> &Path {
         &self.path

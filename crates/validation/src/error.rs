@@ -16,6 +16,17 @@ pub enum ValidationError {
     InvalidInput(String),
 }
 
+impl ValidationError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            ValidationError::InvalidParameter { .. } => ErrorClass::Usage,
+            ValidationError::InvalidInput { .. } => ErrorClass::Data,
+        }
+    }
+}
+
 /// Result type of vane-validation.
 pub type Result<T> = std::result::Result<T, ValidationError>;
 

@@ -17,5 +17,5 @@ pub mod metrics;
 pub mod split;
 
 pub use error::{Result, ValidationError};
-pub use split::{Cpcv, CpcvPlan, Fold, PurgedKFold, WalkForward, WindowUnit, horizon_spans};
+pub use split::{Cpcv, CpcvPlan, Fold, PurgedKFold, WalkForward, WindowUnit, binomial, horizon_spans};
 pub use vane_core::Span;

@@ -32,7 +32,7 @@ impl Fold {
 
 /// Spans `[t, t + horizon]` (clipped to the series) for a fixed label horizon.
 pub fn horizon_spans(n: usize, horizon: usize) -> Vec<Span> {
-    (0..n).map(|t| Span::new(t, (t + horizon).min(n.saturating_sub(1)))).collect()
+    (0..n).map(|t| Span::new(t, t.saturating_add(horizon).min(n.saturating_sub(1)))).collect()
 }
 
 /// The kept positions of `candidates` as sorted disjoint ranges.
@@ -227,6 +227,23 @@ pub struct CpcvPlan {
     pub paths: Vec<Vec<usize>>,
 }
 
+/// C(n, k), or `None` past `u64::MAX`.
+pub fn binomial(n: usize, k: usize) -> Option<u64> {
+    if k > n {
+        return Some(0);
+    }
+    let k = k.min(n - k) as u128;
+    let mut c: u128 = 1;
+    for i in 0..k {
+        // c · (n − i) / (i + 1) stays an integer at every step.
+        c = c.checked_mul(n as u128 - i)? / (i + 1);
+        if c > u64::MAX as u128 {
+            return None;
+        }
+    }
+    Some(c as u64)
+}
+
 fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut c: Vec<usize> = (0..k).collect();
@@ -247,7 +264,12 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
 }
 
 impl Cpcv {
-    /// The plan over `spans.len()` samples.
+    /// The most splits [`Cpcv::plan`] builds: C(N, k) grows so fast (C(24, 12) = 2,704,156,
+    /// C(60, 30) ≈ 1.2·10¹⁷) that a plan past this would exhaust memory or never finish.
+    pub const MAX_SPLITS: u64 = 100_000;
+
+    /// The plan over `spans.len()` samples. Fails, saying the count, when C(N, k) exceeds
+    /// [`Cpcv::MAX_SPLITS`].
     pub fn plan(&self, spans: &[Span]) -> Result<CpcvPlan> {
         let n = spans.len();
         check_spans(spans, n)?;
@@ -256,6 +278,18 @@ impl Cpcv {
         })?;
         param("CPCV", self.k_test >= 1 && self.k_test < self.n_groups, || {
             format!("k_test = {} must be in 1..{}", self.k_test, self.n_groups)
+        })?;
+        let count = binomial(self.n_groups, self.k_test);
+        param("CPCV", count.is_some_and(|c| c <= Self::MAX_SPLITS), || {
+            format!(
+                "N = {} groups with k = {} test groups make C({}, {}) = {} splits, more than the {} vane builds; use fewer groups",
+                self.n_groups,
+                self.k_test,
+                self.n_groups,
+                self.k_test,
+                count.map_or_else(|| "more than 18446744073709551615".to_string(), |c| c.to_string()),
+                Self::MAX_SPLITS
+            )
         })?;
         let groups = groups(n, self.n_groups);
         let splits: Vec<CpcvSplit> = combinations(self.n_groups, self.k_test)
@@ -321,6 +355,21 @@ mod tests {
         assert_eq!(f[1], Fold { train: vec![0..3, 8..10], test: 4..7 }); // 3 purged, 7 embargoed
         assert_eq!(f[2], Fold { train: vec![0..6], test: 7..10 }); // 6 purged
         assert!(PurgedKFold { k: 1, embargo: 0 }.folds(&spans).is_err());
+    }
+
+    #[test]
+    fn cpcv_refuses_combinatorial_explosions_with_the_count() {
+        // Issue 12 case 5: C(24, 12) used to grow memory without bound, C(60, 30) never ended.
+        assert_eq!(binomial(24, 12), Some(2_704_156));
+        assert_eq!(binomial(60, 30), Some(118_264_581_564_861_424));
+        assert_eq!(binomial(200, 100), None);
+        assert_eq!(binomial(6, 2), Some(15));
+        let spans = horizon_spans(1000, 0);
+        let e = Cpcv { n_groups: 24, k_test: 12, embargo: 0 }.plan(&spans).unwrap_err().to_string();
+        assert!(e.contains("2704156 splits") && e.contains("100000"), "{e}");
+        let e = Cpcv { n_groups: 200, k_test: 100, embargo: 0 }.plan(&horizon_spans(1000, 0)).unwrap_err();
+        assert!(e.to_string().contains("more than 18446744073709551615"), "{e}");
+        assert_eq!(horizon_spans(3, usize::MAX).last(), Some(&Span::new(2, 2)));
     }
 
     #[test]

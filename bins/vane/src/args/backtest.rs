@@ -20,6 +20,9 @@ pub(crate) struct BacktestArgs {
     /// Periods per year (default: from the bar interval, 24/7).
     #[arg(long)]
     pub(crate) periods_per_year: Option<f64>,
+    /// The largest |position| accepted (1 = fully invested, no leverage; seed 004 uses 10).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) max_leverage: f64,
     /// Write `open_time_ms,return` per period here.
     #[arg(long)]
     pub(crate) returns_out: Option<PathBuf>,

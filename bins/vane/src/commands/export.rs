@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::Serialize;
 use vane_core::{Interval, Symbol, Timestamp};
+use vane_artifact::check_output;
 use vane_market_data::{ParquetStore, write_csv};
 
 use crate::args::data::ExportArgs;
@@ -19,6 +20,7 @@ pub(crate) struct Exported {
 }
 
 pub(crate) fn run(a: ExportArgs) -> Result<Exported> {
+    check_output(&a.csv, &[], &[("the bar store", &a.data.data_dir)])?;
     let store = ParquetStore::new(&a.data.data_dir);
     let (from, to) = (a.from.unwrap_or(Timestamp(i64::MIN)), a.to.unwrap_or(Timestamp(i64::MAX)));
     let bars = store.read_range(&a.symbol, a.interval, from, to)?;

@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use vane_artifact::check_output;
 use vane_indicators::FeatureSet;
 use vane_market_data::{ParquetStore, is_parquet, read_bars_file_with_interval, write_table_parquet};
 
 use crate::args::features::FeaturesArgs;
+use crate::failure::usage;
 use crate::output::Render;
 
 #[derive(Serialize)]
@@ -19,13 +21,17 @@ pub(crate) struct Features {
 }
 
 pub(crate) fn run(a: FeaturesArgs) -> Result<Features> {
+    if let Some(out) = &a.output {
+        let inputs: Vec<&std::path::Path> = a.input.iter().map(|p| p.as_path()).collect();
+        check_output(out, &inputs, &[("the bar store", &a.data.data_dir)])?;
+    }
     let (bars, interval) = match (&a.symbol, &a.input) {
         (Some(symbol), _) => {
             let iv = a.interval.context("--symbol needs --interval")?;
             (ParquetStore::new(&a.data.data_dir).read(symbol, iv)?, Some(iv))
         }
         (None, Some(path)) => read_bars_file_with_interval(path, a.interval)?,
-        (None, None) => anyhow::bail!("give --input FILE or --symbol S --interval I"),
+        (None, None) => return Err(usage("give --input FILE or --symbol S --interval I")),
     };
     let frame = match a.mtf {
         Some(coarse) => {

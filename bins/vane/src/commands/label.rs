@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Serialize;
 use vane_labeling::barrier::TripleBarrier;
 use vane_labeling::deadzone::DeadZone;
@@ -13,6 +13,7 @@ use vane_labeling::percentile::PercentileThresholds;
 use vane_market_data::read_bars_file;
 
 use crate::args::label::{LabelArgs, LabelKind};
+use crate::failure::usage;
 use crate::output::Render;
 
 #[derive(Serialize)]
@@ -32,6 +33,7 @@ fn rows<T>(out: &mut String, times: &[i64], values: &[Option<T>], cells: impl Fn
 }
 
 pub(crate) fn run(a: LabelArgs) -> Result<Labelled> {
+    vane_artifact::check_output(&a.output, &[&a.input], &[])?;
     let bars = read_bars_file(&a.input, None)?;
     let (c, t) = (bars.close(), bars.open_time());
     let mut out = String::new();
@@ -43,7 +45,7 @@ pub(crate) fn run(a: LabelArgs) -> Result<Labelled> {
                 FixedHorizon::new(h, a.theta)?.label(c)
             } else {
                 if !(a.train_fraction > 0.0 && a.train_fraction <= 1.0) {
-                    bail!("--train-fraction {} must be in (0, 1]", a.train_fraction);
+                    return Err(usage(format!("--train-fraction {} must be in (0, 1]", a.train_fraction)));
                 }
                 let cut = ((c.len() as f64) * a.train_fraction).round() as usize;
                 let th = PercentileThresholds::fit(&c[..cut], h, a.percentile_sell, a.percentile_buy)?;

@@ -1,10 +1,11 @@
 //! `vane metrics`, and the rendering of [`Metrics`] (also `vane backtest`'s output).
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use vane_backtest::{Metrics, compute_metrics};
 use vane_tabular::Table;
 
 use crate::args::metrics::MetricsArgs;
+use crate::failure::usage;
 use crate::output::Render;
 
 pub(crate) fn run(a: MetricsArgs) -> Result<Metrics> {
@@ -14,7 +15,7 @@ pub(crate) fn run(a: MetricsArgs) -> Result<Metrics> {
         "must be finite and > −1",
     )?;
     if a.periods_per_year.is_nan() || a.periods_per_year <= 0.0 {
-        bail!("--periods-per-year must be > 0");
+        return Err(usage("--periods-per-year must be > 0"));
     }
     Ok(compute_metrics(&r, a.periods_per_year, None, &[]))
 }

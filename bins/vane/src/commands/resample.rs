@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Serialize;
 use vane_core::Interval;
+use vane_artifact::check_output;
 use vane_market_data::{ParquetStore, read_csv, resample, write_csv};
 
 use crate::args::data::ResampleArgs;
+use crate::failure::usage;
 use crate::output::Render;
 
 #[derive(Serialize)]
@@ -20,11 +22,15 @@ pub(crate) struct Resampled {
 }
 
 pub(crate) fn run(a: ResampleArgs) -> Result<Resampled> {
+    if let Some(out) = &a.output {
+        let inputs: Vec<&std::path::Path> = a.input.iter().map(|p| p.as_path()).collect();
+        check_output(out, &inputs, &[("the bar store", &a.data.data_dir)])?;
+    }
     let store = ParquetStore::new(&a.data.data_dir);
     let src = match (&a.input, &a.symbol) {
         (Some(p), _) => read_csv(p, Some(a.from))?,
         (None, Some(s)) => store.read(s, a.from)?,
-        (None, None) => bail!("give --symbol or --input"),
+        (None, None) => return Err(usage("give --symbol or --input")),
     };
     let out = resample(&src, a.from, a.to, a.keep_partial)?;
     let path = match (&a.output, &a.symbol) {
@@ -36,7 +42,7 @@ pub(crate) fn run(a: ResampleArgs) -> Result<Resampled> {
             store.write(s, a.to, &out)?;
             store.path(s, a.to)
         }
-        (None, None) => bail!("--output is required when reading from --input"),
+        (None, None) => return Err(usage("--output is required when reading from --input")),
     };
     Ok(Resampled { from: a.from, from_rows: src.len(), to: a.to, to_rows: out.len(), path })
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use vane_validation::{Cpcv, PurgedKFold, WalkForward, WindowUnit, horizon_spans};
 
 use crate::args::split::{Scheme, SplitArgs};
+use crate::failure::usage;
 use crate::output::Render;
 
 #[derive(Serialize)]
@@ -33,7 +34,14 @@ fn fold(train: &[Range<usize>], test: &[Range<usize>]) -> Fold {
     Fold { train: pairs(train), test: pairs(test) }
 }
 
+/// The most rows `vane split` lays out (each row's label span takes 16 bytes, walk-forward 8
+/// more for its time): 10 million rows is about 240 MB.
+const MAX_ROWS: usize = 10_000_000;
+
 pub(crate) fn run(a: SplitArgs) -> Result<Splits> {
+    if a.rows == 0 || a.rows > MAX_ROWS {
+        return Err(usage(format!("--rows {} must be in 1..={MAX_ROWS}", a.rows)));
+    }
     let spans = horizon_spans(a.rows, a.label_horizon);
     let (folds, paths) = match a.scheme {
         Scheme::WalkForward => {

@@ -1,0 +1,159 @@
+//! How a failed run ends: the error's class decides the exit code (documented in
+//! `docs/reliability.md`), the message goes to stderr once (each cause once, even where a
+//! library error already prints its source), as JSON under `--json`, and a panic becomes an
+//! "internal error" with exit code 70 instead of a backtrace.
+
+use std::io::Write;
+
+use vane_core::ErrorClass;
+
+/// A bad argument found by a command (not by clap): exit code 2.
+#[derive(Debug)]
+pub(crate) struct Usage(pub(crate) String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// A bad argument: `return Err(usage(format!(...)))`.
+pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage(msg.into()))
+}
+
+/// A run that finished and reported a failure in its output (a partial download, say): exit 1.
+#[derive(Debug)]
+pub(crate) struct Reported(pub(crate) String);
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// What the process does with an error.
+pub(crate) enum Outcome {
+    /// Exit quietly with success: the reader of our stdout went away (`vane ... | head`).
+    ClosedPipe,
+    /// The run reported its own failure: exit 1.
+    Reported,
+    /// An error of a class.
+    Class(ErrorClass),
+}
+
+/// Classifies `e` by the first error in its chain that knows its class. Errors built from a
+/// bare message (`Option::context` on a missing flag) are usage errors.
+pub(crate) fn outcome(e: &anyhow::Error) -> Outcome {
+    macro_rules! typed {
+        ($cause:expr, $($t:ty),+) => {
+            $(if let Some(x) = $cause.downcast_ref::<$t>() { return Outcome::Class(x.class()); })+
+        };
+    }
+    if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    {
+        return Outcome::ClosedPipe;
+    }
+    for cause in e.chain() {
+        if cause.is::<Reported>() {
+            return Outcome::Reported;
+        }
+        if cause.is::<Usage>() {
+            return Outcome::Class(ErrorClass::Usage);
+        }
+        typed!(
+            cause,
+            vane_pipeline::PipelineError,
+            vane_models::ModelError,
+            vane_tabular::TabularError,
+            vane_market_data::MarketDataError,
+            vane_calibration::CalibrationError,
+            vane_backtest::BacktestError,
+            vane_validation::ValidationError,
+            vane_labeling::LabelError,
+            vane_indicators::IndicatorError,
+            vane_costs::CostError,
+            vane_server::ServerError,
+            vane_artifact::ArtifactError,
+            vane_core::CoreError
+        );
+        if cause.is::<std::io::Error>() {
+            return Outcome::Class(ErrorClass::Io);
+        }
+        if cause.is::<serde_json::Error>() {
+            return Outcome::Class(ErrorClass::Data);
+        }
+    }
+    Outcome::Class(ErrorClass::Usage)
+}
+
+/// The error's messages, outermost first, leaving out a cause whose text the message before it
+/// already contains (library errors print their source inline, anyhow would print it again).
+pub(crate) fn messages(e: &anyhow::Error) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let m = cause.to_string();
+        if out.last().is_some_and(|prev| prev.contains(&m)) {
+            continue;
+        }
+        out.push(m);
+    }
+    out
+}
+
+/// Prints `e` to stderr (one line `error: a: b: c`, or a JSON object under `--json`) and returns
+/// the exit code.
+pub(crate) fn report(e: &anyhow::Error, json: bool) -> u8 {
+    let class = match outcome(e) {
+        Outcome::ClosedPipe => return 0,
+        Outcome::Reported => None,
+        Outcome::Class(c) => Some(c),
+    };
+    let code = class.map_or(1, ErrorClass::exit_code);
+    let msgs = messages(e);
+    let mut err = std::io::stderr().lock();
+    if json {
+        let v = serde_json::json!({
+            "error": {
+                "class": class.map_or("failure", ErrorClass::name),
+                "exit_code": code,
+                "message": msgs.join(": "),
+                "causes": msgs,
+            }
+        });
+        let _ = writeln!(err, "{v}");
+    } else {
+        let _ = writeln!(err, "error: {}", msgs.join(": "));
+    }
+    code
+}
+
+/// Installs a panic hook that prints one "internal error" line (with `--json`, a JSON object)
+/// instead of Rust's panic message; `run` turns the unwound panic into exit code 70.
+pub(crate) fn install_panic_hook(json: bool) {
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let message = format!(
+            "internal error (a bug in vane; please report it with the command you ran): {payload}{place}"
+        );
+        let mut err = std::io::stderr().lock();
+        if json {
+            let v = serde_json::json!({
+                "error": {"class": "internal", "exit_code": ErrorClass::Internal.exit_code(), "message": message}
+            });
+            let _ = writeln!(err, "{v}");
+        } else {
+            let _ = writeln!(err, "error: {message}");
+        }
+    }));
+}
