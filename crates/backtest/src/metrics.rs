@@ -1,6 +1,8 @@
 //! Trading metrics (seeds 003 and 004) with quantstats/empyrical conventions. `P` is the number
 //! of periods per year (24/7 markets: 4h → 2190). Undefined values (a ratio over zero) are NaN,
-//! serialised as JSON `null`.
+//! serialised as JSON `null`. The standard deviation of a constant series is zero, not the
+//! rounding noise of its mean, so a constant series has no Sharpe (null) rather than 10¹⁶; huge
+//! returns (10³⁰⁰) are scaled before squaring instead of overflowing to a Sharpe of 0.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,13 +53,31 @@ pub struct Metrics {
     pub mean_holding_bars: f64,
 }
 
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
+/// The largest |x| (1 when all are 0 or the slice is empty), to scale sums of squares by.
+fn scale(v: &[f64]) -> f64 {
+    let s = v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    if s > 0.0 && s.is_finite() { s } else { 1.0 }
 }
 
+fn mean(v: &[f64]) -> f64 {
+    let s = scale(v);
+    v.iter().map(|x| x / s).sum::<f64>() / v.len() as f64 * s
+}
+
+/// Sample standard deviation (ddof 1), exactly 0 for a series whose values are all equal.
 fn std1(v: &[f64]) -> f64 {
-    let m = mean(v);
-    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)).sqrt()
+    if v.windows(2).all(|w| w[0] == w[1]) {
+        return 0.0;
+    }
+    let s = scale(v);
+    let m = mean(v) / s;
+    (v.iter().map(|x| (x / s - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)).sqrt() * s
+}
+
+/// `√(mean(min(r, 0)²))`, scaled like [`std1`].
+fn downside_deviation(r: &[f64]) -> f64 {
+    let s = scale(r);
+    (r.iter().map(|x| (x.min(0.0) / s).powi(2)).sum::<f64>() / r.len() as f64).sqrt() * s
 }
 
 /// NaN instead of ±Inf.
@@ -95,7 +115,7 @@ pub fn compute(r: &[f64], periods_per_year: f64, positions: Option<&[f64]>, trad
     let cagr = if n > 0 { fin(e.powf(p / n as f64) - 1.0) } else { f64::NAN };
     let m = if n > 0 { mean(r) } else { f64::NAN };
     let sd = if n > 1 { std1(r) } else { f64::NAN };
-    let downside = if n > 0 { (r.iter().map(|x| x.min(0.0).powi(2)).sum::<f64>() / n as f64).sqrt() } else { f64::NAN };
+    let downside = if n > 0 { downside_deviation(r) } else { f64::NAN };
     let pos_sum: f64 = r.iter().filter(|&&x| x > 0.0).sum();
     let neg_sum: f64 = r.iter().filter(|&&x| x < 0.0).sum();
     let wins = r.iter().filter(|&&x| x > 0.0).count();

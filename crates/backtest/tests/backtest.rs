@@ -174,3 +174,18 @@ fn ladder_exits_reuse_the_labeling_engine() {
     assert_eq!(m.trade_count, bt.trades.len());
     assert!(m.exposure > 0.0 && m.exposure < 1.0);
 }
+
+#[test]
+fn case_16_constant_and_huge_returns_give_null_or_true_ratios() {
+    // Issue 12 case 16: constant returns gave a Sharpe of 6.7e16 (rounding noise of the mean
+    // divided into it) and returns of 1e300 a Sharpe of 0 (squares overflowing).
+    let m = compute_metrics(&[0.01; 50], 2190.0, None, &[]);
+    assert!(m.sharpe.is_nan() && m.sortino.is_nan(), "{m:?}");
+    assert_eq!(m.annual_volatility, 0.0);
+    assert_eq!(serde_json::to_value(m).unwrap()["sharpe"], serde_json::Value::Null);
+    // 1e300 and 3e300: mean 2e300, std (ddof 1) √2·1e300, Sharpe = 2/√2·√P.
+    let m = compute_metrics(&[1e300, 3e300], 4.0, None, &[]);
+    close_enough(m.sharpe, 2.0 / 2f64.sqrt() * 2.0);
+    let m = compute_metrics(&[1e300; 3], 4.0, None, &[]);
+    assert!(m.sharpe.is_nan());
+}

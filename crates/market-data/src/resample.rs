@@ -29,10 +29,15 @@ pub fn resample(bars: &Bars, from: Interval, to: Interval, keep_partial: bool) -
     while i < n {
         let bucket = to.align_down(Timestamp(c.open_time[i])).0;
         let Some(end) = bucket.checked_add(to.millis()) else {
-            return Err(MarketDataError::InvalidArgument(format!(
-                "bar #{i} opens at {} ms since the epoch, too far in the future to resample to {to} (its bucket would end past the largest time vane can represent); is the open time in the wrong unit?",
-                c.open_time[i]
-            )));
+            return Err(vane_core::CoreError::InvalidBar {
+                index: i,
+                open_time: Timestamp(c.open_time[i]),
+                reason: format!(
+                    "open_time_ms {} is too far in the future to resample to {to} (its bucket would end past the largest time vane can represent); is the open time in the wrong unit?",
+                    c.open_time[i]
+                ),
+            }
+            .into());
         };
         let mut j = i;
         while j < n && c.open_time[j] < end {

@@ -97,6 +97,25 @@ pub enum TableError {
     Validation(#[from] vane_validation::ValidationError),
 }
 
+impl TableError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            TableError::Io { .. } => ErrorClass::Io,
+            TableError::Empty { .. }
+            | TableError::Ragged { .. }
+            | TableError::NoColumn { .. }
+            | TableError::Parse { .. }
+            | TableError::Rule { .. }
+            | TableError::NotNumber { .. }
+            | TableError::Columns(..) => ErrorClass::Data,
+            TableError::Tabular(e) => e.class(),
+            TableError::Validation(e) => e.class(),
+        }
+    }
+}
+
 /// Result type of the table functions.
 pub type TableResult<T> = std::result::Result<T, TableError>;
 
