@@ -3,15 +3,20 @@
 //!
 //! Columns are found by header name, so any order works and unknown columns are ignored.
 
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
 use vane_core::{BarColumns, Bars, Extras, Interval, Timestamp};
 
 use crate::error::{MarketDataError, Result};
+use crate::timerange::TimeRange;
 use vane_artifact::write_atomic_with as write_atomic;
 
 const REQUIRED: [&str; 6] = ["open_time_ms", "open", "high", "low", "close", "volume"];
+
+/// The optional columns, each read when present.
+const OPTIONAL: [&str; 5] =
+    ["close_time_ms", "quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume"];
 
 /// Reads a candle CSV. Every row is checked (numbers, candle invariants, strictly increasing
 /// open times, and with `interval` the alignment and `close_time_ms == open_time_ms + interval − 1`);
@@ -23,22 +28,102 @@ pub fn read_csv(path: &Path, interval: Option<Interval>) -> Result<Bars> {
 
 /// [`read_csv`] over any reader; `path` is only used in error messages.
 pub fn read_csv_from(reader: impl std::io::Read, path: &Path, interval: Option<Interval>) -> Result<Bars> {
+    read_csv_impl(reader, path, interval, None)
+}
+
+/// [`read_csv`] for data from outside (`vane import`): every open time must also lie in `range`
+/// (see [`TimeRange`]); one outside is an error naming the file, line and value, with a hint
+/// when it looks like seconds or microseconds.
+pub fn read_market_csv(path: &Path, interval: Option<Interval>, range: TimeRange) -> Result<Bars> {
+    let file = std::fs::File::open(path).map_err(|e| MarketDataError::io("opening", path, e))?;
+    read_csv_impl(file, path, interval, Some(range))
+}
+
+/// The longest header line read; a longer one is not a candle CSV.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The most characters of an input value echoed in an error message.
+const MAX_ECHO_CHARS: usize = 80;
+
+/// `bytes` as text fit for an error message: control and non-UTF-8 bytes escaped, at most
+/// `max` characters, with the full length said when cut.
+pub(crate) fn echo(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n >= max {
+            out.push_str(&format!("… ({} bytes in all)", bytes.len()));
+            break;
+        }
+        if c.is_control() || c == '\u{fffd}' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn read_csv_impl(
+    reader: impl std::io::Read,
+    path: &Path,
+    interval: Option<Interval>,
+    range: Option<TimeRange>,
+) -> Result<Bars> {
     let err = |line: u64, column: &str, message: String| MarketDataError::Csv {
         file: path.to_path_buf(),
         line,
         column: column.to_string(),
         message,
     };
+    // Read the header line with a bound, so a binary file with no newline is refused after
+    // 64 KiB instead of being buffered whole (and echoed whole).
+    let mut reader = std::io::BufReader::new(reader);
+    let mut head = Vec::new();
+    (&mut reader)
+        .take(MAX_HEADER_BYTES as u64 + 1)
+        .read_until(b'\n', &mut head)
+        .map_err(|e| MarketDataError::io("reading", path, e))?;
+    if head.len() > MAX_HEADER_BYTES && !head.ends_with(b"\n") {
+        return Err(err(
+            1,
+            "-",
+            format!(
+                "the header line is longer than {MAX_HEADER_BYTES} bytes: not a candle CSV (it starts with \"{}\")",
+                echo(&head, MAX_ECHO_CHARS)
+            ),
+        ));
+    }
+    let reader = std::io::Cursor::new(head).chain(reader);
     let mut rdr = ::csv::ReaderBuilder::new().has_headers(true).trim(::csv::Trim::All).from_reader(reader);
     let headers = rdr.byte_headers().map_err(|e| err(1, "-", e.to_string()))?.clone();
     let find = |name: &str| headers.iter().position(|h| h == name.as_bytes());
+    for name in REQUIRED.iter().chain(OPTIONAL.iter()) {
+        let at: Vec<usize> =
+            headers.iter().enumerate().filter(|(_, h)| *h == name.as_bytes()).map(|(i, _)| i + 1).collect();
+        if at.len() > 1 {
+            let list: Vec<String> = at.iter().map(usize::to_string).collect();
+            return Err(err(
+                1,
+                name,
+                format!("the header names {name} {} times (columns {}); keep one", at.len(), list.join(", ")),
+            ));
+        }
+    }
     let mut idx = [0usize; 6];
     for (k, name) in REQUIRED.iter().enumerate() {
         idx[k] = find(name).ok_or_else(|| {
+            let names: Vec<String> = headers.iter().take(50).map(|h| echo(h, 40)).collect();
+            let more =
+                if headers.len() > 50 { format!(", … ({} columns in all)", headers.len()) } else { String::new() };
             err(
                 1,
                 name,
-                format!("missing required column (header has: {})", String::from_utf8_lossy(headers.as_slice())),
+                format!(
+                    "missing required column (the header has: {}{more}; required: {})",
+                    echo(names.join(", ").as_bytes(), 2000),
+                    REQUIRED.join(", ")
+                ),
             )
         })?;
     }
@@ -47,6 +132,17 @@ pub fn read_csv_from(reader: impl std::io::Read, path: &Path, interval: Option<I
     let trades = find("trades");
     let tbb = find("taker_buy_base_volume");
     let tbq = find("taker_buy_quote_volume");
+    match (tbb, tbq) {
+        (Some(_), None) | (None, Some(_)) => {
+            let (has, lacks) = if tbb.is_some() {
+                ("taker_buy_base_volume", "taker_buy_quote_volume")
+            } else {
+                ("taker_buy_quote_volume", "taker_buy_base_volume")
+            };
+            return Err(err(1, has, format!("{has} comes only with {lacks}: add a {lacks} column or remove {has}")));
+        }
+        _ => {}
+    }
     let extras =
         Extras { quote_volume: qv.is_some(), trades: trades.is_some(), taker_buy: tbb.is_some() && tbq.is_some() };
     let mut cols = BarColumns::with_extras(extras, 1024);
@@ -66,16 +162,20 @@ pub fn read_csv_from(reader: impl std::io::Read, path: &Path, interval: Option<I
         };
         let int = |i: usize, name: &str| -> Result<i64> {
             let s = field(i, name)?;
-            s.parse::<i64>().map_err(|_| err(line, name, format!("{s:?} is not an integer")))
+            s.parse::<i64>()
+                .map_err(|_| err(line, name, format!("\"{}\" is not an integer", echo(s.as_bytes(), MAX_ECHO_CHARS))))
         };
         let num = |i: usize, name: &str| -> Result<f64> {
             let s = field(i, name)?;
             match s.parse::<f64>() {
                 Ok(v) if v.is_finite() => Ok(v),
-                _ => Err(err(line, name, format!("{s:?} is not a finite number"))),
+                _ => Err(err(line, name, format!("\"{}\" is not a finite number", echo(s.as_bytes(), MAX_ECHO_CHARS)))),
             }
         };
         let t = int(idx[0], REQUIRED[0])?;
+        if let Some(p) = range.and_then(|r| r.problem(Timestamp(t))) {
+            return Err(err(line, "open_time_ms", p));
+        }
         if let Some(iv) = interval {
             if !iv.is_aligned(Timestamp(t)) {
                 return Err(err(line, "open_time_ms", format!("{} is not aligned to {iv}", Timestamp(t))));

@@ -22,6 +22,7 @@ use crate::client::KlineSource;
 use crate::error::{MarketDataError, Result};
 use crate::gaps::{GapReport, gap_report};
 use crate::store::ParquetStore;
+use crate::timerange::TimeRange;
 
 /// What to download.
 #[derive(Clone, Debug, PartialEq)]
@@ -125,15 +126,30 @@ impl<'a> Downloader<'a> {
     pub fn download(&self, req: &DownloadRequest, progress: &mut dyn FnMut(&Progress)) -> Result<DownloadSummary> {
         let (symbol, interval) = (&req.symbol, req.interval);
         let step = interval.millis();
-        let last_closed = interval.align_down((self.clock)()).0 - step;
+        let now = (self.clock)();
+        let range = TimeRange::at(now);
+        let last_closed = interval.align_down(now).0 - step;
         let end = match req.until {
             Some(u) => (u.0 - 1).min(last_closed),
             None => last_closed,
         };
         let stored_last = self.store.last_open_time(symbol, interval)?;
         let start = match stored_last {
-            Some(t) => t.0 + step,
-            None => interval.align_up(req.since).0,
+            Some(t) => {
+                if let Some(p) = range.problem(t) {
+                    return Err(MarketDataError::StoredOutOfRange {
+                        path: self.store.path(symbol, interval),
+                        message: format!("its last bar's {p}"),
+                    });
+                }
+                t.0 + step
+            }
+            None => {
+                if let Some(p) = range.problem(req.since) {
+                    return Err(MarketDataError::InvalidArgument(format!("the download start (--since): {p}")));
+                }
+                interval.align_up(req.since).0
+            }
         };
         let stored_rows = self.store.row_count(symbol, interval)?;
         let mut state =
@@ -238,6 +254,67 @@ impl<'a> Downloader<'a> {
             resume_from,
             source: Box::new(source),
         }
+    }
+}
+
+/// How current a stored series is: its last bar against the last closed bar of "now".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Freshness {
+    /// Open time of the last stored bar (`None`: nothing stored).
+    pub last_open_time_ms: Option<i64>,
+    /// Open time of the last bar that has closed by now.
+    pub last_closed_open_time_ms: i64,
+    /// Whether bars that have closed are missing from the store.
+    pub stale: bool,
+    /// How long ago the last stored bar closed, in seconds (`None`: nothing stored).
+    pub age_s: Option<i64>,
+}
+
+impl Freshness {
+    /// The freshness of `store`'s `symbol` `interval` at `now`.
+    pub fn of(store: &ParquetStore, symbol: &Symbol, interval: Interval, now: Timestamp) -> Result<Self> {
+        let last = store.last_open_time(symbol, interval)?;
+        let last_closed = interval.align_down(now).0 - interval.millis();
+        Ok(Self {
+            last_open_time_ms: last.map(|t| t.0),
+            last_closed_open_time_ms: last_closed,
+            stale: last.is_none_or(|t| t.0 < last_closed),
+            age_s: last.map(|t| (now.0 - interval.close_time(t).0 - 1).max(0) / 1000),
+        })
+    }
+}
+
+/// What [`Downloader::refresh`] did: the download's summary or the error that stopped it (the
+/// bars fetched before it are stored either way), and how current the stored series is after.
+#[derive(Debug)]
+pub struct Refresh {
+    /// The download, when it finished.
+    pub summary: Option<DownloadSummary>,
+    /// Why the download stopped, when it did.
+    pub error: Option<MarketDataError>,
+    /// The stored series afterwards.
+    pub freshness: Freshness,
+}
+
+impl Downloader<'_> {
+    /// Brings the stored series up to date as far as the exchange allows, for a caller that
+    /// goes on with the stored bars whatever happens (`vane predict --refresh`, the HTTP API):
+    /// a failed or empty refresh is reported in [`Refresh`], not returned as an error. Only
+    /// an unreadable store is an error. Bound how long a failing exchange can take with the
+    /// client's [`crate::RetryPolicy`] (`max_attempts`, `timeout`, `max_wait`).
+    pub fn refresh(&self, req: &DownloadRequest) -> Result<Refresh> {
+        let (summary, mut error) = match self.download(req, &mut |_| {}) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
+        // The store itself unusable: nothing to fall back on.
+        if let Some(e) =
+            error.take_if(|e| matches!(e, MarketDataError::Corrupt { .. } | MarketDataError::NotAFolder { .. }))
+        {
+            return Err(e);
+        }
+        let freshness = Freshness::of(self.store, &req.symbol, req.interval, (self.clock)())?;
+        Ok(Refresh { summary, error, freshness })
     }
 }
 

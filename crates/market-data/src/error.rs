@@ -42,6 +42,30 @@ pub enum MarketDataError {
         /// What went wrong.
         message: String,
     },
+    /// A store file whose contents do not match the checksums written with it (a flipped bit,
+    /// a torn copy): nothing of it is used.
+    #[error("{path} is corrupt: {message}; nothing of it was used (delete it and download or import the series again)")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        message: String,
+    },
+    /// The store's folder is a file.
+    #[error("the data folder {path} is a file, not a folder: point --data-dir at a folder")]
+    NotAFolder {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A stored series whose open times are outside the range of market data (imported before
+    /// the range was checked): downloads refuse to continue it.
+    #[error("{path}: {message}; delete it and import or download the series again")]
+    StoredOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A transport failure (connection refused or reset, timeout) that outlasted the retries.
     #[error("{exchange}: request {url} failed after {attempts} attempt(s): {message}")]
     Transport {
@@ -80,6 +104,27 @@ pub enum MarketDataError {
         /// The exchange's message.
         message: String,
     },
+    /// An exchange URL that cannot work (not http/https, not a URL): nothing was sent.
+    #[error("{exchange}: bad exchange URL {url:?}: {message} (check --base-url)")]
+    BadUrl {
+        /// Which exchange.
+        exchange: &'static str,
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The exchange answered a page with bars outside the requested window (it ignores the
+    /// start time): the download cannot advance.
+    #[error("{exchange}: the page for {url} does not advance: {message}")]
+    NoProgress {
+        /// Which exchange.
+        exchange: &'static str,
+        /// The request.
+        url: String,
+        /// What came back.
+        message: String,
+    },
     /// A response that is not in the exchange's documented format.
     #[error("{exchange}: malformed response from {url}: {message}")]
     Malformed {
@@ -93,7 +138,8 @@ pub enum MarketDataError {
     /// A download that stopped early. Everything fetched before the failure was stored;
     /// running the download again resumes at `resume_from`.
     #[error(
-        "download of {symbol} {interval} stopped after storing {stored} new bar(s); run it again to resume from {resume_from}: {source}"
+        "download of {symbol} {interval} stopped after storing {stored} new bar(s); {}: {source}",
+        resume_hint(source, *resume_from)
     )]
     Interrupted {
         /// The instrument.
@@ -131,6 +177,55 @@ impl MarketDataError {
 
     pub(crate) fn parquet(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> Self {
         Self::Parquet { path: path.into(), message: e.to_string() }
+    }
+}
+
+impl MarketDataError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            MarketDataError::Core(e) => e.class(),
+            MarketDataError::File(e) => e.class(),
+            MarketDataError::Io { .. } => ErrorClass::Io,
+            MarketDataError::Csv { .. } => ErrorClass::Data,
+            MarketDataError::Parquet { .. } => ErrorClass::Data,
+            MarketDataError::Corrupt { .. } => ErrorClass::Data,
+            MarketDataError::NotAFolder { .. } => ErrorClass::Usage,
+            MarketDataError::StoredOutOfRange { .. } => ErrorClass::Data,
+            MarketDataError::BadUrl { .. } => ErrorClass::Usage,
+            MarketDataError::NoProgress { .. } => ErrorClass::Network,
+            MarketDataError::Transport { .. } => ErrorClass::Network,
+            MarketDataError::Http { .. } => ErrorClass::Network,
+            MarketDataError::Api { .. } => ErrorClass::Network,
+            MarketDataError::Malformed { .. } => ErrorClass::Network,
+            MarketDataError::Interrupted { source, .. } => source.class(),
+            MarketDataError::Universe { .. } => ErrorClass::Data,
+            MarketDataError::InvalidArgument { .. } => ErrorClass::Usage,
+        }
+    }
+}
+
+impl MarketDataError {
+    /// Whether trying again later may succeed (a dropped connection, a timeout, a rate limit,
+    /// a 5xx, a cut-off body). Permanent errors — a bad URL, an interval or symbol the exchange
+    /// lacks, a 4xx other than 429, an exchange that ignores the start time — are not retried
+    /// and a download stopped by one does not say "run it again".
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MarketDataError::Transport { .. } | MarketDataError::Malformed { .. } => true,
+            MarketDataError::Http { status, .. } => matches!(status, 403 | 408 | 418 | 429 | 500..=599),
+            MarketDataError::Interrupted { source, .. } => source.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+fn resume_hint(source: &MarketDataError, resume_from: vane_core::Timestamp) -> String {
+    if source.is_transient() {
+        format!("run it again to resume from {resume_from}")
+    } else {
+        format!("the stored bars end before {resume_from}; running it again will not help until the cause is fixed")
     }
 }
 

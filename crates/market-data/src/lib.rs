@@ -43,13 +43,16 @@ pub mod info;
 pub mod resample;
 /// The parquet candle store.
 pub mod store;
+/// The range of open times accepted from outside data.
+pub mod timerange;
 
-pub use client::{BinanceClient, BinanceMarket, BybitClient, Exchange, KlineSource, RetryPolicy, Sleeper};
-pub use csv::{read_csv, write_csv};
-pub use download::{Clock, DownloadRequest, DownloadSummary, Downloader, Progress};
+pub use client::{BinanceClient, BinanceMarket, BybitClient, Exchange, KlineSource, RetryNotice, RetryPolicy, Sleeper};
+pub use csv::{read_csv, read_market_csv, write_csv};
+pub use download::{Clock, DownloadRequest, DownloadSummary, Downloader, Freshness, Progress, Refresh};
 pub use error::{MarketDataError, Result};
 pub use files::{is_parquet, read_bars_file, read_bars_file_with_interval, read_universe};
 pub use gaps::{Gap, GapReport, gap_report};
-pub use info::{ImportReport, SeriesInfo, import_csv, store_info};
+pub use info::{FileError, ImportReport, SeriesInfo, StoreReport, import_csv, import_csv_in, store_info, store_report};
 pub use resample::resample;
 pub use store::{AppendSummary, ParquetStore, StoredSeries, read_parquet_file, write_table_parquet};
+pub use timerange::{EARLIEST_OPEN_TIME, TimeRange};

@@ -96,6 +96,7 @@ impl ParquetStore {
     /// Every series in the folder, sorted by symbol then interval. Files whose names do not
     /// parse as `<SYMBOL>_<interval>.parquet` are skipped.
     pub fn list(&self) -> Result<Vec<StoredSeries>> {
+        self.check_dir()?;
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -123,6 +124,7 @@ impl ParquetStore {
     /// Stored bars with `start <= open_time < end`, reading only the row groups whose
     /// `open_time` statistics overlap the range.
     pub fn read_range(&self, symbol: &Symbol, interval: Interval, start: Timestamp, end: Timestamp) -> Result<Bars> {
+        self.check_dir()?;
         let path = self.path(symbol, interval);
         let file = open_existing(&path, symbol, interval)?;
         read_file(&path, file, Some((symbol, interval)), start, end)
@@ -170,6 +172,14 @@ impl ParquetStore {
         let _lock = self.lock(symbol, interval)?;
         let existing =
             if self.contains(symbol, interval) { self.read(symbol, interval)? } else { Bars::empty(bars.extras()) };
+        if !bars.is_empty() && existing.extras() != bars.extras() {
+            return Err(MarketDataError::InvalidArgument(format!(
+                "{} holds the optional columns [{}] but the new bars have [{}]: a series keeps one set of columns; nothing was stored (import into another --data-dir, or re-create the series)",
+                self.path(symbol, interval).display(),
+                extras_names(existing.extras()),
+                extras_names(bars.extras())
+            )));
+        }
         let (merged, MergeStats { added, replaced }) = existing.merge(bars).map_err(|e| match e {
             vane_core::CoreError::Columns(m) => {
                 MarketDataError::InvalidArgument(format!("{}: {m}", self.path(symbol, interval).display()))
@@ -211,10 +221,40 @@ impl ParquetStore {
                 KeyValue::new("vane.interval".into(), interval.to_string()),
             ]))
             .build();
-        write_batch(&path, &batch, props)
+        write_atomic(&path, |w, tmp| {
+            let mut writer =
+                ArrowWriter::try_new(w, batch.schema(), Some(props)).map_err(|e| MarketDataError::parquet(tmp, e))?;
+            writer.write(&batch).map_err(|e| MarketDataError::parquet(tmp, e))?;
+            writer.flush().map_err(|e| MarketDataError::parquet(tmp, e))?;
+            // One CRC32 per row group over the decoded values, in the footer: parquet-rs does not
+            // write page checksums, so vane keeps its own and verifies them on every read.
+            let rows: Vec<usize> =
+                writer.flushed_row_groups().iter().map(|rg| usize::try_from(rg.num_rows()).unwrap_or(0)).collect();
+            let mut crcs = Vec::with_capacity(rows.len());
+            let mut offset = 0;
+            for n in rows {
+                crcs.push(format!(
+                    "{:08x}",
+                    batch_crc(&batch, offset, n).map_err(|m| MarketDataError::parquet(tmp, m))?
+                ));
+                offset += n;
+            }
+            writer.append_key_value_metadata(KeyValue::new(CHECKSUM_KEY.into(), crcs.join(",")));
+            writer.close().map_err(|e| MarketDataError::parquet(tmp, e))?;
+            Ok(())
+        })
+    }
+
+    /// An error when the store's folder exists but is a file.
+    fn check_dir(&self) -> Result<()> {
+        if self.dir.exists() && !self.dir.is_dir() {
+            return Err(MarketDataError::NotAFolder { path: self.dir.clone() });
+        }
+        Ok(())
     }
 
     fn lock(&self, symbol: &Symbol, interval: Interval) -> Result<File> {
+        self.check_dir()?;
         fs::create_dir_all(&self.dir).map_err(|e| MarketDataError::io("creating folder", &self.dir, e))?;
         let path = self.dir.join(format!(".{symbol}_{interval}.lock"));
         let f = File::options()
@@ -255,6 +295,7 @@ fn read_file(
         })
         .map(|(i, _)| i)
         .collect();
+    let mut verifier = Verifier::new(path, builder.metadata(), &groups)?;
     let reader = builder
         .with_row_groups(groups)
         .with_batch_size(65_536)
@@ -263,7 +304,13 @@ fn read_file(
     let mut cols: Option<BarColumns> = None;
     for batch in reader {
         let batch = batch.map_err(|e| MarketDataError::parquet(path, e))?;
+        if let Some(v) = verifier.as_mut() {
+            v.update(&batch)?;
+        }
         append_batch(path, &batch, &mut cols, start, end)?;
+    }
+    if let Some(v) = verifier.as_mut() {
+        v.finish()?;
     }
     Bars::from_columns(cols.unwrap_or_default())
         .map_err(|e| MarketDataError::parquet(path, format!("stored bars are invalid: {e}")))
@@ -305,6 +352,21 @@ fn write_batch(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Res
     })
 }
 
+/// The optional column names `e` stands for, comma-separated (`none` when there are none).
+pub fn extras_names(e: Extras) -> String {
+    let mut v = Vec::new();
+    if e.quote_volume {
+        v.push("quote_volume");
+    }
+    if e.trades {
+        v.push("trades");
+    }
+    if e.taker_buy {
+        v.extend(["taker_buy_base_volume", "taker_buy_quote_volume"]);
+    }
+    if v.is_empty() { "none".into() } else { v.join(", ") }
+}
+
 fn open_existing(path: &Path, symbol: &Symbol, interval: Interval) -> Result<File> {
     File::open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -326,6 +388,177 @@ fn check_aligned(bars: &Bars, interval: Interval) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Key of the per-row-group CRC32 list (comma-separated hex) in a store file's footer.
+pub const CHECKSUM_KEY: &str = "vane.crc32";
+
+/// The columns a store file's checksums cover, in order (all but the derived `close_time`).
+const CHECKED_COLUMNS: [&str; 10] = [
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+];
+
+/// Feeds rows `offset..offset + len` of `a` (little-endian values) to `h`.
+fn hash_values(h: &mut crc32fast::Hasher, a: &ArrayRef, offset: usize, len: usize) -> std::result::Result<(), String> {
+    let any = a.as_any();
+    if offset + len > a.len() {
+        return Err(format!("rows {offset}..{} outside a column of {}", offset + len, a.len()));
+    }
+    if let Some(x) = any.downcast_ref::<TimestampMillisecondArray>() {
+        x.values()[offset..offset + len].iter().for_each(|v| h.update(&v.to_le_bytes()));
+    } else if let Some(x) = any.downcast_ref::<Int64Array>() {
+        x.values()[offset..offset + len].iter().for_each(|v| h.update(&v.to_le_bytes()));
+    } else if let Some(x) = any.downcast_ref::<Float64Array>() {
+        x.values()[offset..offset + len].iter().for_each(|v| h.update(&v.to_bits().to_le_bytes()));
+    } else if let Some(x) = any.downcast_ref::<UInt64Array>() {
+        x.values()[offset..offset + len].iter().for_each(|v| h.update(&v.to_le_bytes()));
+    } else {
+        return Err(format!("a column of type {} where a number was expected", a.data_type()));
+    }
+    Ok(())
+}
+
+/// The checksummed columns present in `batch`, in [`CHECKED_COLUMNS`] order.
+fn checked_columns(batch: &RecordBatch) -> Vec<&ArrayRef> {
+    CHECKED_COLUMNS.iter().filter_map(|n| batch.column_by_name(n)).collect()
+}
+
+/// Combines per-column CRCs into a row group's checksum.
+fn combine(hashers: Vec<crc32fast::Hasher>) -> u32 {
+    let mut all = crc32fast::Hasher::new();
+    for h in hashers {
+        all.update(&h.finalize().to_le_bytes());
+    }
+    all.finalize()
+}
+
+/// The checksum of rows `offset..offset + len` of `batch`.
+fn batch_crc(batch: &RecordBatch, offset: usize, len: usize) -> std::result::Result<u32, String> {
+    let cols = checked_columns(batch);
+    let mut hashers = vec![crc32fast::Hasher::new(); cols.len()];
+    for (h, a) in hashers.iter_mut().zip(&cols) {
+        hash_values(h, a, offset, len)?;
+    }
+    Ok(combine(hashers))
+}
+
+/// Checks the rows read from the selected row groups against the footer's checksums.
+struct Verifier<'p> {
+    path: &'p Path,
+    /// (row group index, rows, expected checksum) of the row groups read, in order.
+    groups: Vec<(usize, usize, u32)>,
+    cur: usize,
+    done_rows: usize,
+    hashers: Vec<crc32fast::Hasher>,
+}
+
+impl<'p> Verifier<'p> {
+    /// `None` for a file written without checksums (before they existed, or by another tool).
+    fn new(path: &'p Path, meta: &parquet::file::metadata::ParquetMetaData, groups: &[usize]) -> Result<Option<Self>> {
+        let kv = meta.file_metadata().key_value_metadata();
+        let Some(list) =
+            kv.and_then(|v| v.iter().find(|e| e.key == CHECKSUM_KEY)).map(|e| e.value.as_deref().unwrap_or(""))
+        else {
+            return Ok(None);
+        };
+        let corrupt = |m: String| MarketDataError::Corrupt { path: path.to_path_buf(), message: m };
+        let crcs: Vec<u32> = list
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|h| u32::from_str_radix(h, 16))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                corrupt(format!("its checksum list {:?} is unreadable", crate::csv::echo(list.as_bytes(), 80)))
+            })?;
+        if crcs.len() != meta.num_row_groups() {
+            return Err(corrupt(format!(
+                "it has {} row group(s) but {} checksum(s)",
+                meta.num_row_groups(),
+                crcs.len()
+            )));
+        }
+        let groups = groups
+            .iter()
+            .map(|&i| (i, usize::try_from(meta.row_group(i).num_rows()).unwrap_or(usize::MAX), crcs[i]))
+            .collect();
+        Ok(Some(Self { path, groups, cur: 0, done_rows: 0, hashers: Vec::new() }))
+    }
+
+    fn corrupt(&self, m: String) -> MarketDataError {
+        MarketDataError::Corrupt { path: self.path.to_path_buf(), message: m }
+    }
+
+    /// Finishes every row group whose rows have all been seen (empty ones included).
+    fn settle(&mut self, ncols: usize) -> Result<()> {
+        while let Some(&(rg, rows, want)) = self.groups.get(self.cur) {
+            if self.done_rows < rows {
+                break;
+            }
+            let mut hashers = std::mem::take(&mut self.hashers);
+            hashers.resize_with(ncols, crc32fast::Hasher::new);
+            let got = combine(hashers);
+            if got != want {
+                return Err(self.corrupt(format!(
+                    "row group {rg} ({rows} rows) has checksum {got:08x}, the file says {want:08x}"
+                )));
+            }
+            self.cur += 1;
+            self.done_rows = 0;
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, batch: &RecordBatch) -> Result<()> {
+        let cols = checked_columns(batch);
+        let n = batch.num_rows();
+        let mut off = 0;
+        self.settle(cols.len())?;
+        while off < n {
+            let Some(&(_, rows, _)) = self.groups.get(self.cur) else {
+                return Err(self.corrupt("it holds more rows than its row groups say".into()));
+            };
+            let take = (rows - self.done_rows).min(n - off);
+            if self.hashers.len() != cols.len() {
+                self.hashers = vec![crc32fast::Hasher::new(); cols.len()];
+            }
+            for (h, a) in self.hashers.iter_mut().zip(&cols) {
+                hash_values(h, a, off, take)
+                    .map_err(|m| MarketDataError::Corrupt { path: self.path.to_path_buf(), message: m })?;
+            }
+            off += take;
+            self.done_rows += take;
+            self.settle(cols.len())?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.settle(self.hashers.len().max(6))?;
+        if self.cur != self.groups.len() {
+            return Err(self.corrupt("it holds fewer rows than its row groups say".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a parquet file carries vane's checksums (files written before them do not).
+pub fn has_checksums(path: &Path) -> Result<bool> {
+    let file = File::open(path).map_err(|e| MarketDataError::io("opening", path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| MarketDataError::parquet(path, e))?;
+    Ok(builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .is_some_and(|kv| kv.iter().any(|e| e.key == CHECKSUM_KEY)))
 }
 
 fn check_metadata(path: &Path, kv: Option<&Vec<KeyValue>>, expect: Option<(&Symbol, Interval)>) -> Result<()> {
@@ -532,7 +765,10 @@ mod tests {
         st.append(&sym(), Interval::M1, &bars(&[0], 5.0)).unwrap();
         let plain = Bars::from_bars(&[Bar::ohlcv(Timestamp(60_000), 1.0, 1.0, 1.0, 1.0, 1.0)]).unwrap();
         let e = st.append(&sym(), Interval::M1, &plain).unwrap_err();
-        assert!(e.to_string().contains("cannot merge"), "{e}");
+        assert!(
+            e.to_string().contains("holds the optional columns [quote_volume] but the new bars have [none]"),
+            "{e}"
+        );
         assert_eq!(st.read(&sym(), Interval::M1).unwrap().len(), 1);
     }
 

@@ -86,6 +86,12 @@ pub enum Fault {
     EmptyPage,
     /// A Bybit 200 with this `retCode` and `retMsg`.
     RetCode(i64, String),
+    /// Answers as a server that ignores the requested start time: the first `limit` bars of the
+    /// data (and the latest ones for Bybit), whatever window was asked for.
+    IgnoreStart,
+    /// Reads the request, then says nothing for this many milliseconds before closing the
+    /// connection (a hanging server; the mock serves nobody else meanwhile).
+    Hang(u64),
     /// Drops the connection without answering and stops listening: every later connection is
     /// refused, as when an exchange endpoint goes away mid-download.
     Die,
@@ -226,6 +232,19 @@ fn serve(mut stream: TcpStream, data: &Dataset, state: &Mutex<State>) -> Served 
                 headers.push(("Retry-After", s.to_string()));
             }
             (code, body)
+        }
+        Some(Fault::Hang(ms)) => {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            let _ = stream.shutdown(Shutdown::Both);
+            return Served::Ok;
+        }
+        Some(Fault::IgnoreStart) => {
+            // Drop the window from the query (no client sends it first).
+            let (start_key, end_key) =
+                if data.flavor == Flavor::BybitLinear { ("start=", "end=") } else { ("startTime=", "endTime=") };
+            let cut: Vec<&str> =
+                target.split('&').filter(|kv| !kv.starts_with(start_key) && !kv.starts_with(end_key)).collect();
+            answer(data, &cut.join("&"))
         }
         Some(Fault::MalformedJson) => (200, "[[1672531200000,\"16541.77\",\"165".to_string()),
         Some(Fault::EmptyPage) => (200, render(data, &Bars::empty(Default::default()))),

@@ -13,7 +13,7 @@ use serde_json::Value;
 use vane_core::{Bar, Bars, Interval, Symbol, Timestamp};
 
 use super::http::{Http, RawResponse, RetryPolicy, Sleeper, Verdict, snippet};
-use super::{Exchange, KlineSource, finish_page, int_field, num_field};
+use super::{Exchange, KlineSource, PageProblem, finish_page, int_field, num_field};
 use crate::error::{MarketDataError, Result};
 
 /// Which Binance market.
@@ -107,7 +107,13 @@ impl KlineSource for BinanceClient {
             )));
         }
         if let Some(wait) = self.pending_wait.lock().map(|mut w| w.take()).unwrap_or(None) {
-            self.http.sleeper.sleep(wait);
+            self.http.sleeper.wait(super::http::RetryNotice {
+                exchange: self.http.exchange,
+                why: format!("request weight budget of {} per minute spent", self.weight_budget),
+                wait,
+                asked_by_exchange: true,
+                next_attempt: None,
+            });
         }
         let path = match self.market {
             BinanceMarket::Spot => "/api/v3/klines",
@@ -146,7 +152,7 @@ impl KlineSource for BinanceClient {
             }
             match parse_klines(&resp.body, interval, start, end) {
                 Ok(bars) => Verdict::Done((bars, resp.used_weight_1m)),
-                Err(message) => Verdict::Fail(MarketDataError::Malformed { exchange, url: full.into(), message }),
+                Err(problem) => Verdict::Fail(problem.into_error(exchange, full)),
             }
         })?;
         let (bars, used) = page;
@@ -163,7 +169,12 @@ impl KlineSource for BinanceClient {
     }
 }
 
-fn parse_klines(body: &str, interval: Interval, start: Timestamp, end: Timestamp) -> std::result::Result<Bars, String> {
+fn parse_klines(
+    body: &str,
+    interval: Interval,
+    start: Timestamp,
+    end: Timestamp,
+) -> std::result::Result<Bars, PageProblem> {
     let v: Value = serde_json::from_str(body).map_err(|e| format!("invalid JSON ({e}): {}", snippet(body)))?;
     let rows = v.as_array().ok_or_else(|| format!("expected an array of klines, got {}", snippet(body)))?;
     let mut bars = Vec::with_capacity(rows.len());
@@ -178,7 +189,8 @@ fn parse_klines(body: &str, interval: Interval, start: Timestamp, end: Timestamp
         if close_time != interval.close_time(open_time).0 {
             return Err(format!(
                 "kline #{i}: close time {close_time} does not match a {interval} bar opening at {open_time}"
-            ));
+            )
+            .into());
         }
         let trades = int_field(&f[8], &format!("kline #{i} trades"))?;
         let bar = Bar {

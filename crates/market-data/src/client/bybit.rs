@@ -8,7 +8,7 @@ use serde_json::Value;
 use vane_core::{Bar, Bars, Interval, Symbol, Timestamp};
 
 use super::http::{Http, RawResponse, RetryPolicy, Sleeper, Verdict, snippet};
-use super::{Exchange, KlineSource, finish_page, int_field, num_field};
+use super::{Exchange, KlineSource, PageProblem, finish_page, int_field, num_field};
 use crate::error::{MarketDataError, Result};
 
 /// Bybit's rate-limit return codes.
@@ -122,13 +122,18 @@ impl KlineSource for BybitClient {
             }
             match parse_list(&v, interval, start, end) {
                 Ok(b) => Verdict::Done(b),
-                Err(message) => Verdict::Fail(MarketDataError::Malformed { exchange, url: full.into(), message }),
+                Err(problem) => Verdict::Fail(problem.into_error(exchange, full)),
             }
         })
     }
 }
 
-fn parse_list(v: &Value, interval: Interval, start: Timestamp, end: Timestamp) -> std::result::Result<Bars, String> {
+fn parse_list(
+    v: &Value,
+    interval: Interval,
+    start: Timestamp,
+    end: Timestamp,
+) -> std::result::Result<Bars, PageProblem> {
     let list = v.pointer("/result/list").and_then(Value::as_array).ok_or("no result.list array")?;
     let mut bars = Vec::with_capacity(list.len());
     for (i, row) in list.iter().enumerate() {

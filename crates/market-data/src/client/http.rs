@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 
@@ -22,6 +22,10 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
     /// Timeout of one request, connection included.
     pub timeout: Duration,
+    /// The most time one request may spend on retries after its first attempt: the waits
+    /// (backoff, `Retry-After`) plus the further attempts. When the next wait would pass it, the
+    /// request fails at once, saying so.
+    pub max_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -32,6 +36,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
             timeout: Duration::from_secs(30),
+            max_wait: Duration::from_secs(300),
         }
     }
 }
@@ -46,19 +51,73 @@ impl RetryPolicy {
     }
 }
 
-/// Sleeps for a duration. Injectable so tests can record the waits instead of waiting.
+/// A wait the clients are about to make, told to [`Sleeper::with_report`] before it starts (the
+/// CLI prints it on stderr, so a long `Retry-After` is never silent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryNotice {
+    /// Which exchange.
+    pub exchange: &'static str,
+    /// Why (the failure of the last attempt, or the spent weight budget).
+    pub why: String,
+    /// How long.
+    pub wait: Duration,
+    /// Whether the exchange asked for this wait (`Retry-After`, the weight budget).
+    pub asked_by_exchange: bool,
+    /// The attempt that follows and the attempts allowed, when this is a retry.
+    pub next_attempt: Option<(u32, u32)>,
+}
+
+impl fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}; waiting {}", self.exchange, self.why, secs(self.wait))?;
+        if self.asked_by_exchange {
+            f.write_str(" (asked by the exchange)")?;
+        }
+        if let Some((n, of)) = self.next_attempt {
+            write!(f, " before attempt {n} of {of}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `3s`, `0.5s`.
+pub(crate) fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{:.1}s", d.as_secs_f64()) }
+}
+
+type Report = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
+
+/// Sleeps for a duration, and tells an optional observer about each wait first. Injectable so
+/// tests can record the waits instead of waiting.
 #[derive(Clone)]
-pub struct Sleeper(Arc<dyn Fn(Duration) + Send + Sync>);
+pub struct Sleeper {
+    sleep: Arc<dyn Fn(Duration) + Send + Sync>,
+    report: Option<Report>,
+}
 
 impl Sleeper {
     /// A sleeper that calls `f`.
     pub fn new(f: impl Fn(Duration) + Send + Sync + 'static) -> Self {
-        Self(Arc::new(f))
+        Self { sleep: Arc::new(f), report: None }
+    }
+
+    /// Also calls `report` before each wait of a client (retries, rate limits).
+    pub fn with_report(mut self, report: impl Fn(&RetryNotice) + Send + Sync + 'static) -> Self {
+        self.report = Some(Arc::new(report));
+        self
     }
 
     /// Sleeps (or records) `d`.
     pub fn sleep(&self, d: Duration) {
-        (self.0)(d)
+        (self.sleep)(d)
+    }
+
+    /// Reports `notice`, then sleeps its wait.
+    pub fn wait(&self, notice: RetryNotice) {
+        if let Some(r) = &self.report {
+            r(&notice);
+        }
+        self.sleep(notice.wait);
     }
 }
 
@@ -118,11 +177,33 @@ impl Http {
         judge: impl Fn(&RawResponse, &str) -> Verdict<T>,
     ) -> Result<T> {
         let full = format!("{url}?{}", query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(MarketDataError::BadUrl {
+                exchange: self.exchange,
+                url: url.to_string(),
+                message: "the exchange URL must start with http:// or https://".into(),
+            });
+        }
         let mut attempt = 0;
+        // Time spent after the first attempt: waits and further attempts, bounded by max_wait.
+        let mut spent = Duration::ZERO;
         loop {
             attempt += 1;
-            let (after, why) = match self.send(url, query) {
-                Err(message) => (None, message),
+            let timeout = if attempt == 1 {
+                self.retry.timeout
+            } else {
+                self.retry.timeout.min(self.retry.max_wait.saturating_sub(spent))
+            };
+            let t0 = Instant::now();
+            let sent = self.send(url, query, timeout.max(Duration::from_millis(1)));
+            if attempt > 1 {
+                spent += t0.elapsed();
+            }
+            let (after, why) = match sent {
+                Err(SendError::Permanent(message)) => {
+                    return Err(MarketDataError::BadUrl { exchange: self.exchange, url: full, message });
+                }
+                Err(SendError::Transient(message)) => (None, message),
                 Ok(resp) => match resp.status {
                     429 | 418 => (resp.retry_after, format!("HTTP {} (rate limited)", resp.status)),
                     500..=599 => (resp.retry_after, format!("HTTP {}", resp.status)),
@@ -133,47 +214,83 @@ impl Http {
                     },
                 },
             };
+            let fail = |message: String| MarketDataError::Transport {
+                exchange: self.exchange,
+                url: full.clone(),
+                attempts: attempt,
+                message,
+            };
             if let Some(a) = after
                 && a > self.retry.max_retry_after
             {
-                return Err(MarketDataError::Transport {
-                    exchange: self.exchange,
-                    url: full,
-                    attempts: attempt,
-                    message: format!(
-                        "{why}; the exchange asks to wait {}s, longer than the {}s allowed",
-                        a.as_secs(),
-                        self.retry.max_retry_after.as_secs()
-                    ),
-                });
+                return Err(fail(format!(
+                    "{why}; the exchange asks to wait {}, longer than the {} allowed",
+                    secs(a),
+                    secs(self.retry.max_retry_after)
+                )));
             }
             if attempt >= self.retry.max_attempts {
-                return Err(MarketDataError::Transport {
-                    exchange: self.exchange,
-                    url: full,
-                    attempts: attempt,
-                    message: why,
-                });
+                return Err(fail(why));
             }
-            self.sleeper.sleep(after.unwrap_or_else(|| self.retry.backoff(attempt)));
+            let wait = after.unwrap_or_else(|| self.retry.backoff(attempt));
+            if spent + wait > self.retry.max_wait {
+                return Err(fail(format!(
+                    "{why}; waiting {} more would pass the {} allowed for retries (--max-wait; {} spent)",
+                    secs(wait),
+                    secs(self.retry.max_wait),
+                    secs(spent)
+                )));
+            }
+            self.sleeper.wait(RetryNotice {
+                exchange: self.exchange,
+                why,
+                wait,
+                asked_by_exchange: after.is_some(),
+                next_attempt: Some((attempt + 1, self.retry.max_attempts)),
+            });
+            spent += wait;
         }
     }
 
-    fn send(&self, url: &str, query: &[(&str, String)]) -> std::result::Result<RawResponse, String> {
+    fn send(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        timeout: Duration,
+    ) -> std::result::Result<RawResponse, SendError> {
         let mut req = self.agent.get(url);
         for (k, v) in query {
             req = req.query(*k, v);
         }
-        let mut resp = req.call().map_err(|e| e.to_string())?;
+        let req = req.config().timeout_global(Some(timeout)).build();
+        let mut resp = req.call().map_err(|e| match e {
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => {
+                SendError::Permanent(e.to_string())
+            }
+            ureq::Error::Timeout(_) => SendError::Transient(format!("no answer within {} ({e})", secs(timeout))),
+            _ => SendError::Transient(e.to_string()),
+        })?;
         let header =
             |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).map(str::to_string);
         let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok()).map(Duration::from_secs);
         let used_weight_1m = header("x-mbx-used-weight-1m").and_then(|v| v.parse::<u64>().ok());
         let status = resp.status().as_u16();
-        let body =
-            resp.body_mut().with_config().limit(64 << 20).read_to_string().map_err(|e| format!("reading body: {e}"))?;
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .map_err(|e| SendError::Transient(format!("reading body: {e}")))?;
         Ok(RawResponse { status, body, retry_after, used_weight_1m })
     }
+}
+
+/// Why a request got no response.
+enum SendError {
+    /// The request cannot work (a bad URL): not retried.
+    Permanent(String),
+    /// Connection refused or reset, timeout, a cut body: retried.
+    Transient(String),
 }
 
 /// The first 300 characters of a body, for error messages.

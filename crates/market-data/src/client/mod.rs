@@ -14,7 +14,7 @@ use vane_core::{Bars, Interval, Symbol, Timestamp};
 
 pub use binance::{BinanceClient, BinanceMarket};
 pub use bybit::{BybitClient, bybit_interval};
-pub use http::{RetryPolicy, Sleeper};
+pub use http::{RetryNotice, RetryPolicy, Sleeper};
 
 use crate::error::{MarketDataError, Result};
 
@@ -118,25 +118,69 @@ fn int_field(v: &serde_json::Value, what: &str) -> std::result::Result<i64, Stri
         .ok_or_else(|| format!("{what} is {v}, expected an integer"))
 }
 
+/// What is wrong with a page.
+#[derive(Debug)]
+enum PageProblem {
+    /// Not in the documented format.
+    Malformed(String),
+    /// Only bars outside the requested window: the exchange ignores the start time.
+    NoProgress(String),
+}
+
+impl PageProblem {
+    fn into_error(self, exchange: &'static str, url: &str) -> MarketDataError {
+        match self {
+            PageProblem::Malformed(message) => MarketDataError::Malformed { exchange, url: url.into(), message },
+            PageProblem::NoProgress(message) => MarketDataError::NoProgress { exchange, url: url.into(), message },
+        }
+    }
+
+    #[cfg(test)]
+    fn contains(&self, s: &str) -> bool {
+        match self {
+            PageProblem::Malformed(m) | PageProblem::NoProgress(m) => m.contains(s),
+        }
+    }
+}
+
+impl From<String> for PageProblem {
+    fn from(s: String) -> Self {
+        PageProblem::Malformed(s)
+    }
+}
+
+impl From<&str> for PageProblem {
+    fn from(s: &str) -> Self {
+        PageProblem::Malformed(s.into())
+    }
+}
+
 /// Turns parsed rows (in the exchange's order) into a validated page: valid candles, aligned,
-/// inside [start, end], sorted.
+/// inside [start, end], sorted. A page whose bars all lie outside the window means the exchange
+/// ignored the window: taking it as "no bars here" would skip history silently.
 fn finish_page(
     mut rows: Vec<vane_core::Bar>,
     interval: Interval,
     start: Timestamp,
     end: Timestamp,
-) -> std::result::Result<Bars, String> {
+) -> std::result::Result<Bars, PageProblem> {
     for (i, bar) in rows.iter().enumerate() {
         if let Some(p) = bar.problem() {
-            return Err(format!("kline #{i} at {}: {p}", bar.open_time));
+            return Err(format!("kline #{i} at {}: {p}", bar.open_time).into());
         }
     }
     rows.sort_by_key(|b| b.open_time);
     if let Some(b) = rows.iter().find(|b| !interval.is_aligned(b.open_time)) {
-        return Err(format!("bar at {} is not aligned to {interval}", b.open_time));
+        return Err(format!("bar at {} is not aligned to {interval}", b.open_time).into());
     }
+    let before = rows.len();
     rows.retain(|b| b.open_time >= start && b.open_time <= end);
-    Bars::from_bars(&rows).map_err(|e| e.to_string())
+    if before > 0 && rows.is_empty() {
+        return Err(PageProblem::NoProgress(format!(
+            "asked for bars from {start} to {end}, got {before} bar(s) all outside that window: the exchange ignores the requested start time"
+        )));
+    }
+    Bars::from_bars(&rows).map_err(|e| PageProblem::Malformed(e.to_string()))
 }
 
 #[cfg(test)]
