@@ -54,7 +54,8 @@ pub(crate) fn outcome(e: &anyhow::Error) -> Outcome {
             $(if let Some(x) = $cause.downcast_ref::<$t>() { return Outcome::Class(x.class()); })+
         };
     }
-    if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    if e.chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
     {
         return Outcome::ClosedPipe;
     }
@@ -144,9 +145,8 @@ pub(crate) fn install_panic_hook(json: bool) {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
         let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        let message = format!(
-            "internal error (a bug in vane; please report it with the command you ran): {payload}{place}"
-        );
+        let message =
+            format!("internal error (a bug in vane; please report it with the command you ran): {payload}{place}");
         let mut err = std::io::stderr().lock();
         if json {
             let v = serde_json::json!({
@@ -157,4 +157,37 @@ pub(crate) fn install_panic_hook(json: bool) {
             let _ = writeln!(err, "error: {message}");
         }
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(e: &anyhow::Error) -> Option<ErrorClass> {
+        match outcome(e) {
+            Outcome::Class(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn classes_come_from_the_first_typed_error_in_the_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e =
+            anyhow::Error::new(vane_artifact::ArtifactError::io("reading", "x.json", io)).context("loading the model");
+        assert_eq!(class(&e), Some(ErrorClass::Io));
+        let e = anyhow::Error::new(vane_core::CoreError::InvalidSymbol("x".into())).context("a.csv");
+        assert_eq!(class(&e), Some(ErrorClass::Data));
+        assert_eq!(class(&anyhow::anyhow!("--symbol needs --interval")), Some(ErrorClass::Usage));
+        let pipe = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe");
+        assert!(matches!(outcome(&anyhow::Error::new(pipe).context("writing")), Outcome::ClosedPipe));
+        assert!(matches!(outcome(&Reported("1 failed".into()).into()), Outcome::Reported));
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file (os error 2)");
+        let e = anyhow::Error::new(vane_artifact::ArtifactError::io("reading", "x.json", io)).context("loading");
+        assert_eq!(messages(&e), vec!["loading".to_string(), "reading x.json: No such file (os error 2)".to_string()]);
+    }
 }

@@ -59,7 +59,10 @@ fn case_02_huge_row_counts_are_usage_errors() {
         assert_eq!(j["error"]["exit_code"], 2);
     }
     // A huge label horizon saturates instead of overflowing.
-    let out = vane(&["split", "--rows", "20", "--scheme", "purged-kfold", "--label-horizon", "18446744073709551615"], dir.path());
+    let out = vane(
+        &["split", "--rows", "20", "--scheme", "purged-kfold", "--label-horizon", "18446744073709551615"],
+        dir.path(),
+    );
     ok(&out);
 }
 
@@ -149,7 +152,11 @@ fn case_16_constant_returns_have_no_sharpe() {
         csv.push_str(&format!("{i},0.01\n"));
     }
     std::fs::write(dir.path().join("r.csv"), csv).unwrap();
-    let j: Value = serde_json::from_str(&ok(&vane(&["metrics", "--returns", "r.csv", "--periods-per-year", "365", "--json"], dir.path()))).unwrap();
+    let j: Value = serde_json::from_str(&ok(&vane(
+        &["metrics", "--returns", "r.csv", "--periods-per-year", "365", "--json"],
+        dir.path(),
+    )))
+    .unwrap();
     assert_eq!(j["sharpe"], Value::Null, "{j}");
     assert_eq!(j["annual_volatility"], 0.0);
 }
