@@ -68,6 +68,7 @@ pub(crate) fn outcome(e: &anyhow::Error) -> Outcome {
         }
         typed!(
             cause,
+            vane_pipeline::JobError,
             vane_pipeline::PipelineError,
             vane_models::ModelError,
             vane_tabular::TabularError,

@@ -11,7 +11,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::device::DeviceKind;
-use crate::error::Result;
+use crate::error::{Result, config_err};
 use crate::loss::{LossSettings, classification_loss};
 use crate::model::{ModelKind, ModelSpec};
 
@@ -34,6 +34,25 @@ pub struct BenchShape {
     pub warmup: usize,
 }
 
+impl BenchShape {
+    /// Every size must be ≥ 1 (an empty batch or window crashes the backends, and zero timed
+    /// steps measures nothing); the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("batch", self.batch),
+            ("seq", self.seq),
+            ("features", self.features),
+            ("hidden", self.hidden),
+            ("steps", self.steps),
+        ] {
+            if v == 0 {
+                return config_err(format!("bench-train: {name} must be ≥ 1, got 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The JSON line `vane bench-train --json` prints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchReport {
@@ -52,6 +71,7 @@ pub struct BenchReport {
 /// Runs `warmup + steps` training steps on random inputs (synthetic: x ~ N(0, 1), classes
 /// uniform) and times the last `steps`.
 pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> {
+    shape.validate()?;
     let device: Device = kind.device()?;
     let spec = match shape.model {
         ModelKind::Hrm => ModelSpec {

@@ -189,8 +189,15 @@ fn each_model_overfits_a_tiny_separable_set() {
         dev().seed(cfg.seed);
         let initial =
             predict(&mcfg.init(&dev()).unwrap(), &mcfg, &ds, Task::Classification, &settings, 64, &dev()).loss;
-        let inputs =
-            TrainInputs { model: &mcfg, config: &cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false };
+        let inputs = TrainInputs {
+            model: &mcfg,
+            config: &cfg,
+            train: &ds,
+            valid: &ds,
+            checkpoint_dir: None,
+            resume: false,
+            context: None,
+        };
         let out = fit(&inputs, &dev(), &mut Quiet).unwrap();
         let last = predict(&out.model, &mcfg, &ds, Task::Classification, &settings, 64, &dev());
         assert!(
@@ -220,8 +227,15 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
         if let ModelConfig::Hrm(c) = &mut mcfg {
             c.dropout = 0.3; // exercise dropout under a seed
         }
-        let inputs =
-            TrainInputs { model: &mcfg, config: &cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false };
+        let inputs = TrainInputs {
+            model: &mcfg,
+            config: &cfg,
+            train: &ds,
+            valid: &ds,
+            checkpoint_dir: None,
+            resume: false,
+            context: None,
+        };
         let a = fit(&inputs, &dev(), &mut Quiet).unwrap();
         let b = fit(&inputs, &dev(), &mut Quiet).unwrap();
         assert_eq!(a.history, b.history, "{kind}: same seed, same history");
@@ -300,7 +314,15 @@ fn resume_continues_exactly_where_training_stopped() {
     let mcfg = tiny(ModelKind::Hrm, 3);
     let full_cfg = with_epochs(3);
     let straight = fit(
-        &TrainInputs { model: &mcfg, config: &full_cfg, train: &ds, valid: &ds, checkpoint_dir: None, resume: false },
+        &TrainInputs {
+            model: &mcfg,
+            config: &full_cfg,
+            train: &ds,
+            valid: &ds,
+            checkpoint_dir: None,
+            resume: false,
+            context: None,
+        },
         &dev(),
         &mut Quiet,
     )
@@ -320,6 +342,7 @@ fn resume_continues_exactly_where_training_stopped() {
                 valid: &ds,
                 checkpoint_dir: Some(dir.path()),
                 resume: false,
+                context: None,
             },
             &dev(),
             &mut stopper,
@@ -344,6 +367,7 @@ fn resume_continues_exactly_where_training_stopped() {
                 valid: &ds,
                 checkpoint_dir: Some(dir.path()),
                 resume: true,
+                context: None,
             },
             &dev(),
             &mut Quiet,
@@ -360,7 +384,7 @@ fn resume_continues_exactly_where_training_stopped() {
     // A different config refuses the checkpoint.
     let other = with_epochs(5);
     let e = resume(&other).unwrap_err();
-    assert!(e.to_string().contains("different model/training config"), "{e}");
+    assert!(e.to_string().contains("another config (train.epochs 3 → 5)"), "{e}");
 
     // A checkpoint of another format version is refused, naming the file.
     let p = dir.path().join("state.json");

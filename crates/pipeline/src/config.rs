@@ -54,7 +54,8 @@ pub struct TrainConfig {
     pub fee_bps: f64,
     /// Slippage per side (bps) used when tuning `min_conf`.
     pub slip_bps: f64,
-    /// Also train one model per symbol.
+    /// One model per symbol (`models/<SYMBOL>`, each with its own θ, metrics and `min_conf`)
+    /// instead of the global one (`models/global`, left as it is).
     pub per_symbol: bool,
     /// Seed of everything random (target statistics, label permutation).
     pub seed: u64,
@@ -100,6 +101,9 @@ impl TrainConfig {
         if self.symbols.is_empty() {
             return bad("symbols", "at least one symbol".into());
         }
+        if let Some(d) = duplicate(&self.symbols) {
+            return bad("symbols", format!("{d} is listed twice (each symbol once)"));
+        }
         if !(1..=500).contains(&self.horizon) {
             return bad("horizon", format!("{} must be in 1..=500", self.horizon));
         }
@@ -129,6 +133,11 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// The first symbol that appears twice in `symbols`.
+pub(crate) fn duplicate(symbols: &[Symbol]) -> Option<&Symbol> {
+    symbols.iter().enumerate().find(|(i, s)| symbols[..*i].contains(s)).map(|(_, s)| s)
 }
 
 #[cfg(test)]

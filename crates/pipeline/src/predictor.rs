@@ -27,6 +27,9 @@ impl Predictor {
     /// that its feature schema is the one this build computes.
     pub fn load(dir: &Path) -> Result<Self> {
         let dir = &open_model_dir(dir)?;
+        if !dir.join("model.json").is_file() {
+            return Err(incomplete(dir, "model.json"));
+        }
         let model = Gbdt::load(&dir.join("model.json"))?;
         let schema: FeatureSchema = read_json(&dir.join("feature_schema.json"))?;
         let inference: Inference = read_json(&dir.join("inference.json"))?;
@@ -159,6 +162,21 @@ pub(crate) fn open_model_dir(dir: &Path) -> Result<PathBuf> {
     })
 }
 
+/// A model folder that has its other files but not the weights `missing`: damaged or copied in
+/// part, not "never trained".
+/// An empty folder has no model yet: train one first.
+pub(crate) fn incomplete(dir: &Path, missing: &str) -> PipelineError {
+    let others = ["inference.json", "config.json", "feature_schema.json", "metrics.json"];
+    let message = if others.iter().any(|f| dir.join(f).is_file()) {
+        format!(
+            "the model folder is incomplete: {missing} is missing beside its other files (damaged or copied in part); restore the folder or retrain it (vane train)"
+        )
+    } else {
+        format!("holds no {missing}: train one first (vane train)")
+    };
+    PipelineError::Artifact { path: dir.to_path_buf(), message }
+}
+
 /// `artifacts/models/<SYMBOL>` when it holds a model, else `artifacts/models/global`.
 pub fn model_dir_for(artifacts: &Path, symbol: &Symbol) -> Result<PathBuf> {
     let models = artifacts.join("models");
@@ -224,11 +242,7 @@ impl AnyPredictor {
         } else if dir.join("model.json").is_file() {
             Ok(Self::Gbdt(Box::new(Predictor::load(&dir)?)))
         } else {
-            Err(PipelineError::Artifact {
-                path: dir,
-                message: "holds neither model.json (GBDT) nor model.bpk (sequence model): train one first (vane train)"
-                    .into(),
-            })
+            Err(incomplete(&dir, "model.json (GBDT) or model.bpk (sequence model)"))
         }
     }
 
@@ -238,12 +252,22 @@ impl AnyPredictor {
             Some(id) => {
                 let dir = artifacts.join("models").join(id.as_str());
                 if vane_artifact::open_dir(&dir)?.is_none() {
+                    // Sequence folders end in a hash of their config: suggest the ones the id
+                    // starts (e.g. a name from before the hash was added).
+                    let models = artifacts.join("models");
+                    let mut near: Vec<String> = std::fs::read_dir(&models)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| !n.starts_with('.') && n.starts_with(id.as_str()))
+                        .collect();
+                    near.sort();
+                    let hint =
+                        if near.is_empty() { String::new() } else { format!("did you mean {}? ", near.join(", ")) };
                     return Err(PipelineError::Artifact {
                         path: dir,
-                        message: format!(
-                            "no model {id}: `ls {}` lists the trained ones",
-                            artifacts.join("models").display()
-                        ),
+                        message: format!("no model {id}: {hint}`ls {}` lists the trained ones", models.display()),
                     });
                 }
                 Self::load(&dir)

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use vane_core::{Bars, Interval, Signal, Symbol};
@@ -22,6 +24,9 @@ use vane_models::{DeviceKind, ModelKind, ModelSpec, SequenceModel, Task, TrainCo
 
 use crate::error::{PipelineError, Result};
 use crate::sequence_predictor::{Decision, INFERENCE_VERSION, SequenceInference};
+
+/// Seed of the target shuffle of [`SequenceData::permute_labels`].
+const PERMUTE_SEED: u64 = 0x5eed;
 
 /// Which labels the model learns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +66,9 @@ pub struct SequenceData {
     pub normaliser: NormKind,
     /// Use only the last `max_bars` bars of each symbol (0 = all).
     pub max_bars: usize,
+    /// Shuffle the targets across the windows (the leakage alarm, `vane train --permute-labels`):
+    /// the validation scores must then fall to chance.
+    pub permute_labels: bool,
 }
 
 impl Default for SequenceData {
@@ -77,6 +85,7 @@ impl Default for SequenceData {
             valid_frac: 0.2,
             normaliser: NormKind::ZScore,
             max_bars: 0,
+            permute_labels: false,
         }
     }
 }
@@ -133,6 +142,9 @@ impl SequenceJob {
         let d = &self.data;
         if d.symbols.is_empty() {
             return cfg_err("data.symbols is empty");
+        }
+        if let Some(s) = crate::config::duplicate(&d.symbols) {
+            return cfg_err(format!("data.symbols: {s} is listed twice (each symbol once)"));
         }
         if d.seq_len == 0 || d.horizon == 0 {
             return cfg_err("data.seq_len and data.horizon must be ≥ 1");
@@ -225,6 +237,15 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
             }
         }
     }
+    if d.permute_labels {
+        // Targets move between windows; each window keeps its own time and label span, so the
+        // split and the purging are unchanged.
+        let mut targets: Vec<(usize, f32)> = cands.iter().map(|c| (c.1, c.2)).collect();
+        targets.shuffle(&mut rand::rngs::StdRng::seed_from_u64(PERMUTE_SEED));
+        for (c, (class, value)) in cands.iter_mut().zip(targets) {
+            (c.1, c.2) = (class, value);
+        }
+    }
     if cands.len() < 4 {
         return Err(PipelineError::Data(format!(
             "only {} labelled windows of {} bars; download more candles or shorten seq_len",
@@ -301,6 +322,89 @@ fn interpretation(
     }))
 }
 
+/// The readable part of a job's folder name: `<SYMBOLS>_<interval>_<kind>_h<horizon>_`.
+fn name_prefix(d: &SequenceData, kind: ModelKind) -> String {
+    format!(
+        "{}_{}_{}_h{}_",
+        d.symbols.iter().map(Symbol::as_str).collect::<Vec<_>>().join("-"),
+        d.interval,
+        kind,
+        d.horizon
+    )
+}
+
+/// Everything a trained model depends on, as a checkpoint saves it (`{"model", "train",
+/// "context": {"data", "decision"}}`): the key of its artifact and checkpoint folders.
+fn run_config(job: &SequenceJob, mcfg: &vane_models::ModelConfig, tcfg: &TrainConfig) -> Value {
+    serde_json::json!({
+        "model": mcfg,
+        "train": tcfg,
+        "context": { "data": &job.data, "decision": job.decision },
+    })
+}
+
+/// FNV-1a of `bytes` (stable across builds and platforms, unlike `std`'s hasher).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The artifact (and checkpoint) folder name of a job: the readable parts — symbols, interval,
+/// model kind, label horizon — and the first 8 hex digits of a hash of the whole resolved config
+/// (data, labels, model, training, decision; not the device), e.g.
+/// `BTCUSDT-ETHUSDT_4h_hrm_h6_1f0c9a2b`. Two configs that differ anywhere get two folders; the
+/// same config trained again replaces its folder.
+pub fn model_name(job: &SequenceJob, mcfg: &vane_models::ModelConfig, tcfg: &TrainConfig) -> String {
+    // serde_json's maps are sorted by key: the text is canonical.
+    let canonical = run_config(job, mcfg, tcfg).to_string();
+    format!("{}{:08x}", name_prefix(&job.data, mcfg.kind()), fnv1a(canonical.as_bytes()) >> 32)
+}
+
+/// `--resume` found no checkpoint for this config: when a checkpoint of the same symbols,
+/// interval, model and horizon exists under another config, refuse and say which keys differ
+/// (rather than silently starting afresh).
+fn refuse_other_checkpoint(
+    checkpoints: &Path,
+    name: &str,
+    job: &SequenceJob,
+    mcfg: &vane_models::ModelConfig,
+    tcfg: &TrainConfig,
+) -> Result<()> {
+    let prefix = format!(
+        "{}_{}_{}_",
+        job.data.symbols.iter().map(Symbol::as_str).collect::<Vec<_>>().join("-"),
+        job.data.interval,
+        mcfg.kind()
+    );
+    let Ok(entries) = std::fs::read_dir(checkpoints) else { return Ok(()) };
+    let ours = run_config(job, mcfg, tcfg);
+    let mut best: Option<(String, Vec<String>)> = None;
+    for e in entries.flatten() {
+        let other = e.file_name().to_string_lossy().into_owned();
+        if other == name || !other.starts_with(&prefix) || other.starts_with('.') {
+            continue;
+        }
+        let state = e.path().join("state.json");
+        let Ok(saved) = vane_artifact::read_json::<vane_models::train::checkpoint::CheckpointState>(
+            &state,
+            vane_models::artifact::FORMAT_VERSION,
+        ) else {
+            continue;
+        };
+        let diff = vane_models::train::checkpoint::config_diff(&saved.config, &ours);
+        if best.as_ref().is_none_or(|b| diff.len() < b.1.len()) {
+            best = Some((other, diff));
+        }
+    }
+    match best {
+        Some((other, diff)) => Err(PipelineError::Config(format!(
+            "--resume: no checkpoint for this config ({name}); {} was written under another config ({}): resume with that config, or train without --resume",
+            checkpoints.join(other).display(),
+            diff.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Trains the job's model and writes its artifacts under `artifacts_dir`.
 pub fn train_sequence(
     store: &ParquetStore,
@@ -323,16 +427,23 @@ pub fn train_sequence(
     let train = WindowedDataset::new(&prepared.matrix, d.seq_len, prepared.train.clone(), n_classes)?;
     let valid = WindowedDataset::new(&prepared.matrix, d.seq_len, prepared.valid.clone(), n_classes)?;
     let device = job.device.device()?;
-    let name = format!(
-        "{}_{}_{}",
-        d.symbols.iter().map(Symbol::as_str).collect::<Vec<_>>().join("-"),
-        d.interval,
-        mcfg.kind()
-    );
+    let context = serde_json::json!({ "data": d, "decision": job.decision });
+    let name = model_name(job, &mcfg, &tcfg);
     let dir = artifacts_dir.join("models").join(&name);
-    let ckpt = artifacts_dir.join(".checkpoints").join(dir.file_name().expect("named"));
-    let inputs =
-        TrainInputs { model: &mcfg, config: &tcfg, train: &train, valid: &valid, checkpoint_dir: Some(&ckpt), resume };
+    let checkpoints = artifacts_dir.join(".checkpoints");
+    let ckpt = checkpoints.join(&name);
+    if resume && vane_models::train::checkpoint::find(&ckpt)?.is_none() {
+        refuse_other_checkpoint(&checkpoints, &name, job, &mcfg, &tcfg)?;
+    }
+    let inputs = TrainInputs {
+        model: &mcfg,
+        config: &tcfg,
+        train: &train,
+        valid: &valid,
+        checkpoint_dir: Some(&ckpt),
+        resume,
+        context: Some(&context),
+    };
     let outcome = fit(&inputs, &device, observer)?;
     let settings = loss_settings(&tcfg, outcome.class_weights.clone());
     let vp: Predictions = predict(&outcome.model, &mcfg, &valid, tcfg.task, &settings, 256, &device);

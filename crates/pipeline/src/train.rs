@@ -97,15 +97,30 @@ impl Panel {
 /// What a training run produced.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainReport {
-    /// Model id → its artifacts folder.
+    /// Model id → its artifacts folder, in training order: `global`, or with
+    /// [`TrainConfig::per_symbol`] one model per symbol (and no `global`).
     pub models: Vec<(String, std::path::PathBuf)>,
-    /// The chosen θ.
+    /// The first model's θ (the global model's; with `per_symbol`, the first symbol's).
     pub theta: f64,
-    /// The global model's walk-forward metrics.
+    /// The first model's walk-forward metrics.
     pub metrics: ModelMetrics,
+    /// Every model's own metrics (its θ, windows and `min_conf`), by model id.
+    pub by_model: BTreeMap<String, ModelMetrics>,
 }
 
-/// Trains seed 001's models and writes their artifacts under `artifacts_dir/models/`.
+/// One model fitted and evaluated, not yet written.
+struct Fitted {
+    id: ModelId,
+    model: vane_tabular::Gbdt,
+    cfg: TrainConfig,
+    inference: Inference,
+    metrics: ModelMetrics,
+}
+
+/// Trains seed 001's models and writes their artifacts under `artifacts_dir/models/`: one global
+/// model across `cfg.symbols` (`models/global`), or with `cfg.per_symbol` one model per symbol
+/// (`models/<SYMBOL>`, never `global`), each with its own walk-forward, θ and `min_conf` on its
+/// own rows. Every model is fitted before any folder is written.
 pub fn train(
     store: &ParquetStore,
     artifacts_dir: &std::path::Path,
@@ -114,6 +129,31 @@ pub fn train(
     permute_labels: bool,
 ) -> Result<TrainReport> {
     cfg.validate()?;
+    let fitted: Vec<Fitted> = if cfg.per_symbol {
+        cfg.symbols
+            .iter()
+            .map(|sym| {
+                let one = TrainConfig { symbols: vec![sym.clone()], ..cfg.clone() };
+                fit_one(store, &one, ModelId::for_symbol(sym), mode, permute_labels)
+            })
+            .collect::<Result<_>>()?
+    } else {
+        vec![fit_one(store, cfg, ModelId::global(), mode, permute_labels)?]
+    };
+    let mut models = Vec::new();
+    let mut by_model = BTreeMap::new();
+    for f in &fitted {
+        let schema = FeatureSchema::v1(f.cfg.interval, f.cfg.horizon);
+        let dir = write_model_dir(artifacts_dir, &f.id, &f.model, &f.cfg, &schema, &f.inference, &f.metrics)?;
+        models.push((f.id.to_string(), dir));
+        by_model.insert(f.id.to_string(), f.metrics.clone());
+    }
+    let first = &fitted[0].metrics;
+    Ok(TrainReport { models, theta: first.theta, metrics: first.clone(), by_model })
+}
+
+/// Fits and evaluates one model on `cfg.symbols`' rows.
+fn fit_one(store: &ParquetStore, cfg: &TrainConfig, id: ModelId, mode: Mode, permute_labels: bool) -> Result<Fitted> {
     let mut panel = Panel::build(store, cfg)?;
     if permute_labels {
         // The leakage alarm: shuffled targets must score at chance out of sample.
@@ -217,25 +257,10 @@ pub fn train(
     let last_rets: Vec<f64> = last_probs.iter().map(|(i, _)| rets[*i]).collect();
     let choice = min_conf(&probs, &last_rets, &costs, &Constraints::default())?;
     let metrics = ModelMetrics::new(theta, candidates, windows, choice);
-    // Final models on every row.
-    let mut models = Vec::new();
+    // The final model on every row.
     let all: Vec<usize> = (0..panel.rows.len()).collect();
-    let mut ids: Vec<(ModelId, Vec<usize>)> = vec![(ModelId::global(), all)];
-    if cfg.per_symbol {
-        for (s, sym) in panel.symbols.iter().enumerate() {
-            ids.push((
-                ModelId::for_symbol(sym),
-                (0..panel.rows.len()).filter(|&i| panel.rows[i].symbol == s).collect(),
-            ));
-        }
-    }
-    for (id, idx) in ids {
-        let yv: Vec<f64> = idx.iter().map(|&i| y[i] as f64).collect();
-        let model = Gbdt::fit(&gbdt_cfg, &panel.dataset(&idx), &yv, None, None)?;
-        let schema = FeatureSchema::v1(cfg.interval, cfg.horizon);
-        let inference = Inference::new(id.as_str(), theta, metrics.min_conf, cfg, panel.times.last().copied());
-        let dir = write_model_dir(artifacts_dir, &id, &model, cfg, &schema, &inference, &metrics)?;
-        models.push((id.to_string(), dir));
-    }
-    Ok(TrainReport { models, theta, metrics })
+    let yv: Vec<f64> = all.iter().map(|&i| y[i] as f64).collect();
+    let model = Gbdt::fit(&gbdt_cfg, &panel.dataset(&all), &yv, None, None)?;
+    let inference = Inference::new(id.as_str(), theta, metrics.min_conf, cfg, panel.times.last().copied());
+    Ok(Fitted { id, model, cfg: cfg.clone(), inference, metrics })
 }

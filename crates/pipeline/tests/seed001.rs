@@ -34,9 +34,12 @@ fn train_writes_artifacts_and_predicts() {
     let dir = tempfile::tempdir().unwrap();
     let st = store(dir.path());
     let arts = dir.path().join("artifacts");
-    let report = train(&st, &arts, &TrainConfig { per_symbol: true, ..cfg() }, Mode::Fast, false).unwrap();
+    let report = train(&st, &arts, &cfg(), Mode::Fast, false).unwrap();
     let ids: Vec<&str> = report.models.iter().map(|m| m.0.as_str()).collect();
-    assert_eq!(ids, vec!["global", "BTCUSDT", "ETHUSDT"]);
+    assert_eq!(ids, vec!["global"]);
+    let per = train(&st, &arts, &TrainConfig { per_symbol: true, ..cfg() }, Mode::Fast, false).unwrap();
+    let ids: Vec<&str> = per.models.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(ids, vec!["BTCUSDT", "ETHUSDT"]);
     for f in ["model.json", "config.json", "feature_schema.json", "inference.json", "metrics.json"] {
         assert!(arts.join("models/global").join(f).is_file(), "{f}");
     }

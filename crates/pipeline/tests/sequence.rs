@@ -171,7 +171,7 @@ fn each_model_trains_end_to_end_into_loadable_artifacts() {
     let hrm_dir = std::fs::read_dir(arts.join("models"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with("_hrm"))
+        .find(|p| p.to_string_lossy().contains("_hrm_"))
         .unwrap();
     let inf = hrm_dir.join("inference.json");
     let text = std::fs::read_to_string(&inf).unwrap();

@@ -138,6 +138,14 @@ impl GbdtConfig {
     }
 }
 
+/// The largest leaf value, base score or target statistic a loaded model may hold (a trained one
+/// is many orders of magnitude below it).
+pub const MAX_ABS_VALUE: f64 = 1e12;
+/// The largest score the trees of a loaded model may add up to.
+pub const MAX_ABS_SCORE: f64 = 1e13;
+/// The deepest tree a loaded model may hold.
+const MAX_TREE_DEPTH: usize = 16;
+
 /// Target statistics of one categorical column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct CtrTable {
@@ -812,6 +820,13 @@ impl Gbdt {
                 }
             }
         }
+        if let Some(i) = raw.iter().position(|v| !v.is_finite()) {
+            return Err(TabularError::InvalidInput(format!(
+                "row {}: the model's score {} is not finite (a corrupt model or an out-of-range input)",
+                i / w,
+                raw[i]
+            )));
+        }
         Ok((raw, w))
     }
 
@@ -878,14 +893,106 @@ impl Gbdt {
         serde_json::to_string(self).expect("models serialise")
     }
 
-    /// Reads a model from JSON text; another `format_version` is an error naming both.
+    /// Reads a model from JSON text; another `format_version` is an error naming both, and so is
+    /// content that cannot give finite scores ([`Gbdt::load`]'s checks).
     pub fn from_json(s: &str) -> Result<Self> {
-        Ok(vane_artifact::parse_json(std::path::Path::new("GBDT model JSON"), s, FORMAT_VERSION)?)
+        let origin = std::path::Path::new("GBDT model JSON");
+        let m: Self = vane_artifact::parse_json(origin, s, FORMAT_VERSION)?;
+        m.check().map_err(|message| TabularError::Model { path: origin.to_path_buf(), message })?;
+        Ok(m)
     }
 
-    /// Reads a model file (`model.json`); errors name the file.
+    /// Reads a model file (`model.json`); errors name the file. Refuses a model whose contents
+    /// cannot give finite scores — a leaf value, base score or target statistic that is not finite
+    /// or beyond ±[`MAX_ABS_VALUE`] — or whose trees do not fit its columns (the error names the
+    /// field).
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        Ok(vane_artifact::read_json(path, FORMAT_VERSION)?)
+        let m: Self = vane_artifact::read_json(path, FORMAT_VERSION)?;
+        m.check().map_err(|message| TabularError::Model { path: path.to_path_buf(), message })?;
+        Ok(m)
+    }
+
+    /// The structural and numeric checks of a loaded model; the message names the field.
+    fn check(&self) -> std::result::Result<(), String> {
+        self.config.validate().map_err(|e| format!("config: {e}"))?;
+        let w = self.config.objective.width();
+        let value = |field: String, v: f64| -> std::result::Result<(), String> {
+            if v.is_finite() && v.abs() <= MAX_ABS_VALUE {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{field} = {v:e} is not a finite value within ±{MAX_ABS_VALUE:e}: the model is corrupt; retrain it"
+                ))
+            }
+        };
+        if self.base.len() != w {
+            return Err(format!("base has {} values, the objective needs {w}", self.base.len()));
+        }
+        for (i, &v) in self.base.iter().enumerate() {
+            value(format!("base[{i}]"), v)?;
+        }
+        if self.ctrs.len() != self.categorical_names.len() {
+            return Err(format!(
+                "ctrs has {} tables for {} categorical columns",
+                self.ctrs.len(),
+                self.categorical_names.len()
+            ));
+        }
+        for (c, t) in self.ctrs.iter().enumerate() {
+            if t.global.len() != w {
+                return Err(format!("ctrs[{c}].global has {} values, expected {w}", t.global.len()));
+            }
+            for (j, &v) in t.global.iter().enumerate() {
+                value(format!("ctrs[{c}].global[{j}]"), v)?;
+            }
+            for (cat, (count, sums)) in &t.stats {
+                if sums.len() != w || !(count.is_finite() && *count >= 0.0) {
+                    return Err(format!("ctrs[{c}].stats[{cat:?}]: expected a count ≥ 0 and {w} sums"));
+                }
+                for (j, &v) in sums.iter().enumerate() {
+                    value(format!("ctrs[{c}].stats[{cat:?}][{j}]"), v)?;
+                }
+            }
+        }
+        let n_features = self.numeric_names.len() + self.categorical_names.len() * w;
+        if self.gains.len() != n_features {
+            return Err(format!("gains has {} values for {n_features} feature columns", self.gains.len()));
+        }
+        // The largest score a row can reach: every tree's largest leaf on top of the base.
+        let mut bound = self.base.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.splits.len() > MAX_TREE_DEPTH {
+                return Err(format!("trees[{t}] has {} levels, at most {MAX_TREE_DEPTH}", tree.splits.len()));
+            }
+            if tree.values.len() != (1usize << tree.splits.len()) * w {
+                return Err(format!(
+                    "trees[{t}].values has {} values, {} levels × {w} outputs need {}",
+                    tree.values.len(),
+                    tree.splits.len(),
+                    (1usize << tree.splits.len()) * w
+                ));
+            }
+            for (l, s) in tree.splits.iter().enumerate() {
+                if s.feature >= n_features || s.border.is_nan() {
+                    return Err(format!(
+                        "trees[{t}].splits[{l}]: feature {} of {n_features}, border {}",
+                        s.feature, s.border
+                    ));
+                }
+            }
+            let mut largest = 0.0f64;
+            for (i, &v) in tree.values.iter().enumerate() {
+                value(format!("trees[{t}].values[{i}]"), v)?;
+                largest = largest.max(v.abs());
+            }
+            bound += largest;
+        }
+        if bound > MAX_ABS_SCORE {
+            return Err(format!(
+                "the trees can add up to a score of {bound:e}, beyond ±{MAX_ABS_SCORE:e}: the model is corrupt; retrain it"
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -217,7 +217,7 @@ pub fn regime_filter(open: &[f64], high: &[f64], low: &[f64], close: &[f64], thr
 /// class of `train[i]`): every test row scans the last `max_bars_back` complete training rows
 /// (no non-finite value) with [`scan`]'s rules and `neighbors` = k; its probabilities are the
 /// neighbours' class shares. A test row with a non-finite value, or without neighbours, gets the
-/// uniform distribution.
+/// uniform distribution. No complete training row at all is an error.
 pub fn class_probs(
     train: &[Vec<f64>],
     classes: &[usize],
@@ -233,6 +233,14 @@ pub fn class_probs(
     }
     let uniform = vec![1.0 / k as f64; k];
     let complete: Vec<usize> = (0..train.len()).filter(|&r| train[r].iter().all(|v| v.is_finite())).collect();
+    if complete.is_empty() {
+        // Like the GBDT and the logistic regression: no neighbours to learn from is an error,
+        // not a column of uniform probabilities.
+        return Err(TabularError::InvalidInput(format!(
+            "{} training rows, none with every feature finite: the Lorentzian classifier needs at least one",
+            train.len()
+        )));
+    }
     let window = &complete[complete.len().saturating_sub(cfg.max_bars_back)..];
     let first = window.first().copied().unwrap_or(0);
     Ok(test

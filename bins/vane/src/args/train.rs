@@ -20,10 +20,12 @@ pub(crate) struct TrainArgs {
     /// Override the config's symbols.
     #[arg(long, value_delimiter = ',')]
     pub(crate) symbols: Vec<Symbol>,
-    /// Also train one model per symbol.
+    /// One model per listed symbol (models/<SYMBOL>, each with its own θ and min_conf) instead
+    /// of the global one (models/global is left as it is).
     #[arg(long)]
     pub(crate) per_symbol: bool,
-    /// Train on shuffled labels (the leakage alarm: out-of-sample scores must fall to chance).
+    /// Train on shuffled labels (the leakage alarm: out-of-sample scores must fall to chance);
+    /// GBDT and sequence models.
     #[arg(long)]
     pub(crate) permute_labels: bool,
     #[command(flatten)]

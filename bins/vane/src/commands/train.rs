@@ -25,7 +25,7 @@ pub(crate) enum Trained {
 
 pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
     let mut job = Job::read(a.config.as_deref(), &a.set)?;
-    job.set_symbols(&a.symbols);
+    job.set_symbols(&a.symbols)?;
     let store = ParquetStore::new(&a.data.data_dir);
     match job {
         Job::Gbdt(mut cfg) => {
@@ -42,6 +42,7 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
             if let Some(d) = a.device {
                 job.device = d;
             }
+            job.data.permute_labels |= a.permute_labels;
             let mut progress = Progress { bar: None, quiet };
             let report = train_sequence(&store, &a.artifacts_dir, &job, &[], a.resume, &mut progress)?;
             if let Some(b) = &progress.bar {
@@ -84,6 +85,24 @@ impl Render for TrainReport {
                 Timestamp(w.test_last_open_time_ms),
                 f1.join(" / ")
             );
+        }
+        if self.by_model.len() > 1 {
+            // Per-symbol models: each its own θ, min_conf and scores.
+            s = String::new();
+            for (id, dir) in &self.models {
+                let Some(m) = self.by_model.get(id) else { continue };
+                let g = m.mean_of(GBDT);
+                let _ = writeln!(
+                    s,
+                    "model {id}: θ = {}, min_conf = {:.3}, gbdt macro-F1 {:.4} over {} windows: {}",
+                    m.theta,
+                    m.min_conf,
+                    g.map_or(f64::NAN, |x| x.macro_f1),
+                    m.windows.len(),
+                    dir.display()
+                );
+            }
+            return s;
         }
         for (id, dir) in &self.models {
             let _ = writeln!(s, "model {id}: {}", dir.display());

@@ -29,7 +29,9 @@ use crate::train::trainer::EpochRecord;
 pub struct CheckpointState {
     /// Format version of the file.
     pub format_version: u32,
-    /// `{"model": …, "train": …}`: a checkpoint resumes only under the same config.
+    /// `{"model": …, "train": …, "context": …}` (`context`: the caller's data config, e.g. the
+    /// pipeline's symbols, horizon, θ and label kind): a checkpoint resumes only under the same
+    /// config.
     pub config: Value,
     /// Epochs finished.
     pub epochs_done: usize,
@@ -61,6 +63,36 @@ impl std::fmt::Debug for Checkpoint {
             .field("best", &self.best)
             .finish_non_exhaustive()
     }
+}
+
+/// The dotted keys where `saved` and `now` differ, each as `key saved → now` (`absent` for a
+/// missing key), in key order; at most 12, then a count.
+pub fn config_diff(saved: &Value, now: &Value) -> Vec<String> {
+    fn walk(prefix: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<String>) {
+        match (a, b) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&key, x.get(k), y.get(k), out);
+                }
+            }
+            (a, b) if a != b => {
+                let show = |v: Option<&Value>| v.map_or_else(|| "absent".to_string(), Value::to_string);
+                let key = if prefix.is_empty() { "(the whole config)" } else { prefix };
+                out.push(format!("{key} {} → {}", show(a), show(b)));
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", Some(saved), Some(now), &mut out);
+    if out.len() > 12 {
+        let more = out.len() - 12;
+        out.truncate(12);
+        out.push(format!("and {more} more"));
+    }
+    out
 }
 
 /// Writes the checkpoint folder `dir` as one unit.
@@ -106,8 +138,9 @@ pub fn load(
     let state: CheckpointState = vane_artifact::read_json(&state_path, FORMAT_VERSION)?;
     if &state.config != config {
         return config_err(format!(
-            "{} was written by a different model/training config; use the same config or remove the checkpoint",
-            state_path.display()
+            "{} was written under another config ({}); resume with the same config, or train without --resume",
+            state_path.display(),
+            config_diff(&state.config, config).join(", ")
         ));
     }
     let mpath = dir.join("last.bpk");

@@ -113,6 +113,9 @@ pub struct TrainInputs<'a, 'b> {
     pub checkpoint_dir: Option<&'a Path>,
     /// Continue from the checkpoint in `checkpoint_dir` if one exists.
     pub resume: bool,
+    /// What else the checkpoint must match to be resumed (the caller's data config: symbols,
+    /// horizon, θ, label kind, …); `None` for none. Saved in the checkpoint's `state.json`.
+    pub context: Option<&'a serde_json::Value>,
 }
 
 /// Loss of one batch under the task and settings.
@@ -269,7 +272,10 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
         adamw = adamw.with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip_norm as f32)));
     }
     let mut optim = adamw.init();
-    let config_value = serde_json::json!({ "model": mcfg, "train": cfg });
+    let config_value = match inputs.context {
+        Some(c) => serde_json::json!({ "model": mcfg, "train": cfg, "context": c }),
+        None => serde_json::json!({ "model": mcfg, "train": cfg }),
+    };
 
     let mut state = CheckpointState {
         format_version: FORMAT_VERSION,
