@@ -42,7 +42,9 @@ pub(crate) struct ExportArgs {
     pub(crate) data: DataDir,
 }
 
-/// `--json` prints `{"files":[{symbol, interval, rows, first_open_time_ms, last_open_time_ms, gaps, duplicates, misaligned}]}`.
+/// `--json` prints `{"files":[{symbol, interval, rows, first_open_time_ms, last_open_time_ms, gaps,
+/// duplicates, misaligned, checksummed}], "errors":[{path, error}], "stale_temps":[path]}`; an
+/// unreadable file is listed under `errors` (exit 1 at the end) and hides no other series.
 #[derive(Debug, clap::Args)]
 pub(crate) struct InfoArgs {
     #[command(flatten)]

@@ -38,4 +38,11 @@ pub(crate) struct DownloadArgs {
     /// Request attempts before giving up on a page.
     #[arg(long, default_value_t = 6)]
     pub(crate) max_attempts: u32,
+    /// Seconds one request may spend on retries in all (waits for Retry-After and backoff, and
+    /// the further attempts); past it the download stops and says so. Each wait is shown on stderr.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub(crate) max_wait: u64,
+    /// Seconds one request may take, connection included.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
 }

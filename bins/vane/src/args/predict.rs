@@ -10,7 +10,9 @@ use super::DataDir;
 
 /// `--json` prints `{symbol, model_kind, model_id_used, as_of, signal, confidence, probs: {BUY, SELL,
 /// HOLD}}` for a classifier and `{symbol, model_kind, model_id_used, as_of, expected_return[, signal]}`
-/// for a regressor.
+/// for a regressor, plus `stale` (closed bars are missing from the store), `as_of_age_s` (seconds
+/// since the last stored bar closed) and, when `--refresh` failed, `refresh_error`: a failed
+/// refresh predicts from the stored bars and says so.
 #[derive(Debug, clap::Args)]
 pub(crate) struct PredictArgs {
     /// The symbol.
@@ -30,6 +32,15 @@ pub(crate) struct PredictArgs {
     /// Exchange endpoint for --refresh.
     #[arg(long)]
     pub(crate) base_url: Option<String>,
+    /// With --refresh: request attempts before the refresh gives up (then the stored bars are used).
+    #[arg(long, default_value_t = 2)]
+    pub(crate) max_attempts: u32,
+    /// With --refresh: seconds one request may spend on retries in all.
+    #[arg(long, default_value_t = 3, value_name = "SECS")]
+    pub(crate) max_wait: u64,
+    /// With --refresh: seconds one request may take.
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
     /// With --refresh and nothing stored: start this many days back.
     #[arg(long, default_value_t = 1095)]
     pub(crate) since_days: u32,

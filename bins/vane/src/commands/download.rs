@@ -1,5 +1,6 @@
 //! `vane download`.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -7,7 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use vane_core::{DAY_MS, Symbol, Timestamp};
 use vane_market_data::{
-    DownloadRequest, DownloadSummary, Downloader, Exchange, ParquetStore, RetryPolicy, Sleeper, read_universe,
+    DownloadRequest, DownloadSummary, Downloader, Exchange, MarketDataError, ParquetStore, RetryPolicy, Sleeper,
+    read_universe,
 };
 
 use crate::args::download::DownloadArgs;
@@ -41,21 +43,45 @@ pub(crate) fn run(a: DownloadArgs) -> Result<Downloads> {
     if symbols.is_empty() {
         bail!("no symbols given");
     }
-    let retry = RetryPolicy { max_attempts: a.max_attempts.max(1), ..RetryPolicy::default() };
-    let client = a.exchange.client(a.base_url.as_deref(), retry, Sleeper::default());
+    let retry = RetryPolicy {
+        max_attempts: a.max_attempts.max(1),
+        max_wait: Duration::from_secs(a.max_wait),
+        timeout: Duration::from_secs(a.timeout),
+        ..RetryPolicy::default()
+    };
+    // Every wait (Retry-After, backoff, the weight budget) is shown on stderr above the bar.
+    let current: Arc<Mutex<Option<ProgressBar>>> = Arc::default();
+    let shown = current.clone();
+    let sleeper = Sleeper::default().with_report(move |n| {
+        let line = format!("note: {n}");
+        match shown.lock().ok().and_then(|b| b.clone()) {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    });
+    let client = a.exchange.client(a.base_url.as_deref(), retry, sleeper);
     let store = ParquetStore::new(&a.data.data_dir);
     let since = a.since.unwrap_or_else(|| Timestamp(Timestamp::now().0 - i64::from(a.since_days) * DAY_MS));
     let mut report = Downloads { exchange: a.exchange, downloads: Vec::new(), failures: Vec::new() };
     for symbol in symbols {
         let req = DownloadRequest { symbol: symbol.clone(), interval: a.interval, since, until: a.until };
         let bar = progress_bar(format!("{symbol} {}", a.interval));
+        if let Ok(mut c) = current.lock() {
+            *c = Some(bar.clone());
+        }
         let result = Downloader::new(client.as_ref(), &store).download(&req, &mut |p| {
             bar.set_position((p.fraction() * 1000.0) as u64);
             bar.set_message(format!("{} bars, up to {}", p.rows_fetched, p.fetched_until));
         });
         bar.finish_and_clear();
+        if let Ok(mut c) = current.lock() {
+            *c = None;
+        }
         match result {
             Ok(s) => report.downloads.push(s),
+            // An error that every symbol would hit (a bad URL, an interval the exchange lacks,
+            // a --since out of range) ends the run with its own class.
+            Err(e) if is_for_every_symbol(&e) => return Err(e.into()),
             Err(e) => {
                 eprintln!("error: {symbol} {}: {e}", a.interval);
                 report.failures.push(symbol);
@@ -63,6 +89,17 @@ pub(crate) fn run(a: DownloadArgs) -> Result<Downloads> {
         }
     }
     Ok(report)
+}
+
+fn is_for_every_symbol(e: &MarketDataError) -> bool {
+    let e = match e {
+        MarketDataError::Interrupted { source, .. } => source.as_ref(),
+        other => other,
+    };
+    matches!(
+        e,
+        MarketDataError::BadUrl { .. } | MarketDataError::InvalidArgument(_) | MarketDataError::NotAFolder { .. }
+    )
 }
 
 impl Render for Downloads {

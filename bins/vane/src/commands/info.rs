@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 use vane_core::Timestamp;
-use vane_market_data::{ParquetStore, SeriesInfo, store_info};
+use vane_market_data::{FileError, ParquetStore, SeriesInfo, store_report};
 
 use crate::args::data::InfoArgs;
 use crate::output::{Render, opt_time};
@@ -14,13 +14,18 @@ use crate::output::{Render, opt_time};
 #[derive(Serialize)]
 pub(crate) struct StoreReport {
     pub(crate) files: Vec<SeriesInfo>,
+    /// Files that could not be read, each with its error (the others are still reported).
+    pub(crate) errors: Vec<FileError>,
+    /// Temporary files of writers that died; the next write to their series removes them.
+    pub(crate) stale_temps: Vec<PathBuf>,
     #[serde(skip)]
     pub(crate) dir: PathBuf,
 }
 
 pub(crate) fn run(a: InfoArgs) -> Result<StoreReport> {
     let store = ParquetStore::new(&a.data.data_dir);
-    Ok(StoreReport { files: store_info(&store)?, dir: a.data.data_dir })
+    let r = store_report(&store)?;
+    Ok(StoreReport { files: r.files, errors: r.errors, stale_temps: r.stale_temps, dir: a.data.data_dir })
 }
 
 /// The store table of `data info` and `demo`.
@@ -58,7 +63,44 @@ pub(crate) fn table(dir: &Path, files: &[SeriesInfo]) -> String {
 
 impl Render for StoreReport {
     fn human(&self) -> String {
-        table(&self.dir, &self.files)
+        let mut s = if self.files.is_empty() && !self.errors.is_empty() {
+            String::new()
+        } else {
+            table(&self.dir, &self.files)
+        };
+        let unverified: Vec<String> =
+            self.files.iter().filter(|f| !f.checksummed).map(|f| format!("{} {}", f.symbol, f.interval)).collect();
+        if !unverified.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nnote: written before checksums, read unverified (the next download or import adds them): {}",
+                unverified.join(", ")
+            );
+        }
+        for e in &self.errors {
+            let _ = writeln!(s, "\nunreadable: {}: {}", e.path.display(), e.error);
+        }
+        if !self.stale_temps.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nstale temporary files of interrupted writes (removed by the next write to their series):"
+            );
+            for p in &self.stale_temps {
+                let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                let _ = writeln!(s, "    {} ({size} bytes)", p.display());
+            }
+        }
+        s
+    }
+    fn failure(&self) -> Option<String> {
+        (!self.errors.is_empty()).then(|| {
+            format!(
+                "{} of {} file(s) in {} could not be read",
+                self.errors.len(),
+                self.errors.len() + self.files.len(),
+                self.dir.display()
+            )
+        })
     }
     fn compact(&self) -> bool {
         true

@@ -1,25 +1,88 @@
 //! `vane predict`.
 
+use std::time::Duration;
+
 use anyhow::Result;
+use serde::Serialize;
 use vane_core::{DAY_MS, Timestamp};
-use vane_market_data::{DownloadRequest, Downloader, ParquetStore, RetryPolicy, Sleeper};
+use vane_market_data::{DownloadRequest, Downloader, Freshness, ParquetStore, RetryPolicy, Sleeper};
 use vane_pipeline::{AnyPredictor, Forecast, Predict};
 
 use crate::args::predict::PredictArgs;
 use crate::output::Render;
 
-pub(crate) fn run(a: PredictArgs) -> Result<Forecast> {
+/// A forecast and how current the bars behind it are.
+#[derive(Serialize)]
+pub(crate) struct Predicted {
+    #[serde(flatten)]
+    forecast: Forecast,
+    /// Closed bars are missing from the store: the forecast is for an older bar.
+    stale: bool,
+    /// Seconds since the last stored bar closed.
+    as_of_age_s: Option<i64>,
+    /// Why `--refresh` did not bring the store up to date (the forecast uses the stored bars).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_error: Option<String>,
+}
+
+pub(crate) fn run(a: PredictArgs) -> Result<Predicted> {
     let predictor = AnyPredictor::resolve(&a.artifacts_dir, &a.symbol, a.model_id.as_ref())?;
     let interval = predictor.interval();
     let store = ParquetStore::new(&a.data.data_dir);
+    let mut refresh_error = None;
     if a.refresh {
-        let client = a.exchange.client(a.base_url.as_deref(), RetryPolicy::default(), Sleeper::default());
+        // Bounded: a dead exchange costs about max_attempts × timeout + max_wait, not minutes.
+        let retry = RetryPolicy {
+            max_attempts: a.max_attempts.max(1),
+            max_wait: Duration::from_secs(a.max_wait),
+            timeout: Duration::from_secs(a.timeout),
+            base_delay: Duration::from_millis(250),
+            ..RetryPolicy::default()
+        };
+        let sleeper = Sleeper::default().with_report(|n| eprintln!("note: {n}"));
+        let client = a.exchange.client(a.base_url.as_deref(), retry, sleeper);
         let since = Timestamp(Timestamp::now().0 - i64::from(a.since_days) * DAY_MS);
         let req = DownloadRequest { symbol: a.symbol.clone(), interval, since, until: None };
-        Downloader::new(client.as_ref(), &store).download(&req, &mut |_| {})?;
+        let r = Downloader::new(client.as_ref(), &store).refresh(&req)?;
+        refresh_error = r.error.map(|e| e.to_string());
     }
     // Stored bars are closed bars only (downloads never store the open one).
-    Ok(predictor.predict(&a.symbol, &store.read(&a.symbol, interval)?)?)
+    let forecast = predictor.predict(&a.symbol, &store.read(&a.symbol, interval)?)?;
+    let fresh = Freshness::of(&store, &a.symbol, interval, Timestamp::now())?;
+    Ok(Predicted { forecast, stale: fresh.stale, as_of_age_s: fresh.age_s, refresh_error })
+}
+
+impl Render for Predicted {
+    fn human(&self) -> String {
+        self.forecast.human()
+    }
+    fn status(&self) -> Option<String> {
+        let age = self.as_of_age_s.map_or_else(String::new, |s| format!(" (its last bar closed {} ago)", ago(s)));
+        match (&self.refresh_error, self.stale) {
+            (Some(e), _) => {
+                Some(format!("warning: the refresh failed, so this forecast uses the stored bars{age}: {e}"))
+            }
+            (None, true) => Some(format!("warning: the stored bars are not up to date{age}: the forecast is stale")),
+            (None, false) => None,
+        }
+    }
+    fn compact(&self) -> bool {
+        true
+    }
+}
+
+/// `3d 4h`, `5h 2m`, `40s`.
+fn ago(s: i64) -> String {
+    let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
+    }
 }
 
 impl Render for Forecast {
