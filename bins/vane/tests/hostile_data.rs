@@ -92,6 +92,7 @@ fn case_19_predict_refresh_falls_back_to_stored_bars_and_says_so() {
     )
     .unwrap();
     ok(&vane(&["train", "--config", "small.toml", "--mode", "fast"], dir.path()));
+    case_28_feature_schema_mismatch_names_the_column(dir.path());
     // The exchange is down: bounded, then a stale forecast from the stored bars.
     let t0 = Instant::now();
     let out = vane_within(
@@ -118,6 +119,18 @@ fn case_19_predict_refresh_falls_back_to_stored_bars_and_says_so() {
     .unwrap();
     assert_eq!(p["stale"], true);
     assert!(p.get("refresh_error").is_none(), "{p}");
+}
+
+/// Case 28: a feature schema that differs from this build's names the column that differs (run
+/// inside case 19's test, which has a trained model).
+fn case_28_feature_schema_mismatch_names_the_column(dir: &Path) {
+    let p = dir.join("artifacts/models/global/feature_schema.json");
+    let good = std::fs::read_to_string(&p).unwrap();
+    assert!(good.contains("\"rsi_14\""), "{good}");
+    std::fs::write(&p, good.replacen("\"rsi_14\"", "\"rsi_21\"", 1)).unwrap();
+    let out = vane(&["predict", "--symbol", "BTCUSDT"], dir);
+    fails(&out, exit::DATA, &["feature_schema.json", "\"rsi_21\" in the model", "\"rsi_14\" in this build"]);
+    std::fs::write(&p, good).unwrap();
 }
 
 #[test]

@@ -37,17 +37,25 @@ impl Predictor {
         let set: FeatureSet = schema.feature_set.parse().map_err(|e: vane_indicators::IndicatorError| {
             PipelineError::Artifact { path: dir.join("feature_schema.json"), message: e.to_string() }
         })?;
-        if set.version() != schema.feature_set_version || set.columns() != schema.columns {
+        let built = set.columns();
+        if set.version() != schema.feature_set_version || built != schema.columns {
+            // Say what differs: the version, or the first column that is not the same.
+            let what = if set.version() != schema.feature_set_version {
+                format!("the model has version {}, this build {}", schema.feature_set_version, set.version())
+            } else {
+                match schema.columns.iter().zip(&built).position(|(a, b)| a != b) {
+                    Some(i) => format!(
+                        "column {} is {:?} in the model, {:?} in this build",
+                        i + 1,
+                        schema.columns[i],
+                        built[i]
+                    ),
+                    None => format!("the model has {} columns, this build {}", schema.columns.len(), built.len()),
+                }
+            };
             return Err(PipelineError::Artifact {
                 path: dir.join("feature_schema.json"),
-                message: format!(
-                    "feature set {} version {} with {} columns does not match this build's version {} ({} columns): retrain",
-                    schema.feature_set,
-                    schema.feature_set_version,
-                    schema.columns.len(),
-                    set.version(),
-                    set.columns().len()
-                ),
+                message: format!("feature set {} does not match this build's ({what}): retrain", schema.feature_set),
             });
         }
         Ok(Self { dir: dir.to_path_buf(), model, schema, inference })

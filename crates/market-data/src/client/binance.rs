@@ -169,7 +169,7 @@ impl KlineSource for BinanceClient {
     }
 }
 
-fn parse_klines(
+pub(super) fn parse_klines(
     body: &str,
     interval: Interval,
     start: Timestamp,

@@ -92,39 +92,51 @@ impl KlineSource for BybitClient {
                     body: snippet(&resp.body),
                 });
             }
-            let v: Value = match serde_json::from_str(&resp.body) {
-                Ok(v) => v,
-                Err(e) => {
-                    return Verdict::Fail(MarketDataError::Malformed {
-                        exchange,
-                        url: full.into(),
-                        message: format!("invalid JSON ({e}): {}", snippet(&resp.body)),
-                    });
-                }
-            };
-            let code = v.get("retCode").and_then(Value::as_i64);
-            let msg = v.get("retMsg").and_then(Value::as_str).unwrap_or("").to_string();
-            match code {
-                Some(0) => {}
-                Some(c) if RATE_LIMIT_CODES.contains(&c) => {
-                    return Verdict::Retry { after: None, why: format!("retCode {c}: {msg}") };
-                }
-                Some(c) => {
-                    return Verdict::Fail(MarketDataError::Api { exchange, url: full.into(), code: c, message: msg });
-                }
-                None => {
-                    return Verdict::Fail(MarketDataError::Malformed {
-                        exchange,
-                        url: full.into(),
-                        message: format!("no retCode in {}", snippet(&resp.body)),
-                    });
-                }
-            }
-            match parse_list(&v, interval, start, end) {
-                Ok(b) => Verdict::Done(b),
-                Err(problem) => Verdict::Fail(problem.into_error(exchange, full)),
-            }
+            judge_body(&resp.body, interval, start, end, exchange, full)
         })
+    }
+}
+
+/// What a 200 answer's body means: a page, a rate limit to retry, or an error.
+pub(super) fn judge_body(
+    body: &str,
+    interval: Interval,
+    start: Timestamp,
+    end: Timestamp,
+    exchange: &'static str,
+    full: &str,
+) -> Verdict<Bars> {
+    let v: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Verdict::Fail(MarketDataError::Malformed {
+                exchange,
+                url: full.into(),
+                message: format!("invalid JSON ({e}): {}", snippet(body)),
+            });
+        }
+    };
+    let code = v.get("retCode").and_then(Value::as_i64);
+    let msg = v.get("retMsg").and_then(Value::as_str).unwrap_or("").to_string();
+    match code {
+        Some(0) => {}
+        Some(c) if RATE_LIMIT_CODES.contains(&c) => {
+            return Verdict::Retry { after: None, why: format!("retCode {c}: {msg}") };
+        }
+        Some(c) => {
+            return Verdict::Fail(MarketDataError::Api { exchange, url: full.into(), code: c, message: msg });
+        }
+        None => {
+            return Verdict::Fail(MarketDataError::Malformed {
+                exchange,
+                url: full.into(),
+                message: format!("no retCode in {}", snippet(body)),
+            });
+        }
+    }
+    match parse_list(&v, interval, start, end) {
+        Ok(b) => Verdict::Done(b),
+        Err(problem) => Verdict::Fail(problem.into_error(exchange, full)),
     }
 }
 

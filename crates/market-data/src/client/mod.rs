@@ -105,6 +105,32 @@ impl FromStr for Exchange {
     }
 }
 
+/// Parses the body of a 200 answer to a kline request of `exchange` for the window
+/// `[start, end]`, exactly as the client does: the validated bars, or the error the client
+/// would give (malformed, API error, a page that does not advance; a Bybit rate-limit code is
+/// a transport error here, as after the client's last retry). Never panics, whatever `body` is.
+pub fn parse_page(
+    exchange: Exchange,
+    body: &str,
+    interval: Interval,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Bars> {
+    let name = exchange.as_str();
+    match exchange {
+        Exchange::BinanceSpot | Exchange::BinanceUsdm => {
+            binance::parse_klines(body, interval, start, end).map_err(|p| p.into_error(name, "-"))
+        }
+        Exchange::BybitLinear => match bybit::judge_body(body, interval, start, end, name, "-") {
+            http::Verdict::Done(b) => Ok(b),
+            http::Verdict::Fail(e) => Err(e),
+            http::Verdict::Retry { why, .. } => {
+                Err(MarketDataError::Transport { exchange: name, url: "-".into(), attempts: 1, message: why })
+            }
+        },
+    }
+}
+
 /// Parses a decimal string field of an exchange row.
 fn num_field(v: &serde_json::Value, what: &str) -> std::result::Result<f64, String> {
     let s = v.as_str().ok_or_else(|| format!("{what} is {v}, expected a decimal string"))?;
