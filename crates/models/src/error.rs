@@ -34,6 +34,22 @@ pub enum ModelError {
     Report(#[from] vane_report::ReportError),
 }
 
+impl ModelError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            ModelError::Config { .. } => ErrorClass::Data,
+            ModelError::Data { .. } => ErrorClass::Data,
+            ModelError::Device { .. } => ErrorClass::Io,
+            ModelError::Weights { .. } => ErrorClass::Data,
+            ModelError::Diverged { .. } => ErrorClass::Data,
+            ModelError::Artifact(e) => e.class(),
+            ModelError::Report { .. } => ErrorClass::Io,
+        }
+    }
+}
+
 /// Result of this crate.
 pub type Result<T> = std::result::Result<T, ModelError>;
 

@@ -64,5 +64,27 @@ pub enum PipelineError {
     },
 }
 
+impl PipelineError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            PipelineError::Config { .. } => ErrorClass::Data,
+            PipelineError::NoModel { .. } => ErrorClass::Data,
+            PipelineError::Artifact { .. } => ErrorClass::Data,
+            PipelineError::Data { .. } => ErrorClass::Data,
+            PipelineError::File(e) => e.class(),
+            PipelineError::MarketData(e) => e.class(),
+            PipelineError::Core(e) => e.class(),
+            PipelineError::Tabular(e) => e.class(),
+            PipelineError::Label(e) => e.class(),
+            PipelineError::Validation(e) => e.class(),
+            PipelineError::Policy(e) => e.class(),
+            PipelineError::Models(e) => e.class(),
+            PipelineError::Io { .. } => ErrorClass::Io,
+        }
+    }
+}
+
 /// Result type of vane-pipeline.
 pub type Result<T> = std::result::Result<T, PipelineError>;

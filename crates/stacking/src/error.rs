@@ -27,5 +27,18 @@ pub enum StackingError {
     },
 }
 
+impl StackingError {
+    /// The class of this error (exit code of the CLI, HTTP status of the service).
+    pub fn class(&self) -> vane_core::ErrorClass {
+        use vane_core::ErrorClass;
+        match self {
+            StackingError::InvalidInput { .. } => ErrorClass::Data,
+            StackingError::Validation(e) => e.class(),
+            StackingError::Tabular(e) => e.class(),
+            StackingError::Model { .. } => ErrorClass::Data,
+        }
+    }
+}
+
 /// Result type of vane-stacking.
 pub type Result<T> = std::result::Result<T, StackingError>;
