@@ -11,7 +11,11 @@
 //! `Timestamp(Millisecond, "UTC")`, `open high low close volume` as `Float64`, and when the data
 //! has them `quote_volume` (`Float64`), `trades` (`UInt64`), `taker_buy_base_volume`,
 //! `taker_buy_quote_volume` (`Float64`); key-value metadata `vane.format_version`,
-//! `vane.symbol`, `vane.interval`. Files written by other tools with the same column names (and
+//! `vane.symbol`, `vane.interval` and `vane.crc32`: one CRC32 per row group over the decoded
+//! values of every column but `close_time` (parquet-rs writes no page checksums), verified on
+//! every read — a mismatch is [`MarketDataError::Corrupt`] naming the file. Files without
+//! `vane.crc32` (written before it, or by another tool) are read unverified; the next write to
+//! the series adds it. Footer-only reads (`row_count`, `last_open_time`) are not verified. Files written by other tools with the same column names (and
 //! `open_time` as `Int64` ms) are read as well.
 
 use std::fs::{self, File};
