@@ -677,7 +677,7 @@ fn tabular_models_on_csv() {
         &["tabular", "--model", "gbdt", "--train", "train.csv", "--test", "test.csv", "--target", "label"],
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("column symbol: \"BTCUSDT\" is not a number (mark it --categorical?)")
@@ -726,7 +726,7 @@ fn train_then_predict_cli_with_refresh_against_the_mock() {
     assert!(!mock.requests().is_empty(), "the refresh asked the exchange");
     // Unknown symbol: a clear error naming it.
     let out = vane(&["predict", "--symbol", "XRPUSDT"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no stored candles for XRPUSDT 4h"),
         "{}",
@@ -908,7 +908,7 @@ fn predict_with_trained_sequence_models_by_model_id() {
     }
     // Unknown model id and a malformed one are clear errors.
     let bad = vane(&["predict", "--symbol", "BTCUSDT", "--model-id", "nosuch"], dir.path());
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2));
     let e = String::from_utf8_lossy(&bad.stderr);
     assert!(e.contains("no model nosuch"), "{e}");
     let bad = vane(&["predict", "--symbol", "BTCUSDT", "--model-id", "../x"], dir.path());

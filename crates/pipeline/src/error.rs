@@ -70,7 +70,7 @@ impl PipelineError {
         use vane_core::ErrorClass;
         match self {
             PipelineError::Config { .. } => ErrorClass::Data,
-            PipelineError::NoModel { .. } => ErrorClass::Data,
+            PipelineError::NoModel { .. } => ErrorClass::Usage,
             PipelineError::Artifact { .. } => ErrorClass::Data,
             PipelineError::Data { .. } => ErrorClass::Data,
             PipelineError::File(e) => e.class(),
