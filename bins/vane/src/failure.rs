@@ -7,34 +7,31 @@ use std::io::Write;
 
 use vane_core::ErrorClass;
 
-/// A bad argument found by a command (not by clap): exit code 2.
+/// An error the CLI itself raises: a bad argument found by a command rather than by clap (exit
+/// code 2), or a run that finished and reported a failure in its output, a partial download say
+/// (exit code 1).
 #[derive(Debug)]
-pub(crate) struct Usage(pub(crate) String);
+pub(crate) enum Marked {
+    /// A bad argument.
+    Usage(String),
+    /// A failure the run's own output reports.
+    Reported(String),
+}
 
-impl std::fmt::Display for Usage {
+impl std::fmt::Display for Marked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Marked::Usage(m) | Marked::Reported(m) => f.write_str(m),
+        }
     }
 }
 
-impl std::error::Error for Usage {}
+impl std::error::Error for Marked {}
 
 /// A bad argument: `return Err(usage(format!(...)))`.
 pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Usage(msg.into()))
+    anyhow::Error::new(Marked::Usage(msg.into()))
 }
-
-/// A run that finished and reported a failure in its output (a partial download, say): exit 1.
-#[derive(Debug)]
-pub(crate) struct Reported(pub(crate) String);
-
-impl std::fmt::Display for Reported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Reported {}
 
 /// What the process does with an error.
 pub(crate) enum Outcome {
@@ -60,11 +57,10 @@ pub(crate) fn outcome(e: &anyhow::Error) -> Outcome {
         return Outcome::ClosedPipe;
     }
     for cause in e.chain() {
-        if cause.is::<Reported>() {
-            return Outcome::Reported;
-        }
-        if cause.is::<Usage>() {
-            return Outcome::Class(ErrorClass::Usage);
+        match cause.downcast_ref::<Marked>() {
+            Some(Marked::Reported(_)) => return Outcome::Reported,
+            Some(Marked::Usage(_)) => return Outcome::Class(ErrorClass::Usage),
+            None => {}
         }
         typed!(
             cause,
@@ -182,7 +178,7 @@ mod tests {
         assert_eq!(class(&anyhow::anyhow!("--symbol needs --interval")), Some(ErrorClass::Usage));
         let pipe = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe");
         assert!(matches!(outcome(&anyhow::Error::new(pipe).context("writing")), Outcome::ClosedPipe));
-        assert!(matches!(outcome(&Reported("1 failed".into()).into()), Outcome::Reported));
+        assert!(matches!(outcome(&Marked::Reported("1 failed".into()).into()), Outcome::Reported));
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub(crate) fn emit<R: Render>(r: &R, json: bool) -> Result<()> {
     }
     out.flush()?;
     if let Some(f) = r.failure() {
-        return Err(crate::failure::Reported(f).into());
+        return Err(crate::failure::Marked::Reported(f).into());
     }
     Ok(())
 }
