@@ -1,30 +1,15 @@
 //! The `vane` binary end to end: real fixture files in, store and JSON out, errors on bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::{fixture, ok, vane};
 
 use serde_json::Value;
 use vane_core::{Interval, Symbol, Timestamp};
 use vane_testkit::{Fault, Flavor, MockExchange, fixture_bars, fixtures_dir};
-
-fn vane(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vane")).args(args).current_dir(cwd).output().expect("run vane")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn fixture(rel: &str) -> PathBuf {
-    fixtures_dir().join(rel)
-}
 
 #[test]
 fn import_then_data_info_json() {
@@ -96,7 +81,7 @@ fn malformed_csv_is_rejected_naming_line_and_column_and_stores_nothing() {
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, lines.join("\n")).unwrap();
     let out = vane(&["import", "--csv", bad.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.csv:1001: column high"), "{err}");
     assert_eq!(std::fs::read(dir.path().join("data/BTCUSDT_4h.parquet")).unwrap(), stored);
@@ -120,14 +105,14 @@ fn bad_arguments_are_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid interval \"4H\""));
     // The 4h file imported as 1h: its close times do not match.
     let out = vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "1h"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("column close_time_ms"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let out = vane(&["export", "--symbol", "ETHUSDT", "--interval", "4h", "--csv", "x.csv"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no stored candles for ETHUSDT 4h"));
     assert!(!dir.path().join("x.csv").exists());
 }
@@ -248,7 +233,7 @@ fn universe_file_with_a_bad_symbol_names_the_line() {
         &["download", "--symbols-file", "u.txt", "--interval", "4h", "--base-url", "http://127.0.0.1:9"],
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("u.txt:4") && err.contains("invalid symbol \"eth-usdt\""), "{err}");
 }
@@ -359,14 +344,14 @@ fn features_bad_input_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown feature set \"v9\""));
     let out = vane(&["features", "--input", csv.to_str().unwrap(), "--set", "v1", "--mtf", "1h"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not a whole multiple"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let out = vane(&["features", "--input", "missing.csv", "--set", "v1"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv"));
 }
 
@@ -415,7 +400,7 @@ fn label_kinds_write_their_columns() {
         &["label", "--input", csv.to_str().unwrap(), "--kind", "fixed", "--theta=-1", "--output", "bad.csv"],
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("theta = -1"));
     assert!(!dir.path().join("bad.csv").exists());
 }
@@ -476,7 +461,7 @@ fn split_json_matches_the_hand_computed_folds() {
     assert_eq!(j["folds"].as_array().unwrap().len(), 15);
     assert_eq!(j["paths"].as_array().unwrap().len(), 5);
     let bad = vane(&["split", "--rows", "5", "--scheme", "purged-kfold", "--k", "9"], dir.path());
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("k = 9 must be in 2..=5"));
 }
 
@@ -544,7 +529,7 @@ fn backtest_and_metrics_cli() {
     // A position at a time that is not a bar is an error naming it.
     std::fs::write(dir.path().join("bad.csv"), "open_time_ms,position\n123,1\n").unwrap();
     let out = vane(&["backtest", "--prices", prices.to_str().unwrap(), "--positions", "bad.csv"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("open_time_ms 123"));
 }
 
@@ -608,7 +593,7 @@ fn calibrate_cli_fits_and_applies() {
     assert!(iso["calibrator"]["x"].as_array().unwrap().len() > 2);
     std::fs::write(dir.path().join("bad.csv"), "score,label\n0.1,2\n").unwrap();
     let out = vane(&["calibrate", "--fit", "bad.csv", "--apply", "apply.csv", "--output", "o3.csv"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv:2: label 2 must be 0 or 1"));
 }
 
@@ -738,7 +723,7 @@ fn train_then_predict_cli_with_refresh_against_the_mock() {
     // A config field out of range names the field.
     std::fs::write(dir.path().join("bad.toml"), "hold_min = 0.9\nhold_max = 0.1\n").unwrap();
     let out = vane(&["train", "--config", "bad.toml", "--mode", "fast"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("hold_min/hold_max"));
 }
 

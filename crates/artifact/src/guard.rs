@@ -64,10 +64,7 @@ pub fn check_output(output: &Path, inputs: &[&Path], protected: &[(&str, &Path)]
         if out.starts_with(&d) {
             return Err(ArtifactError::OutputPath {
                 output: output.to_path_buf(),
-                reason: format!(
-                    "it is inside {what} {} that vane manages; write outside that folder",
-                    dir.display()
-                ),
+                reason: format!("it is inside {what} {} that vane manages; write outside that folder", dir.display()),
             });
         }
     }

@@ -29,8 +29,8 @@ pub mod predict;
 pub mod versioned;
 
 pub use error::{ArtifactError, Result};
-pub use guard::check_output;
 pub use fs::{FailPoint, StagedDir, open_dir, recover_dir, write_atomic, write_atomic_with, write_json};
+pub use guard::check_output;
 pub use model_id::ModelId;
 pub use predict::{Forecast, Predict, PredictStream};
 pub use versioned::{Versioned, check_version, parse_json, read_json, read_versioned, write_versioned};

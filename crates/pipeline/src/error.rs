@@ -16,6 +16,16 @@ pub enum PipelineError {
         /// The artifacts folder searched.
         dir: PathBuf,
     },
+    /// A model id asked for (`--model-id`, the service's `model_id`) with no folder.
+    #[error("no model {id} in {}: {hint}`ls {}` lists the trained ones", dir.display(), dir.display())]
+    UnknownModel {
+        /// The id asked for.
+        id: String,
+        /// The models folder searched.
+        dir: PathBuf,
+        /// "did you mean …? " or empty.
+        hint: String,
+    },
     /// An artifact that is missing, unreadable, of another format version or feature schema.
     #[error("artifact {path}: {message}")]
     Artifact {
@@ -70,7 +80,7 @@ impl PipelineError {
         use vane_core::ErrorClass;
         match self {
             PipelineError::Config { .. } => ErrorClass::Data,
-            PipelineError::NoModel { .. } => ErrorClass::Usage,
+            PipelineError::NoModel { .. } | PipelineError::UnknownModel { .. } => ErrorClass::Usage,
             PipelineError::Artifact { .. } => ErrorClass::Data,
             PipelineError::Data { .. } => ErrorClass::Data,
             PipelineError::File(e) => e.class(),

@@ -273,10 +273,7 @@ impl AnyPredictor {
                     near.sort();
                     let hint =
                         if near.is_empty() { String::new() } else { format!("did you mean {}? ", near.join(", ")) };
-                    return Err(PipelineError::Artifact {
-                        path: dir,
-                        message: format!("no model {id}: {hint}`ls {}` lists the trained ones", models.display()),
-                    });
+                    return Err(PipelineError::UnknownModel { id: id.to_string(), dir: models, hint });
                 }
                 Self::load(&dir)
             }

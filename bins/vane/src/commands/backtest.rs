@@ -38,7 +38,7 @@ pub(crate) fn run(a: BacktestArgs) -> Result<Metrics> {
         "must be a finite number with |position| at most --max-leverage",
     )?;
     let positions = forward_fill(bars.open_time(), &times, &held)
-    .with_context(|| format!("{} against the bars of {}", a.positions.display(), a.prices.display()))?;
+        .with_context(|| format!("{} against the bars of {}", a.positions.display(), a.prices.display()))?;
     let costs = CostModel { fee_bps: a.fee_bps, slip_bps: a.slip_bps, funding_bps_per_8h: 0.0 };
     let bt = run_positions(bars.close(), &positions, &costs)?;
     let ppy = match a.periods_per_year {

@@ -25,10 +25,15 @@ pub(crate) fn run(a: CalibrateArgs) -> Result<Calibrated> {
     }
     let fit = Table::read(&a.fit)?;
     let finite = |x: &f64| x.is_finite();
-    let (scores, labels) = (fit.column_where::<f64>("score", finite, "must be a finite number")?, fit.binary_column("label")?);
+    let (scores, labels) =
+        (fit.column_where::<f64>("score", finite, "must be a finite number")?, fit.binary_column("label")?);
     let (cal, choice) = fit_binary(a.method, &scores, &labels, a.holdout)?;
     let apply = Table::read(&a.apply)?;
-    let calibrated: Vec<f64> = apply.column_where::<f64>("score", finite, "must be a finite number")?.into_iter().map(|s| cal.apply(s)).collect();
+    let calibrated: Vec<f64> = apply
+        .column_where::<f64>("score", finite, "must be a finite number")?
+        .into_iter()
+        .map(|s| cal.apply(s))
+        .collect();
     vane_artifact::write_atomic(&a.output, apply.to_csv_with_column("calibrated", &calibrated).as_bytes())?;
     if let Some(p) = &a.save {
         let file = CalibrationFile {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use serde::Serialize;
-use vane_core::Interval;
 use vane_artifact::check_output;
+use vane_core::Interval;
 use vane_market_data::{ParquetStore, read_csv, resample, write_csv};
 
 use crate::args::data::ResampleArgs;
