@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use vane_core::Symbol;
 use vane_models::train::Quiet;
 use vane_pipeline::sequence::{SequenceData, SequenceJob, prepare, train_sequence};
@@ -300,10 +301,7 @@ fn case_28_a_model_folder_without_its_weights_is_incomplete_not_untrained() {
     let dir = tempfile::tempdir().unwrap();
     let g = trained_global(dir.path());
     std::fs::remove_file(g.join("model.json")).unwrap();
-    for e in [
-        refused(Predictor::load(&g)),
-        refused(AnyPredictor::load(&g)),
-    ] {
+    for e in [refused(Predictor::load(&g)), refused(AnyPredictor::load(&g))] {
         assert!(e.contains("incomplete") && e.contains("model.json") && !e.contains("train one first"), "{e}");
     }
     let empty = dir.path().join("artifacts/models/empty");
@@ -336,6 +334,7 @@ fn permute_labels_shuffles_the_sequence_targets() {
     assert!(matches!(j, Job::Sequence(s) if s.data.permute_labels));
 }
 
+/// 64 cases with a fixed seed by default (CI); `VANE_PROPTEST_CASES=5000` for a longer run.
 fn cases() -> u32 {
     std::env::var("VANE_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
 }
@@ -374,7 +373,7 @@ fn mutate(text: &str, at: usize, len: usize, token: usize) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), rng_seed: RngSeed::Fixed(0x5eed_0021), failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Arbitrary text never panics the config reader; an error names the file or the override.
     #[test]
@@ -412,6 +411,7 @@ fn mutated_artifact_json_never_panics_and_names_the_file() {
     let originals: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(g.join(f)).unwrap()).collect();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: cases(),
+        rng_seed: RngSeed::Fixed(0x5eed_0013),
         failure_persistence: None,
         ..ProptestConfig::default()
     });
