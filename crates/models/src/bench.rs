@@ -49,6 +49,14 @@ impl BenchShape {
                 return config_err(format!("bench-train: {name} must be ≥ 1, got 0"));
             }
         }
+        // One input batch is batch·seq·features floats; past 2³⁰ (4 GiB) it is a typo, not a bench.
+        let elements = self.batch.checked_mul(self.seq).and_then(|x| x.checked_mul(self.features));
+        if elements.is_none_or(|e| e > 1 << 30) {
+            return config_err(format!(
+                "bench-train: batch {} × seq {} × features {} is more than 2^30 input values (4 GiB); use smaller sizes",
+                self.batch, self.seq, self.features
+            ));
+        }
         Ok(())
     }
 }

@@ -2,9 +2,10 @@
 
 use vane_models::{DeviceKind, ModelKind};
 
-/// A size flag: an integer ≥ 1 (0 is a usage error, before any backend is touched).
-fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
-    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+/// A size flag: an integer in 1..=max (0 or an absurd size is a usage error, before any backend
+/// is touched or any memory allocated).
+fn size(max: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=max)
 }
 
 #[derive(Debug, clap::Args)]
@@ -13,19 +14,19 @@ pub(crate) struct BenchTrainArgs {
     #[arg(long, value_enum)]
     pub(crate) model: ModelKind,
     /// Batch size.
-    #[arg(long, default_value_t = 64, value_parser = at_least_one())]
+    #[arg(long, default_value_t = 64, value_parser = size(65_536))]
     pub(crate) batch: usize,
     /// Window length.
-    #[arg(long, default_value_t = 60, value_parser = at_least_one())]
+    #[arg(long, default_value_t = 60, value_parser = size(100_000))]
     pub(crate) seq: usize,
     /// Features per step.
-    #[arg(long, default_value_t = 20, value_parser = at_least_one())]
+    #[arg(long, default_value_t = 20, value_parser = size(10_000))]
     pub(crate) features: usize,
     /// Hidden width (HRM cells; CNN-LSTM channels and LSTM; TFT d_model).
-    #[arg(long, default_value_t = 64, value_parser = at_least_one())]
+    #[arg(long, default_value_t = 64, value_parser = size(16_384))]
     pub(crate) hidden: usize,
     /// Timed training steps.
-    #[arg(long, default_value_t = 20, value_parser = at_least_one())]
+    #[arg(long, default_value_t = 20, value_parser = size(1_000_000))]
     pub(crate) steps: usize,
     /// Untimed warm-up steps.
     #[arg(long, default_value_t = 3)]
