@@ -78,7 +78,13 @@ impl Render for StoreReport {
             );
         }
         for e in &self.errors {
-            let _ = writeln!(s, "\nunreadable: {}: {}", e.path.display(), e.error);
+            // Most store errors already start with the file's path; print it once.
+            let path = e.path.display().to_string();
+            if e.error.starts_with(&path) {
+                let _ = writeln!(s, "\nunreadable: {}", e.error);
+            } else {
+                let _ = writeln!(s, "\nunreadable: {path}: {}", e.error);
+            }
         }
         if !self.stale_temps.is_empty() {
             let _ = writeln!(
