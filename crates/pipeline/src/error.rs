@@ -26,6 +26,9 @@ pub enum PipelineError {
         /// "did you mean …? " or empty.
         hint: String,
     },
+    /// A run cancelled through its progress hook (a cancelled background job); nothing was written.
+    #[error("cancelled")]
+    Cancelled,
     /// An artifact that is missing, unreadable, of another format version or feature schema.
     #[error("artifact {path}: {message}")]
     Artifact {
@@ -80,7 +83,9 @@ impl PipelineError {
         use vane_core::ErrorClass;
         match self {
             PipelineError::Config { .. } => ErrorClass::Data,
-            PipelineError::NoModel { .. } | PipelineError::UnknownModel { .. } => ErrorClass::Usage,
+            PipelineError::NoModel { .. } | PipelineError::UnknownModel { .. } | PipelineError::Cancelled => {
+                ErrorClass::Usage
+            }
             PipelineError::Artifact { .. } => ErrorClass::Data,
             PipelineError::Data { .. } => ErrorClass::Data,
             PipelineError::File(e) => e.class(),

@@ -40,5 +40,5 @@ pub use job::{Job, JobError};
 pub use overrides::Override;
 pub use predictor::{AnyPredictor, Predictor, PredictorStream, model_dir_for};
 pub use sequence_predictor::SequencePredictor;
-pub use train::{TrainReport, train};
+pub use train::{ProgressHook, TrainReport, train, train_with};
 pub use vane_artifact::{Forecast, ModelId, Predict, PredictStream};

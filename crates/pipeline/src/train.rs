@@ -108,6 +108,37 @@ pub struct TrainReport {
     pub by_model: BTreeMap<String, ModelMetrics>,
 }
 
+/// Progress of a training run, for [`train_with`]: called with the share done (0..=1) after each
+/// fitted GBDT; returning `Break` cancels the run, which then fails with
+/// [`PipelineError::Cancelled`] and writes nothing.
+pub type ProgressHook<'a> = &'a mut dyn FnMut(f64) -> std::ops::ControlFlow<()>;
+
+/// Counts the fits of one model among `models` and reports the overall share.
+struct Ticker<'a, 'h> {
+    hook: &'a mut ProgressHook<'h>,
+    model: usize,
+    models: usize,
+    done: usize,
+    total: usize,
+}
+
+impl Ticker<'_, '_> {
+    /// The model's last fit: its share is complete whatever the θ search skipped.
+    fn finish(&mut self) -> Result<()> {
+        self.done = self.total - 1;
+        self.tick()
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        self.done = (self.done + 1).min(self.total);
+        let share = (self.model as f64 + self.done as f64 / self.total.max(1) as f64) / self.models.max(1) as f64;
+        match (self.hook)(share.min(1.0)) {
+            std::ops::ControlFlow::Continue(()) => Ok(()),
+            std::ops::ControlFlow::Break(()) => Err(PipelineError::Cancelled),
+        }
+    }
+}
+
 /// One model fitted and evaluated, not yet written.
 struct Fitted {
     id: ModelId,
@@ -128,18 +159,33 @@ pub fn train(
     mode: Mode,
     permute_labels: bool,
 ) -> Result<TrainReport> {
+    train_with(store, artifacts_dir, cfg, mode, permute_labels, &mut |_| std::ops::ControlFlow::Continue(()))
+}
+
+/// [`train`] with a progress hook that can cancel the run (the service's background jobs).
+pub fn train_with(
+    store: &ParquetStore,
+    artifacts_dir: &std::path::Path,
+    cfg: &TrainConfig,
+    mode: Mode,
+    permute_labels: bool,
+    mut progress: ProgressHook<'_>,
+) -> Result<TrainReport> {
     cfg.validate()?;
-    let fitted: Vec<Fitted> = if cfg.per_symbol {
+    let jobs: Vec<(TrainConfig, ModelId)> = if cfg.per_symbol {
         cfg.symbols
             .iter()
-            .map(|sym| {
-                let one = TrainConfig { symbols: vec![sym.clone()], ..cfg.clone() };
-                fit_one(store, &one, ModelId::for_symbol(sym), mode, permute_labels)
-            })
-            .collect::<Result<_>>()?
+            .map(|sym| (TrainConfig { symbols: vec![sym.clone()], ..cfg.clone() }, ModelId::for_symbol(sym)))
+            .collect()
     } else {
-        vec![fit_one(store, cfg, ModelId::global(), mode, permute_labels)?]
+        vec![(cfg.clone(), ModelId::global())]
     };
+    let models = jobs.len();
+    let mut fitted = Vec::with_capacity(models);
+    for (model, (one, id)) in jobs.into_iter().enumerate() {
+        let mut ticker = Ticker { hook: &mut progress, model, models, done: 0, total: 1 };
+        fitted.push(fit_one(store, &one, id, mode, permute_labels, &mut ticker)?);
+    }
     let mut models = Vec::new();
     let mut by_model = BTreeMap::new();
     for f in &fitted {
@@ -153,7 +199,14 @@ pub fn train(
 }
 
 /// Fits and evaluates one model on `cfg.symbols`' rows.
-fn fit_one(store: &ParquetStore, cfg: &TrainConfig, id: ModelId, mode: Mode, permute_labels: bool) -> Result<Fitted> {
+fn fit_one(
+    store: &ParquetStore,
+    cfg: &TrainConfig,
+    id: ModelId,
+    mode: Mode,
+    permute_labels: bool,
+    ticker: &mut Ticker<'_, '_>,
+) -> Result<Fitted> {
     let mut panel = Panel::build(store, cfg)?;
     if permute_labels {
         // The leakage alarm: shuffled targets must score at chance out of sample.
@@ -189,6 +242,8 @@ fn fit_one(store: &ParquetStore, cfg: &TrainConfig, id: ModelId, mode: Mode, per
         Mode::Quality => (cfg.theta_steps_quality, cfg.iterations_quality),
         Mode::Fast => (cfg.theta_steps_fast, cfg.iterations_fast),
     };
+    // Fits: the θ search (at most steps × windows), the report (windows) and the final model.
+    ticker.total = steps * folds.len() + folds.len() + 1;
     let gbdt_cfg = GbdtConfig {
         objective: Objective::Multiclass { classes: 3 },
         iterations,
@@ -214,6 +269,7 @@ fn fit_one(store: &ParquetStore, cfg: &TrainConfig, id: ModelId, mode: Mode, per
             let ytr: Vec<f64> = tr.iter().map(|&i| y[i] as f64).collect();
             let m = Gbdt::fit(&gbdt_cfg, &panel.dataset(tr), &ytr, None, None)?;
             let p = m.predict_proba(&panel.dataset(te))?;
+            ticker.tick()?;
             f1s.push(Scores::of(&te.iter().map(|&i| y[i]).collect::<Vec<_>>(), &p)?.macro_f1);
         }
         Ok(f1s.iter().sum::<f64>() / f1s.len() as f64)
@@ -235,6 +291,7 @@ fn fit_one(store: &ParquetStore, cfg: &TrainConfig, id: ModelId, mode: Mode, per
         let (dtr, dte) = (panel.dataset(tr), panel.dataset(te));
         let m = Gbdt::fit(&gbdt_cfg, &dtr, &ytr.iter().map(|&c| c as f64).collect::<Vec<_>>(), None, None)?;
         let p = m.predict_proba(&dte)?;
+        ticker.tick()?;
         let lp = Logistic::fit(&dtr, &ytr, 3, 1.0)?.predict_proba(&dte)?;
         let base = majority(&ytr, 3);
         windows.push(WindowMetrics {
@@ -261,6 +318,7 @@ fn fit_one(store: &ParquetStore, cfg: &TrainConfig, id: ModelId, mode: Mode, per
     let all: Vec<usize> = (0..panel.rows.len()).collect();
     let yv: Vec<f64> = all.iter().map(|&i| y[i] as f64).collect();
     let model = Gbdt::fit(&gbdt_cfg, &panel.dataset(&all), &yv, None, None)?;
+    ticker.finish()?;
     let inference = Inference::new(id.as_str(), theta, metrics.min_conf, cfg, panel.times.last().copied());
     Ok(Fitted { id, model, cfg: cfg.clone(), inference, metrics })
 }

@@ -137,3 +137,32 @@ fn bad_artifacts_and_configs_are_clear_errors() {
     // The good model is still in place after the failed runs.
     assert!(g.join("model.json").is_file());
 }
+
+#[test]
+fn progress_reaches_one_and_a_cancel_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let arts = dir.path().join("artifacts");
+    let one = TrainConfig { symbols: vec![sym("ETHUSDT")], per_symbol: true, ..cfg() };
+    let mut seen = Vec::new();
+    vane_pipeline::train_with(&st, &arts, &one, Mode::Fast, false, &mut |p| {
+        seen.push(p);
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    // 2 θ candidates × 3 windows (at most) + 3 report windows + the final fit.
+    assert!(seen.len() >= 4 && seen.len() <= 10, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]) && seen[0] > 0.0, "{seen:?}");
+    assert_eq!(*seen.last().unwrap(), 1.0);
+    // Cancelled after the third fit: an error, and no model folder for the other symbol.
+    let other = TrainConfig { symbols: vec![sym("BTCUSDT")], per_symbol: true, ..cfg() };
+    let mut calls = 0;
+    let e = vane_pipeline::train_with(&st, &arts, &other, Mode::Fast, false, &mut |_| {
+        calls += 1;
+        if calls == 3 { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
+    })
+    .unwrap_err();
+    assert!(matches!(e, PipelineError::Cancelled), "{e}");
+    assert!(!arts.join("models/BTCUSDT").exists());
+    assert!(arts.join("models/ETHUSDT/model.json").is_file());
+}
