@@ -38,7 +38,7 @@ pub use config::{Mode, TrainConfig};
 pub use error::{PipelineError, Result};
 pub use job::{Job, JobError};
 pub use overrides::Override;
-pub use predictor::{AnyPredictor, Predictor, PredictorStream, model_dir_for};
+pub use predictor::{AnyPredictor, ModelSummary, Predictor, PredictorStream, model_dir_for};
 pub use sequence_predictor::SequencePredictor;
 pub use train::{ProgressHook, TrainReport, train, train_with};
 pub use vane_artifact::{Forecast, ModelId, Predict, PredictStream};

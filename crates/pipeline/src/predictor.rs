@@ -81,6 +81,11 @@ impl Predictor {
         &self.schema
     }
 
+    /// Its `inference.json` (θ, the `min_conf` policy, the last training bar).
+    pub fn inference(&self) -> &Inference {
+        &self.inference
+    }
+
     fn probs(&self, symbol: &Symbol, row: &[f64]) -> Result<ClassProbs> {
         let d = Dataset {
             numeric_names: self.schema.columns.clone(),
@@ -232,6 +237,26 @@ impl PredictStream for PredictorStream<'_> {
     }
 }
 
+/// What [`AnyPredictor::summary`] reports.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ModelSummary {
+    /// The model id (`global`, a symbol, or a sequence model's folder name).
+    pub model_id: String,
+    /// `gbdt`, `hrm`, `cnn-lstm` or `tft`.
+    pub kind: String,
+    /// The bar interval it reads.
+    pub interval: vane_core::Interval,
+    /// The feature set it reads.
+    pub feature_set: String,
+    /// The decision thresholds it applies (GBDT: θ and the `min_conf` policy; sequence models:
+    /// the `[decision]` table).
+    pub thresholds: serde_json::Value,
+    /// Open time of the last bar it was trained on, when recorded.
+    pub trained_until_ms: Option<i64>,
+    /// Its folder.
+    pub dir: PathBuf,
+}
+
 /// Any trained model folder: seed 001's GBDT (`model.json`) or a sequence model (`model.bpk`).
 #[derive(Debug)]
 pub enum AnyPredictor {
@@ -278,6 +303,31 @@ impl AnyPredictor {
                 Self::load(&dir)
             }
             None => Self::load(&model_dir_for(artifacts, symbol)?),
+        }
+    }
+
+    /// What a service reports about the model: id, kind, interval, feature set, decision
+    /// thresholds and the last bar it was trained on.
+    pub fn summary(&self) -> ModelSummary {
+        match self {
+            Self::Gbdt(p) => ModelSummary {
+                model_id: p.model_id().to_string(),
+                kind: "gbdt".into(),
+                interval: p.schema().interval,
+                feature_set: p.schema().feature_set.clone(),
+                thresholds: serde_json::json!({"theta": p.inference().theta, "policy": p.inference().policy}),
+                trained_until_ms: p.inference().trained_until_ms,
+                dir: p.dir().to_path_buf(),
+            },
+            Self::Sequence(p) => ModelSummary {
+                model_id: p.inference().model_id.clone(),
+                kind: p.inference().model_kind.clone(),
+                interval: p.interval(),
+                feature_set: p.feature_set().to_string(),
+                thresholds: serde_json::json!({"decision": p.inference().decision}),
+                trained_until_ms: None,
+                dir: p.dir().to_path_buf(),
+            },
         }
     }
 

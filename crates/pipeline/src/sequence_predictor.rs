@@ -122,6 +122,16 @@ impl SequencePredictor {
         Ok(Self { dir, loaded, set, inference, device })
     }
 
+    /// Its `inference.json` (task, interval, decision rule).
+    pub fn inference(&self) -> &SequenceInference {
+        &self.inference
+    }
+
+    /// The feature set the model reads.
+    pub fn feature_set(&self) -> FeatureSet {
+        self.set
+    }
+
     /// The folder it was loaded from.
     pub fn dir(&self) -> &Path {
         &self.dir
