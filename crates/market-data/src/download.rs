@@ -273,14 +273,18 @@ pub struct Freshness {
 impl Freshness {
     /// The freshness of `store`'s `symbol` `interval` at `now`.
     pub fn of(store: &ParquetStore, symbol: &Symbol, interval: Interval, now: Timestamp) -> Result<Self> {
-        let last = store.last_open_time(symbol, interval)?;
+        Ok(Self::at(store.last_open_time(symbol, interval)?, interval, now))
+    }
+
+    /// The freshness of a series whose last bar opens at `last` (bars already in memory).
+    pub fn at(last: Option<Timestamp>, interval: Interval, now: Timestamp) -> Self {
         let last_closed = interval.align_down(now).0 - interval.millis();
-        Ok(Self {
+        Self {
             last_open_time_ms: last.map(|t| t.0),
             last_closed_open_time_ms: last_closed,
             stale: last.is_none_or(|t| t.0 < last_closed),
             age_s: last.map(|t| (now.0 - interval.close_time(t).0 - 1).max(0) / 1000),
-        })
+        }
     }
 }
 

@@ -17,6 +17,12 @@ pub enum ServerError {
     /// The async runtime cannot be built.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// A configuration that cannot be served (the message names the setting).
+    #[error("invalid server configuration: {0}")]
+    Config(String),
+    /// The job queue cannot be opened or run.
+    #[error("job queue: {0}")]
+    Jobs(String),
     /// Serving failed after the listener was bound.
     #[error("serving on {addr} failed: {source}")]
     Serve {
@@ -34,6 +40,8 @@ impl ServerError {
         use vane_core::ErrorClass;
         match self {
             ServerError::Bind { .. } => ErrorClass::Io,
+            ServerError::Config { .. } => ErrorClass::Usage,
+            ServerError::Jobs { .. } => ErrorClass::Io,
             ServerError::Runtime { .. } => ErrorClass::Internal,
             ServerError::Serve { .. } => ErrorClass::Io,
         }

@@ -1,14 +1,15 @@
-//! vane's HTTP API: an axum router on a tokio runtime. First inhabitant: `GET /health`. Every
-//! answer is JSON, unknown routes included (`404 {"error": ...}`).
+//! vane's HTTP API, the service other bots call: seed 001's `GET /v1/predict` (synchronous
+//! refresh, per-symbol model or `global` fallback, background training jobs queued with
+//! `train=true`), the job endpoints, `POST /v1/thresholds/reload`, seed 000's runtime
+//! (`GET /v1/signal/{tag}`, the Server-Sent Events of `GET /v1/stream`) and `GET /health`.
+//! axum on tokio; jobs on apalis with a SQLite queue ([`jobs`]). Every answer is JSON, errors
+//! as `{"error": {"code", "message"}}`; `docs/api.md` documents each endpoint.
 //!
 //! ```no_run
 //! use vane_server::{ServeConfig, run};
 //!
-//! run(ServeConfig {
-//!     addr: "127.0.0.1:8080".parse()?,
-//!     artifacts_dir: "artifacts".into(),
-//!     data_dir: "data".into(),
-//! })?; // blocks until Ctrl-C / SIGTERM
+//! let cfg = ServeConfig::new("127.0.0.1:8080".parse()?, "artifacts", "data");
+//! run(cfg)?; // blocks until Ctrl-C / SIGTERM
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -16,59 +17,36 @@
 //! None.
 #![warn(missing_docs)]
 
+/// The error answer and the mapping of library errors to statuses.
+pub mod api;
+/// Bearer-token checks of the mutating endpoints.
+pub mod auth;
+/// The server's configuration.
+pub mod config;
 /// Errors of this crate.
 pub mod error;
-/// The routes and their handlers.
+pub mod jobs;
+/// `GET /v1/predict`.
+pub mod predict;
+/// The routes, limits and request log.
 pub mod routes;
+/// The training runner of the background jobs.
+pub mod runner;
+/// Seed 000's runtime: decisions, consensus, the event stream.
+pub mod runtime;
+/// The shared state: models, warm bars, forecasts.
+pub mod state;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
+pub use config::{RuntimeConfig, ServeConfig};
 pub use error::{Result, ServerError};
+pub use jobs::{JobQueue, Runner};
 pub use routes::{Health, router};
-
-/// Where to listen and what to serve.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServeConfig {
-    /// The listening address (`127.0.0.1:8080`; port 0 picks a free port).
-    pub addr: SocketAddr,
-    /// The folder of trained model artifacts.
-    pub artifacts_dir: PathBuf,
-    /// The candle store folder.
-    pub data_dir: PathBuf,
-}
-
-/// What every handler shares: the configuration and the start time. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    config: ServeConfig,
-    started: Instant,
-}
-
-impl AppState {
-    /// A state for `config`, started now.
-    pub fn new(config: ServeConfig) -> Self {
-        Self { inner: Arc::new(Inner { config, started: Instant::now() }) }
-    }
-
-    /// The configuration served.
-    pub fn config(&self) -> &ServeConfig {
-        &self.inner.config
-    }
-
-    /// Seconds since the state was created.
-    pub fn uptime_s(&self) -> f64 {
-        self.inner.started.elapsed().as_secs_f64()
-    }
-}
+pub use runner::{TrainRunner, train_runner};
+pub use state::AppState;
 
 /// Binds `addr` (an error naming the address when it is in use or not local).
 pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
@@ -76,17 +54,54 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight and returns. `cfg.addr` is informational here: the listener decides the address.
+/// flight, lets the running jobs stop and returns. Opens the job queue (`cfg.queue_path()`),
+/// starts `cfg.workers` workers, loads every model folder, and watches the disk for new models
+/// and bars. `cfg.addr` is informational here: the listener decides the address.
 pub async fn serve<F>(listener: tokio::net::TcpListener, cfg: ServeConfig, shutdown: F) -> Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    cfg.validate().map_err(ServerError::Config)?;
     let addr = listener.local_addr().unwrap_or(cfg.addr);
-    let app = router(AppState::new(cfg));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServerError::Serve { addr, source })
+    let queue = JobQueue::open(&cfg.queue_path()).await.map_err(|e| ServerError::Jobs(e.to_string()))?;
+    let state = AppState::new(cfg.clone(), Some(queue.clone()));
+    {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || st.scan_models()).await.map_err(|e| ServerError::Jobs(e.to_string()))?;
+    }
+    let pool = (cfg.workers > 0).then(|| {
+        let st = state.clone();
+        let runner = TrainRunner::new(&cfg.data_dir, &cfg.artifacts_dir).on_done(move || st.rescan_soon());
+        queue.spawn_workers(cfg.workers, Arc::new(runner))
+    });
+    let watcher = tokio::spawn(watch(state.clone()));
+    let runtime = tokio::spawn(runtime::run(state.clone()));
+    let app = router(state);
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    watcher.abort();
+    runtime.abort();
+    if let Some(p) = pool {
+        p.shutdown().await;
+    }
+    served.map_err(|source| ServerError::Serve { addr, source })
+}
+
+/// Every `watch_every` (or at once when a job finished): load new or changed model folders,
+/// forget bars whose store file changed.
+async fn watch(state: AppState) {
+    let every = state.config().watch_every;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = state.inner.rescan.notified() => {}
+        }
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            st.scan_models();
+            st.scan_bars();
+        })
+        .await;
+    }
 }
 
 /// Completes on Ctrl-C, or on SIGTERM on Unix. If a signal handler cannot be installed, that
@@ -117,6 +132,7 @@ pub async fn shutdown_signal() {
 /// Blocking entry point for the CLI: builds a multi-threaded tokio runtime, binds `cfg.addr`,
 /// prints `listening on http://ADDR` to stderr and serves until Ctrl-C or SIGTERM.
 pub fn run(cfg: ServeConfig) -> Result<()> {
+    cfg.validate().map_err(ServerError::Config)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ServerError::Runtime)?;
     rt.block_on(async move {
         let listener = bind(cfg.addr).await?;

@@ -1,47 +1,278 @@
-//! Routes: `GET /health`; a JSON 404 for everything else and a JSON 405 for a known path with
-//! the wrong method.
+//! The routes, the request limits and the request log. Every answer is JSON (the event stream
+//! aside), errors included: `{"error": {"code", "message"}}`.
 
-use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use vane_core::Timestamp;
+use vane_pipeline::ModelSummary;
 
-use crate::AppState;
+use crate::api::{ApiError, ApiResult};
+use crate::jobs::JobInfo;
+use crate::predict::blocking;
+use crate::state::AppState;
+
+/// The longest request target accepted (path and query), bytes.
+pub const MAX_URI_BYTES: usize = 2048;
+/// The largest request body accepted, bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// One model in `GET /health`.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthModel {
+    /// The folder name.
+    pub id: String,
+    /// What the model is (absent when it cannot be loaded).
+    #[serde(flatten)]
+    pub summary: Option<ModelSummary>,
+    /// Why the folder cannot be loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One stored series in `GET /health`.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthSeries {
+    /// The symbol.
+    pub symbol: String,
+    /// The interval.
+    pub interval: String,
+    /// Open time of the last stored bar.
+    pub last_open_time_ms: Option<i64>,
+    /// Seconds since it closed.
+    pub age_s: Option<i64>,
+    /// Closed bars are missing.
+    pub stale: bool,
+}
+
+/// The job queue in `GET /health`.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthJobs {
+    /// Jobs waiting.
+    pub queued: usize,
+    /// Jobs running.
+    pub running: usize,
+    /// Workers of this process.
+    pub workers: usize,
+}
 
 /// The body of `GET /health`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Health {
-    /// Always `"ok"` while the server answers.
+    /// `"ok"` while the server answers.
     pub status: String,
     /// This crate's version.
     pub version: String,
     /// Seconds since the server started.
     pub uptime_s: f64,
+    /// Every model folder.
+    pub models: Vec<HealthModel>,
+    /// Every stored series and its freshness.
+    pub data: Vec<HealthSeries>,
+    /// The job queue (absent without one).
+    pub jobs: Option<HealthJobs>,
+    /// Seed 000's runtime tags (empty without a runtime).
+    pub stack_tags: Vec<String>,
 }
 
-/// The API's routes over `state`.
+/// The API's routes over `state`, with the request limits and the request log.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/v1/predict", get(crate::predict::predict))
+        .route("/v1/jobs", get(list_jobs))
+        .route("/v1/jobs/{id}", get(get_job).delete(cancel_job))
+        .route("/v1/thresholds/reload", post(reload_thresholds))
+        .route("/v1/signal/{tag}", get(crate::runtime::signal))
+        .route("/v1/stream", get(crate::runtime::stream))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), limits))
         .with_state(state)
 }
 
-async fn health(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into(), uptime_s: state.uptime_s() })
+/// Bounds what one request may ask (its target's length) and how many run at once (beyond
+/// `max_in_flight`: 429 with `Retry-After`), and logs one line per request.
+async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let response = if req.uri().to_string().len() > MAX_URI_BYTES {
+        ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target is longer than {MAX_URI_BYTES} bytes"),
+        )
+        .into_response()
+    } else {
+        match state.inner.in_flight.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let r = next.run(req).await;
+                drop(permit);
+                r
+            }
+            Err(_) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!("more than {} requests in flight: retry shortly", state.config().max_in_flight),
+            )
+            .retry_after(1)
+            .into_response(),
+        }
+    };
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
 }
 
-fn error(status: StatusCode, message: String) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    let st = state.clone();
+    let (models, data) = blocking(move || {
+        let models = st
+            .models()
+            .iter()
+            .map(|m| HealthModel {
+                id: m.id.clone(),
+                summary: m.summary.clone(),
+                error: m.predictor.as_ref().err().cloned(),
+            })
+            .collect();
+        let now = Timestamp::now();
+        let data = st
+            .store()
+            .list()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| {
+                // The footer's statistics: no bars are decoded for a health check.
+                let last = st.store().last_open_time(&s.symbol, s.interval).ok().flatten();
+                let f = vane_market_data::Freshness::at(last, s.interval, now);
+                HealthSeries {
+                    symbol: s.symbol.to_string(),
+                    interval: s.interval.to_string(),
+                    last_open_time_ms: f.last_open_time_ms,
+                    age_s: f.age_s,
+                    stale: f.stale,
+                }
+            })
+            .collect();
+        Ok((models, data))
+    })
+    .await?;
+    let jobs = match state.jobs() {
+        Some(q) => {
+            let (queued, running) = q.counts().await.map_err(|e| ApiError::from_class(e.class(), e.to_string()))?;
+            Some(HealthJobs { queued, running, workers: state.config().workers })
+        }
+        None => None,
+    };
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        uptime_s: state.uptime_s(),
+        models,
+        data,
+        jobs,
+        stack_tags: state.inner.runtime.tags(),
+    }))
 }
 
-async fn not_found(method: Method, uri: Uri) -> Response {
-    error(StatusCode::NOT_FOUND, format!("no route for {method} {}", uri.path()))
+fn queue(state: &AppState) -> ApiResult<&crate::jobs::JobQueue> {
+    state
+        .jobs()
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_queue", "this server has no job queue"))
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    error(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {}", uri.path()))
+/// `?limit=` of `GET /v1/jobs`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// At most this many jobs, newest first (1..=1000, default 100).
+    pub limit: Option<String>,
+}
+
+async fn list_jobs(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<serde_json::Value>> {
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| ApiError::bad_request("bad_parameter", format!("limit={v:?}: expected 1..=1000")))?,
+    };
+    let jobs = queue(&state)?.list(limit).await.map_err(|e| ApiError::from_class(e.class(), e.to_string()))?;
+    Ok(Json(serde_json::json!({ "jobs": jobs })))
+}
+
+async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<JobInfo>> {
+    queue(&state)?
+        .get(&id)
+        .await
+        .map_err(|e| ApiError::from_class(e.class(), e.to_string()))?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("unknown_job", format!("no job {id:?}")))
+}
+
+async fn cancel_job(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JobInfo>> {
+    crate::auth::authorize(&state, &headers)?;
+    queue(&state)?
+        .cancel(&id)
+        .await
+        .map_err(|e| ApiError::from_class(e.class(), e.to_string()))?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("unknown_job", format!("no job {id:?}")))
+}
+
+/// What `POST /v1/thresholds/reload` changed for one model.
+#[derive(Debug, Serialize)]
+pub struct ReloadChange {
+    /// The model.
+    pub id: String,
+    /// Thresholds before (absent: the model was not loaded).
+    pub before: Option<serde_json::Value>,
+    /// Thresholds after (absent: the model no longer loads).
+    pub after: Option<serde_json::Value>,
+    /// Whether they differ.
+    pub changed: bool,
+}
+
+async fn reload_thresholds(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    crate::auth::authorize(&state, &headers)?;
+    let st = state.clone();
+    let rows = blocking(move || Ok(st.reload_models())).await?;
+    let models: Vec<ReloadChange> = rows
+        .into_iter()
+        .map(|(id, b, a)| {
+            let (before, after) = (b.map(|s| s.thresholds), a.map(|s| s.thresholds));
+            ReloadChange { changed: before != after, id, before, after }
+        })
+        .collect();
+    let changed = models.iter().filter(|m| m.changed).count();
+    Ok(Json(serde_json::json!({ "reloaded": models.len(), "changed": changed, "models": models })))
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found("no_route", format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }

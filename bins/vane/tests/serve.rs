@@ -1,0 +1,295 @@
+//! `vane serve` end to end, as a bot in another language uses it: seed 001's scenario against the
+//! mock exchange (refresh download, global fallback with a `job_id`, polling the job to `done`,
+//! the symbol's own model afterwards), then the bad-input and fault list of the service issue.
+//! The server runs as a subprocess on an ephemeral port; every wait has a deadline.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fixture, ok, vane};
+use serde_json::Value;
+use vane_core::{Interval, Symbol};
+use vane_testkit::{Flavor, MockExchange, fixture_bars};
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// A running `vane serve`, stopped with SIGTERM on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vane"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--token-file", "token.txt"])
+            .args(extra)
+            .current_dir(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        let url =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address: {line:?}")).to_string();
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in err.lines() {});
+        Self { child, url }
+    }
+
+    fn call(&self, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let url = format!("{}{path}", self.url);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let resp = match method {
+            "GET" => {
+                let mut r = agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            "DELETE" => {
+                let mut r = agent.delete(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            _ => {
+                let mut r = agent.post(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.send_empty()
+            }
+        };
+        let mut resp = resp.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_string().unwrap();
+        (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}")))
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None)
+    }
+
+    /// Polls `path` until `done` holds, for at most `secs`.
+    fn wait_for(&self, path: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let (_, v) = self.get(path);
+            if done(&v) {
+                return v;
+            }
+            assert!(start.elapsed() < Duration::from_secs(secs), "{path} never got there: {v}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A store with BTCUSDT 4h and a global model trained on it alone (small and quick).
+fn trained_btc(dir: &Path) {
+    let csv = fixture("BTCUSDT_4h.csv");
+    ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir));
+    std::fs::write(
+        dir.join("small.toml"),
+        "symbols = [\"BTCUSDT\"]\ntrain_bars = 900\ntest_bars = 360\ntheta_steps_fast = 2\niterations_fast = 30\ndepth = 4\n",
+    )
+    .unwrap();
+    ok(&vane(&["train", "--config", "small.toml", "--mode", "fast"], dir));
+    std::fs::write(dir.join("token.txt"), format!("{TOKEN}\n")).unwrap();
+}
+
+fn eth_mock() -> MockExchange {
+    MockExchange::start(
+        Flavor::BinanceSpot,
+        Symbol::new("ETHUSDT").unwrap(),
+        Interval::H4,
+        fixture_bars("ETHUSDT_4h.csv", Interval::H4),
+    )
+}
+
+#[test]
+fn seed001_scenario_refresh_global_fallback_job_then_own_model() {
+    let dir = tempfile::tempdir().unwrap();
+    trained_btc(dir.path());
+    let mock = eth_mock();
+    let server = Server::start(dir.path(), &["--base-url", &mock.url()]);
+    let ask = "/v1/predict?symbol=ETH&refresh=true&train=true&since_days_default=3650";
+
+    // train=true changes the server: no token, no job.
+    let (s, e) = server.get(ask);
+    assert_eq!(s, 401, "{e}");
+    assert_eq!(e["error"]["code"], "unauthorized");
+
+    // The seed's first call: download ETH synchronously, answer with the global model at once.
+    let (s, p) = server.call("GET", ask, Some(TOKEN));
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["symbol"], "ETHUSDT");
+    assert_eq!(p["model_id_used"], "global");
+    assert!(["BUY", "SELL", "HOLD"].contains(&p["signal"].as_str().unwrap()), "{p}");
+    assert!(p["confidence"].as_f64().unwrap() > 0.0);
+    assert_eq!(p["as_of"], 1_704_052_800_000i64, "the last ETH fixture bar");
+    assert_eq!(p["refreshed_bars"], 2190);
+    assert_eq!(p["stale"], true, "the fixture ends in 2023");
+    assert!(p["thresholds"]["policy"]["min_conf"].is_number(), "{p}");
+    let job = p["job_id"].as_str().expect("a job id").to_string();
+    assert!(dir.path().join("data/ETHUSDT_4h.parquet").is_file());
+
+    // Asking again while the job is queued or running returns the same job.
+    let (_, again) = server.call("GET", "/v1/predict?symbol=ETHUSDT&train=true", Some(TOKEN));
+    if again["model_id_used"] == "global" {
+        assert_eq!(again["job_id"], job.as_str(), "deduplicated: {again}");
+    }
+
+    // Poll the job to done.
+    let done = server.wait_for(&format!("/v1/jobs/{job}"), 120, |j| {
+        ["done", "failed", "cancelled"].contains(&j["status"].as_str().unwrap_or(""))
+    });
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["model_id"], "ETHUSDT");
+    assert_eq!(done["progress"], 1.0);
+    assert!(done["finished_at_ms"].as_i64() >= done["started_at_ms"].as_i64());
+    assert!(dir.path().join("artifacts/models/ETHUSDT/model.json").is_file());
+    assert!(dir.path().join("artifacts/models/global/model.json").is_file(), "global untouched");
+
+    // The next predict uses the symbol's own model, without a restart.
+    let p = server.wait_for("/v1/predict?symbol=ETH", 30, |p| p["model_id_used"] == "ETHUSDT");
+    assert!(p.get("job_id").is_none(), "{p}");
+    let (_, list) = server.get("/v1/jobs");
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list}");
+
+    // Health lists both models, the two series and the queue.
+    let (_, h) = server.get("/health");
+    let ids: Vec<&str> = h["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["ETHUSDT", "global"], "{h}");
+    assert_eq!(h["models"][1]["kind"], "gbdt");
+    assert_eq!(h["data"].as_array().unwrap().len(), 2);
+    assert_eq!(h["jobs"]["queued"], 0);
+    assert!(server.stop().success(), "graceful shutdown");
+}
+
+#[test]
+fn bad_input_and_faults_are_clear_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    trained_btc(dir.path());
+    let mock = eth_mock();
+    let server = Server::start(dir.path(), &["--base-url", &mock.url(), "--workers", "0"]);
+    let code = |path: &str| {
+        let (s, v) = server.get(path);
+        (
+            s,
+            v["error"]["code"].as_str().unwrap_or("").to_string(),
+            v["error"]["message"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    // Malformed symbols, traversal, out-of-range parameters: 400 naming the input.
+    let (s, c, m) = code("/v1/predict?symbol=../../etc");
+    assert_eq!((s, c.as_str()), (400, "bad_symbol"), "{m}");
+    assert!(m.contains("../../ETC"), "{m}");
+    let (s, _, m) = code("/v1/predict?symbol=BTCUSDT&since_days_default=0");
+    assert!(s == 400 && m.contains("since_days_default"), "{m}");
+    let (s, _, m) = code("/v1/predict?symbol=BTCUSDT&since_days_default=3651");
+    assert!(s == 400 && m.contains("3651"), "{m}");
+    let (s, _, m) = code("/v1/predict?symbol=BTCUSDT&refresh=maybe");
+    assert!(s == 400 && m.contains("refresh"), "{m}");
+    let (s, _, m) = code("/v1/predict");
+    assert!(s == 400 && m.contains("symbol is required"), "{m}");
+    // Unknown symbol: 404 naming it.
+    let (s, c, m) = code("/v1/predict?symbol=XRP");
+    assert_eq!((s, c.as_str()), (404, "unknown_symbol"), "{m}");
+    assert!(m.contains("XRPUSDT"), "{m}");
+    let (s, c, _) = code("/v1/jobs/nosuch");
+    assert_eq!((s, c.as_str()), (404, "unknown_job"));
+    let (s, c, _) = code("/v1/signal/none");
+    assert_eq!((s, c.as_str()), (404, "unknown_tag"));
+    let long = format!("/v1/predict?symbol={}", "A".repeat(3000));
+    assert_eq!(code(&long).0, 414);
+    // Mutations need the token.
+    assert_eq!(server.call("POST", "/v1/thresholds/reload", None).0, 401);
+    assert_eq!(server.call("DELETE", "/v1/jobs/x", Some("wrong-token-0123456789")).0, 401);
+
+    // A stored symbol predicts; a refresh against a dead exchange falls back to stored bars.
+    let (s, p) = server.get("/v1/predict?symbol=BTCUSDT");
+    assert_eq!((s, p["model_id_used"].as_str()), (200, Some("global")), "{p}");
+    drop(mock);
+    let (s, p) = server.get("/v1/predict?symbol=BTCUSDT&refresh=true");
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["stale"], true);
+    assert!(p["as_of_age_s"].as_i64().unwrap() > 0);
+    assert!(p["refresh_error"].as_str().unwrap().contains("BTCUSDT"), "{p}");
+    // Nothing stored and the exchange down: 503 with Retry-After.
+    let (s, c, m) = code("/v1/predict?symbol=SOLUSDT&refresh=true");
+    assert_eq!((s, c.as_str()), (503, "exchange_unavailable"), "{m}");
+
+    // Thresholds edited on disk: the reload says what changed.
+    let inf = dir.path().join("artifacts/models/global/inference.json");
+    let mut j: Value = serde_json::from_str(&std::fs::read_to_string(&inf).unwrap()).unwrap();
+    j["policy"]["min_conf"] = serde_json::json!(0.77);
+    std::fs::write(&inf, serde_json::to_string_pretty(&j).unwrap()).unwrap();
+    let (s, r) = server.call("POST", "/v1/thresholds/reload", Some(TOKEN));
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["changed"], 1, "{r}");
+    assert_eq!(r["models"][0]["after"]["policy"]["min_conf"], 0.77);
+    let (_, p) = server.get("/v1/predict?symbol=BTCUSDT");
+    assert_eq!(p["thresholds"]["policy"]["min_conf"], 0.77);
+
+    // A corrupt model: 500 naming the file; the other models still answer.
+    let eth = dir.path().join("artifacts/models/ETHUSDT");
+    std::fs::create_dir_all(&eth).unwrap();
+    for f in ["config.json", "feature_schema.json", "inference.json", "metrics.json"] {
+        std::fs::copy(dir.path().join("artifacts/models/global").join(f), eth.join(f)).unwrap();
+    }
+    std::fs::write(eth.join("model.json"), b"{not json").unwrap();
+    let csv = fixture("ETHUSDT_4h.csv");
+    ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "ETHUSDT", "--interval", "4h"], dir.path()));
+    let bad = server.wait_for("/v1/predict?symbol=ETHUSDT", 20, |v| v["error"]["code"] == "model_unavailable");
+    assert!(bad["error"]["message"].as_str().unwrap().contains("model.json"), "{bad}");
+    let (s, _) = server.get("/v1/predict?symbol=BTCUSDT");
+    assert_eq!(s, 200, "the server stays up for the other symbols");
+    let (_, h) = server.get("/health");
+    let e = h["models"].as_array().unwrap().iter().find(|m| m["id"] == "ETHUSDT").unwrap();
+    assert!(e["error"].as_str().unwrap().contains("model.json"), "{h}");
+}
+
+#[test]
+fn an_empty_artifacts_folder_serves_health_and_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.txt"), TOKEN).unwrap();
+    let server = Server::start(dir.path(), &["--artifacts-dir", "nothing-here"]);
+    let (s, h) = server.get("/health");
+    assert_eq!(s, 200);
+    assert_eq!(h["models"], serde_json::json!([]));
+    assert_eq!(server.get("/v1/jobs").1["jobs"], serde_json::json!([]));
+    let (s, e) = server.get("/v1/predict?symbol=BTCUSDT");
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("no_model")), "{e}");
+    assert!(server.stop().success());
+    // A token too short, or --insecure-local on a public address, is refused at start.
+    std::fs::write(dir.path().join("short.txt"), "abc").unwrap();
+    let out = vane(&["serve", "--addr", "127.0.0.1:0", "--token-file", "short.txt"], dir.path());
+    common::fails(&out, common::exit::USAGE, &["at least 16 characters"]);
+    let out = vane(&["serve", "--addr", "0.0.0.0:0", "--insecure-local"], dir.path());
+    common::fails(&out, common::exit::USAGE, &["--insecure-local", "loopback"]);
+}

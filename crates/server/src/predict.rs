@@ -1,0 +1,250 @@
+//! `GET /v1/predict`: seed 001's semantics. Resolve the symbol (`ETH` → `ETHUSDT`), refresh its
+//! candles synchronously when asked, choose its own model or fall back to `global`, queue a
+//! background training job for a symbol without its own model when asked (`train=true`), and
+//! answer at once with the forecast, how fresh its bars are and the job's id.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use vane_artifact::{Forecast, Predict};
+use vane_core::{DAY_MS, Symbol, Timestamp};
+use vane_market_data::{DownloadRequest, Downloader, Freshness, Sleeper};
+
+use crate::api::{ApiError, ApiResult, from_market, from_pipeline};
+use crate::jobs::{JobKind, JobSpec, JobStatus};
+use crate::state::{AppState, LoadedModel};
+
+/// The query of `GET /v1/predict` (every field text, parsed and bounded here so that a bad value
+/// is a 400 naming the parameter).
+#[derive(Debug, Default, Deserialize)]
+pub struct PredictQuery {
+    /// `ETHUSDT`, or a bare base asset `ETH` (the configured quote is appended).
+    pub symbol: Option<String>,
+    /// Download new candles first (default false).
+    pub refresh: Option<String>,
+    /// Queue a training job when the symbol has no model of its own (default false; needs the token).
+    pub train: Option<String>,
+    /// With `refresh` and nothing stored: download this many days back (1..=3650, default 1095).
+    pub since_days_default: Option<String>,
+    /// Use this model folder instead of the symbol's own or `global`.
+    pub model_id: Option<String>,
+}
+
+/// The answer of `GET /v1/predict`: the forecast (seed 001's `symbol`, `signal`, `confidence`,
+/// `model_id_used`, plus `probs`, `as_of`, …), its bars' freshness and the job queued.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictAnswer {
+    /// The forecast.
+    #[serde(flatten)]
+    pub forecast: Forecast,
+    /// Closed bars are missing from the store: the forecast is for an older bar.
+    pub stale: bool,
+    /// Seconds since the last stored bar closed.
+    pub as_of_age_s: Option<i64>,
+    /// The decision thresholds the model applied.
+    pub thresholds: serde_json::Value,
+    /// Why the refresh did not bring the bars up to date (the stored bars were used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_error: Option<String>,
+    /// Bars the refresh added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refreshed_bars: Option<usize>,
+    /// The training job for this symbol (queued now, or already queued or running).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// Its status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_status: Option<JobStatus>,
+}
+
+/// A yes/no query parameter: `true`/`false`/`1`/`0`/`yes`/`no` (absent: `default`).
+pub fn flag(name: &str, value: Option<&str>, default: bool) -> ApiResult<bool> {
+    match value.map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if ["true", "1", "yes"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["false", "0", "no", ""].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(ApiError::bad_request("bad_parameter", format!("{name}={v:?}: expected true or false"))),
+    }
+}
+
+/// The symbol of a request: upper-cased, validated (so no path can be smuggled in), and a bare
+/// base asset gets the configured quote unless a model or stored series has the bare name.
+pub fn resolve_symbol(state: &AppState, raw: Option<&str>) -> ApiResult<Symbol> {
+    let raw = raw.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::bad_request("missing_parameter", "symbol is required, e.g. /v1/predict?symbol=BTCUSDT")
+    })?;
+    let upper = raw.to_ascii_uppercase();
+    let symbol = Symbol::new(&upper).map_err(|e| ApiError::bad_request("bad_symbol", e.to_string()))?;
+    let quote = &state.config().quote;
+    if upper.ends_with(quote.as_str()) {
+        return Ok(symbol);
+    }
+    let known = state.model(&upper).is_some()
+        || state.store().list().map(|l| l.iter().any(|s| s.symbol == symbol)).unwrap_or(false);
+    if known {
+        return Ok(symbol);
+    }
+    Symbol::new(&format!("{upper}{quote}")).map_err(|e| ApiError::bad_request("bad_symbol", e.to_string()))
+}
+
+/// The model a request uses: `model_id` when given, else the symbol's own, else `global`.
+pub fn choose_model(state: &AppState, symbol: &Symbol, model_id: Option<&str>) -> ApiResult<Arc<LoadedModel>> {
+    if let Some(id) = model_id {
+        let id = vane_artifact::ModelId::new(id).map_err(|e| ApiError::bad_request("bad_model_id", e.to_string()))?;
+        return state.model(id.as_str()).ok_or_else(|| {
+            ApiError::not_found(
+                "no_model",
+                format!("no model {id} in {}: GET /health lists the loaded ones", state.models_dir().display()),
+            )
+        });
+    }
+    state.model(symbol.as_str()).or_else(|| state.model("global")).ok_or_else(|| {
+        ApiError::not_found(
+            "no_model",
+            format!(
+                "no model for {symbol} and no global model in {}: train one first (vane train)",
+                state.models_dir().display()
+            ),
+        )
+    })
+}
+
+/// The forecast of `model` for the last stored bar of `symbol`, from memory when this bar was
+/// already forecast (blocking on a miss). `Ok(None)`: nothing stored.
+pub fn forecast(
+    state: &AppState,
+    model: &LoadedModel,
+    symbol: &Symbol,
+) -> ApiResult<Option<(Forecast, Freshness, serde_json::Value)>> {
+    let predictor = model.predictor.as_ref().map_err(|e| ApiError::internal("model_unavailable", e.clone()))?;
+    let summary = model.summary.as_ref().ok_or_else(|| ApiError::internal("model_unavailable", "no summary"))?;
+    let Some(warm) = state.bars(symbol, summary.interval).map_err(|e| from_market(&e))? else {
+        return Ok(None);
+    };
+    let Some(last) = warm.bars.last_open_time() else { return Ok(None) };
+    let fresh = Freshness::at(Some(last), summary.interval, Timestamp::now());
+    if let Some(f) = state.cached_forecast(&model.id, symbol, last.0) {
+        return Ok(Some((f, fresh, summary.thresholds.clone())));
+    }
+    let f = {
+        let p =
+            predictor.lock().map_err(|_| ApiError::internal("model_unavailable", "a previous prediction panicked"))?;
+        p.predict(symbol, &warm.bars).map_err(|e| from_pipeline(&e))?
+    };
+    state.cache_forecast(&model.id, symbol, last.0, &f);
+    Ok(Some((f, fresh, summary.thresholds.clone())))
+}
+
+/// Runs a blocking closure off the async workers.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("internal_error", format!("a request task failed: {e}")))?
+}
+
+/// `GET /v1/predict`.
+pub async fn predict(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PredictQuery>,
+) -> ApiResult<Json<PredictAnswer>> {
+    let refresh = flag("refresh", q.refresh.as_deref(), false)?;
+    let train = flag("train", q.train.as_deref(), false)?;
+    let since_days: i64 = match q.since_days_default.as_deref() {
+        None => 1095,
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(d) if (1..=3650).contains(&d) => d,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "bad_parameter",
+                    format!("since_days_default={v:?}: expected a whole number of days in 1..=3650"),
+                ));
+            }
+        },
+    };
+    if train {
+        crate::auth::authorize(&state, &headers)?;
+    }
+    let symbol = resolve_symbol(&state, q.symbol.as_deref())?;
+    let model = choose_model(&state, &symbol, q.model_id.as_deref())?;
+    let interval = model.summary.as_ref().map(|s| s.interval).ok_or_else(|| {
+        ApiError::internal("model_unavailable", model.predictor.as_ref().err().cloned().unwrap_or_default())
+    })?;
+
+    // 1. Refresh (synchronous, short retries; a failure falls back to the stored bars).
+    let (mut refresh_error, mut refresh_transient, mut refreshed_bars) = (None, false, None);
+    if refresh {
+        let st = state.clone();
+        let sym = symbol.clone();
+        let r = blocking(move || {
+            let cfg = st.config();
+            let client = cfg.exchange.client(cfg.base_url.as_deref(), cfg.refresh_retry.clone(), Sleeper::default());
+            let since = Timestamp(Timestamp::now().0 - since_days * DAY_MS);
+            let req = DownloadRequest { symbol: sym.clone(), interval, since, until: None };
+            let r = Downloader::new(client.as_ref(), st.store()).refresh(&req).map_err(|e| from_market(&e));
+            st.forget_bars(&sym, interval);
+            r
+        })
+        .await?;
+        refresh_transient = r.error.as_ref().is_some_and(|e| e.is_transient());
+        refresh_error = r.error.map(|e| e.to_string());
+        refreshed_bars = r.summary.map(|s| s.rows_added);
+    }
+
+    // 2. The forecast from the (possibly refreshed) stored bars.
+    let st = state.clone();
+    let sym = symbol.clone();
+    let m = model.clone();
+    let Some((forecast, fresh, thresholds)) = blocking(move || forecast(&st, &m, &sym)).await? else {
+        return Err(match refresh_error {
+            Some(e) if refresh_transient => ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "exchange_unavailable",
+                format!("no stored candles for {symbol} {interval} and the refresh failed: {e}"),
+            )
+            .retry_after(30),
+            Some(e) => ApiError::not_found(
+                "unknown_symbol",
+                format!("no stored candles for {symbol} {interval}, and the exchange refused them: {e}"),
+            ),
+            None if refresh => ApiError::not_found(
+                "unknown_symbol",
+                format!("no candles for {symbol} {interval}, stored or at the exchange"),
+            ),
+            None => ApiError::not_found(
+                "unknown_symbol",
+                format!("no stored candles for {symbol} {interval}: pass refresh=true to download them"),
+            ),
+        });
+    };
+    // 3. A training job when the symbol has no model of its own (after the
+    //    forecast: a symbol without candles gets a 404, not a job that cannot train).
+    let (mut job_id, mut job_status) = (None, None);
+    if train && state.model(symbol.as_str()).is_none() {
+        let jobs = state.jobs().ok_or_else(|| {
+            ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "no_queue", "this server has no job queue")
+        })?;
+        let config = crate::runner::symbol_config(&state.inner.config.artifacts_dir, &symbol)
+            .map_err(|e| ApiError::internal("bad_config", e))?;
+        let key = format!("train_symbol:{symbol}:{}", crate::runner::config_hash(&config));
+        let spec = JobSpec { kind: JobKind::TrainSymbol, symbol: symbol.clone(), config, mode: "fast".into() };
+        let (info, _created) =
+            jobs.submit(spec, &key).await.map_err(|e| ApiError::from_class(e.class(), e.to_string()))?;
+        job_id = Some(info.id.clone());
+        job_status = Some(info.status);
+    }
+
+    Ok(Json(PredictAnswer {
+        forecast,
+        stale: fresh.stale,
+        as_of_age_s: fresh.age_s,
+        thresholds,
+        refresh_error,
+        refreshed_bars,
+        job_id,
+        job_status,
+    }))
+}

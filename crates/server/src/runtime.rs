@@ -1,0 +1,285 @@
+//! Seed 000's runtime: the decisions of the tagged models for the followed symbols, with
+//! hysteresis and cooldown per model and k-of-n consensus across them, advanced whenever a new
+//! bar reaches the store (a refresh by the runtime itself, `vane download`, another process), and
+//! published as `GET /v1/signal/{tag}` and the Server-Sent Events of `GET /v1/stream`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::sync::{Mutex, RwLock};
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::Stream;
+use serde::Serialize;
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::BroadcastStream;
+use vane_core::{ClassProbs, Signal, Symbol, Timestamp};
+use vane_policy::{Consensus, Input, Policy, PolicyConfig, Rule};
+
+use crate::api::{ApiError, ApiResult};
+use crate::config::RuntimeConfig;
+use crate::state::AppState;
+
+/// One model's decision for one symbol.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TagDecision {
+    /// The model's raw signal for the bar (before hysteresis and cooldown).
+    pub raw: Option<Signal>,
+    /// The decision after hysteresis and cooldown.
+    pub signal: Signal,
+    /// The probability behind the raw signal.
+    pub confidence: Option<f64>,
+    /// BUY/SELL/HOLD probabilities.
+    pub probs: Option<ClassProbs>,
+    /// Why there is no fresh decision (the model cannot be loaded, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A decision update: every tag's decision for one symbol's new bar, and their consensus.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Update {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Open time of the bar decided on.
+    pub as_of: Timestamp,
+    /// Each tag's decision.
+    pub tags: BTreeMap<String, TagDecision>,
+    /// k-of-n over the tags' decisions.
+    pub consensus: Signal,
+    /// The consensus rule.
+    pub consensus_rule: Consensus,
+    /// Milliseconds from seeing the new bar in the store to publishing this update.
+    pub decide_ms: f64,
+    /// Milliseconds from the bar's close to publishing this update.
+    pub since_close_ms: i64,
+}
+
+/// The runtime's state.
+#[derive(Debug)]
+pub struct Runtime {
+    config: RuntimeConfig,
+    tx: broadcast::Sender<Update>,
+    latest: RwLock<HashMap<Symbol, Update>>,
+    policies: Mutex<HashMap<(String, Symbol), Policy>>,
+    seen: Mutex<HashMap<Symbol, i64>>,
+}
+
+impl Runtime {
+    /// A runtime for `config` (idle when no tag is configured).
+    pub fn new(config: &RuntimeConfig) -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Self {
+            config: config.clone(),
+            tx,
+            latest: RwLock::new(HashMap::new()),
+            policies: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configured tags, the main one first.
+    pub fn tags(&self) -> Vec<String> {
+        self.config.tags()
+    }
+
+    /// The latest update per followed symbol.
+    pub fn latest(&self) -> Vec<Update> {
+        let mut v: Vec<Update> = self.latest.read().map(|l| l.values().cloned().collect()).unwrap_or_default();
+        v.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        v
+    }
+
+    fn consensus(&self) -> Consensus {
+        let n = self.config.tags().len().max(1);
+        let k = self.config.consensus_k.unwrap_or(n / 2 + 1).clamp(1, n);
+        Consensus { k, n }
+    }
+
+    /// The policy settings of a model: its own `min_conf`, the runtime's hysteresis and cooldown.
+    fn policy_config(&self, thresholds: &serde_json::Value) -> PolicyConfig {
+        let min_conf = thresholds
+            .pointer("/policy/min_conf")
+            .or_else(|| thresholds.pointer("/decision/min_conf"))
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        PolicyConfig {
+            rule: Rule::MinConf { min_conf },
+            hysteresis: self.config.hysteresis,
+            cooldown_ms: (self.config.cooldown_sec * 1000.0).round() as i64,
+        }
+    }
+}
+
+/// One look at the followed symbols (blocking): refresh when configured, and for each symbol
+/// with a bar not decided yet, decide with every tag and publish. Returns the updates made.
+pub fn tick(state: &AppState) -> Vec<Update> {
+    let rt = &state.inner.runtime;
+    let cfg = &rt.config;
+    let Some(main) = cfg.model_tag.as_deref() else { return Vec::new() };
+    let Some(interval) = state.model(main).and_then(|m| m.summary.as_ref().map(|s| s.interval)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for symbol in &cfg.symbols {
+        if cfg.refresh {
+            let c = state.config();
+            let client =
+                c.exchange.client(c.base_url.as_deref(), c.refresh_retry.clone(), vane_market_data::Sleeper::default());
+            let since = Timestamp(Timestamp::now().0 - 30 * vane_core::DAY_MS);
+            let req = vane_market_data::DownloadRequest { symbol: symbol.clone(), interval, since, until: None };
+            if let Ok(r) = vane_market_data::Downloader::new(client.as_ref(), state.store()).refresh(&req)
+                && r.summary.is_some_and(|s| s.rows_added > 0)
+            {
+                state.forget_bars(symbol, interval);
+            }
+        }
+        let Ok(Some(warm)) = state.bars(symbol, interval) else { continue };
+        let Some(last) = warm.bars.last_open_time() else { continue };
+        let seen = rt.seen.lock().ok().and_then(|s| s.get(symbol).copied());
+        if seen.is_some_and(|t| t >= last.0) {
+            continue;
+        }
+        let started = Instant::now();
+        let mut tags = BTreeMap::new();
+        for tag in cfg.tags() {
+            let decision = match state.model(&tag).ok_or_else(|| format!("no model {tag}")).and_then(|m| {
+                crate::predict::forecast(state, &m, symbol)
+                    .map_err(|e| e.message)
+                    .and_then(|f| f.ok_or_else(|| format!("no stored bars for {symbol}")).map(|(f, _, th)| (f, th)))
+            }) {
+                Ok((f, thresholds)) => {
+                    let pcfg = rt.policy_config(&thresholds);
+                    let mut policies = match rt.policies.lock() {
+                        Ok(p) => p,
+                        Err(p) => p.into_inner(),
+                    };
+                    let policy = policies.entry((tag.clone(), symbol.clone())).or_insert_with(|| {
+                        Policy::new(pcfg).unwrap_or_else(|_| {
+                            Policy::new(PolicyConfig {
+                                rule: Rule::MinConf { min_conf: 0.0 },
+                                hysteresis: 0.0,
+                                cooldown_ms: 0,
+                            })
+                            .expect("a valid default policy")
+                        })
+                    });
+                    let signal = match (f.probs, f.signal) {
+                        (Some(p), _) => policy.decide(f.as_of, &Input::Classes(p)).unwrap_or(policy.current()),
+                        (None, Some(s)) => s,
+                        (None, None) => Signal::Hold,
+                    };
+                    TagDecision { raw: f.signal, signal, confidence: f.confidence, probs: f.probs, error: None }
+                }
+                Err(e) => {
+                    TagDecision { raw: None, signal: Signal::Hold, confidence: None, probs: None, error: Some(e) }
+                }
+            };
+            tags.insert(tag, decision);
+        }
+        let rule = rt.consensus();
+        let votes: Vec<Signal> = tags.values().map(|d| d.signal).collect();
+        let consensus = rule.combine(&votes).unwrap_or(Signal::Hold);
+        let now = Timestamp::now();
+        let update = Update {
+            symbol: symbol.clone(),
+            as_of: last,
+            tags,
+            consensus,
+            consensus_rule: rule,
+            decide_ms: started.elapsed().as_secs_f64() * 1000.0,
+            since_close_ms: now.0 - interval.close_time(last).0 - 1,
+        };
+        if let Ok(mut s) = rt.seen.lock() {
+            s.insert(symbol.clone(), last.0);
+        }
+        if let Ok(mut l) = rt.latest.write() {
+            l.insert(symbol.clone(), update.clone());
+        }
+        let _ = rt.tx.send(update.clone());
+        out.push(update);
+    }
+    out
+}
+
+/// Looks for new bars every `poll_every` until the server stops.
+pub async fn run(state: AppState) {
+    if !state.inner.runtime.config.enabled() {
+        return;
+    }
+    let every = state.inner.runtime.config.poll_every;
+    loop {
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || tick(&st)).await;
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// The answer of `GET /v1/signal/{tag}`.
+#[derive(Debug, Serialize)]
+pub struct TagSignals {
+    /// The tag.
+    pub tag: String,
+    /// Its latest decision per followed symbol.
+    pub symbols: Vec<SymbolSignal>,
+}
+
+/// One symbol's latest decision of one tag.
+#[derive(Debug, Serialize)]
+pub struct SymbolSignal {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The bar decided on.
+    pub as_of: Timestamp,
+    /// The tag's decision.
+    #[serde(flatten)]
+    pub decision: TagDecision,
+    /// The consensus of every tag for this bar.
+    pub consensus: Signal,
+}
+
+/// `GET /v1/signal/{tag}`.
+pub async fn signal(State(state): State<AppState>, Path(tag): Path<String>) -> ApiResult<Json<TagSignals>> {
+    let rt = &state.inner.runtime;
+    if !rt.tags().contains(&tag) {
+        return Err(ApiError::not_found(
+            "unknown_tag",
+            format!("no runtime tag {tag:?}: this server follows {:?} (--model-tag, --consensus-tags)", rt.tags()),
+        ));
+    }
+    let symbols = rt
+        .latest()
+        .into_iter()
+        .filter_map(|u| {
+            let d = u.tags.get(&tag)?.clone();
+            Some(SymbolSignal { symbol: u.symbol, as_of: u.as_of, decision: d, consensus: u.consensus })
+        })
+        .collect();
+    Ok(Json(TagSignals { tag, symbols }))
+}
+
+/// `GET /v1/stream`: the latest update of each followed symbol, then every new one, as
+/// Server-Sent Events (`event: decision`, `data: <Update JSON>`).
+pub async fn stream(State(state): State<AppState>) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let rt = &state.inner.runtime;
+    if !rt.config.enabled() {
+        return Err(ApiError::not_found(
+            "no_runtime",
+            "this server runs no signal runtime: start it with --model-tag (MODEL_TAG) and --stream-symbols",
+        ));
+    }
+    let rx = rt.tx.subscribe();
+    let first: Vec<Update> = rt.latest();
+    let head = tokio_stream::iter(first);
+    let tail = BroadcastStream::new(rx).filter_map(Result::ok);
+    let events = head.chain(tail).map(|u| {
+        Ok(Event::default()
+            .event("decision")
+            .json_data(&u)
+            .unwrap_or_else(|_| Event::default().comment("unserialisable")))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
