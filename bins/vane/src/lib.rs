@@ -69,5 +69,6 @@ fn dispatch(command: Command, json: bool) -> anyhow::Result<()> {
         Command::Demo(a) => commands::demo::run(a).and_then(|r| emit(&r, json)),
         Command::BenchTrain(a) => commands::bench_train::run(a).and_then(|r| emit(&r, json)),
         Command::Serve(a) => commands::serve::run(a),
+        Command::Worker(a) => commands::worker::run(a),
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod tabular;
 pub(crate) mod train;
+pub(crate) mod worker;
 
 use std::path::PathBuf;
 
@@ -69,6 +70,8 @@ pub(crate) enum Command {
     BenchTrain(bench_train::BenchTrainArgs),
     /// Serve the HTTP API (`GET /health`) on --addr until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Run background training jobs from the job queue until Ctrl-C (beside or without `serve`).
+    Worker(worker::WorkerArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,3 +18,4 @@ pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod tabular;
 pub(crate) mod train;
+pub(crate) mod worker;
