@@ -111,7 +111,11 @@ impl Drop for Server {
 
 /// A store with BTCUSDT 4h and a global model trained on it alone (small and quick).
 fn trained_btc(dir: &Path) {
-    let csv = fixture("BTCUSDT_4h.csv");
+    trained_btc_from(dir, &fixture("BTCUSDT_4h.csv"));
+}
+
+/// [`trained_btc`] from the candle file `csv`.
+fn trained_btc_from(dir: &Path, csv: &Path) {
     ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir));
     std::fs::write(
         dir.join("small.toml"),
@@ -292,4 +296,105 @@ fn an_empty_artifacts_folder_serves_health_and_jobs() {
     common::fails(&out, common::exit::USAGE, &["at least 16 characters"]);
     let out = vane(&["serve", "--addr", "0.0.0.0:0", "--insecure-local"], dir.path());
     common::fails(&out, common::exit::USAGE, &["--insecure-local", "loopback"]);
+}
+
+/// Reads Server-Sent Events from `url` on a thread, sending each `data:` payload.
+fn sse(url: String) -> std::sync::mpsc::Receiver<Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut resp = ureq::get(&url).call().unwrap();
+        let reader = BufReader::new(resp.body_mut().as_reader());
+        for line in reader.lines() {
+            let Ok(line) = line else { return };
+            if let Some(data) = line.strip_prefix("data: ")
+                && tx.send(serde_json::from_str(data).unwrap()).is_err()
+            {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn seed000_runtime_publishes_decisions_and_new_bars_reach_the_stream() {
+    // The fixture without its last bar; the last bar arrives later, as a new bar would.
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::read_to_string(fixture("BTCUSDT_4h.csv")).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    std::fs::write(dir.path().join("head.csv"), lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    trained_btc_from(dir.path(), &dir.path().join("head.csv"));
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--model-tag",
+            "global",
+            "--consensus-tags",
+            "global",
+            "--stream-symbols",
+            "BTCUSDT",
+            "--poll-sec",
+            "0.1",
+            "--cooldown-sec",
+            "0",
+        ],
+    );
+    let s = server.wait_for("/v1/signal/global", 20, |v| !v["symbols"].as_array().unwrap().is_empty());
+    let first = &s["symbols"][0];
+    assert_eq!(first["symbol"], "BTCUSDT");
+    assert_eq!(first["as_of"], 1_704_038_400_000i64);
+    assert!(["BUY", "SELL", "HOLD"].contains(&first["signal"].as_str().unwrap()), "{s}");
+    let (_, h) = server.get("/health");
+    assert_eq!(h["stack_tags"], serde_json::json!(["global", "global"]));
+
+    // The stream starts with the latest decision, then a new bar in the store is decided on.
+    let events = sse(format!("{}/v1/stream", server.url));
+    let e0 = events.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(e0["as_of"], 1_704_038_400_000i64);
+    assert_eq!(e0["consensus_rule"], serde_json::json!({"k": 2, "n": 2}));
+    let csv = fixture("BTCUSDT_4h.csv");
+    ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir.path()));
+    let e1 = events.recv_timeout(Duration::from_secs(20)).expect("an update for the new bar");
+    assert_eq!(e1["symbol"], "BTCUSDT");
+    assert_eq!(e1["as_of"], 1_704_052_800_000i64);
+    assert!(e1["tags"]["global"]["probs"]["BUY"].is_number(), "{e1}");
+    assert!(e1["decide_ms"].as_f64().unwrap() >= 0.0);
+}
+
+#[test]
+fn kill_9_mid_job_marks_it_failed_and_keeps_the_other_models() {
+    let dir = tempfile::tempdir().unwrap();
+    trained_btc(dir.path());
+    // A slow job: the global model's config (which jobs inherit) asks for many trees.
+    let cfg_path = dir.path().join("artifacts/models/global/config.json");
+    let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    cfg["config"]["iterations_fast"] = serde_json::json!(20000);
+    std::fs::write(&cfg_path, serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
+    let global_model = std::fs::read(dir.path().join("artifacts/models/global/model.json")).unwrap();
+    let mock = eth_mock();
+    let mut server = Server::start(dir.path(), &["--base-url", &mock.url()]);
+    let (s, p) =
+        server.call("GET", "/v1/predict?symbol=ETH&refresh=true&train=true&since_days_default=3650", Some(TOKEN));
+    assert_eq!(s, 200, "{p}");
+    let job = p["job_id"].as_str().unwrap().to_string();
+    server.wait_for(&format!("/v1/jobs/{job}"), 60, |j| j["status"] == "running");
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    drop(server);
+
+    assert_eq!(std::fs::read(dir.path().join("artifacts/models/global/model.json")).unwrap(), global_model);
+    assert!(!dir.path().join("artifacts/models/ETHUSDT").exists(), "no half-written model");
+    let server = Server::start(dir.path(), &["--base-url", &mock.url(), "--workers", "0"]);
+    let (_, j) = server.get(&format!("/v1/jobs/{job}"));
+    assert_eq!(j["status"], "failed", "{j}");
+    assert!(j["error"].as_str().unwrap().contains("interrupted"), "{j}");
+    // Never lost: it is listed, and a new request queues a new job.
+    let (_, p) = server.call("GET", "/v1/predict?symbol=ETH&train=true", Some(TOKEN));
+    let again = p["job_id"].as_str().unwrap();
+    assert_ne!(again, job);
+    let (_, list) = server.get("/v1/jobs");
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 2);
+    // Cancel the queued one (no worker runs in this server).
+    let (s, c) = server.call("DELETE", &format!("/v1/jobs/{again}"), Some(TOKEN));
+    assert_eq!((s, c["status"].as_str()), (200, Some("cancelled")), "{c}");
 }
