@@ -547,11 +547,15 @@ impl JobQueue {
             .await
             .map_err(db("reap: fail interrupted"))?;
         }
-        let workers = sqlx::query("SELECT id, last_seen FROM Workers WHERE worker_type = ?1")
-            .bind(APALIS_QUEUE)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("reap: apalis workers"))?;
+        let workers = sqlx::query(
+            // Workers silent for a minute are apalis's own business (its heartbeat re-enqueues
+            // their tasks); this is the fast path for a process that just died on this host.
+            "SELECT id, last_seen FROM Workers WHERE worker_type = ?1 AND last_seen >= strftime('%s', 'now') - 60",
+        )
+        .bind(APALIS_QUEUE)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reap: apalis workers"))?;
         for row in workers {
             let id: String = row.try_get("id").map_err(db("reap"))?;
             let last_seen: i64 = row.try_get("last_seen").map_err(db("reap"))?;
@@ -763,21 +767,32 @@ async fn finish(shared: &Shared, id: &str, outcome: Outcome) -> Result<(), JobEr
         Outcome::Failed(message) => ("failed", Some(message), None, None),
         Outcome::Cancelled => ("cancelled", None, None, None),
     };
-    sqlx::query(
-        "UPDATE vane_jobs SET status = ?3, error = ?4, model_id = ?5, progress = COALESCE(?6, progress), \
-         finished_at_ms = ?7 WHERE id = ?1 AND owner = ?2 AND status = 'running'",
-    )
-    .bind(id)
-    .bind(&shared.owner)
-    .bind(status)
-    .bind(error)
-    .bind(model_id)
-    .bind(progress)
-    .bind(now_ms())
-    .execute(&shared.pool)
-    .await
-    .map_err(db("record a job's end"))?;
-    Ok(())
+    // The end of a job must reach the table (else the row stays `running` while this pool
+    // lives): retry a failing write a few times before giving up.
+    let mut tries = 0;
+    loop {
+        let written = sqlx::query(
+            "UPDATE vane_jobs SET status = ?3, error = ?4, model_id = ?5, progress = COALESCE(?6, progress), \
+             finished_at_ms = ?7 WHERE id = ?1 AND owner = ?2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(&shared.owner)
+        .bind(status)
+        .bind(error.as_deref())
+        .bind(model_id.as_deref())
+        .bind(progress)
+        .bind(now_ms())
+        .execute(&shared.pool)
+        .await;
+        match written {
+            Ok(_) => return Ok(()),
+            Err(e) if tries >= 5 => return Err(JobError::Db { what: "record a job's end", source: e }),
+            Err(_) => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+        }
+    }
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
