@@ -77,6 +77,7 @@ pub(crate) fn outcome(e: &anyhow::Error) -> Outcome {
             vane_indicators::IndicatorError,
             vane_costs::CostError,
             vane_server::ServerError,
+            vane_server::jobs::JobError,
             vane_artifact::ArtifactError,
             vane_core::CoreError
         );

@@ -81,7 +81,8 @@ where
     watcher.abort();
     runtime.abort();
     if let Some(p) = pool {
-        p.shutdown().await;
+        // A training job gets a grace period to finish, then is stopped and marked failed.
+        p.shutdown_within(std::time::Duration::from_secs(10)).await;
     }
     served.map_err(|source| ServerError::Serve { addr, source })
 }
