@@ -137,6 +137,8 @@ pub fn tick(state: &AppState) -> Vec<Update> {
                 state.forget_bars(symbol, interval);
             }
         }
+        // One stat per look: bars another process stored are seen at the next look.
+        state.check_bars(symbol, interval);
         let Ok(Some(warm)) = state.bars(symbol, interval) else { continue };
         let Some(last) = warm.bars.last_open_time() else { continue };
         let seen = rt.seen.lock().ok().and_then(|s| s.get(symbol).copied());

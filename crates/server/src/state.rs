@@ -242,6 +242,16 @@ impl AppState {
         }
     }
 
+    /// Forgets the warm bars of one series when its store file changed on disk (one `stat`).
+    pub fn check_bars(&self, symbol: &Symbol, interval: Interval) {
+        let key = (symbol.clone(), interval);
+        let Some(stamp) = self.inner.bars.read().ok().and_then(|b| b.get(&key).map(|w| w.stamp)) else { return };
+        let now = std::fs::metadata(self.inner.store.path(symbol, interval)).and_then(|m| m.modified()).ok();
+        if now != stamp {
+            self.forget_bars(symbol, interval);
+        }
+    }
+
     /// Forgets warm bars whose store file changed on disk (another process wrote it).
     pub fn scan_bars(&self) {
         let keys: Vec<((Symbol, Interval), Option<SystemTime>)> =
