@@ -398,3 +398,30 @@ fn kill_9_mid_job_marks_it_failed_and_keeps_the_other_models() {
     let (s, c) = server.call("DELETE", &format!("/v1/jobs/{again}"), Some(TOKEN));
     assert_eq!((s, c["status"].as_str()), (200, Some("cancelled")), "{c}");
 }
+
+#[test]
+fn a_separate_vane_worker_process_runs_the_queued_job() {
+    let dir = tempfile::tempdir().unwrap();
+    trained_btc(dir.path());
+    let mock = eth_mock();
+    let server = Server::start(dir.path(), &["--base-url", &mock.url(), "--workers", "0"]);
+    let (s, p) =
+        server.call("GET", "/v1/predict?symbol=ETH&refresh=true&train=true&since_days_default=3650", Some(TOKEN));
+    assert_eq!(s, 200, "{p}");
+    let job = p["job_id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(server.get(&format!("/v1/jobs/{job}")).1["status"], "queued", "no worker in the server");
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_vane"))
+        .args(["worker", "--queue", "artifacts/jobs.sqlite"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let done =
+        server.wait_for(&format!("/v1/jobs/{job}"), 120, |j| j["status"] != "queued" && j["status"] != "running");
+    assert_eq!(done["status"], "done", "{done}");
+    server.wait_for("/v1/predict?symbol=ETH", 30, |p| p["model_id_used"] == "ETHUSDT");
+    let _ = Command::new("kill").args(["-TERM", &worker.id().to_string()]).status();
+    assert!(worker.wait().unwrap().success(), "the worker stops on SIGTERM");
+}
