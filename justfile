@@ -56,3 +56,16 @@ bot:
 # What CI runs.
 ci:
     bash .ci/run
+
+# The HTTP API over the demo's store and models (run `just demo` first; put a token of 16+
+# characters in vane-demo/token.txt to allow train=true, cancel and reload).
+serve:
+    cargo run --release -p vane-cli -- serve --data-dir vane-demo/data --artifacts-dir vane-demo/artifacts --token-file vane-demo/token.txt --model-tag global --stream-symbols BTCUSDT,ETHUSDT
+
+# A separate worker process for the service's training jobs.
+worker:
+    cargo run --release -p vane-cli -- worker --data-dir vane-demo/data --artifacts-dir vane-demo/artifacts
+
+# The service's loopback load test and new-bar-to-stream time.
+bench-serve:
+    cargo bench -p vane-server --bench load
