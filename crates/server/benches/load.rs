@@ -65,7 +65,8 @@ fn main() {
     };
     train(&store, &dir.path().join("artifacts"), &cfg, Mode::Fast, false).unwrap();
 
-    let mut sc = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("artifacts"), dir.path().join("data"));
+    let mut sc =
+        ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("artifacts"), dir.path().join("data"));
     sc.workers = 0;
     sc.max_in_flight = 4096;
     sc.runtime = RuntimeConfig {
@@ -135,7 +136,7 @@ fn main() {
     let mut resp = ureq::get(&format!("http://{addr}/v1/stream")).call().unwrap();
     let mut lines = BufReader::new(resp.body_mut().as_reader()).lines();
     let next_event = |lines: &mut dyn Iterator<Item = std::io::Result<String>>| -> serde_json::Value {
-        while let Some(line) = lines.next() {
+        for line in &mut *lines {
             if let Some(d) = line.unwrap().strip_prefix("data: ") {
                 return serde_json::from_str(d).unwrap();
             }
