@@ -425,3 +425,59 @@ fn a_separate_vane_worker_process_runs_the_queued_job() {
     let _ = Command::new("kill").args(["-TERM", &worker.id().to_string()]).status();
     assert!(worker.wait().unwrap().success(), "the worker stops on SIGTERM");
 }
+
+#[test]
+fn a_hundred_train_requests_for_twenty_symbols_make_twenty_jobs() {
+    // Load test data: the real BTCUSDT candles stored under 20 symbol names (labelled synthetic:
+    // only the names are made up), no own models, no workers (the jobs stay queued).
+    let dir = tempfile::tempdir().unwrap();
+    trained_btc(dir.path());
+    let csv = fixture("BTCUSDT_4h.csv");
+    let names: Vec<String> = (0..20).map(|i| format!("S{i:02}USDT")).collect();
+    for n in &names {
+        ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", n, "--interval", "4h"], dir.path()));
+    }
+    let server = Server::start(dir.path(), &["--workers", "0"]);
+    let url = server.url.clone();
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let (url, sym) = (url.clone(), names[i % 20].clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                // Beyond 64 requests in flight the server answers 429 with Retry-After: a bot
+                // waits and asks again.
+                let (mut busy, mut tries) = (0, 0);
+                loop {
+                    tries += 1;
+                    let mut r = agent
+                        .get(&format!("{url}/v1/predict?symbol={sym}&train=true"))
+                        .header("Authorization", &format!("Bearer {TOKEN}"))
+                        .call()
+                        .unwrap();
+                    let status = r.status().as_u16();
+                    let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+                    if status == 429 && tries < 50 {
+                        assert!(r.headers().get("retry-after").is_some(), "{v}");
+                        busy += 1;
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    }
+                    return (status, sym, v["job_id"].as_str().map(str::to_string), busy);
+                }
+            })
+        })
+        .collect();
+    let mut by_symbol: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    for t in threads {
+        let (status, sym, job, _busy) = t.join().unwrap();
+        assert_eq!(status, 200);
+        by_symbol.entry(sym).or_default().insert(job.expect("a job id"));
+    }
+    assert_eq!(by_symbol.len(), 20);
+    assert!(by_symbol.values().all(|ids| ids.len() == 1), "one job per symbol: {by_symbol:?}");
+    let (_, list) = server.get("/v1/jobs?limit=1000");
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 20);
+    let (_, h) = server.get("/health");
+    assert_eq!(h["jobs"]["queued"], 20);
+    assert!(h["models"][0]["trained_at_ms"].as_i64().unwrap() > 1_700_000_000_000, "{h}");
+}

@@ -28,6 +28,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct HealthModel {
     /// The folder name.
     pub id: String,
+    /// When the folder was last written (its newest file), ms UTC: when the model was trained.
+    pub trained_at_ms: Option<i64>,
     /// What the model is (absent when it cannot be loaded).
     #[serde(flatten)]
     pub summary: Option<ModelSummary>,
@@ -144,6 +146,10 @@ async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
             .iter()
             .map(|m| HealthModel {
                 id: m.id.clone(),
+                trained_at_ms: m
+                    .stamp
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_millis() as i64),
                 summary: m.summary.clone(),
                 error: m.predictor.as_ref().err().cloned(),
             })
