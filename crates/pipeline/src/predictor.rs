@@ -103,17 +103,35 @@ impl Predictor {
         let set: FeatureSet = self.schema.feature_set.parse().expect("checked on load");
         let frame = set.compute(bars);
         let last = bars.len().checked_sub(1).ok_or_else(|| PipelineError::Data(format!("no bars for {symbol}")))?;
-        let row = frame.row(last);
-        if row.iter().any(|v| !v.is_finite()) {
+        let at = bars.last_open_time().expect("non-empty");
+        self.predict_row(symbol, &frame.row(last), at, bars.len())
+    }
+
+    /// A stream of this model's features, for a caller that keeps it warm and feeds it each new
+    /// bar (the service): its row after a bar equals the batch features' row of that bar.
+    pub fn feature_stream(&self) -> Box<dyn vane_indicators::FeatureStream> {
+        let set: FeatureSet = self.schema.feature_set.parse().expect("checked on load");
+        set.stream()
+    }
+
+    /// The decision for the feature `row` of `symbol`'s bar opening at `at` — what
+    /// [`predict`](Predictor::predict) does with the last row of its frame (`bars_seen`: how many
+    /// bars the features saw, for the warm-up error).
+    pub fn predict_row(
+        &self,
+        symbol: &Symbol,
+        row: &[f64],
+        at: vane_core::Timestamp,
+        bars_seen: usize,
+    ) -> Result<Prediction> {
+        if row.len() != self.schema.columns.len() || row.iter().any(|v| !v.is_finite()) {
             return Err(PipelineError::Data(format!(
-                "{symbol}: {} bars are not enough for the {} features (they need a longer warm-up)",
-                bars.len(),
-                set
+                "{symbol}: {bars_seen} bars are not enough for the {} features (they need a longer warm-up)",
+                self.schema.feature_set
             )));
         }
-        let probs = self.probs(symbol, &row)?;
+        let probs = self.probs(symbol, row)?;
         let mut policy = Policy::new(self.inference.policy)?;
-        let at = bars.last_open_time().expect("non-empty");
         let signal = policy.decide(at, &Input::Classes(probs))?;
         Ok(self.prediction(symbol, signal, probs, at))
     }
@@ -201,7 +219,8 @@ pub fn model_dir_for(artifacts: &Path, symbol: &Symbol) -> Result<PathBuf> {
     Err(PipelineError::NoModel { symbol: symbol.to_string(), dir: models })
 }
 
-fn forecast(p: Prediction) -> Forecast {
+/// A GBDT prediction as the [`Forecast`] every model kind answers with.
+pub fn forecast(p: Prediction) -> Forecast {
     Forecast::classified(&p.symbol, GBDT, &p.model_id_used, p.as_of, p.signal, p.probs)
 }
 
@@ -328,6 +347,14 @@ impl AnyPredictor {
                 trained_until_ms: None,
                 dir: p.dir().to_path_buf(),
             },
+        }
+    }
+
+    /// The GBDT predictor, when the folder holds one.
+    pub fn gbdt(&self) -> Option<&Predictor> {
+        match self {
+            Self::Gbdt(p) => Some(p),
+            Self::Sequence(_) => None,
         }
     }
 

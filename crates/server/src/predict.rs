@@ -132,10 +132,48 @@ pub fn forecast(
     let f = {
         let p =
             predictor.lock().map_err(|_| ApiError::internal("model_unavailable", "a previous prediction panicked"))?;
-        p.predict(symbol, &warm.bars).map_err(|e| from_pipeline(&e))?
+        match p.gbdt() {
+            Some(g) => streamed(state, &model.id, g, symbol, &warm.bars)?,
+            None => p.predict(symbol, &warm.bars).map_err(|e| from_pipeline(&e))?,
+        }
     };
     state.cache_forecast(&model.id, symbol, last.0, &f);
     Ok(Some((f, fresh, summary.thresholds.clone())))
+}
+
+/// A GBDT forecast through the model's warm feature stream: only the bars after the last one fed
+/// are fed (one `update` per indicator per new bar); a stream whose history no longer matches the
+/// stored bars (a re-import replaced them) starts over. Equal to the batch `predict` (the feature
+/// sets' streaming rows equal their batch rows, tested in vane-indicators; tested here too).
+fn streamed(
+    state: &AppState,
+    model_id: &str,
+    g: &vane_pipeline::Predictor,
+    symbol: &Symbol,
+    bars: &vane_core::Bars,
+) -> ApiResult<Forecast> {
+    let mut streams = state.inner.streams.lock().map_err(|_| ApiError::internal("internal_error", "stream lock"))?;
+    let times = bars.open_time();
+    let fresh = || {
+        let features = g.feature_stream();
+        let row = vec![f64::NAN; features.names().len()];
+        crate::state::WarmStream { features, row, fed: 0, last: i64::MIN }
+    };
+    let ws = streams.entry((model_id.to_string(), symbol.clone())).or_insert_with(fresh);
+    let continues = ws.fed == 0 || (ws.fed <= times.len() && times[ws.fed - 1] == ws.last);
+    if !continues {
+        *ws = fresh();
+    }
+    for i in ws.fed..bars.len() {
+        let Some(bar) = bars.get(i) else { break };
+        ws.features.update(&bar, &mut ws.row);
+        ws.fed = i + 1;
+        ws.last = times[i];
+    }
+    let at =
+        bars.last_open_time().ok_or_else(|| ApiError::not_found("unknown_symbol", format!("no bars for {symbol}")))?;
+    let p = g.predict_row(symbol, &ws.row, at, ws.fed).map_err(|e| from_pipeline(&e))?;
+    Ok(vane_pipeline::predictor::forecast(p))
 }
 
 /// Runs a blocking closure off the async workers.
@@ -247,4 +285,48 @@ pub async fn predict(
         job_id,
         job_status,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vane_core::Interval;
+    use vane_market_data::ParquetStore;
+    use vane_pipeline::{Mode, TrainConfig, train};
+
+    /// The warm stream, fed bar by bar as they arrive, answers exactly what the batch `predict`
+    /// answers on the same bars — and starts over when the stored history is replaced.
+    #[test]
+    fn streamed_forecasts_equal_batch_predictions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::new(dir.path().join("data"));
+        let btc = Symbol::new("BTCUSDT").unwrap();
+        let bars = vane_testkit::fixture_bars("BTCUSDT_4h.csv", Interval::H4);
+        store.append(&btc, Interval::H4, &bars).unwrap();
+        let cfg = TrainConfig {
+            symbols: vec![btc.clone()],
+            train_bars: 900,
+            test_bars: 360,
+            theta_steps_fast: 2,
+            iterations_fast: 30,
+            depth: 4,
+            ..TrainConfig::default()
+        };
+        let arts = dir.path().join("artifacts");
+        train(&store, &arts, &cfg, Mode::Fast, false).unwrap();
+        let g = vane_pipeline::Predictor::load(&arts.join("models/global")).unwrap();
+        let state = AppState::new(crate::ServeConfig::new("127.0.0.1:0".parse().unwrap(), &arts, dir.path()), None);
+        for end in [1500, 1501, 1502, 1700, 2190] {
+            let head = bars.slice(0..end);
+            let s = streamed(&state, "global", &g, &btc, &head).unwrap();
+            let b = vane_pipeline::predictor::forecast(g.predict(&btc, &head).unwrap());
+            assert_eq!(s, b, "after {end} bars");
+        }
+        // A different history (bars replaced): the stream starts over, still equal.
+        let other = bars.slice(100..1800);
+        let s = streamed(&state, "global", &g, &btc, &other).unwrap();
+        assert_eq!(s, vane_pipeline::predictor::forecast(g.predict(&btc, &other).unwrap()));
+        let ws = state.inner.streams.lock().unwrap();
+        assert_eq!(ws[&("global".to_string(), btc.clone())].fed, 1700);
+    }
 }

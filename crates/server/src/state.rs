@@ -64,6 +64,25 @@ pub struct WarmBars {
     pub stamp: Option<SystemTime>,
 }
 
+/// A model's feature stream for one symbol, kept warm between requests: fed every stored bar
+/// once, in order, so a new bar costs one `update` of each indicator, not a recompute.
+pub struct WarmStream {
+    /// The model's feature set, streaming.
+    pub features: Box<dyn vane_indicators::FeatureStream>,
+    /// The feature row after the last bar fed.
+    pub row: Vec<f64>,
+    /// How many bars were fed.
+    pub fed: usize,
+    /// The open time of the last bar fed.
+    pub last: i64,
+}
+
+impl std::fmt::Debug for WarmStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WarmStream").field("fed", &self.fed).field("last", &self.last).finish_non_exhaustive()
+    }
+}
+
 /// The shared state. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -79,6 +98,8 @@ pub(crate) struct Inner {
     pub(crate) bars: RwLock<HashMap<(Symbol, Interval), WarmBars>>,
     /// (model id, symbol) → the forecast for the bar opening at the key's time.
     pub(crate) forecasts: Mutex<HashMap<(String, Symbol), (i64, Forecast)>>,
+    /// (model id, symbol) → its warm feature stream (GBDT models).
+    pub(crate) streams: Mutex<HashMap<(String, Symbol), WarmStream>>,
     pub(crate) jobs: Option<JobQueue>,
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     pub(crate) rescan: tokio::sync::Notify,
@@ -99,6 +120,7 @@ impl AppState {
                 models: RwLock::new(HashMap::new()),
                 bars: RwLock::new(HashMap::new()),
                 forecasts: Mutex::new(HashMap::new()),
+                streams: Mutex::new(HashMap::new()),
                 jobs,
                 in_flight,
                 rescan: tokio::sync::Notify::new(),
@@ -174,6 +196,9 @@ impl AppState {
                 if let Ok(mut f) = self.inner.forecasts.lock() {
                     f.retain(|(m, _), _| m != id);
                 }
+                if let Ok(mut s) = self.inner.streams.lock() {
+                    s.retain(|(m, _), _| m != id);
+                }
                 changed.push(id.clone());
             }
         }
@@ -193,6 +218,9 @@ impl AppState {
         }
         if let Ok(mut f) = self.inner.forecasts.lock() {
             f.clear();
+        }
+        if let Ok(mut s) = self.inner.streams.lock() {
+            s.clear();
         }
         self.scan_models();
         let mut ids: Vec<String> = before.keys().cloned().collect();
