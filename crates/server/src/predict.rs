@@ -164,11 +164,11 @@ fn streamed(
     if !continues {
         *ws = fresh();
     }
-    for i in ws.fed..bars.len() {
+    for (i, &t) in times.iter().enumerate().skip(ws.fed) {
         let Some(bar) = bars.get(i) else { break };
         ws.features.update(&bar, &mut ws.row);
         ws.fed = i + 1;
-        ws.last = times[i];
+        ws.last = t;
     }
     let at =
         bars.last_open_time().ok_or_else(|| ApiError::not_found("unknown_symbol", format!("no bars for {symbol}")))?;
