@@ -42,6 +42,15 @@ pub struct TrainConfig {
     pub train_bars: usize,
     /// Walk-forward validation window, bars.
     pub test_bars: usize,
+    /// Bars left out between each training window and its validation window (seed 001's gap;
+    /// the label horizon is purged besides).
+    pub gap: usize,
+    /// Early stopping: trees stop this many iterations after the best log-loss on a validation
+    /// slice at the end of each training window (0: no early stopping, every tree is kept).
+    pub early_stopping_rounds: usize,
+    /// The share of each training window's time steps held out, at its end, for early stopping
+    /// (purged by the label horizon from the rows the trees are fitted on).
+    pub early_stopping_frac: f64,
     /// Trees in `quality` mode.
     pub iterations_quality: usize,
     /// Trees in `fast` mode.
@@ -75,6 +84,9 @@ impl Default for TrainConfig {
             hold_max: 0.6,
             train_bars: 720,
             test_bars: 180,
+            gap: 0,
+            early_stopping_rounds: 30,
+            early_stopping_frac: 0.2,
             iterations_quality: 400,
             iterations_fast: 120,
             depth: 5,
@@ -127,6 +139,12 @@ impl TrainConfig {
         }
         if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
             return bad("learning_rate", format!("{} must be in (0, 1]", self.learning_rate));
+        }
+        if self.gap > 10_000 {
+            return bad("gap", format!("{} must be ≤ 10000 bars", self.gap));
+        }
+        if self.early_stopping_rounds > 0 && !(0.05..=0.5).contains(&self.early_stopping_frac) {
+            return bad("early_stopping_frac", format!("{} must be in [0.05, 0.5]", self.early_stopping_frac));
         }
         if !(self.fee_bps >= 0.0 && self.slip_bps >= 0.0) {
             return bad("fee_bps/slip_bps", "must be ≥ 0".into());

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, ValidationError, same_len};
 
-/// Accuracy, macro-F1 and log-loss of one set of class probabilities — how vane reports a
-/// classifier out of sample (walk-forward windows, holdout tables).
+/// Accuracy, macro-F1, log-loss, Brier score and top-label ECE of one set of class probabilities
+/// — how vane reports a classifier out of sample (walk-forward windows, holdout tables).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
     /// Accuracy of the most probable class.
@@ -15,6 +15,16 @@ pub struct ClassScores {
     pub macro_f1: f64,
     /// Log-loss of the probabilities.
     pub log_loss: f64,
+    /// Multiclass Brier score ([`brier`]); NaN in files written before it was reported.
+    #[serde(default = "nan")]
+    pub brier: f64,
+    /// Top-label expected calibration error over 10 equal-width bins ([`ece_top_label`]).
+    #[serde(default = "nan")]
+    pub ece: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 impl ClassScores {
@@ -23,7 +33,13 @@ impl ClassScores {
     pub fn of(y: &[usize], probs: &[Vec<f64>]) -> Result<Self> {
         let pred: Vec<usize> =
             probs.iter().map(|p| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |m| m.0)).collect();
-        Ok(Self { accuracy: accuracy(y, &pred)?, macro_f1: macro_f1(y, &pred)?, log_loss: log_loss(y, probs)? })
+        Ok(Self {
+            accuracy: accuracy(y, &pred)?,
+            macro_f1: macro_f1(y, &pred)?,
+            log_loss: log_loss(y, probs)?,
+            brier: brier(y, probs)?,
+            ece: ece_top_label(y, probs, 10)?,
+        })
     }
 
     /// The mean of each score over `s` (NaN when `s` is empty).
@@ -33,6 +49,8 @@ impl ClassScores {
             accuracy: s.iter().map(|x| x.accuracy).sum::<f64>() / n,
             macro_f1: s.iter().map(|x| x.macro_f1).sum::<f64>() / n,
             log_loss: s.iter().map(|x| x.log_loss).sum::<f64>() / n,
+            brier: s.iter().map(|x| x.brier).sum::<f64>() / n,
+            ece: s.iter().map(|x| x.ece).sum::<f64>() / n,
         }
     }
 }
@@ -135,6 +153,24 @@ pub fn log_loss(y: &[usize], probs: &[Vec<f64>]) -> Result<f64> {
         })
         .sum();
     Ok(total / y.len() as f64)
+}
+
+/// Top-label expected calibration error: each sample's confidence is its largest probability
+/// and it is correct when that class is the label; over `bins` equal-width bins of the
+/// confidence on [0, 1] (1.0 in the last bin), `Σ_b (n_b/N)·|accuracy_b − mean confidence_b|`.
+pub fn ece_top_label(y: &[usize], probs: &[Vec<f64>], bins: usize) -> Result<f64> {
+    check_probs(y, probs, "ECE")?;
+    let bins = bins.max(1);
+    let mut acc = vec![(0usize, 0.0f64, 0.0f64); bins];
+    for (&t, p) in y.iter().zip(probs) {
+        let (arg, &conf) = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("checked non-empty");
+        let b = ((conf.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1);
+        acc[b].0 += 1;
+        acc[b].1 += conf;
+        acc[b].2 += f64::from(u8::from(arg == t));
+    }
+    let n = y.len() as f64;
+    Ok(acc.iter().filter(|b| b.0 > 0).map(|&(c, sc, sy)| c as f64 / n * (sy / c as f64 - sc / c as f64).abs()).sum())
 }
 
 /// Multiclass Brier score: mean over samples of `Σ_k (p_k − 1[y = k])²` (for two classes this

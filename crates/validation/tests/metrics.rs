@@ -101,8 +101,33 @@ fn class_scores_by_hand() {
     // Class 0: precision 1, recall 1/2 → F1 2/3; class 1: precision 1/2, recall 1 → F1 2/3.
     close(s.macro_f1, 2.0 / 3.0);
     close(s.log_loss, -(0.8f64.ln() + 0.6f64.ln() + 0.5f64.ln()) / 3.0);
-    let m = ClassScores::mean(&[s, ClassScores { accuracy: 0.0, macro_f1: 0.0, log_loss: 1.0 }]);
+    let m = ClassScores::mean(&[s, ClassScores { accuracy: 0.0, macro_f1: 0.0, log_loss: 1.0, brier: 1.0, ece: 0.5 }]);
     close(m.accuracy, 1.0 / 3.0);
     close(m.log_loss, (s.log_loss + 1.0) / 2.0);
     assert!(ClassScores::of(&[0, 1], &p).is_err(), "lengths differ");
+}
+
+#[test]
+fn top_label_ece_and_brier_by_hand() {
+    // Confidences 0.9 (correct), 0.8 (wrong), 0.55 (correct), 0.6 (correct) over 10 bins:
+    // bin 9: {0.9 ✓} → |1 − 0.9| = 0.1; bin 8: {0.8 ✗} → 0.8; bin 5: {0.55 ✓} → 0.45;
+    // bin 6: {0.6 ✓} → 0.4. ECE = (0.1 + 0.8 + 0.45 + 0.4) / 4 = 0.4375.
+    let probs = vec![
+        vec![0.9, 0.05, 0.05],
+        vec![0.1, 0.8, 0.1],
+        vec![0.55, 0.25, 0.2],
+        vec![0.2, 0.2, 0.6],
+    ];
+    let y = [0, 0, 0, 2];
+    let e = vane_validation::metrics::ece_top_label(&y, &probs, 10).unwrap();
+    assert!((e - 0.4375).abs() < 1e-12, "{e}");
+    // Two samples in one bin: 0.7 ✓ and 0.75 ✗ → |0.5 − 0.725| = 0.225.
+    let e = vane_validation::metrics::ece_top_label(&[0, 1], &[vec![0.7, 0.3], vec![0.75, 0.25]], 10).unwrap();
+    assert!((e - 0.225).abs() < 1e-12, "{e}");
+    let s = ClassScores::of(&y, &probs).unwrap();
+    assert!((s.ece - 0.4375).abs() < 1e-12);
+    // Brier: (0.01+0.0025+0.0025) + (0.81+0.64+0.01) + (0.2025+0.0625+0.04) + (0.04+0.04+0.16) / 4.
+    let want = (0.015 + 1.46 + 0.305 + 0.24) / 4.0;
+    assert!((s.brier - want).abs() < 1e-12, "{}", s.brier);
+    assert!(vane_validation::metrics::ece_top_label(&[], &[], 10).is_err());
 }
