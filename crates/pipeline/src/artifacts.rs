@@ -123,6 +123,28 @@ pub struct WindowMetrics {
     pub test_last_open_time_ms: i64,
     /// Scores by model name ([`GBDT`], [`LOGISTIC`], [`MAJORITY`]).
     pub scores: BTreeMap<String, Scores>,
+    /// Trees the window's GBDT kept (early stopping on its validation slice; 0 in older files).
+    #[serde(default)]
+    pub trees: usize,
+}
+
+/// Does the model beat the base rate? The plain answer of `metrics.json` and the CLI report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Windows whose GBDT log-loss is below the majority baseline's.
+    pub windows_beating_base_rate: usize,
+    /// Windows in all.
+    pub windows: usize,
+    /// Pooled out-of-sample log-loss of the GBDT minus the majority baseline's (negative: better).
+    pub log_loss_diff: f64,
+    /// 95 % paired-bootstrap interval of that difference (1,000 resamples of the pooled rows).
+    pub log_loss_diff_ci95: [f64; 2],
+    /// Brier skill score against the base rate, pooled: `1 − Brier(gbdt)/Brier(majority)`.
+    pub brier_skill: f64,
+    /// The interval lies below 0: the model's probabilities beat the base rate.
+    pub beats_base_rate: bool,
+    /// One sentence for people.
+    pub text: String,
 }
 
 /// `metrics.json`: out-of-sample metrics per window and aggregated, beside the baselines.
@@ -142,6 +164,21 @@ pub struct ModelMetrics {
     pub min_conf: f64,
     /// The figures behind `min_conf`.
     pub min_conf_choice: Option<Choice>,
+    /// Scores of every out-of-sample prediction pooled over the windows, by model name.
+    #[serde(default)]
+    pub pooled: BTreeMap<String, Scores>,
+    /// Whether the model beats the base rate (absent in older files).
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
+    /// The chosen θ is the smallest or largest of its grid (the search may be cut short).
+    #[serde(default)]
+    pub theta_at_edge: bool,
+    /// `quality` mode widened the θ grid once to this range because the best θ was at an edge.
+    #[serde(default)]
+    pub theta_grid_widened: Option<[f64; 2]>,
+    /// Trees of the shipped model: the median of the windows' early-stopped counts.
+    #[serde(default)]
+    pub trees: usize,
 }
 
 impl ModelMetrics {
@@ -167,6 +204,11 @@ impl ModelMetrics {
             mean,
             min_conf: choice.map_or(0.5, |c| c.long),
             min_conf_choice: choice,
+            pooled: BTreeMap::new(),
+            verdict: None,
+            theta_at_edge: false,
+            theta_grid_widened: None,
+            trees: 0,
         }
     }
 

@@ -20,7 +20,7 @@ use vane_validation::{WalkForward, WindowUnit, horizon_spans};
 use vane_labeling::fixed::classify;
 
 use crate::artifacts::{
-    FeatureSchema, GBDT, Inference, LOGISTIC, MAJORITY, ModelMetrics, Scores, WindowMetrics, write_model_dir,
+    FeatureSchema, GBDT, Inference, LOGISTIC, MAJORITY, ModelMetrics, Scores, Verdict, WindowMetrics, write_model_dir,
 };
 use crate::config::{Mode, TrainConfig};
 use crate::error::{PipelineError, Result};
@@ -139,6 +139,83 @@ impl Ticker<'_, '_> {
     }
 }
 
+/// A GBDT on `rows` (labels `y` by row), early-stopped on its log-loss over a validation slice:
+/// the last `early_stopping_frac` of the rows' time steps, with the rows whose label reaches into
+/// that slice (the horizon) purged from the rows fitted on. Plain (every tree) when early stopping
+/// is off or the window cannot spare a slice of at least 10 rows beside 50 fitted ones.
+fn fit_window(panel: &Panel, cfg: &TrainConfig, gbdt: &GbdtConfig, rows: &[usize], y: &[usize]) -> Result<Gbdt> {
+    let labels = |r: &[usize]| r.iter().map(|&i| y[i] as f64).collect::<Vec<_>>();
+    let plain = GbdtConfig { early_stopping_rounds: None, ..gbdt.clone() };
+    let (Some(t0), Some(t1)) =
+        (rows.iter().map(|&i| panel.rows[i].time).min(), rows.iter().map(|&i| panel.rows[i].time).max())
+    else {
+        return Ok(Gbdt::fit(&plain, &panel.dataset(rows), &labels(rows), None, None)?);
+    };
+    let held = (((t1 - t0 + 1) as f64) * cfg.early_stopping_frac).ceil() as usize;
+    let cut = t1 + 1 - held.min(t1 + 1 - t0);
+    let fit: Vec<usize> = rows.iter().copied().filter(|&i| panel.rows[i].time + cfg.horizon < cut).collect();
+    let val: Vec<usize> = rows.iter().copied().filter(|&i| panel.rows[i].time >= cut).collect();
+    if cfg.early_stopping_rounds == 0 || fit.len() < 50 || val.len() < 10 {
+        return Ok(Gbdt::fit(&plain, &panel.dataset(rows), &labels(rows), None, None)?);
+    }
+    let es = GbdtConfig { early_stopping_rounds: Some(cfg.early_stopping_rounds), ..gbdt.clone() };
+    let (dv, yv) = (panel.dataset(&val), labels(&val));
+    Ok(Gbdt::fit(&es, &panel.dataset(&fit), &labels(&fit), None, Some((&dv, &yv)))?)
+}
+
+/// Per-row log-loss with the clipping of [`vane_validation::metrics::log_loss`].
+fn row_log_loss(p: &[f64], c: usize) -> f64 {
+    let eps = f64::EPSILON;
+    let s: f64 = p.iter().map(|v| v.clamp(eps, 1.0 - eps)).sum();
+    -(p[c].clamp(eps, 1.0 - eps) / s).ln()
+}
+
+/// Whether the GBDT beats the base rate: windows won, the pooled log-loss difference with a 95 %
+/// paired-bootstrap interval (1,000 resamples, seeded), and the Brier skill score.
+fn verdict(m: &ModelMetrics, y: &[usize], model: &[Vec<f64>], base: &[Vec<f64>], seed: u64) -> Result<Verdict> {
+    let won = m
+        .windows
+        .iter()
+        .filter(|w| match (w.scores.get(GBDT), w.scores.get(MAJORITY)) {
+            (Some(g), Some(b)) => g.log_loss < b.log_loss,
+            _ => false,
+        })
+        .count();
+    let diffs: Vec<f64> =
+        y.iter().enumerate().map(|(i, &c)| row_log_loss(&model[i], c) - row_log_loss(&base[i], c)).collect();
+    let n = diffs.len().max(1);
+    let d = diffs.iter().sum::<f64>() / n as f64;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0xb007_57a9);
+    let mut means: Vec<f64> = (0..1000)
+        .map(|_| (0..n).map(|_| diffs[rand::Rng::random_range(&mut rng, 0..n)]).sum::<f64>() / n as f64)
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let ci = [means[25], means[974]];
+    let brier = |name: &str| m.pooled.get(name).map_or(f64::NAN, |s| s.brier);
+    let brier_skill = 1.0 - brier(GBDT) / brier(MAJORITY);
+    let beats = ci[1] < 0.0;
+    let text = format!(
+        "beats the base rate in {won} of {} windows; pooled log-loss difference {d:+.4} (95 % CI {:+.4} … {:+.4}), Brier skill {brier_skill:+.3}: {}",
+        m.windows.len(),
+        ci[0],
+        ci[1],
+        if beats {
+            "its probabilities beat the base rate"
+        } else {
+            "its probabilities do NOT beat the base rate (the majority baseline's are as good or better)"
+        }
+    );
+    Ok(Verdict {
+        windows_beating_base_rate: won,
+        windows: m.windows.len(),
+        log_loss_diff: d,
+        log_loss_diff_ci95: ci,
+        brier_skill,
+        beats_base_rate: beats,
+        text,
+    })
+}
+
 /// One model fitted and evaluated, not yet written.
 struct Fitted {
     id: ModelId,
@@ -222,7 +299,7 @@ fn fit_one(
         test: cfg.test_bars,
         step: cfg.test_bars,
         expanding: false,
-        gap: 0,
+        gap: cfg.gap,
     }
     .folds(&(0..panel.times.len() as i64).collect::<Vec<_>>(), &horizon_spans(panel.times.len(), cfg.horizon))?;
     if folds.is_empty() {
@@ -262,18 +339,42 @@ fn fit_one(
     };
     // θ search: mean macro-F1 over the walk-forward windows, within the HOLD-share bounds.
     let rets = panel.forward_returns();
-    let result = search.run_on_returns::<PipelineError>(&rets, |_, classes| {
-        let y: Vec<usize> = classes.iter().map(|c| c.class_index()).collect();
-        let mut f1s = Vec::new();
-        for (tr, te) in &fold_rows {
-            let ytr: Vec<f64> = tr.iter().map(|&i| y[i] as f64).collect();
-            let m = Gbdt::fit(&gbdt_cfg, &panel.dataset(tr), &ytr, None, None)?;
-            let p = m.predict_proba(&panel.dataset(te))?;
-            ticker.tick()?;
-            f1s.push(Scores::of(&te.iter().map(|&i| y[i]).collect::<Vec<_>>(), &p)?.macro_f1);
-        }
-        Ok(f1s.iter().sum::<f64>() / f1s.len() as f64)
-    })?;
+    let mut run_search = |search: &vane_labeling::fixed::ThetaSearch| {
+        search.run_on_returns::<PipelineError>(&rets, |_, classes| {
+            let y: Vec<usize> = classes.iter().map(|c| c.class_index()).collect();
+            let mut f1s = Vec::new();
+            for (tr, te) in &fold_rows {
+                let m = fit_window(&panel, cfg, &gbdt_cfg, tr, &y)?;
+                let p = m.predict_proba(&panel.dataset(te))?;
+                ticker.tick()?;
+                f1s.push(Scores::of(&te.iter().map(|&i| y[i]).collect::<Vec<_>>(), &p)?.macro_f1);
+            }
+            Ok(f1s.iter().sum::<f64>() / f1s.len() as f64)
+        })
+    };
+    let mut result = run_search(&search)?;
+    // A best θ at an edge of the grid may be cut short by it: say so, and in quality mode widen
+    // the grid once on that side.
+    let at_edge = |r: &vane_labeling::fixed::ThetaResult| {
+        r.best.is_some_and(|b| {
+            r.candidates.len() > 1
+                && (r.candidates.first().is_some_and(|c| c.theta == b.theta)
+                    || r.candidates.last().is_some_and(|c| c.theta == b.theta))
+        })
+    };
+    let mut widened = None;
+    if mode == Mode::Quality && at_edge(&result) {
+        let best = result.best.map(|b| b.theta).unwrap_or_default();
+        let (lo, hi) = if best == cfg.theta_min {
+            (cfg.theta_min / 2.0, cfg.theta_max)
+        } else {
+            (cfg.theta_min, (cfg.theta_max * 2.0).min(0.5))
+        };
+        let wider = vane_labeling::fixed::ThetaSearch { theta_min: lo, theta_max: hi, ..search };
+        result = run_search(&wider)?;
+        widened = Some([lo, hi]);
+    }
+    let theta_at_edge = at_edge(&result);
     let Some(best) = result.best else {
         return Err(PipelineError::Data(format!(
             "no θ in [{}, {}] gives a HOLD share within [{}, {}]: widen the bounds",
@@ -285,16 +386,24 @@ fn fit_one(
     let y: Vec<usize> = rets.iter().map(|&r| classify(r, theta, -theta).class_index()).collect();
     let mut windows = Vec::new();
     let mut last_probs = Vec::new();
+    // Every out-of-sample row of every window, for the pooled scores and the verdict.
+    let mut pooled_y = Vec::new();
+    let mut pooled: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
     for ((tr, te), fold) in fold_rows.iter().zip(&folds) {
         let ytr: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
         let yte: Vec<usize> = te.iter().map(|&i| y[i]).collect();
         let (dtr, dte) = (panel.dataset(tr), panel.dataset(te));
-        let m = Gbdt::fit(&gbdt_cfg, &dtr, &ytr.iter().map(|&c| c as f64).collect::<Vec<_>>(), None, None)?;
+        let m = fit_window(&panel, cfg, &gbdt_cfg, tr, &y)?;
         let p = m.predict_proba(&dte)?;
         ticker.tick()?;
         let lp = Logistic::fit(&dtr, &ytr, 3, 1.0)?.predict_proba(&dte)?;
         let base = majority(&ytr, 3);
+        pooled_y.extend_from_slice(&yte);
+        pooled.entry(GBDT.to_string()).or_default().extend(p.iter().cloned());
+        pooled.entry(LOGISTIC.to_string()).or_default().extend(lp.iter().cloned());
+        pooled.entry(MAJORITY.to_string()).or_default().extend(std::iter::repeat_n(base.clone(), yte.len()));
         windows.push(WindowMetrics {
+            trees: m.trees(),
             train_rows: tr.len(),
             test_rows: te.len(),
             test_first_open_time_ms: panel.times[fold.test.start],
@@ -313,11 +422,21 @@ fn fit_one(
         last_probs.iter().map(|(_, p)| ClassProbs::try_from_slice(p)).collect::<std::result::Result<_, _>>()?;
     let last_rets: Vec<f64> = last_probs.iter().map(|(i, _)| rets[*i]).collect();
     let choice = min_conf(&probs, &last_rets, &costs, &Constraints::default())?;
-    let metrics = ModelMetrics::new(theta, candidates, windows, choice);
-    // The final model on every row.
+    // The final model on every row, with the median of the windows' early-stopped tree counts.
+    let mut trees: Vec<usize> = windows.iter().map(|w| w.trees).collect();
+    trees.sort_unstable();
+    let final_trees = if cfg.early_stopping_rounds > 0 { trees[trees.len() / 2].max(1) } else { iterations };
+    let mut metrics = ModelMetrics::new(theta, candidates, windows, choice);
+    metrics.pooled =
+        pooled.iter().map(|(name, p)| Ok((name.clone(), Scores::of(&pooled_y, p)?))).collect::<Result<_>>()?;
+    metrics.verdict = Some(verdict(&metrics, &pooled_y, &pooled[GBDT], &pooled[MAJORITY], cfg.seed)?);
+    metrics.theta_at_edge = theta_at_edge;
+    metrics.theta_grid_widened = widened;
+    metrics.trees = final_trees;
     let all: Vec<usize> = (0..panel.rows.len()).collect();
     let yv: Vec<f64> = all.iter().map(|&i| y[i] as f64).collect();
-    let model = Gbdt::fit(&gbdt_cfg, &panel.dataset(&all), &yv, None, None)?;
+    let shipped = GbdtConfig { iterations: final_trees, early_stopping_rounds: None, ..gbdt_cfg.clone() };
+    let model = Gbdt::fit(&shipped, &panel.dataset(&all), &yv, None, None)?;
     ticker.finish()?;
     let inference = Inference::new(id.as_str(), theta, metrics.min_conf, cfg, panel.times.last().copied());
     Ok(Fitted { id, model, cfg: cfg.clone(), inference, metrics })

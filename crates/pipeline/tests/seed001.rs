@@ -166,3 +166,67 @@ fn progress_reaches_one_and_a_cancel_writes_nothing() {
     assert!(!arts.join("models/BTCUSDT").exists());
     assert!(arts.join("models/ETHUSDT/model.json").is_file());
 }
+
+#[test]
+fn early_stopping_pooled_scores_and_a_verdict_per_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let arts = dir.path().join("artifacts");
+    let r = train(&st, &arts, &TrainConfig { iterations_fast: 200, ..cfg() }, Mode::Fast, false).unwrap();
+    let m = &r.metrics;
+    // Every window's GBDT stopped early on its own validation slice; the shipped model has the
+    // median count.
+    assert!(
+        m.windows.iter().all(|w| w.trees >= 1 && w.trees < 200),
+        "{:?}",
+        m.windows.iter().map(|w| w.trees).collect::<Vec<_>>()
+    );
+    let mut t: Vec<usize> = m.windows.iter().map(|w| w.trees).collect();
+    t.sort_unstable();
+    assert_eq!(m.trees, t[t.len() / 2]);
+    // Pooled scores for the model and both baselines, and a verdict that matches them.
+    assert_eq!(m.pooled.keys().collect::<Vec<_>>(), ["gbdt", "logistic", "majority"]);
+    let v = m.verdict.as_ref().unwrap();
+    assert_eq!(v.windows, m.windows.len());
+    let d = m.pooled["gbdt"].log_loss - m.pooled["majority"].log_loss;
+    assert!((v.log_loss_diff - d).abs() < 1e-9, "{} vs {d}", v.log_loss_diff);
+    assert!(v.log_loss_diff_ci95[0] <= v.log_loss_diff && v.log_loss_diff <= v.log_loss_diff_ci95[1]);
+    assert_eq!(v.beats_base_rate, v.log_loss_diff_ci95[1] < 0.0);
+    assert!(v.text.contains(&format!("{} of {} windows", v.windows_beating_base_rate, v.windows)));
+    let bss = 1.0 - m.pooled["gbdt"].brier / m.pooled["majority"].brier;
+    assert!((v.brier_skill - bss).abs() < 1e-12);
+    assert!(m.pooled["gbdt"].ece >= 0.0 && m.pooled["gbdt"].ece <= 1.0);
+    // Written to metrics.json.
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(arts.join("models/global/metrics.json")).unwrap()).unwrap();
+    assert!(j["verdict"]["text"].is_string() && j["pooled"]["gbdt"]["ece"].is_number(), "{j}");
+    // With early stopping off, the shipped model keeps every tree.
+    let off =
+        train(&st, &arts, &TrainConfig { early_stopping_rounds: 0, iterations_fast: 25, ..cfg() }, Mode::Fast, false)
+            .unwrap();
+    assert!(off.metrics.windows.iter().all(|w| w.trees == 25));
+    assert_eq!(off.metrics.trees, 25);
+}
+
+#[test]
+fn theta_at_the_edge_is_flagged_and_quality_widens_the_grid_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let arts = dir.path().join("artifacts");
+    // A one-point-wide grid at a small θ: the best candidate is at an edge.
+    let narrow = TrainConfig {
+        theta_min: 0.004,
+        theta_max: 0.005,
+        theta_steps_quality: 2,
+        iterations_quality: 20,
+        hold_min: 0.0,
+        hold_max: 1.0,
+        ..cfg()
+    };
+    let q = train(&st, &arts, &narrow, Mode::Quality, false).unwrap();
+    let [lo, hi] = q.metrics.theta_grid_widened.expect("widened once");
+    assert!(lo < 0.004 || hi > 0.005, "{lo} {hi}");
+    let f = train(&st, &arts, &TrainConfig { theta_steps_fast: 2, ..narrow }, Mode::Fast, false).unwrap();
+    assert!(f.metrics.theta_at_edge);
+    assert!(f.metrics.theta_grid_widened.is_none(), "fast mode only flags it");
+}
