@@ -28,6 +28,9 @@ pub enum CalibrationError {
     /// A parameter out of its domain.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    /// A metric of vane-validation rejected its input.
+    #[error(transparent)]
+    Metric(#[from] vane_validation::ValidationError),
     /// A saved calibrator that cannot be read.
     #[error("calibration file: {0}")]
     Format(String),
@@ -44,6 +47,7 @@ impl CalibrationError {
             CalibrationError::InvalidInput { .. } => ErrorClass::Data,
             CalibrationError::InvalidParameter { .. } => ErrorClass::Usage,
             CalibrationError::Format { .. } => ErrorClass::Data,
+            CalibrationError::Metric(e) => e.class(),
         }
     }
 }

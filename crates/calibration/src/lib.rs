@@ -5,6 +5,8 @@
 //! - [`choose`](mod@choose): fits both on a calibration fold, keeps the better by log-loss on a held-out
 //!   part, falls back to the other (or the identity) when one cannot be fitted, and records why.
 //! - [`multiclass`]: one-vs-rest with renormalisation, and temperature scaling.
+//! - [`multiclass_choose`]: [`choose_multiclass`] picks identity, temperature, one-vs-rest Platt
+//!   or one-vs-rest isotonic by held-out log-loss on out-of-fold rows ([`MulticlassCalibrator`]).
 //! - [`metrics`]: Brier, log-loss, ECE (10 equal-width bins), reliability-diagram bins.
 //!
 //! Every fitted calibrator serialises to JSON with a `format_version` ([`CalibrationFile`]).
@@ -23,6 +25,8 @@ pub mod isotonic;
 pub mod metrics;
 /// Multiclass calibration.
 pub mod multiclass;
+/// The multiclass chooser and the shipped multiclass calibrator.
+pub mod multiclass_choose;
 /// Platt scaling.
 pub mod platt;
 
@@ -32,6 +36,7 @@ pub use choose::{Choice, choose};
 pub use error::{CalibrationError, Result};
 pub use isotonic::Isotonic;
 pub use multiclass::{OneVsRest, Temperature};
+pub use multiclass_choose::{MulticlassCalibrator, MulticlassChoice, MulticlassMethod, choose_multiclass};
 pub use platt::Platt;
 
 /// How to calibrate binary scores.
@@ -74,7 +79,8 @@ pub fn fit_binary(method: Method, scores: &[f64], labels: &[bool], holdout: f64)
     }
 }
 
-/// Version of the calibration JSON format.
+/// Version of the calibration JSON format. The optional `multiclass` entry of
+/// [`CalibrationFile`] was added without a bump: version-1 files without it still load.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// A binary calibrator: score → probability.
@@ -122,9 +128,33 @@ pub struct CalibrationFile {
     /// Which method was chosen and why, per calibrator.
     #[serde(default)]
     pub choices: Vec<Choice>,
+    /// A multiclass model's calibrator and how it was chosen; when present, it is what
+    /// `Predict` applies (the binary fields above are then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiclass: Option<MulticlassCalibration>,
+}
+
+/// A multiclass calibrator with the chooser's record, as shipped in `calibration.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MulticlassCalibration {
+    /// The fitted calibrator.
+    pub calibrator: MulticlassCalibrator,
+    /// Every candidate's held-out log-loss and the reason for the pick.
+    pub choice: MulticlassChoice,
 }
 
 impl CalibrationFile {
+    /// A file holding one multiclass calibrator (no binary calibrators).
+    pub fn from_multiclass(calibrator: MulticlassCalibrator, choice: MulticlassChoice) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            calibrators: Vec::new(),
+            temperature: None,
+            choices: Vec::new(),
+            multiclass: Some(MulticlassCalibration { calibrator, choice }),
+        }
+    }
+
     /// Serialises to pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("calibration files serialise")

@@ -34,6 +34,11 @@ pub fn brier_binary(y: &[bool], p: &[f64]) -> Result<f64> {
     Ok(y.iter().zip(p).map(|(&t, &v)| (v - f64::from(u8::from(t))).powi(2)).sum::<f64>() / y.len() as f64)
 }
 
+/// JSON writes NaN as `null`; read it back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// One reliability-diagram bin.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReliabilityBin {
@@ -43,9 +48,11 @@ pub struct ReliabilityBin {
     pub hi: f64,
     /// Samples in the bin.
     pub count: usize,
-    /// Mean predicted probability (NaN when empty).
+    /// Mean predicted probability (NaN when empty; `null` in JSON).
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean_predicted: f64,
-    /// Observed share of positives (NaN when empty).
+    /// Observed share of positives (NaN when empty; `null` in JSON).
+    #[serde(deserialize_with = "nan_if_null")]
     pub observed: f64,
 }
 
@@ -80,22 +87,68 @@ pub fn ece(y: &[bool], p: &[f64]) -> Result<f64> {
     Ok(bins.iter().filter(|b| b.count > 0).map(|b| b.count as f64 / n * (b.observed - b.mean_predicted).abs()).sum())
 }
 
-/// Top-label ECE of multiclass probabilities: the confidence is the largest probability, and
-/// a sample is correct when its argmax is the label.
-pub fn ece_top_label(y: &[usize], probs: &[Vec<f64>]) -> Result<f64> {
+/// Multiclass Brier score: mean over rows of `Σ_k (p_k − 1[y = k])²`
+/// (`vane_validation::metrics::brier`, which this calls).
+pub fn brier_multiclass(y: &[usize], probs: &[Vec<f64>]) -> Result<f64> {
+    Ok(vane_validation::metrics::brier(y, probs)?)
+}
+
+/// Multiclass log-loss as scikit-learn's `log_loss` (`vane_validation::metrics::log_loss`,
+/// which this calls).
+pub fn log_loss_multiclass(y: &[usize], probs: &[Vec<f64>]) -> Result<f64> {
+    Ok(vane_validation::metrics::log_loss(y, probs)?)
+}
+
+/// The top-label confidence (largest probability) of each row and whether its argmax is the
+/// label (the first maximum on ties); errors name the bad row.
+fn top_label(y: &[usize], probs: &[Vec<f64>]) -> Result<(Vec<bool>, Vec<f64>)> {
     if y.len() != probs.len() || y.is_empty() {
-        return Err(CalibrationError::InvalidInput(format!("{} labels for {} rows", y.len(), probs.len())));
+        return Err(CalibrationError::InvalidInput(format!("{} labels for {} probability rows", y.len(), probs.len())));
     }
+    let k = probs[0].len();
     let mut correct = Vec::with_capacity(y.len());
     let mut conf = Vec::with_capacity(y.len());
-    for (&t, p) in y.iter().zip(probs) {
-        let (arg, &m) = p
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .ok_or_else(|| CalibrationError::InvalidInput("empty probability row".into()))?;
+    for (i, (&t, p)) in y.iter().zip(probs).enumerate() {
+        if p.is_empty() || p.len() != k {
+            return Err(CalibrationError::InvalidInput(format!(
+                "row {i} has {} probabilities but row 0 has {k}",
+                p.len()
+            )));
+        }
+        if p.iter().any(|v| !v.is_finite()) {
+            return Err(CalibrationError::InvalidInput(format!("row {i} holds a non-finite probability")));
+        }
+        if t >= k {
+            return Err(CalibrationError::InvalidInput(format!("label {t} at row {i} is outside 0..{k}")));
+        }
+        let (arg, &m) = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("non-empty row");
         correct.push(arg == t);
         conf.push(m);
     }
-    ece(&correct, &conf)
+    Ok((correct, conf))
+}
+
+/// Reliability bins of the top-label confidence: `bins` equal-width bins over [0, 1] (1.0 in the
+/// last), each with the mean confidence (`mean_predicted`) and the share of rows whose argmax
+/// is the label (`observed`). Pooled ECE = `Σ_b n_b/N·|observed_b − mean_predicted_b|`
+/// ([`ece_top_label`] with 10 bins).
+pub fn reliability_top_label(y: &[usize], probs: &[Vec<f64>], bins: usize) -> Result<Vec<ReliabilityBin>> {
+    let (correct, conf) = top_label(y, probs)?;
+    reliability(&correct, &conf, bins)
+}
+
+/// The expected calibration error of reliability bins: `Σ_b n_b/N·|observed_b − mean_predicted_b|`
+/// over the non-empty bins (0 when every bin is empty).
+pub fn ece_of_bins(bins: &[ReliabilityBin]) -> f64 {
+    let n: usize = bins.iter().map(|b| b.count).sum();
+    if n == 0 {
+        return 0.0;
+    }
+    bins.iter().filter(|b| b.count > 0).map(|b| b.count as f64 / n as f64 * (b.observed - b.mean_predicted).abs()).sum()
+}
+
+/// Top-label ECE of multiclass probabilities: the confidence is the largest probability, and
+/// a sample is correct when its argmax is the label.
+pub fn ece_top_label(y: &[usize], probs: &[Vec<f64>]) -> Result<f64> {
+    Ok(ece_of_bins(&reliability_top_label(y, probs, 10)?))
 }

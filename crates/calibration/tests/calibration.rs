@@ -133,6 +133,7 @@ fn json_round_trip_and_version_check() {
         calibrators: vec![cal, Calibrator::Identity],
         temperature: Some(Temperature { t: 1.5 }),
         choices: vec![choice],
+        multiclass: None,
     };
     let back = CalibrationFile::from_json(&file.to_json()).unwrap();
     assert_eq!(back, file);

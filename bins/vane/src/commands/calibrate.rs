@@ -41,6 +41,7 @@ pub(crate) fn run(a: CalibrateArgs) -> Result<Calibrated> {
             calibrators: vec![cal.clone()],
             temperature: None,
             choices: vec![choice.clone()],
+            multiclass: None,
         };
         file.save(p)?;
     }
