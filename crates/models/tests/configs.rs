@@ -9,7 +9,7 @@ use vane_models::data::{FeatureMatrix, NormKind, Normaliser};
 use vane_models::hrm::HrmConfig;
 use vane_models::nn::{DropoutConfig, GrnConfig, LstmCellConfig, SelfAttentionConfig};
 use vane_models::tft::TftConfig;
-use vane_models::train::{Checklist, EpochRecord};
+use vane_models::train::{Checklist, ChecklistInputs, EpochRecord};
 use vane_models::{ModelConfig, ModelError, TrainConfig};
 
 fn dev() -> Device {
@@ -115,7 +115,8 @@ fn saved_artifact(dir: &std::path::Path) {
         n_valid: 2,
         param_count: 0,
     };
-    let checklist = Checklist::evaluate(&train, history.get(1));
+    let checklist =
+        Checklist::evaluate(&train, &ChecklistInputs { best: history.get(1), clean_train_loss: Some(0.9), data: None });
     let files = ArtifactFiles {
         model: &mcfg,
         train: &train,

@@ -9,7 +9,7 @@ use vane_models::data::{
     ClassWeighting, FeatureMatrix, HostBatch, NormKind, Normaliser, Sample, SeqBatcher, Target, WindowedDataset,
     class_weights, oversample,
 };
-use vane_models::train::{Checklist, EpochRecord, TrainConfig};
+use vane_models::train::{Checklist, ChecklistInputs, EpochRecord, TrainConfig};
 use vane_models::{DeviceKind, ModelKind, ModelSpec, Preset};
 
 fn matrix() -> FeatureMatrix {
@@ -277,11 +277,13 @@ fn checklist_applies_seed_002_rules() {
         lr: 5e-5,
         best: true,
     };
-    let c = Checklist::evaluate(&cfg, Some(&good));
+    let inputs = ChecklistInputs { best: Some(&good), clean_train_loss: Some(0.60), data: None };
+    let c = Checklist::evaluate(&cfg, &inputs);
     assert_eq!(c.items.len(), 8);
     assert!(c.passed, "{c:?}");
     let bad = EpochRecord { val_accuracy: 0.45, val_loss: 0.9, ..good.clone() };
-    let c = Checklist::evaluate(&TrainConfig { learning_rate: 1e-3, ..cfg }, Some(&bad));
+    let inputs = ChecklistInputs { best: Some(&bad), ..inputs };
+    let c = Checklist::evaluate(&TrainConfig { learning_rate: 1e-3, ..cfg }, &inputs);
     let failed: Vec<&str> = c.items.iter().filter(|i| !i.ok).map(|i| i.rule.as_str()).collect();
     assert_eq!(
         failed,

@@ -18,7 +18,8 @@ use vane_market_data::ParquetStore;
 use vane_models::artifact::{self, ArtifactFiles, FORMAT_VERSION, SequenceMetrics, SequenceSchema};
 use vane_models::data::{FeatureMatrix, NormKind, Normaliser, Sample, Target, WindowedDataset};
 use vane_models::train::{
-    Checklist, EpochRecord, Predictions, TrainInputs, TrainObserver, fit, loss_settings, predict,
+    Checklist, ChecklistInputs, DataSummary, EpochRecord, Predictions, TrainInputs, TrainObserver, fit, loss_settings,
+    predict,
 };
 use vane_models::{DeviceKind, ModelKind, ModelSpec, SequenceModel, Task, TrainConfig};
 
@@ -66,6 +67,11 @@ pub struct SequenceData {
     pub normaliser: NormKind,
     /// Use only the last `max_bars` bars of each symbol (0 = all).
     pub max_bars: usize,
+    /// Use only the last `days` days of stored data (seed 002's `--days 30`), counted back from
+    /// the last stored bar of the job's symbols; fewer when fewer are stored (the report says so).
+    /// Applied before `max_bars`. `None`: all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
     /// Shuffle the targets across the windows (the leakage alarm, `vane train --permute-labels`):
     /// the validation scores must then fall to chance.
     pub permute_labels: bool,
@@ -85,6 +91,7 @@ impl Default for SequenceData {
             valid_frac: 0.2,
             normaliser: NormKind::ZScore,
             max_bars: 0,
+            days: None,
             permute_labels: false,
         }
     }
@@ -123,7 +130,8 @@ pub struct SequenceReport {
     pub train: TrainConfig,
     /// Per-epoch history.
     pub history: Vec<EpochRecord>,
-    /// Seed 002's checklist.
+    /// Seed 002's checklist, target table and warnings (with the data summary: days used, label
+    /// counts).
     pub checklist: Checklist,
 }
 
@@ -151,6 +159,9 @@ impl SequenceJob {
         }
         if !(d.valid_frac > 0.0 && d.valid_frac < 1.0) {
             return cfg_err(format!("data.valid_frac must be in (0, 1), got {}", d.valid_frac));
+        }
+        if d.days == Some(0) {
+            return cfg_err("data.days (--days) must be ≥ 1");
         }
         if !(d.theta.is_finite() && d.theta >= 0.0) {
             return cfg_err(format!("data.theta must be ≥ 0, got {}", d.theta));
@@ -202,6 +213,42 @@ pub struct Prepared {
     pub normaliser: Normaliser,
     /// Column names.
     pub columns: Vec<String>,
+    /// Days of stored data used and the label counts (the checklist's data warnings).
+    pub data: DataSummary,
+}
+
+/// The stored bars a job trains on, per symbol: `data.days` (the last N days, counted back from
+/// the last stored bar of all the job's symbols: bars whose open time is at or after
+/// `last open + interval − N days`), then `data.max_bars`.
+pub fn read_bars(store: &ParquetStore, d: &SequenceData) -> Result<Vec<Bars>> {
+    let mut all = Vec::with_capacity(d.symbols.len());
+    for sym in &d.symbols {
+        all.push(store.read(sym, d.interval)?);
+    }
+    if let Some(days) = d.days {
+        let last = all.iter().filter_map(|b| b.open_time().last().copied()).max();
+        if let Some(last) = last {
+            let from = last + d.interval.millis() - i64::from(days) * 86_400_000;
+            for bars in &mut all {
+                let start = bars.open_time().partition_point(|&t| t < from);
+                *bars = bars.slice(start..bars.len());
+            }
+        }
+    }
+    for bars in &mut all {
+        if d.max_bars > 0 && bars.len() > d.max_bars {
+            *bars = bars.slice(bars.len() - d.max_bars..bars.len());
+        }
+    }
+    Ok(all)
+}
+
+/// Days covered by `bars` (first open to last close), the longest over the symbols.
+fn days_covered(all: &[Bars], interval: Interval) -> f64 {
+    all.iter()
+        .filter_map(|b| Some((*b.open_time().first()?, *b.open_time().last()?)))
+        .map(|(first, last)| (last + interval.millis() - first) as f64 / 86_400_000.0)
+        .fold(0.0, f64::max)
 }
 
 /// Builds the windows. The time axis is cut at the `1 − valid_frac` quantile of the labelled
@@ -215,11 +262,9 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
     let mut cands = Vec::new();
     // Open times of each segment's rows, for the normaliser's rows below.
     let mut segment_times = Vec::with_capacity(d.symbols.len());
-    for (s, sym) in d.symbols.iter().enumerate() {
-        let mut bars = store.read(sym, d.interval)?;
-        if d.max_bars > 0 && bars.len() > d.max_bars {
-            bars = bars.slice(bars.len() - d.max_bars..bars.len());
-        }
+    let all_bars = read_bars(store, d)?;
+    let days = days_covered(&all_bars, d.interval);
+    for (s, bars) in all_bars.into_iter().enumerate() {
         let frame = set.compute(&bars);
         let first = (0..bars.len()).find(|&t| frame.row(t).iter().all(|v| v.is_finite())).unwrap_or(bars.len());
         let values: Vec<f32> = (first..bars.len()).flat_map(|t| frame.row(t).into_iter().map(|v| v as f32)).collect();
@@ -276,7 +321,13 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
         .collect();
     let normaliser = Normaliser::fit(d.normaliser, &matrix, &fit_rows)?;
     normaliser.apply(&mut matrix)?;
-    Ok(Prepared { matrix, train, valid, normaliser, columns })
+    let mut label_counts = vec![0usize; Signal::ALL.len()];
+    for s in train.iter().chain(&valid) {
+        label_counts[s.target.class] += 1;
+    }
+    // Percentile training labels are not a `LabelKind` yet (`vane label --kind percentile` has them).
+    let data = DataSummary { days, requested_days: d.days, label_counts, percentile_labels: false };
+    Ok(Prepared { matrix, train, valid, normaliser, columns, data })
 }
 
 /// Mean variable-selection weight per feature and mean last-step attention per lag over the
@@ -448,6 +499,15 @@ pub fn train_sequence(
     let settings = loss_settings(&tcfg, outcome.class_weights.clone());
     let vp: Predictions = predict(&outcome.model, &mcfg, &valid, tcfg.task, &settings, 256, &device);
     let best = outcome.history.iter().find(|r| r.epoch == outcome.best_epoch).cloned();
+    // The trainer's checklist plus seed 002's data warnings (days, label imbalance).
+    let checklist = Checklist::evaluate(
+        &tcfg,
+        &ChecklistInputs {
+            best: best.as_ref(),
+            clean_train_loss: Some(outcome.clean_train_loss),
+            data: Some(&prepared.data),
+        },
+    );
     let metrics = SequenceMetrics {
         best_epoch: outcome.best_epoch,
         epochs_run: outcome.history.len(),
@@ -486,7 +546,7 @@ pub fn train_sequence(
         schema: &schema,
         metrics: &metrics,
         history: &outcome.history,
-        checklist: &outcome.checklist,
+        checklist: &checklist,
         interpretation: interp,
         inference: Some(serde_json::to_value(&inference).expect("inference serialises")),
     };
@@ -499,6 +559,6 @@ pub fn train_sequence(
         metrics,
         train: tcfg,
         history: outcome.history,
-        checklist: outcome.checklist,
+        checklist,
     })
 }

@@ -47,4 +47,8 @@ pub(crate) struct TrainArgs {
     /// Sequence models: continue an interrupted run from its checkpoint.
     #[arg(long)]
     pub(crate) resume: bool,
+    /// Sequence models: train on the last N days of stored data (seed 002's `--days 30`), counted
+    /// back from the last stored bar; fewer if fewer are stored (the report says so).
+    #[arg(long, value_name = "N")]
+    pub(crate) days: Option<u32>,
 }

@@ -29,8 +29,10 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
     let store = ParquetStore::new(&a.data.data_dir);
     match job {
         Job::Gbdt(mut cfg) => {
-            if a.device.is_some() || a.preset.is_some() || a.resume {
-                bail!("--device, --preset and --resume apply to sequence models (model.kind = hrm | cnn-lstm | tft)");
+            if a.device.is_some() || a.preset.is_some() || a.resume || a.days.is_some() {
+                bail!(
+                    "--device, --preset, --resume and --days apply to sequence models (model.kind = hrm | cnn-lstm | tft)"
+                );
             }
             cfg.per_symbol |= a.per_symbol;
             Ok(Trained::Gbdt(train(&store, &a.artifacts_dir, &cfg, a.mode, a.permute_labels)?))
@@ -43,6 +45,9 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
                 job.device = d;
             }
             job.data.permute_labels |= a.permute_labels;
+            if a.days.is_some() {
+                job.data.days = a.days;
+            }
             let mut progress = Progress { bar: None, quiet };
             let report = train_sequence(&store, &a.artifacts_dir, &job, &[], a.resume, &mut progress)?;
             if let Some(b) = &progress.bar {
@@ -71,10 +76,33 @@ impl Render for TrainReport {
             m.windows.len(),
             m.min_conf
         );
-        let _ = writeln!(s, "{:<24} {:>9} {:>9} {:>9}", "out of sample (mean)", "accuracy", "macro-F1", "log-loss");
+        let _ = writeln!(
+            s,
+            "{:<24} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "out of sample (mean)", "accuracy", "macro-F1", "log-loss", "Brier", "ECE"
+        );
         for (name, x) in &m.mean {
             let label = if name == GBDT { name.clone() } else { format!("{name} baseline") };
-            let _ = writeln!(s, "{label:<24} {:>9.4} {:>9.4} {:>9.4}", x.accuracy, x.macro_f1, x.log_loss);
+            let _ = writeln!(
+                s,
+                "{label:<24} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4}",
+                x.accuracy, x.macro_f1, x.log_loss, x.brier, x.ece
+            );
+        }
+        if let Some(g) = m.pooled.get(GBDT) {
+            let _ = writeln!(s, "pooled over every out-of-sample row: gbdt log-loss {:.4}, ECE {:.4}", g.log_loss, g.ece);
+        }
+        if let Some(v) = &m.verdict {
+            let _ = writeln!(s, "verdict: {}", v.text);
+        }
+        if m.theta_at_edge {
+            let _ = writeln!(s, "warning: θ = {} is at an edge of its grid: the best θ may lie beyond it", self.theta);
+        }
+        if let Some([lo, hi]) = m.theta_grid_widened {
+            let _ = writeln!(s, "note: the first grid's best θ was at its edge, so the grid was widened once to [{lo}, {hi}]");
+        }
+        if m.trees > 0 {
+            let _ = writeln!(s, "shipped model: {} trees (the median of the windows' early-stopped counts)", m.trees);
         }
         for (i, w) in m.windows.iter().enumerate() {
             let f1: Vec<String> = w.scores.iter().map(|(name, x)| format!("{name} {:.3}", x.macro_f1)).collect();
@@ -130,9 +158,34 @@ impl Render for SequenceReport {
             "validation: loss {:.4}, accuracy {:.4}, macro-F1 {:.4}",
             m.val_loss, m.val_accuracy, m.val_macro_f1
         );
-        s.push_str("pre-production checklist (seed 002):\n");
-        for i in &self.checklist.items {
+        let c = &self.checklist;
+        if let Some(d) = &c.data {
+            let asked = d.requested_days.map_or(String::new(), |n| format!(" (asked for the last {n})"));
+            let counts: Vec<String> =
+                vane_core::Signal::NAMES.iter().zip(&d.label_counts).map(|(n, k)| format!("{n} {k}")).collect();
+            let _ = writeln!(s, "data: {:.1} days{asked}; labels {}", d.days, counts.join(", "));
+        }
+        let _ = writeln!(
+            s,
+            "pre-production checklist (seed 002): {}",
+            if c.passed { "all applicable items pass" } else { "NOT all applicable items pass" }
+        );
+        for i in &c.items {
             let _ = writeln!(s, "  [{}] {:<44} {}", if i.ok { "x" } else { " " }, i.rule, i.value);
+        }
+        for n in &c.not_applicable {
+            let _ = writeln!(s, "  [-] {:<44} not applicable: {}", n.rule, n.reason);
+        }
+        if !c.targets.is_empty() {
+            let _ = writeln!(s, "seed 002 targets: {}", if c.targets_met { "all met" } else { "NOT all met" });
+            for t in &c.targets {
+                let value = t.value.map_or_else(|| "–".to_string(), |v| format!("{v:.4}"));
+                let verdict = if t.met { "met".to_string() } else { format!("not met ({})", t.status) };
+                let _ = writeln!(s, "  {:<14} target {:<8} value {:>8}  {verdict}", t.metric, t.target, value);
+            }
+        }
+        for w in &c.warnings {
+            let _ = writeln!(s, "warning: {w}");
         }
         let _ = writeln!(s, "artifacts: {}", self.dir.display());
         s

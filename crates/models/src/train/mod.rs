@@ -16,7 +16,7 @@ pub mod schedule;
 /// The training loop.
 pub mod trainer;
 
-pub use checklist::{Checklist, ChecklistItem};
+pub use checklist::{Checklist, ChecklistInputs, ChecklistItem, DataSummary, GapLosses, NotApplicable, TargetRow};
 pub use config::{Task, TrainConfig};
 pub use early_stopping::EarlyStopping;
 pub use schedule::{Plateau, Scheduler};

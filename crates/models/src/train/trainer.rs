@@ -19,7 +19,7 @@ use crate::loss::{LossSettings, classification_loss, confidence_loss, pinball, v
 use crate::model::{ModelConfig, SequenceModel};
 use crate::nn::DropoutRng;
 use crate::output::ModelOutput;
-use crate::train::checklist::Checklist;
+use crate::train::checklist::{Checklist, ChecklistInputs};
 use crate::train::checkpoint::{self, CheckpointState};
 use crate::train::config::{Task, TrainConfig};
 use crate::train::early_stopping::EarlyStopping;
@@ -30,7 +30,8 @@ use crate::train::schedule::{Plateau, lr_at};
 pub struct EpochRecord {
     /// 1-based epoch.
     pub epoch: usize,
-    /// Mean training loss (augmented batches).
+    /// Mean training loss over the epoch's augmented batches (mixup, noise, masks, dropout): not
+    /// comparable with `val_loss`; the checklist's gap uses [`TrainOutcome::clean_train_loss`].
     pub train_loss: f64,
     /// Validation loss (no augmentation).
     pub val_loss: f64,
@@ -92,7 +93,11 @@ pub struct TrainOutcome {
     pub best_epoch: usize,
     /// Stopped before `epochs` by early stopping.
     pub stopped_early: bool,
-    /// Seed 002's checklist on the best epoch.
+    /// The best model's loss on the training rows in eval mode (no augmentation, no dropout):
+    /// the train loss that is comparable with the validation loss.
+    pub clean_train_loss: f64,
+    /// Seed 002's checklist on the best epoch (without data warnings: the caller knows the data;
+    /// see [`Checklist::evaluate`]).
     pub checklist: Checklist,
     /// Class weights used.
     pub class_weights: Vec<f32>,
@@ -365,6 +370,19 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
     })?;
     let best_epoch = state.stopping.best_epoch;
     let best_record = state.history.iter().find(|r| r.epoch == best_epoch);
-    let checklist = Checklist::evaluate(cfg, best_record);
-    Ok(TrainOutcome { model: best, best_epoch, stopped_early, checklist, class_weights: cw, history: state.history })
+    // Like with like: the best weights in eval mode on the training rows, no augmentation.
+    let clean_train_loss = predict(&best, mcfg, train, cfg.task, &settings, cfg.batch_size.max(256), device).loss;
+    let checklist = Checklist::evaluate(
+        cfg,
+        &ChecklistInputs { best: best_record, clean_train_loss: Some(clean_train_loss), data: None },
+    );
+    Ok(TrainOutcome {
+        model: best,
+        best_epoch,
+        stopped_early,
+        clean_train_loss,
+        checklist,
+        class_weights: cw,
+        history: state.history,
+    })
 }
