@@ -5,6 +5,8 @@
 //! draws the same pixels. Plots take plain series: this crate knows nothing of models.
 //!
 //! - [`loss`]: the loss curve of a training run ([`loss_curve_png`], [`loss_curve_svg`]).
+//! - [`reliability`]: the reliability diagram of a classifier ([`reliability_png`],
+//!   [`reliability_svg`]).
 //!
 //! # Feature flags
 //! None.
@@ -16,6 +18,9 @@ pub mod error;
 pub mod font;
 /// Loss curves.
 pub mod loss;
+/// Reliability diagrams.
+pub mod reliability;
 
 pub use error::{ReportError, Result};
 pub use loss::{LossSeries, loss_curve_png, loss_curve_svg, loss_curve_svg_string};
+pub use reliability::{ReliabilityPoint, reliability_png, reliability_svg, reliability_svg_string};
