@@ -179,6 +179,10 @@ pub struct ModelMetrics {
     /// Trees of the shipped model: the median of the windows' early-stopped counts.
     #[serde(default)]
     pub trees: usize,
+    /// How the calibrator shipped in `calibration.json` was chosen on the out-of-sample rows
+    /// (every candidate's held-out log-loss and the reason).
+    #[serde(default)]
+    pub calibration: Option<vane_calibration::MulticlassChoice>,
 }
 
 impl ModelMetrics {
@@ -209,6 +213,7 @@ impl ModelMetrics {
             theta_at_edge: false,
             theta_grid_widened: None,
             trees: 0,
+            calibration: None,
         }
     }
 
@@ -237,6 +242,7 @@ pub fn write_model_dir(
     schema: &FeatureSchema,
     inference: &Inference,
     metrics: &ModelMetrics,
+    extras: &ModelExtras,
 ) -> Result<PathBuf> {
     let stage = StagedDir::new(&artifacts.join("models").join(model_id.as_str()))?;
     stage.write("model.json", model.to_json().as_bytes())?;
@@ -244,7 +250,24 @@ pub fn write_model_dir(
     stage.write_json("feature_schema.json", schema)?;
     stage.write_json("inference.json", inference)?;
     stage.write_json("metrics.json", metrics)?;
+    if let Some(c) = &extras.calibration {
+        stage.write_json("calibration.json", c)?;
+    }
+    if !extras.reliability.is_empty() {
+        let title = format!("{model_id}: out-of-sample reliability (uncalibrated)");
+        vane_report::reliability_png(&stage.path().join("reliability.png"), &extras.reliability, &title)?;
+        vane_report::reliability_svg(&stage.path().join("reliability.svg"), &extras.reliability, &title)?;
+    }
     Ok(stage.commit()?)
+}
+
+/// What a model folder holds besides the model: the calibrator and the reliability diagram.
+#[derive(Clone, Debug, Default)]
+pub struct ModelExtras {
+    /// `calibration.json`: the multiclass calibrator `Predict` applies.
+    pub calibration: Option<vane_calibration::CalibrationFile>,
+    /// The pooled out-of-sample reliability bins drawn as `reliability.png` / `.svg`.
+    pub reliability: Vec<vane_report::ReliabilityPoint>,
 }
 
 /// Reads a JSON artifact, checking its `format_version`.

@@ -64,6 +64,14 @@ pub enum PipelineError {
     /// Sequence-model errors.
     #[error(transparent)]
     Models(#[from] vane_models::ModelError),
+
+    /// A calibration error (fitting, or a `calibration.json` that cannot be read).
+    #[error(transparent)]
+    Calibration(#[from] vane_calibration::CalibrationError),
+
+    /// A plot that could not be drawn.
+    #[error(transparent)]
+    Report(#[from] vane_report::ReportError),
     /// Filesystem errors.
     #[error("{op} {path}: {source}")]
     Io {
@@ -96,6 +104,8 @@ impl PipelineError {
             PipelineError::Validation(e) => e.class(),
             PipelineError::Policy(e) => e.class(),
             PipelineError::Models(e) => e.class(),
+            PipelineError::Calibration(e) => e.class(),
+            PipelineError::Report(e) => e.class(),
             PipelineError::Io { .. } => ErrorClass::Io,
         }
     }

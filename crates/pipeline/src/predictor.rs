@@ -20,6 +20,9 @@ pub struct Predictor {
     model: Gbdt,
     schema: FeatureSchema,
     inference: Inference,
+    /// `calibration.json`'s multiclass calibrator, applied to every prediction (absent in
+    /// folders trained before calibration shipped: their probabilities are the raw ones).
+    calibrator: Option<vane_calibration::MulticlassCalibrator>,
 }
 
 impl Predictor {
@@ -58,7 +61,24 @@ impl Predictor {
                 message: format!("feature set {} does not match this build's ({what}): retrain", schema.feature_set),
             });
         }
-        Ok(Self { dir: dir.to_path_buf(), model, schema, inference })
+        let cal = dir.join("calibration.json");
+        let calibrator = if cal.is_file() {
+            let file = vane_calibration::CalibrationFile::load(&cal)?;
+            let c = file.multiclass.map(|m| m.calibrator).ok_or_else(|| PipelineError::Artifact {
+                path: cal.clone(),
+                message: "holds no multiclass calibrator (a binary calibration file?)".into(),
+            })?;
+            if c.n_classes().is_some_and(|k| k != Signal::ALL.len()) {
+                return Err(PipelineError::Artifact {
+                    path: cal,
+                    message: format!("a calibrator for {:?} classes, the model has 3", c.n_classes()),
+                });
+            }
+            Some(c)
+        } else {
+            None
+        };
+        Ok(Self { dir: dir.to_path_buf(), model, schema, inference, calibrator })
     }
 
     /// The per-symbol model when `artifacts/models/<SYMBOL>` exists, else the global one.
@@ -94,7 +114,10 @@ impl Predictor {
             categorical: vec![vec![symbol.to_string()]],
         };
         let p = &self.model.predict_proba(&d)?[0];
-        Ok(ClassProbs::try_from_slice(p)?)
+        match &self.calibrator {
+            Some(c) => Ok(ClassProbs::try_from_slice(&c.apply(p))?),
+            None => Ok(ClassProbs::try_from_slice(p)?),
+        }
     }
 
     /// The decision for the last bar of `bars` (closed bars of `symbol`, oldest first); the

@@ -20,7 +20,8 @@ use vane_validation::{WalkForward, WindowUnit, horizon_spans};
 use vane_labeling::fixed::classify;
 
 use crate::artifacts::{
-    FeatureSchema, GBDT, Inference, LOGISTIC, MAJORITY, ModelMetrics, Scores, Verdict, WindowMetrics, write_model_dir,
+    FeatureSchema, GBDT, Inference, LOGISTIC, MAJORITY, ModelExtras, ModelMetrics, Scores, Verdict, WindowMetrics,
+    write_model_dir,
 };
 use crate::config::{Mode, TrainConfig};
 use crate::error::{PipelineError, Result};
@@ -223,6 +224,7 @@ struct Fitted {
     cfg: TrainConfig,
     inference: Inference,
     metrics: ModelMetrics,
+    extras: ModelExtras,
 }
 
 /// Trains seed 001's models and writes their artifacts under `artifacts_dir/models/`: one global
@@ -267,7 +269,7 @@ pub fn train_with(
     let mut by_model = BTreeMap::new();
     for f in &fitted {
         let schema = FeatureSchema::v1(f.cfg.interval, f.cfg.horizon);
-        let dir = write_model_dir(artifacts_dir, &f.id, &f.model, &f.cfg, &schema, &f.inference, &f.metrics)?;
+        let dir = write_model_dir(artifacts_dir, &f.id, &f.model, &f.cfg, &schema, &f.inference, &f.metrics, &f.extras)?;
         models.push((f.id.to_string(), dir));
         by_model.insert(f.id.to_string(), f.metrics.clone());
     }
@@ -416,10 +418,26 @@ fn fit_one(
         });
         last_probs = te.iter().copied().zip(p).collect::<Vec<_>>();
     }
-    // min_conf on the most recent validation window, by net edge after costs.
+    // The calibrator: chosen on the out-of-sample predictions only (rows no window model was
+    // fitted on, and not the early-stopping slices), by held-out log-loss, time-ordered.
+    let (calibrator, cal_choice) = vane_calibration::choose_multiclass(&pooled[GBDT], &pooled_y, 0.3)?;
+    let reliability: Vec<vane_report::ReliabilityPoint> =
+        vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled[GBDT], 10)?
+            .iter()
+            .filter(|b| b.count > 0)
+            .map(|b| vane_report::ReliabilityPoint {
+                confidence: b.mean_predicted,
+                accuracy: b.observed,
+                count: b.count,
+            })
+            .collect();
+    // min_conf on the most recent validation window's calibrated probabilities, by net edge
+    // after costs.
     let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps).map_err(|e| PipelineError::Config(e.to_string()))?;
-    let probs: Vec<ClassProbs> =
-        last_probs.iter().map(|(_, p)| ClassProbs::try_from_slice(p)).collect::<std::result::Result<_, _>>()?;
+    let probs: Vec<ClassProbs> = last_probs
+        .iter()
+        .map(|(_, p)| ClassProbs::try_from_slice(&calibrator.apply(p)))
+        .collect::<std::result::Result<_, _>>()?;
     let last_rets: Vec<f64> = last_probs.iter().map(|(i, _)| rets[*i]).collect();
     let choice = min_conf(&probs, &last_rets, &costs, &Constraints::default())?;
     // The final model on every row, with the median of the windows' early-stopped tree counts.
@@ -433,11 +451,16 @@ fn fit_one(
     metrics.theta_at_edge = theta_at_edge;
     metrics.theta_grid_widened = widened;
     metrics.trees = final_trees;
+    metrics.calibration = Some(cal_choice.clone());
+    let extras = ModelExtras {
+        calibration: Some(vane_calibration::CalibrationFile::from_multiclass(calibrator, cal_choice)),
+        reliability,
+    };
     let all: Vec<usize> = (0..panel.rows.len()).collect();
     let yv: Vec<f64> = all.iter().map(|&i| y[i] as f64).collect();
     let shipped = GbdtConfig { iterations: final_trees, early_stopping_rounds: None, ..gbdt_cfg.clone() };
     let model = Gbdt::fit(&shipped, &panel.dataset(&all), &yv, None, None)?;
     ticker.finish()?;
     let inference = Inference::new(id.as_str(), theta, metrics.min_conf, cfg, panel.times.last().copied());
-    Ok(Fitted { id, model, cfg: cfg.clone(), inference, metrics })
+    Ok(Fitted { id, model, cfg: cfg.clone(), inference, metrics, extras })
 }

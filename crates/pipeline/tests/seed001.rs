@@ -230,3 +230,39 @@ fn theta_at_the_edge_is_flagged_and_quality_widens_the_grid_once() {
     assert!(f.metrics.theta_at_edge);
     assert!(f.metrics.theta_grid_widened.is_none(), "fast mode only flags it");
 }
+
+#[test]
+fn the_shipped_calibrator_is_fitted_on_out_of_sample_rows_and_applied_by_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let arts = dir.path().join("artifacts");
+    let r = train(&st, &arts, &cfg(), Mode::Fast, false).unwrap();
+    let m = &r.metrics;
+    // The chooser saw exactly the out-of-sample rows of the windows — no training row.
+    let choice = m.calibration.as_ref().expect("a calibration choice");
+    let oos: usize = m.windows.iter().map(|w| w.test_rows).sum();
+    assert_eq!(choice.fit_rows + choice.held_out_rows, oos);
+    assert!(!choice.reason.is_empty());
+    let g = arts.join("models/global");
+    for f in ["calibration.json", "reliability.png", "reliability.svg"] {
+        assert!(g.join(f).is_file(), "{f}");
+    }
+    // Predict applies calibration.json: the answer equals the calibrator applied to the raw
+    // model's probabilities for the same features.
+    let cal = vane_calibration::CalibrationFile::load(&g.join("calibration.json")).unwrap().multiclass.unwrap();
+    let raw = vane_tabular::Gbdt::load(&g.join("model.json")).unwrap();
+    let p = Predictor::load(&g).unwrap();
+    let btc = sym("BTCUSDT");
+    let bars = st.read(&btc, Interval::H4).unwrap();
+    let got = p.predict(&btc, &bars).unwrap();
+    let set: vane_indicators::FeatureSet = p.schema().feature_set.parse().unwrap();
+    let row = set.compute(&bars).row(bars.len() - 1);
+    let d = vane_tabular::Dataset {
+        numeric_names: p.schema().columns.clone(),
+        numeric: row.iter().map(|&v| vec![v]).collect(),
+        categorical_names: p.schema().categorical.clone(),
+        categorical: vec![vec!["BTCUSDT".to_string()]],
+    };
+    let want = cal.calibrator.apply(&raw.predict_proba(&d).unwrap()[0]);
+    assert_eq!(got.probs.to_array().to_vec(), want, "{}", cal.calibrator.method());
+}
