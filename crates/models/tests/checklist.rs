@@ -96,6 +96,9 @@ fn target_table_is_met_or_not_met_row_by_row() {
     assert_eq!(row(&c, "accuracy"), (true, "met".into()));
     assert_eq!(row(&c, "macro_f1"), (true, "met".into()));
     assert_eq!(row(&c, "val_loss"), (false, "above".into()));
+    // Under focal loss the validation loss says what a uniform guess scores under it.
+    let note = c.targets.iter().find(|t| t.metric == "val_loss").unwrap().note.clone().unwrap();
+    assert!(note.contains("≥ 0.488"), "{note}");
     let best = record(0.0, 0.5, 0.85, 0.40);
     let c = Checklist::evaluate(&cfg, &ChecklistInputs { best: Some(&best), clean_train_loss: Some(0.5), data: None });
     assert_eq!(row(&c, "accuracy"), (false, "above".into()));

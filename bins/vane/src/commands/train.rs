@@ -19,8 +19,8 @@ use vane_pipeline::artifacts::GBDT;
 #[derive(Serialize)]
 #[serde(untagged)]
 pub(crate) enum Trained {
-    Gbdt(TrainReport),
-    Sequence(SequenceReport),
+    Gbdt(Box<TrainReport>),
+    Sequence(Box<SequenceReport>),
 }
 
 pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
@@ -35,7 +35,7 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
                 );
             }
             cfg.per_symbol |= a.per_symbol;
-            Ok(Trained::Gbdt(train(&store, &a.artifacts_dir, &cfg, a.mode, a.permute_labels)?))
+            Ok(Trained::Gbdt(Box::new(train(&store, &a.artifacts_dir, &cfg, a.mode, a.permute_labels)?)))
         }
         Job::Sequence(mut job) => {
             if let Some(p) = a.preset {
@@ -53,7 +53,7 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
             if let Some(b) = &progress.bar {
                 b.finish_and_clear();
             }
-            Ok(Trained::Sequence(report))
+            Ok(Trained::Sequence(Box::new(report)))
         }
     }
 }
@@ -90,16 +90,24 @@ impl Render for TrainReport {
             );
         }
         if let Some(g) = m.pooled.get(GBDT) {
-            let _ = writeln!(s, "pooled over every out-of-sample row: gbdt log-loss {:.4}, ECE {:.4}", g.log_loss, g.ece);
+            let _ =
+                writeln!(s, "pooled over every out-of-sample row: gbdt log-loss {:.4}, ECE {:.4}", g.log_loss, g.ece);
         }
         if let Some(v) = &m.verdict {
             let _ = writeln!(s, "verdict: {}", v.text);
+        }
+        if let Some(c) = &m.calibration {
+            let _ =
+                writeln!(s, "calibration (calibration.json, applied by predict): {} — {}", c.chosen.name(), c.reason);
         }
         if m.theta_at_edge {
             let _ = writeln!(s, "warning: θ = {} is at an edge of its grid: the best θ may lie beyond it", self.theta);
         }
         if let Some([lo, hi]) = m.theta_grid_widened {
-            let _ = writeln!(s, "note: the first grid's best θ was at its edge, so the grid was widened once to [{lo}, {hi}]");
+            let _ = writeln!(
+                s,
+                "note: the first grid's best θ was at its edge, so the grid was widened once to [{lo}, {hi}]"
+            );
         }
         if m.trees > 0 {
             let _ = writeln!(s, "shipped model: {} trees (the median of the windows' early-stopped counts)", m.trees);
@@ -182,6 +190,9 @@ impl Render for SequenceReport {
                 let value = t.value.map_or_else(|| "–".to_string(), |v| format!("{v:.4}"));
                 let verdict = if t.met { "met".to_string() } else { format!("not met ({})", t.status) };
                 let _ = writeln!(s, "  {:<14} target {:<8} value {:>8}  {verdict}", t.metric, t.target, value);
+                if let Some(n) = &t.note {
+                    let _ = writeln!(s, "  {:<14} ({n})", "");
+                }
             }
         }
         for w in &c.warnings {
