@@ -292,8 +292,14 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
         }
     }
     if cands.len() < 4 {
+        let days_note = d.days.map_or(String::new(), |n| {
+            format!(
+                " (--days {n} keeps {days:.1} days of bars; the feature warm-up, the window and the label horizon \
+                 use some of them: raise --days)"
+            )
+        });
         return Err(PipelineError::Data(format!(
-            "only {} labelled windows of {} bars; download more candles or shorten seq_len",
+            "only {} labelled windows of {} bars{days_note}; download more candles or shorten seq_len",
             cands.len(),
             d.seq_len
         )));

@@ -79,6 +79,13 @@ fn days_selects_the_last_n_days_counted_back_from_the_last_stored_bar() {
         Checklist::evaluate(&TrainConfig::default(), &ChecklistInputs { data: Some(&p.data), ..Default::default() });
     assert!(c.warnings.iter().any(|w| w.contains("asked for the last 400 days") && w.contains("30.0 days")), "{c:?}");
 
+    // Five days of hourly bars still make windows; the checklist warns on them.
+    let p = prepare(&st, &data(Some(5))).unwrap();
+    assert!((p.data.days - 5.0).abs() < 1e-9);
+    let c =
+        Checklist::evaluate(&TrainConfig::default(), &ChecklistInputs { data: Some(&p.data), ..Default::default() });
+    assert!(c.warnings.iter().any(|w| w.contains("5.0 days") && w.contains("under 7 days")), "{c:?}");
+
     // --days 0 is refused, naming the flag.
     let job = SequenceJob { data: data(Some(0)), ..SequenceJob::default() };
     assert!(job.validate().unwrap_err().to_string().contains("--days"));
