@@ -234,6 +234,8 @@ pub struct SavedConfig {
 
 /// Writes a model folder atomically ([`StagedDir`]: readers see the old model or the new one)
 /// and returns its final path.
+// Each argument is one file of the folder; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn write_model_dir(
     artifacts: &Path,
     model_id: &ModelId,

@@ -269,7 +269,8 @@ pub fn train_with(
     let mut by_model = BTreeMap::new();
     for f in &fitted {
         let schema = FeatureSchema::v1(f.cfg.interval, f.cfg.horizon);
-        let dir = write_model_dir(artifacts_dir, &f.id, &f.model, &f.cfg, &schema, &f.inference, &f.metrics, &f.extras)?;
+        let dir =
+            write_model_dir(artifacts_dir, &f.id, &f.model, &f.cfg, &schema, &f.inference, &f.metrics, &f.extras)?;
         models.push((f.id.to_string(), dir));
         by_model.insert(f.id.to_string(), f.metrics.clone());
     }

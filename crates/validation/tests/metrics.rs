@@ -112,12 +112,7 @@ fn top_label_ece_and_brier_by_hand() {
     // Confidences 0.9 (correct), 0.8 (wrong), 0.55 (correct), 0.6 (correct) over 10 bins:
     // bin 9: {0.9 ✓} → |1 − 0.9| = 0.1; bin 8: {0.8 ✗} → 0.8; bin 5: {0.55 ✓} → 0.45;
     // bin 6: {0.6 ✓} → 0.4. ECE = (0.1 + 0.8 + 0.45 + 0.4) / 4 = 0.4375.
-    let probs = vec![
-        vec![0.9, 0.05, 0.05],
-        vec![0.1, 0.8, 0.1],
-        vec![0.55, 0.25, 0.2],
-        vec![0.2, 0.2, 0.6],
-    ];
+    let probs = vec![vec![0.9, 0.05, 0.05], vec![0.1, 0.8, 0.1], vec![0.55, 0.25, 0.2], vec![0.2, 0.2, 0.6]];
     let y = [0, 0, 0, 2];
     let e = vane_validation::metrics::ece_top_label(&y, &probs, 10).unwrap();
     assert!((e - 0.4375).abs() < 1e-12, "{e}");
