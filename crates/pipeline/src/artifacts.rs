@@ -126,6 +126,28 @@ pub struct WindowMetrics {
     /// Trees the window's GBDT kept (early stopping on its validation slice; 0 in older files).
     #[serde(default)]
     pub trees: usize,
+    /// What acting on each model's decisions in this window would have earned, with costs, beside
+    /// buy-and-hold (by name: gbdt, logistic, majority, buy_and_hold).
+    #[serde(default)]
+    pub trading: BTreeMap<String, Trading>,
+    /// The `min_conf` the window's decisions used: tuned on the windows before it only (0.5 for
+    /// the first).
+    #[serde(default)]
+    pub min_conf: Option<f64>,
+}
+
+/// A window's decisions backtested per symbol with costs (close to close, BUY +1, SELL −1,
+/// HOLD flat), averaged over the symbols.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trading {
+    /// Mean total net return over the symbols.
+    pub net_return: f64,
+    /// Mean annualised Sharpe over the symbols (null when undefined).
+    pub sharpe: f64,
+    /// Position changes, all symbols.
+    pub trades: usize,
+    /// Mean share of bars with a position.
+    pub exposure: f64,
 }
 
 /// Does the model beat the base rate? The plain answer of `metrics.json` and the CLI report.

@@ -20,8 +20,8 @@ use vane_validation::{WalkForward, WindowUnit, horizon_spans};
 use vane_labeling::fixed::classify;
 
 use crate::artifacts::{
-    FeatureSchema, GBDT, Inference, LOGISTIC, MAJORITY, ModelExtras, ModelMetrics, Scores, Verdict, WindowMetrics,
-    write_model_dir,
+    FeatureSchema, GBDT, Inference, LOGISTIC, MAJORITY, ModelExtras, ModelMetrics, Scores, Trading, Verdict,
+    WindowMetrics, write_model_dir,
 };
 use crate::config::{Mode, TrainConfig};
 use crate::error::{PipelineError, Result};
@@ -162,6 +162,123 @@ fn fit_window(panel: &Panel, cfg: &TrainConfig, gbdt: &GbdtConfig, rows: &[usize
     let es = GbdtConfig { early_stopping_rounds: Some(cfg.early_stopping_rounds), ..gbdt.clone() };
     let (dv, yv) = (panel.dataset(&val), labels(&val));
     Ok(Gbdt::fit(&es, &panel.dataset(&fit), &labels(&fit), None, Some((&dv, &yv)))?)
+}
+
+/// What acting on each window's decisions would have earned. Window k decides with a calibrator
+/// and a `min_conf` chosen on windows 0..k only (identity and 0.5 for the first), never on the
+/// window it is scored on; decisions go through `vane-policy` and the close-to-close backtest of
+/// `vane-backtest` per symbol, with costs.
+#[allow(clippy::too_many_arguments)]
+fn trading(
+    store: &ParquetStore,
+    cfg: &TrainConfig,
+    panel: &Panel,
+    y: &[usize],
+    rets: &[f64],
+    costs: &CostModel,
+    per_window: &[(Vec<usize>, [Vec<Vec<f64>>; 3])],
+    windows: &mut [WindowMetrics],
+) -> Result<()> {
+    use vane_backtest::{Mapping, positions_from_signals, run_positions};
+    // Closes by (symbol, panel time).
+    let mut closes: Vec<std::collections::HashMap<i64, f64>> = Vec::new();
+    for s in &panel.symbols {
+        let bars = store.read(s, cfg.interval)?;
+        closes.push(bars.open_time().iter().copied().zip(bars.close().iter().copied()).collect());
+    }
+    let ppy = cfg.interval.periods_per_year();
+    let names = [GBDT, LOGISTIC, MAJORITY];
+    for (k, (te, probs)) in per_window.iter().enumerate() {
+        // Calibrator and min_conf from the earlier windows only.
+        let prior_rows: Vec<usize> = per_window[..k].iter().flat_map(|(t, _)| t.iter().copied()).collect();
+        let prior_p: Vec<Vec<f64>> = per_window[..k].iter().flat_map(|(_, p)| p[0].iter().cloned()).collect();
+        let prior_y: Vec<usize> = prior_rows.iter().map(|&i| y[i]).collect();
+        let cal = if prior_rows.len() >= 60 {
+            vane_calibration::choose_multiclass(&prior_p, &prior_y, 0.3).map(|c| c.0).ok()
+        } else {
+            None
+        };
+        let calibrate = |p: &[f64]| cal.as_ref().map_or_else(|| p.to_vec(), |c| c.apply(p));
+        let mc = if prior_rows.is_empty() {
+            0.5
+        } else {
+            let cp: Vec<ClassProbs> = prior_p
+                .iter()
+                .map(|p| ClassProbs::try_from_slice(&calibrate(p)))
+                .collect::<std::result::Result<_, _>>()?;
+            let pr: Vec<f64> = prior_rows.iter().map(|&i| rets[i]).collect();
+            min_conf(&cp, &pr, costs, &Constraints::default())?.map_or(0.5, |c| c.long)
+        };
+        let policy = vane_policy::PolicyConfig {
+            rule: vane_policy::Rule::MinConf { min_conf: mc },
+            hysteresis: 0.0,
+            cooldown_ms: 0,
+        };
+        let mut out = BTreeMap::new();
+        for (m, name) in names.iter().enumerate() {
+            let mut per_symbol = Vec::new();
+            for s in 0..panel.symbols.len() {
+                let idx: Vec<usize> = (0..te.len()).filter(|&j| panel.rows[te[j]].symbol == s).collect();
+                if idx.len() < 2 {
+                    continue;
+                }
+                let times: Vec<vane_core::Timestamp> =
+                    idx.iter().map(|&j| vane_core::Timestamp(panel.times[panel.rows[te[j]].time])).collect();
+                let close: Vec<f64> = times.iter().map(|t| closes[s].get(&t.0).copied().unwrap_or(f64::NAN)).collect();
+                let inputs: Vec<vane_policy::Input> = idx
+                    .iter()
+                    .map(|&j| {
+                        let p = if m == 0 { calibrate(&probs[m][j]) } else { probs[m][j].clone() };
+                        ClassProbs::try_from_slice(&p).map(vane_policy::Input::Classes)
+                    })
+                    .collect::<std::result::Result<_, _>>()?;
+                let signals = vane_policy::Policy::decide_all(policy, &times, &inputs)?;
+                let positions = positions_from_signals(&signals, Mapping::HoldIsFlat);
+                per_symbol.push((close.clone(), positions));
+                if m == 0 {
+                    // Buy and hold over the same bars, once.
+                    let hold = vec![1.0; close.len()];
+                    per_symbol.push((close, hold));
+                }
+            }
+            let mut agg = |rows: Vec<(Vec<f64>, Vec<f64>)>, key: &str| -> Result<()> {
+                let mut ms = Vec::new();
+                for (close, pos) in rows {
+                    let bt = run_positions(&close, &pos, costs).map_err(|e| PipelineError::Data(e.to_string()))?;
+                    ms.push(bt.metrics(ppy));
+                }
+                if ms.is_empty() {
+                    return Ok(());
+                }
+                let n = ms.len() as f64;
+                let sharpes: Vec<f64> = ms.iter().map(|x| x.sharpe).filter(|v| v.is_finite()).collect();
+                out.insert(
+                    key.to_string(),
+                    Trading {
+                        net_return: ms.iter().map(|x| x.total_return).sum::<f64>() / n,
+                        sharpe: if sharpes.is_empty() {
+                            f64::NAN
+                        } else {
+                            sharpes.iter().sum::<f64>() / sharpes.len() as f64
+                        },
+                        trades: ms.iter().map(|x| x.trade_count).sum(),
+                        exposure: ms.iter().map(|x| x.exposure).sum::<f64>() / n,
+                    },
+                );
+                Ok(())
+            };
+            if m == 0 {
+                let (model, hold): (Vec<_>, Vec<_>) = per_symbol.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+                agg(model.into_iter().map(|x| x.1).collect(), name)?;
+                agg(hold.into_iter().map(|x| x.1).collect(), "buy_and_hold")?;
+            } else {
+                agg(per_symbol, name)?;
+            }
+        }
+        windows[k].trading = out;
+        windows[k].min_conf = Some(mc);
+    }
+    Ok(())
 }
 
 /// Per-row log-loss with the clipping of [`vane_validation::metrics::log_loss`].
@@ -389,6 +506,8 @@ fn fit_one(
     let y: Vec<usize> = rets.iter().map(|&r| classify(r, theta, -theta).class_index()).collect();
     let mut windows = Vec::new();
     let mut last_probs = Vec::new();
+    // Each window's test rows and the three models' probabilities, for the trading figures.
+    let mut per_window: Vec<(Vec<usize>, [Vec<Vec<f64>>; 3])> = Vec::new();
     // Every out-of-sample row of every window, for the pooled scores and the verdict.
     let mut pooled_y = Vec::new();
     let mut pooled: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
@@ -407,6 +526,8 @@ fn fit_one(
         pooled.entry(MAJORITY.to_string()).or_default().extend(std::iter::repeat_n(base.clone(), yte.len()));
         windows.push(WindowMetrics {
             trees: m.trees(),
+            trading: BTreeMap::new(),
+            min_conf: None,
             train_rows: tr.len(),
             test_rows: te.len(),
             test_first_open_time_ms: panel.times[fold.test.start],
@@ -417,6 +538,7 @@ fn fit_one(
                 (MAJORITY.to_string(), Scores::of(&yte, &vec![base.clone(); yte.len()])?),
             ]),
         });
+        per_window.push((te.clone(), [p.clone(), lp.clone(), vec![base.clone(); te.len()]]));
         last_probs = te.iter().copied().zip(p).collect::<Vec<_>>();
     }
     // The calibrator: chosen on the out-of-sample predictions only (rows no window model was
@@ -435,6 +557,7 @@ fn fit_one(
     // min_conf on the most recent validation window's calibrated probabilities, by net edge
     // after costs.
     let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps).map_err(|e| PipelineError::Config(e.to_string()))?;
+    trading(store, cfg, &panel, &y, &rets, &costs, &per_window, &mut windows)?;
     let probs: Vec<ClassProbs> = last_probs
         .iter()
         .map(|(_, p)| ClassProbs::try_from_slice(&calibrator.apply(p)))

@@ -266,3 +266,34 @@ fn the_shipped_calibrator_is_fitted_on_out_of_sample_rows_and_applied_by_predict
     let want = cal.calibrator.apply(&raw.predict_proba(&d).unwrap()[0]);
     assert_eq!(got.probs.to_array().to_vec(), want, "{}", cal.calibrator.method());
 }
+
+#[test]
+fn each_window_trades_its_decisions_with_a_min_conf_from_earlier_windows_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let one_theta =
+        TrainConfig { theta_min: 0.01, theta_max: 0.01, theta_steps_fast: 1, hold_min: 0.0, hold_max: 1.0, ..cfg() };
+    let full = train(&st, &dir.path().join("a"), &one_theta, Mode::Fast, false).unwrap().metrics;
+    for w in &full.windows {
+        assert_eq!(w.trading.keys().collect::<Vec<_>>(), ["buy_and_hold", "gbdt", "logistic", "majority"]);
+        let bh = &w.trading["buy_and_hold"];
+        assert!((bh.exposure - 1.0).abs() < 0.01, "buy and hold is always in: {bh:?}");
+        assert!(w.trading.values().all(|t| t.net_return.is_finite() && (0.0..=1.0).contains(&t.exposure)));
+    }
+    assert_eq!(full.windows[0].min_conf, Some(0.5), "nothing before the first window");
+    // Dropping the last window's bars changes nothing about the earlier windows' min_conf:
+    // it is never tuned on the window it scores, nor on later ones.
+    let short = tempfile::tempdir().unwrap();
+    let st2 = ParquetStore::new(short.path().join("data"));
+    for s in ["BTCUSDT", "ETHUSDT"] {
+        let b = st.read(&sym(s), Interval::H4).unwrap();
+        st2.append(&sym(s), Interval::H4, &b.slice(0..b.len() - 360)).unwrap();
+    }
+    let fewer = train(&st2, &short.path().join("a"), &one_theta, Mode::Fast, false).unwrap().metrics;
+    assert_eq!(fewer.windows.len() + 1, full.windows.len());
+    for (a, b) in fewer.windows.iter().zip(&full.windows) {
+        assert_eq!(a.min_conf, b.min_conf);
+        // (NaN Sharpes compare as JSON nulls.)
+        assert_eq!(serde_json::to_value(&a.trading).unwrap(), serde_json::to_value(&b.trading).unwrap());
+    }
+}

@@ -114,12 +114,19 @@ impl Render for TrainReport {
         }
         for (i, w) in m.windows.iter().enumerate() {
             let f1: Vec<String> = w.scores.iter().map(|(name, x)| format!("{name} {:.3}", x.macro_f1)).collect();
+            let net: Vec<String> =
+                w.trading.iter().map(|(name, t)| format!("{name} {:+.2}%", 100.0 * t.net_return)).collect();
             let _ = writeln!(
                 s,
-                "  window {i}: {} → {}: macro-F1 {}",
+                "  window {i}: {} → {}: macro-F1 {}{}",
                 Timestamp(w.test_first_open_time_ms),
                 Timestamp(w.test_last_open_time_ms),
-                f1.join(" / ")
+                f1.join(" / "),
+                if net.is_empty() {
+                    String::new()
+                } else {
+                    format!("; net after costs {} (min_conf {:.3})", net.join(" / "), w.min_conf.unwrap_or(f64::NAN))
+                }
             );
         }
         if self.by_model.len() > 1 {
