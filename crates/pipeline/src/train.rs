@@ -164,6 +164,9 @@ fn fit_window(panel: &Panel, cfg: &TrainConfig, gbdt: &GbdtConfig, rows: &[usize
     Ok(Gbdt::fit(&es, &panel.dataset(&fit), &labels(&fit), None, Some((&dv, &yv)))?)
 }
 
+/// A window's test rows and the GBDT's, the logistic's and the majority's probabilities for them.
+type WindowPreds = (Vec<usize>, [Vec<Vec<f64>>; 3]);
+
 /// What acting on each window's decisions would have earned. Window k decides with a calibrator
 /// and a `min_conf` chosen on windows 0..k only (identity and 0.5 for the first), never on the
 /// window it is scored on; decisions go through `vane-policy` and the close-to-close backtest of
@@ -176,7 +179,7 @@ fn trading(
     y: &[usize],
     rets: &[f64],
     costs: &CostModel,
-    per_window: &[(Vec<usize>, [Vec<Vec<f64>>; 3])],
+    per_window: &[WindowPreds],
     windows: &mut [WindowMetrics],
 ) -> Result<()> {
     use vane_backtest::{Mapping, positions_from_signals, run_positions};
@@ -217,14 +220,14 @@ fn trading(
         let mut out = BTreeMap::new();
         for (m, name) in names.iter().enumerate() {
             let mut per_symbol = Vec::new();
-            for s in 0..panel.symbols.len() {
+            for (s, closes_s) in closes.iter().enumerate() {
                 let idx: Vec<usize> = (0..te.len()).filter(|&j| panel.rows[te[j]].symbol == s).collect();
                 if idx.len() < 2 {
                     continue;
                 }
                 let times: Vec<vane_core::Timestamp> =
                     idx.iter().map(|&j| vane_core::Timestamp(panel.times[panel.rows[te[j]].time])).collect();
-                let close: Vec<f64> = times.iter().map(|t| closes[s].get(&t.0).copied().unwrap_or(f64::NAN)).collect();
+                let close: Vec<f64> = times.iter().map(|t| closes_s.get(&t.0).copied().unwrap_or(f64::NAN)).collect();
                 let inputs: Vec<vane_policy::Input> = idx
                     .iter()
                     .map(|&j| {
@@ -507,7 +510,7 @@ fn fit_one(
     let mut windows = Vec::new();
     let mut last_probs = Vec::new();
     // Each window's test rows and the three models' probabilities, for the trading figures.
-    let mut per_window: Vec<(Vec<usize>, [Vec<Vec<f64>>; 3])> = Vec::new();
+    let mut per_window: Vec<WindowPreds> = Vec::new();
     // Every out-of-sample row of every window, for the pooled scores and the verdict.
     let mut pooled_y = Vec::new();
     let mut pooled: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
