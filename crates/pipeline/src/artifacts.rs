@@ -205,6 +205,10 @@ pub struct ModelMetrics {
     /// (every candidate's held-out log-loss and the reason).
     #[serde(default)]
     pub calibration: Option<vane_calibration::MulticlassChoice>,
+    /// The reliability table of the GBDT's pooled out-of-sample probabilities (top label, 10
+    /// equal-width confidence bins; empty bins hold nulls): what `reliability.png` draws.
+    #[serde(default)]
+    pub reliability: Vec<vane_calibration::metrics::ReliabilityBin>,
 }
 
 impl ModelMetrics {
@@ -236,6 +240,7 @@ impl ModelMetrics {
             theta_grid_widened: None,
             trees: 0,
             calibration: None,
+            reliability: Vec::new(),
         }
     }
 

@@ -547,16 +547,12 @@ fn fit_one(
     // The calibrator: chosen on the out-of-sample predictions only (rows no window model was
     // fitted on, and not the early-stopping slices), by held-out log-loss, time-ordered.
     let (calibrator, cal_choice) = vane_calibration::choose_multiclass(&pooled[GBDT], &pooled_y, 0.3)?;
-    let reliability: Vec<vane_report::ReliabilityPoint> =
-        vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled[GBDT], 10)?
-            .iter()
-            .filter(|b| b.count > 0)
-            .map(|b| vane_report::ReliabilityPoint {
-                confidence: b.mean_predicted,
-                accuracy: b.observed,
-                count: b.count,
-            })
-            .collect();
+    let reliability_bins = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled[GBDT], 10)?;
+    let reliability: Vec<vane_report::ReliabilityPoint> = reliability_bins
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| vane_report::ReliabilityPoint { confidence: b.mean_predicted, accuracy: b.observed, count: b.count })
+        .collect();
     // min_conf on the most recent validation window's calibrated probabilities, by net edge
     // after costs.
     let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps).map_err(|e| PipelineError::Config(e.to_string()))?;
@@ -579,6 +575,7 @@ fn fit_one(
     metrics.theta_grid_widened = widened;
     metrics.trees = final_trees;
     metrics.calibration = Some(cal_choice.clone());
+    metrics.reliability = reliability_bins;
     let extras = ModelExtras {
         calibration: Some(vane_calibration::CalibrationFile::from_multiclass(calibrator, cal_choice)),
         reliability,

@@ -196,6 +196,17 @@ fn early_stopping_pooled_scores_and_a_verdict_per_model() {
     let bss = 1.0 - m.pooled["gbdt"].brier / m.pooled["majority"].brier;
     assert!((v.brier_skill - bss).abs() < 1e-12);
     assert!(m.pooled["gbdt"].ece >= 0.0 && m.pooled["gbdt"].ece <= 1.0);
+    // The reliability table: 10 bins over every pooled row, whose ECE is the pooled ECE.
+    assert_eq!(m.reliability.len(), 10);
+    let n: usize = m.reliability.iter().map(|b| b.count).sum();
+    assert_eq!(n, m.windows.iter().map(|w| w.test_rows).sum::<usize>());
+    let ece: f64 = m
+        .reliability
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| b.count as f64 / n as f64 * (b.observed - b.mean_predicted).abs())
+        .sum();
+    assert!((ece - m.pooled["gbdt"].ece).abs() < 1e-12, "{ece} vs {}", m.pooled["gbdt"].ece);
     // Written to metrics.json.
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(arts.join("models/global/metrics.json")).unwrap()).unwrap();
