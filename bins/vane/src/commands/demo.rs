@@ -53,6 +53,15 @@ impl Render for DemoReport {
         let items = &self.sequence.checklist.items;
         let passed = items.iter().filter(|i| i.ok).count();
         let _ = writeln!(s, "   seed 002 checklist: {passed}/{} pass; {}", items.len(), self.sequence.dir.display());
+        let c = &self.sequence.checklist;
+        if !c.targets.is_empty() {
+            let met: Vec<String> =
+                c.targets.iter().map(|t| format!("{} {}", t.metric, if t.met { "met" } else { "not met" })).collect();
+            let _ = writeln!(s, "   seed 002 targets: {}", met.join(", "));
+        }
+        for w in &c.warnings {
+            let _ = writeln!(s, "   warning: {w}");
+        }
         let _ = writeln!(s, "\nartifacts: {}", self.models_dir.display());
         s
     }
