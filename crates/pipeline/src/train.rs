@@ -15,6 +15,7 @@ use vane_indicators::FeatureSet;
 use vane_market_data::ParquetStore;
 use vane_policy::optimize::{Constraints, min_conf};
 use vane_tabular::{Dataset, Gbdt, GbdtConfig, Logistic, Objective, majority};
+use vane_validation::metrics::sample_log_loss;
 use vane_validation::{WalkForward, WindowUnit, horizon_spans};
 
 use vane_labeling::fixed::classify;
@@ -182,7 +183,7 @@ fn trading(
     per_window: &[WindowPreds],
     windows: &mut [WindowMetrics],
 ) -> Result<()> {
-    use vane_backtest::{Mapping, positions_from_signals, run_positions};
+    use vane_backtest::{Mapping, positions_from_signals};
     // Closes by (symbol, panel time).
     let mut closes: Vec<std::collections::HashMap<i64, f64>> = Vec::new();
     for s in &panel.symbols {
@@ -217,17 +218,17 @@ fn trading(
             hysteresis: 0.0,
             cooldown_ms: 0,
         };
-        let mut out = BTreeMap::new();
-        for (m, name) in names.iter().enumerate() {
-            let mut per_symbol = Vec::new();
-            for (s, closes_s) in closes.iter().enumerate() {
-                let idx: Vec<usize> = (0..te.len()).filter(|&j| panel.rows[te[j]].symbol == s).collect();
-                if idx.len() < 2 {
-                    continue;
-                }
-                let times: Vec<vane_core::Timestamp> =
-                    idx.iter().map(|&j| vane_core::Timestamp(panel.times[panel.rows[te[j]].time])).collect();
-                let close: Vec<f64> = times.iter().map(|t| closes_s.get(&t.0).copied().unwrap_or(f64::NAN)).collect();
+        // Each symbol's bars of the window once; each model's positions, and buy-and-hold.
+        let mut rows: BTreeMap<&str, Vec<(Vec<f64>, Vec<f64>)>> = BTreeMap::new();
+        for (s, closes_s) in closes.iter().enumerate() {
+            let idx: Vec<usize> = (0..te.len()).filter(|&j| panel.rows[te[j]].symbol == s).collect();
+            if idx.len() < 2 {
+                continue;
+            }
+            let times: Vec<vane_core::Timestamp> =
+                idx.iter().map(|&j| vane_core::Timestamp(panel.times[panel.rows[te[j]].time])).collect();
+            let close: Vec<f64> = times.iter().map(|t| closes_s.get(&t.0).copied().unwrap_or(f64::NAN)).collect();
+            for (m, name) in names.iter().enumerate() {
                 let inputs: Vec<vane_policy::Input> = idx
                     .iter()
                     .map(|&j| {
@@ -236,47 +237,16 @@ fn trading(
                     })
                     .collect::<std::result::Result<_, _>>()?;
                 let signals = vane_policy::Policy::decide_all(policy, &times, &inputs)?;
-                let positions = positions_from_signals(&signals, Mapping::HoldIsFlat);
-                per_symbol.push((close.clone(), positions));
-                if m == 0 {
-                    // Buy and hold over the same bars, once.
-                    let hold = vec![1.0; close.len()];
-                    per_symbol.push((close, hold));
-                }
+                rows.entry(name)
+                    .or_default()
+                    .push((close.clone(), positions_from_signals(&signals, Mapping::HoldIsFlat)));
             }
-            let mut agg = |rows: Vec<(Vec<f64>, Vec<f64>)>, key: &str| -> Result<()> {
-                let mut ms = Vec::new();
-                for (close, pos) in rows {
-                    let bt = run_positions(&close, &pos, costs).map_err(|e| PipelineError::Data(e.to_string()))?;
-                    ms.push(bt.metrics(ppy));
-                }
-                if ms.is_empty() {
-                    return Ok(());
-                }
-                let n = ms.len() as f64;
-                let sharpes: Vec<f64> = ms.iter().map(|x| x.sharpe).filter(|v| v.is_finite()).collect();
-                out.insert(
-                    key.to_string(),
-                    Trading {
-                        net_return: ms.iter().map(|x| x.total_return).sum::<f64>() / n,
-                        sharpe: if sharpes.is_empty() {
-                            f64::NAN
-                        } else {
-                            sharpes.iter().sum::<f64>() / sharpes.len() as f64
-                        },
-                        trades: ms.iter().map(|x| x.trade_count).sum(),
-                        exposure: ms.iter().map(|x| x.exposure).sum::<f64>() / n,
-                    },
-                );
-                Ok(())
-            };
-            if m == 0 {
-                let (model, hold): (Vec<_>, Vec<_>) = per_symbol.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
-                agg(model.into_iter().map(|x| x.1).collect(), name)?;
-                agg(hold.into_iter().map(|x| x.1).collect(), "buy_and_hold")?;
-            } else {
-                agg(per_symbol, name)?;
-            }
+            let hold = vec![1.0; close.len()];
+            rows.entry("buy_and_hold").or_default().push((close, hold));
+        }
+        let mut out = BTreeMap::new();
+        for (key, rows) in rows {
+            out.insert(key.to_string(), trading_of(&rows, costs, ppy)?);
         }
         windows[k].trading = out;
         windows[k].min_conf = Some(mc);
@@ -284,11 +254,24 @@ fn trading(
     Ok(())
 }
 
-/// Per-row log-loss with the clipping of [`vane_validation::metrics::log_loss`].
-fn row_log_loss(p: &[f64], c: usize) -> f64 {
-    let eps = f64::EPSILON;
-    let s: f64 = p.iter().map(|v| v.clamp(eps, 1.0 - eps)).sum();
-    -(p[c].clamp(eps, 1.0 - eps) / s).ln()
+/// The backtests of `rows` (closes and positions, one pair per symbol) averaged: mean net
+/// return, mean of the defined Sharpes, trades summed, mean exposure.
+fn trading_of(rows: &[(Vec<f64>, Vec<f64>)], costs: &CostModel, ppy: f64) -> Result<Trading> {
+    let ms = rows
+        .iter()
+        .map(|(close, pos)| {
+            let bt = vane_backtest::run_positions(close, pos, costs).map_err(|e| PipelineError::Data(e.to_string()))?;
+            Ok(bt.metrics(ppy))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let n = ms.len() as f64;
+    let sharpes: Vec<f64> = ms.iter().map(|x| x.sharpe).filter(|v| v.is_finite()).collect();
+    Ok(Trading {
+        net_return: ms.iter().map(|x| x.total_return).sum::<f64>() / n,
+        sharpe: if sharpes.is_empty() { f64::NAN } else { sharpes.iter().sum::<f64>() / sharpes.len() as f64 },
+        trades: ms.iter().map(|x| x.trade_count).sum(),
+        exposure: ms.iter().map(|x| x.exposure).sum::<f64>() / n,
+    })
 }
 
 /// Whether the GBDT beats the base rate: windows won, the pooled log-loss difference with a 95 %
@@ -303,7 +286,7 @@ fn verdict(m: &ModelMetrics, y: &[usize], model: &[Vec<f64>], base: &[Vec<f64>],
         })
         .count();
     let diffs: Vec<f64> =
-        y.iter().enumerate().map(|(i, &c)| row_log_loss(&model[i], c) - row_log_loss(&base[i], c)).collect();
+        y.iter().enumerate().map(|(i, &c)| sample_log_loss(&model[i], c) - sample_log_loss(&base[i], c)).collect();
     let n = diffs.len().max(1);
     let d = diffs.iter().sum::<f64>() / n as f64;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0xb007_57a9);

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use vane_artifact::{Forecast, Predict};
 use vane_core::{DAY_MS, Symbol, Timestamp};
-use vane_market_data::{DownloadRequest, Downloader, Freshness, Sleeper};
+use vane_market_data::Freshness;
 
 use crate::api::{ApiError, ApiResult, from_market, from_pipeline};
 use crate::jobs::{JobKind, JobSpec, JobStatus};
@@ -82,7 +82,9 @@ pub fn resolve_symbol(state: &AppState, raw: Option<&str>) -> ApiResult<Symbol> 
     if upper.ends_with(quote.as_str()) {
         return Ok(symbol);
     }
+    // Memory first (a model, warm bars); the store's folder is listed only for a cold name.
     let known = state.model(&upper).is_some()
+        || state.is_warm(&symbol)
         || state.store().list().map(|l| l.iter().any(|s| s.symbol == symbol)).unwrap_or(false);
     if known {
         return Ok(symbol);
@@ -217,16 +219,8 @@ pub async fn predict(
     if refresh {
         let st = state.clone();
         let sym = symbol.clone();
-        let r = blocking(move || {
-            let cfg = st.config();
-            let client = cfg.exchange.client(cfg.base_url.as_deref(), cfg.refresh_retry.clone(), Sleeper::default());
-            let since = Timestamp(Timestamp::now().0 - since_days * DAY_MS);
-            let req = DownloadRequest { symbol: sym.clone(), interval, since, until: None };
-            let r = Downloader::new(client.as_ref(), st.store()).refresh(&req).map_err(|e| from_market(&e));
-            st.forget_bars(&sym, interval);
-            r
-        })
-        .await?;
+        let since = Timestamp(Timestamp::now().0 - since_days * DAY_MS);
+        let r = blocking(move || st.refresh(&sym, interval, since).map_err(|e| from_market(&e))).await?;
         refresh_transient = r.error.as_ref().is_some_and(|e| e.is_transient());
         refresh_error = r.error.map(|e| e.to_string());
         refreshed_bars = r.summary.map(|s| s.rows_added);

@@ -126,16 +126,8 @@ pub fn tick(state: &AppState) -> Vec<Update> {
     let mut out = Vec::new();
     for symbol in &cfg.symbols {
         if cfg.refresh {
-            let c = state.config();
-            let client =
-                c.exchange.client(c.base_url.as_deref(), c.refresh_retry.clone(), vane_market_data::Sleeper::default());
-            let since = Timestamp(Timestamp::now().0 - 30 * vane_core::DAY_MS);
-            let req = vane_market_data::DownloadRequest { symbol: symbol.clone(), interval, since, until: None };
-            if let Ok(r) = vane_market_data::Downloader::new(client.as_ref(), state.store()).refresh(&req)
-                && r.summary.is_some_and(|s| s.rows_added > 0)
-            {
-                state.forget_bars(symbol, interval);
-            }
+            // A failed refresh leaves the stored bars to decide on; the next look tries again.
+            let _ = state.refresh(symbol, interval, Timestamp(Timestamp::now().0 - 30 * vane_core::DAY_MS));
         }
         // One stat per look: bars another process stored are seen at the next look.
         state.check_bars(symbol, interval);
@@ -148,38 +140,13 @@ pub fn tick(state: &AppState) -> Vec<Update> {
         let started = Instant::now();
         let mut tags = BTreeMap::new();
         for tag in cfg.tags() {
-            let decision = match state.model(&tag).ok_or_else(|| format!("no model {tag}")).and_then(|m| {
-                crate::predict::forecast(state, &m, symbol)
-                    .map_err(|e| e.message)
-                    .and_then(|f| f.ok_or_else(|| format!("no stored bars for {symbol}")).map(|(f, _, th)| (f, th)))
-            }) {
-                Ok((f, thresholds)) => {
-                    let pcfg = rt.policy_config(&thresholds);
-                    let mut policies = match rt.policies.lock() {
-                        Ok(p) => p,
-                        Err(p) => p.into_inner(),
-                    };
-                    let policy = policies.entry((tag.clone(), symbol.clone())).or_insert_with(|| {
-                        Policy::new(pcfg).unwrap_or_else(|_| {
-                            Policy::new(PolicyConfig {
-                                rule: Rule::MinConf { min_conf: 0.0 },
-                                hysteresis: 0.0,
-                                cooldown_ms: 0,
-                            })
-                            .expect("a valid default policy")
-                        })
-                    });
-                    let signal = match (f.probs, f.signal) {
-                        (Some(p), _) => policy.decide(f.as_of, &Input::Classes(p)).unwrap_or(policy.current()),
-                        (None, Some(s)) => s,
-                        (None, None) => Signal::Hold,
-                    };
-                    TagDecision { raw: f.signal, signal, confidence: f.confidence, probs: f.probs, error: None }
-                }
-                Err(e) => {
-                    TagDecision { raw: None, signal: Signal::Hold, confidence: None, probs: None, error: Some(e) }
-                }
-            };
+            let decision = decide(state, &tag, symbol).unwrap_or_else(|e| TagDecision {
+                raw: None,
+                signal: Signal::Hold,
+                confidence: None,
+                probs: None,
+                error: Some(e),
+            });
             tags.insert(tag, decision);
         }
         let rule = rt.consensus();
@@ -205,6 +172,30 @@ pub fn tick(state: &AppState) -> Vec<Update> {
         out.push(update);
     }
     out
+}
+
+/// One tag's decision for `symbol`'s last stored bar: the model's forecast through the tag's
+/// own policy (its `min_conf`, the runtime's hysteresis and cooldown), kept per (tag, symbol).
+fn decide(state: &AppState, tag: &str, symbol: &Symbol) -> Result<TagDecision, String> {
+    let rt = &state.inner.runtime;
+    let model = state.model(tag).ok_or_else(|| format!("no model {tag}"))?;
+    let (f, _, thresholds) = crate::predict::forecast(state, &model, symbol)
+        .map_err(|e| e.message)?
+        .ok_or_else(|| format!("no stored bars for {symbol}"))?;
+    let mut policies = rt.policies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let policy = match policies.entry((tag.to_string(), symbol.clone())) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        // The model's thresholds were validated when it loaded, the runtime's when it started.
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(Policy::new(rt.policy_config(&thresholds)).map_err(|e| format!("{tag}'s policy: {e}"))?)
+        }
+    };
+    let signal = match (f.probs, f.signal) {
+        (Some(p), _) => policy.decide(f.as_of, &Input::Classes(p)).unwrap_or(policy.current()),
+        (None, Some(s)) => s,
+        (None, None) => Signal::Hold,
+    };
+    Ok(TagDecision { raw: f.signal, signal, confidence: f.confidence, probs: f.probs, error: None })
 }
 
 /// Looks for new bars every `poll_every` until the server stops.

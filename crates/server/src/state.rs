@@ -263,6 +263,11 @@ impl AppState {
         Ok(Some(w))
     }
 
+    /// Whether some series of `symbol` is warm in memory.
+    pub fn is_warm(&self, symbol: &Symbol) -> bool {
+        self.inner.bars.read().is_ok_and(|b| b.keys().any(|(s, _)| s == symbol))
+    }
+
     /// Forgets the warm bars of a series (after this process wrote to it).
     pub fn forget_bars(&self, symbol: &Symbol, interval: Interval) {
         if let Ok(mut b) = self.inner.bars.write() {
@@ -282,14 +287,31 @@ impl AppState {
 
     /// Forgets warm bars whose store file changed on disk (another process wrote it).
     pub fn scan_bars(&self) {
-        let keys: Vec<((Symbol, Interval), Option<SystemTime>)> =
-            self.inner.bars.read().map(|b| b.iter().map(|(k, w)| (k.clone(), w.stamp)).collect()).unwrap_or_default();
-        for ((s, i), stamp) in keys {
-            let now = std::fs::metadata(self.inner.store.path(&s, i)).and_then(|m| m.modified()).ok();
-            if now != stamp {
-                self.forget_bars(&s, i);
-            }
+        let keys: Vec<(Symbol, Interval)> =
+            self.inner.bars.read().map(|b| b.keys().cloned().collect()).unwrap_or_default();
+        for (s, i) in keys {
+            self.check_bars(&s, i);
         }
+    }
+
+    /// Brings a series up to date from the configured exchange (downloading from `since` when
+    /// nothing is stored), with the short refresh retries; a failed or empty refresh is reported
+    /// in the [`Refresh`](vane_market_data::Refresh), not returned as an error. Warm bars are
+    /// forgotten when the refresh may have stored some. Blocking.
+    pub fn refresh(
+        &self,
+        symbol: &Symbol,
+        interval: Interval,
+        since: vane_core::Timestamp,
+    ) -> Result<vane_market_data::Refresh, vane_market_data::MarketDataError> {
+        let c = self.config();
+        let client = c.exchange.client(c.base_url.as_deref(), c.refresh_retry.clone(), Default::default());
+        let req = vane_market_data::DownloadRequest { symbol: symbol.clone(), interval, since, until: None };
+        let r = vane_market_data::Downloader::new(client.as_ref(), self.store()).refresh(&req)?;
+        if r.summary.as_ref().is_none_or(|s| s.rows_added > 0) {
+            self.forget_bars(symbol, interval);
+        }
+        Ok(r)
     }
 
     /// The cached forecast of `model` for `symbol`'s bar opening at `at`.

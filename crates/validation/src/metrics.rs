@@ -142,17 +142,16 @@ fn check_probs(y: &[usize], probs: &[Vec<f64>], what: &str) -> Result<usize> {
 /// f64 machine epsilon, rows renormalised, mean of `−ln p[y]`.
 pub fn log_loss(y: &[usize], probs: &[Vec<f64>]) -> Result<f64> {
     check_probs(y, probs, "log-loss")?;
-    let eps = f64::EPSILON;
-    let total: f64 = y
-        .iter()
-        .zip(probs)
-        .map(|(&c, p)| {
-            let clipped: Vec<f64> = p.iter().map(|v| v.clamp(eps, 1.0 - eps)).collect();
-            let s: f64 = clipped.iter().sum();
-            -(clipped[c] / s).ln()
-        })
-        .sum();
+    let total: f64 = y.iter().zip(probs).map(|(&c, p)| sample_log_loss(p, c)).sum();
     Ok(total / y.len() as f64)
+}
+
+/// One sample's log-loss as [`log_loss`] counts it: probabilities clipped to `[ε, 1 − ε]` and
+/// renormalised, then `−ln p_c` (for paired per-sample comparisons).
+pub fn sample_log_loss(p: &[f64], c: usize) -> f64 {
+    let eps = f64::EPSILON;
+    let s: f64 = p.iter().map(|v| v.clamp(eps, 1.0 - eps)).sum();
+    -(p[c].clamp(eps, 1.0 - eps) / s).ln()
 }
 
 /// Top-label expected calibration error: each sample's confidence is its largest probability
