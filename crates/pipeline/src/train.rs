@@ -219,7 +219,7 @@ fn trading(
             cooldown_ms: 0,
         };
         // Each symbol's bars of the window once; each model's positions, and buy-and-hold.
-        let mut rows: BTreeMap<&str, Vec<(Vec<f64>, Vec<f64>)>> = BTreeMap::new();
+        let mut rows: BTreeMap<&str, Vec<Backtested>> = BTreeMap::new();
         for (s, closes_s) in closes.iter().enumerate() {
             let idx: Vec<usize> = (0..te.len()).filter(|&j| panel.rows[te[j]].symbol == s).collect();
             if idx.len() < 2 {
@@ -254,9 +254,12 @@ fn trading(
     Ok(())
 }
 
+/// One symbol's closes over a window and the positions held.
+type Backtested = (Vec<f64>, Vec<f64>);
+
 /// The backtests of `rows` (closes and positions, one pair per symbol) averaged: mean net
 /// return, mean of the defined Sharpes, trades summed, mean exposure.
-fn trading_of(rows: &[(Vec<f64>, Vec<f64>)], costs: &CostModel, ppy: f64) -> Result<Trading> {
+fn trading_of(rows: &[Backtested], costs: &CostModel, ppy: f64) -> Result<Trading> {
     let ms = rows
         .iter()
         .map(|(close, pos)| {
