@@ -4,9 +4,10 @@
 //! - [`Isotonic`]: PAV with scikit-learn's `IsotonicRegression(out_of_bounds='clip')` semantics.
 //! - [`choose`](mod@choose): fits both on a calibration fold, keeps the better by log-loss on a held-out
 //!   part, falls back to the other (or the identity) when one cannot be fitted, and records why.
-//! - [`multiclass`]: one-vs-rest with renormalisation, and temperature scaling.
-//! - [`multiclass_choose`]: [`choose_multiclass`] picks identity, temperature, one-vs-rest Platt
-//!   or one-vs-rest isotonic by held-out log-loss on out-of-fold rows ([`MulticlassCalibrator`]).
+//! - [`multiclass`]: one-vs-rest with renormalisation, temperature scaling, and shrinkage to the
+//!   base rate.
+//! - [`multiclass_choose`]: [`choose_multiclass`] picks identity, temperature, shrinkage,
+//!   one-vs-rest Platt or one-vs-rest isotonic by held-out log-loss on out-of-fold rows ([`MulticlassCalibrator`]).
 //! - [`metrics`]: Brier, log-loss, ECE (10 equal-width bins), reliability-diagram bins.
 //!
 //! Every fitted calibrator serialises to JSON with a `format_version` ([`CalibrationFile`]).
@@ -35,7 +36,7 @@ use serde::{Deserialize, Serialize};
 pub use choose::{Choice, choose};
 pub use error::{CalibrationError, Result};
 pub use isotonic::Isotonic;
-pub use multiclass::{OneVsRest, Temperature};
+pub use multiclass::{OneVsRest, Shrinkage, Temperature};
 pub use multiclass_choose::{MulticlassCalibrator, MulticlassChoice, MulticlassMethod, choose_multiclass};
 pub use platt::Platt;
 

@@ -117,3 +117,88 @@ impl Temperature {
         e.into_iter().map(|v| v / s).collect()
     }
 }
+
+/// Shrinkage to the base rate: `(1 − λ)·p + λ·π`, where `π` is the class frequency of the rows
+/// it was fitted on (add-one smoothed, so no class gets 0) and `λ ∈ [0, 1]` minimises their
+/// log-loss. λ = 0 keeps the model's probabilities, λ = 1 replaces them with the base rate; a
+/// model with a little signal and too much confidence lands between, and never scores worse on
+/// the fitting rows than the base rate alone (λ = 1 is a candidate).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shrinkage {
+    /// Weight of the base rate.
+    pub lambda: f64,
+    /// The base rate (class frequencies of the fitting rows, add-one smoothed).
+    pub prior: Vec<f64>,
+}
+
+/// Mean log-loss of the mixture `(1 − λ)·p + λ·π` (p renormalised, non-finite or negative as 0).
+fn mixture_nll(probs: &[Vec<f64>], y: &[usize], prior: &[f64], lambda: f64) -> f64 {
+    probs
+        .iter()
+        .zip(y)
+        .map(|(r, &c)| {
+            let s: f64 = r.iter().filter(|v| v.is_finite() && **v > 0.0).sum();
+            let p = if s > 0.0 && r[c].is_finite() && r[c] > 0.0 { r[c] / s } else { 0.0 };
+            -((1.0 - lambda) * p + lambda * prior[c]).max(1e-300).ln()
+        })
+        .sum::<f64>()
+        / y.len() as f64
+}
+
+impl Shrinkage {
+    /// Fits π on the rows' labels and λ by golden-section search on [0, 1] (the log-loss of a
+    /// mixture is convex in λ), keeping an end point when it scores better than the search's
+    /// interior optimum.
+    pub fn fit(probs: &[Vec<f64>], y: &[usize]) -> Result<Self> {
+        let k = check(probs, y)?;
+        let mut counts = vec![1.0f64; k];
+        for &c in y {
+            counts[c] += 1.0;
+        }
+        let total: f64 = counts.iter().sum();
+        let prior: Vec<f64> = counts.iter().map(|c| c / total).collect();
+        let f = |l: f64| mixture_nll(probs, y, &prior, l);
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        let g = (5f64.sqrt() - 1.0) / 2.0;
+        let (mut a, mut b) = (hi - g * (hi - lo), lo + g * (hi - lo));
+        let (mut fa, mut fb) = (f(a), f(b));
+        while hi - lo > 1e-10 {
+            if fa < fb {
+                hi = b;
+                b = a;
+                fb = fa;
+                a = hi - g * (hi - lo);
+                fa = f(a);
+            } else {
+                lo = a;
+                a = b;
+                fa = fb;
+                b = lo + g * (hi - lo);
+                fb = f(b);
+            }
+        }
+        let mid = (lo + hi) / 2.0;
+        let lambda = [0.0, mid, 1.0].into_iter().min_by(|&x, &y| f(x).total_cmp(&f(y))).unwrap_or(mid);
+        Ok(Self { lambda, prior })
+    }
+
+    /// The mixture for one row (the row renormalised first; entries beyond the prior's classes
+    /// are dropped).
+    pub fn apply(&self, row: &[f64]) -> Vec<f64> {
+        let k = self.prior.len();
+        let s: f64 = row.iter().take(k).filter(|v| v.is_finite() && **v > 0.0).sum();
+        (0..k)
+            .map(|c| {
+                let v = row.get(c).copied().unwrap_or(0.0);
+                let p = if s <= 0.0 {
+                    1.0 / k as f64
+                } else if v.is_finite() && v > 0.0 {
+                    v / s
+                } else {
+                    0.0
+                };
+                (1.0 - self.lambda) * p + self.lambda * self.prior[c]
+            })
+            .collect()
+    }
+}

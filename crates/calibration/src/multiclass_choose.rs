@@ -1,11 +1,11 @@
-//! The multiclass chooser: identity, temperature scaling, one-vs-rest Platt or one-vs-rest
-//! isotonic, whichever has the lowest log-loss on the held-out (later) part of the out-of-fold
+//! The multiclass chooser: identity, temperature scaling, shrinkage to the base rate, one-vs-rest
+//! Platt or one-vs-rest isotonic, whichever has the lowest log-loss on the held-out (later) part of the out-of-fold
 //! rows, with differences inside two paired standard errors counted as ties (the simpler wins).
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CalibrationError, Result};
-use crate::{Method, OneVsRest, Temperature};
+use crate::{Method, OneVsRest, Shrinkage, Temperature};
 
 /// A more flexible candidate replaces a simpler one only when its held-out log-loss is lower
 /// by more than this many standard errors of the paired per-row differences (about a one-sided
@@ -25,6 +25,8 @@ pub enum MulticlassMethod {
     Identity,
     /// `softmax(ln p / T)`.
     Temperature,
+    /// `(1 − λ)·p + λ·π`: shrinkage to the base rate of the fitting rows.
+    Shrink,
     /// One Platt scaler per class on `p_k`, renormalised.
     OvrPlatt,
     /// One isotonic regression per class on `p_k`, renormalised.
@@ -33,18 +35,21 @@ pub enum MulticlassMethod {
 
 impl MulticlassMethod {
     /// Every method, simplest first.
-    pub const ALL: [MulticlassMethod; 4] = [
+    pub const ALL: [MulticlassMethod; 5] = [
         MulticlassMethod::Identity,
         MulticlassMethod::Temperature,
+        MulticlassMethod::Shrink,
         MulticlassMethod::OvrPlatt,
         MulticlassMethod::OvrIsotonic,
     ];
 
-    /// The name used in files and reports (`identity`, `temperature`, `ovr_platt`, `ovr_isotonic`).
+    /// The name used in files and reports (`identity`, `temperature`, `shrink`, `ovr_platt`,
+    /// `ovr_isotonic`).
     pub fn name(self) -> &'static str {
         match self {
             MulticlassMethod::Identity => "identity",
             MulticlassMethod::Temperature => "temperature",
+            MulticlassMethod::Shrink => "shrink",
             MulticlassMethod::OvrPlatt => "ovr_platt",
             MulticlassMethod::OvrIsotonic => "ovr_isotonic",
         }
@@ -54,6 +59,7 @@ impl MulticlassMethod {
         match self {
             MulticlassMethod::Identity => "identity",
             MulticlassMethod::Temperature => "temperature scaling",
+            MulticlassMethod::Shrink => "shrinkage to the base rate",
             MulticlassMethod::OvrPlatt => "one-vs-rest Platt",
             MulticlassMethod::OvrIsotonic => "one-vs-rest isotonic",
         }
@@ -71,6 +77,8 @@ pub enum MulticlassCalibrator {
         /// The temperature (> 1 softens, < 1 sharpens).
         t: f64,
     },
+    /// Shrinkage to the base rate: `(1 − λ)·p + λ·π`.
+    Shrink(Shrinkage),
     /// One binary calibrator per class, renormalised.
     OneVsRest(OneVsRest),
 }
@@ -107,6 +115,7 @@ impl MulticlassCalibrator {
         let out = match self {
             MulticlassCalibrator::Identity => row,
             MulticlassCalibrator::Temperature { t } => Temperature { t: *t }.apply(&row),
+            MulticlassCalibrator::Shrink(s) => s.apply(&row),
             MulticlassCalibrator::OneVsRest(o) => o.apply(&row),
         };
         normalise(clean(&out))
@@ -121,15 +130,17 @@ impl MulticlassCalibrator {
     pub fn n_classes(&self) -> Option<usize> {
         match self {
             MulticlassCalibrator::OneVsRest(o) => Some(o.calibrators.len()),
+            MulticlassCalibrator::Shrink(s) => Some(s.prior.len()),
             _ => None,
         }
     }
 
-    /// `identity`, `temperature` or `one_vs_rest`.
+    /// `identity`, `temperature`, `shrink` or `one_vs_rest`.
     pub fn method(&self) -> &'static str {
         match self {
             MulticlassCalibrator::Identity => "identity",
             MulticlassCalibrator::Temperature { .. } => "temperature",
+            MulticlassCalibrator::Shrink(_) => "shrink",
             MulticlassCalibrator::OneVsRest(_) => "one_vs_rest",
         }
     }
@@ -144,6 +155,10 @@ pub struct MulticlassChoice {
     pub identity_log_loss: Option<f64>,
     /// Held-out log-loss of temperature scaling (None: it could not be fitted or scored).
     pub temperature_log_loss: Option<f64>,
+    /// Held-out log-loss of shrinkage to the base rate (None: it could not be fitted or scored;
+    /// absent in files written before it was a candidate).
+    #[serde(default)]
+    pub shrink_log_loss: Option<f64>,
     /// Held-out log-loss of one-vs-rest Platt (None: it could not be fitted or scored).
     pub ovr_platt_log_loss: Option<f64>,
     /// Held-out log-loss of one-vs-rest isotonic (None: it could not be fitted or scored).
@@ -162,6 +177,7 @@ impl MulticlassChoice {
         match method {
             MulticlassMethod::Identity => self.identity_log_loss,
             MulticlassMethod::Temperature => self.temperature_log_loss,
+            MulticlassMethod::Shrink => self.shrink_log_loss,
             MulticlassMethod::OvrPlatt => self.ovr_platt_log_loss,
             MulticlassMethod::OvrIsotonic => self.ovr_isotonic_log_loss,
         }
@@ -211,6 +227,7 @@ fn fit_unchecked(method: MulticlassMethod, probs: &[Vec<f64>], y: &[usize]) -> R
     Ok(match method {
         MulticlassMethod::Identity => MulticlassCalibrator::Identity,
         MulticlassMethod::Temperature => MulticlassCalibrator::Temperature { t: Temperature::fit(probs, y)?.t },
+        MulticlassMethod::Shrink => MulticlassCalibrator::Shrink(Shrinkage::fit(probs, y)?),
         MulticlassMethod::OvrPlatt => MulticlassCalibrator::OneVsRest(OneVsRest::fit(probs, y, Method::Platt, 0.3)?),
         MulticlassMethod::OvrIsotonic => {
             MulticlassCalibrator::OneVsRest(OneVsRest::fit(probs, y, Method::Isotonic, 0.3)?)
@@ -251,8 +268,8 @@ fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
 /// Chooses and fits a multiclass calibrator on out-of-fold probabilities `probs` (rows in time
 /// order) and labels `y` (`0..k`).
 ///
-/// The candidates — identity, temperature scaling, one-vs-rest Platt and one-vs-rest isotonic
-/// (both renormalised) — are fitted on the first `1 − holdout` share of the rows and scored by
+/// The candidates — identity, temperature scaling, shrinkage to the base rate, one-vs-rest Platt
+/// and one-vs-rest isotonic (both renormalised) — are fitted on the first `1 − holdout` share of the rows and scored by
 /// multiclass log-loss on the rest. Going from the simplest to the most flexible, a candidate
 /// replaces the current pick only when its held-out log-loss is lower by more than [`TIE_SE`]
 /// standard errors of the paired per-row differences (smaller differences are ties, and ties go to the
@@ -278,6 +295,7 @@ pub fn choose_multiclass(
         chosen: MulticlassMethod::Identity,
         identity_log_loss: None,
         temperature_log_loss: None,
+        shrink_log_loss: None,
         ovr_platt_log_loss: None,
         ovr_isotonic_log_loss: None,
         fit_rows: cut,
@@ -307,6 +325,7 @@ pub fn choose_multiclass(
                     match m {
                         MulticlassMethod::Identity => choice.identity_log_loss = Some(l),
                         MulticlassMethod::Temperature => choice.temperature_log_loss = Some(l),
+                        MulticlassMethod::Shrink => choice.shrink_log_loss = Some(l),
                         MulticlassMethod::OvrPlatt => choice.ovr_platt_log_loss = Some(l),
                         MulticlassMethod::OvrIsotonic => choice.ovr_isotonic_log_loss = Some(l),
                     }

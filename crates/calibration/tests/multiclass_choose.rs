@@ -5,7 +5,9 @@
 use vane_calibration::metrics::{
     brier_multiclass, ece_of_bins, ece_top_label, log_loss_multiclass, reliability_top_label,
 };
-use vane_calibration::{CalibrationFile, MulticlassCalibrator, MulticlassMethod, Temperature, choose_multiclass};
+use vane_calibration::{
+    CalibrationFile, MulticlassCalibrator, MulticlassMethod, Shrinkage, Temperature, choose_multiclass,
+};
 
 /// splitmix64: a seeded uniform in [0, 1).
 struct Rng(u64);
@@ -115,6 +117,43 @@ fn temperature_matches_a_fine_grid_on_a_three_class_case() {
 }
 
 #[test]
+fn shrinkage_matches_the_analytic_optimum() {
+    // Every row says class 0 for certain; 6 of 8 labels are class 0. The add-one prior is
+    // (7/10, 3/10). The log-loss −¾ ln(1 − 0.3λ) − ¼ ln(0.3λ) has its minimum where
+    // 0.9λ = 1 − 0.3λ: λ = 5/6, which puts exactly 3/4 on class 0.
+    let probs = vec![vec![1.0, 0.0]; 8];
+    let y = [0, 0, 0, 0, 0, 0, 1, 1];
+    let s = Shrinkage::fit(&probs, &y).unwrap();
+    assert!((s.prior[0] - 0.7).abs() < 1e-15 && (s.prior[1] - 0.3).abs() < 1e-15, "{:?}", s.prior);
+    assert!((s.lambda - 5.0 / 6.0).abs() < 1e-7, "λ = {}", s.lambda);
+    let cal = MulticlassCalibrator::fit(MulticlassMethod::Shrink, &probs, &y).unwrap();
+    let out = cal.apply(&probs[0]);
+    assert!((out[0] - 0.75).abs() < 1e-7 && (out[1] - 0.25).abs() < 1e-7, "{out:?}");
+    // A perfect model keeps its probabilities (λ = 0, an end point of the search).
+    let perfect: Vec<Vec<f64>> = y.iter().map(|&c| if c == 0 { vec![1.0, 0.0] } else { vec![0.0, 1.0] }).collect();
+    assert_eq!(Shrinkage::fit(&perfect, &y).unwrap().lambda, 0.0);
+}
+
+#[test]
+fn shrinkage_falls_back_to_the_base_rate_for_a_model_without_signal() {
+    // Labels drawn from a fixed base rate, probabilities unrelated to them: the best mixture is
+    // (almost) the base rate, and the chooser ships a calibrator that scores like it.
+    let mut r = Rng(77);
+    let base = [0.5, 0.3, 0.2];
+    let probs: Vec<Vec<f64>> = (0..4000).map(|_| r.simplex(3)).collect();
+    let y: Vec<usize> = (0..4000).map(|_| r.draw(&base)).collect();
+    let s = Shrinkage::fit(&probs, &y).unwrap();
+    assert!(s.lambda > 0.9, "λ = {}", s.lambda);
+    let (cal, choice) = choose_multiclass(&probs, &y, 0.3).unwrap();
+    assert_ne!(choice.chosen, MulticlassMethod::Identity, "{}", choice.reason);
+    let entropy = -base.iter().map(|p: &f64| p * p.ln()).sum::<f64>();
+    let won = choice.log_loss(choice.chosen).unwrap();
+    assert!((won - entropy).abs() < 0.03, "held-out {won} vs the base rate's entropy {entropy}: {}", choice.reason);
+    assert!(choice.shrink_log_loss.unwrap() < choice.identity_log_loss.unwrap() - 0.2, "{}", choice.reason);
+    cal.apply_all(&probs).iter().for_each(|row| sums_to_one(row));
+}
+
+#[test]
 fn top_label_ece_and_reliability_by_hand() {
     let probs = vec![
         vec![0.9, 0.05, 0.05], // conf 0.90, correct → bin 9
@@ -214,7 +253,7 @@ fn calibration_json_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("calibration.json");
     let mut fitted = vec![choose_multiclass(&sharp, &y, 0.3).unwrap()];
-    for m in [MulticlassMethod::OvrPlatt, MulticlassMethod::OvrIsotonic] {
+    for m in [MulticlassMethod::Shrink, MulticlassMethod::OvrPlatt, MulticlassMethod::OvrIsotonic] {
         let (_, choice) = fitted[0].clone();
         fitted.push((MulticlassCalibrator::fit(m, &sharp, &y).unwrap(), choice));
     }
