@@ -27,6 +27,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
+
+mod hist;
 use crate::{Result, TabularError};
 
 /// Largest number of model outputs (classes) handled with stack buffers.
@@ -329,19 +331,12 @@ fn score(g: f64, h: f64, lambda: f64) -> f64 {
 
 /// Training sets whose gradients and leaf indices fit in this many bytes (about a core's L2
 /// cache) search splits by walking each feature's rows in bin order, with every running sum in
-/// cache; larger ones build per-leaf histograms, which read the rows sequentially. (On 2 968 rows
-/// × 3 classes bin order is ~1.2× faster; on 200 000 rows it is 2–3.5× slower.)
+/// cache; larger ones build per-leaf histograms over rows kept partitioned by leaf
+/// ([`hist::Rows`]). (On 2 968 rows × 3 classes bin order is ~1.2× faster; on 200 000 rows it is
+/// 2–3.5× slower.)
 const SORTED_SEARCH_MAX_BYTES: usize = 2 << 20;
 
-/// Per-feature scratch of the split search, kept for the whole fit.
-enum Scratch {
-    /// Per-leaf histograms (the last level searched) and per-border gains.
-    Histogram { hist: Vec<f64>, gain: Vec<f64> },
-    /// The feature's rows sorted by bin and per-leaf running sums.
-    Sorted(SortedScratch),
-}
-
-/// Scratch of the bin-order split search.
+/// Scratch of the bin-order split search of one feature, kept for the whole fit.
 struct SortedScratch {
     /// Row indices sorted by bin (stable); bin `b`'s rows are `order[starts[b]..starts[b + 1]]`.
     order: Vec<u32>,
@@ -355,11 +350,8 @@ struct SortedScratch {
     touched: Vec<usize>,
 }
 
-impl Scratch {
-    fn new(bins: &[u8], nb: usize, max_leaves: usize, w: usize) -> Scratch {
-        if bins.len() * (2 * w + 1) * 8 > SORTED_SEARCH_MAX_BYTES {
-            return Scratch::Histogram { hist: vec![0.0; max_leaves * nb * w * 2], gain: vec![0.0; nb] };
-        }
+impl SortedScratch {
+    fn new(bins: &[u8], nb: usize, max_leaves: usize, w: usize) -> SortedScratch {
         // Counting sort of the rows by bin.
         let mut starts = vec![0u32; nb + 1];
         for &b in bins {
@@ -374,61 +366,53 @@ impl Scratch {
             order[next[b as usize] as usize] = i as u32;
             next[b as usize] += 1;
         }
-        Scratch::Sorted(SortedScratch {
+        SortedScratch {
             order,
             starts,
             left: vec![0.0; max_leaves * w * 2],
             leaf_gain: vec![0.0; max_leaves],
             dirty: vec![false; max_leaves],
             touched: Vec::with_capacity(max_leaves),
-        })
+        }
     }
 }
 
-/// What the split search of one tree level reads.
-struct SplitContext<'a> {
+/// What the split search of one tree level reads: the per-leaf totals and scores.
+struct SplitContext {
     w: usize,
     nl: usize,
     lambda: f64,
-    leaf: &'a [usize],
-    /// Per row, interleaved `(g, h)` per output (`rows × 2·width`).
-    gh: &'a [f64],
+    /// Per leaf: `(G, H)` per output.
     tot: Vec<f64>,
-    /// The histogram search's rows that went right at the previous level (their leaf is odd),
-    /// when its histograms from that level are still in the scratch; `None` builds from scratch.
-    right_rows: Option<&'a [u32]>,
     /// Per leaf: its score `Σ_k G²/(H+λ)`.
     leaf_score: Vec<f64>,
     parent: f64,
 }
 
-impl<'a> SplitContext<'a> {
-    /// The context of one level: per-leaf sums of the interleaved `(g, h)` rows, each leaf's
-    /// score `Σ_k G²/(H+λ)`, and their total (the parent score of the level's split).
-    fn new(w: usize, nl: usize, lambda: f64, leaf: &'a [usize], gh: &'a [f64], right_rows: Option<&'a [u32]>) -> Self {
+impl SplitContext {
+    /// The context of one level from its per-leaf sums of the interleaved `(g, h)` rows: each
+    /// leaf's score `Σ_k G²/(H+λ)`, and their total (the parent score of the level's split).
+    fn from_totals(w: usize, nl: usize, lambda: f64, tot: Vec<f64>) -> Self {
+        let leaf_score: Vec<f64> =
+            (0..nl).map(|l| (l * w..(l + 1) * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum()).collect();
+        let parent = leaf_score.iter().sum();
+        SplitContext { w, nl, lambda, tot, leaf_score, parent }
+    }
+
+    /// The context of one level from each row's leaf and `(g, h)` row (sums in row order).
+    fn from_rows(w: usize, nl: usize, lambda: f64, leaf: &[usize], gh: &[f64]) -> Self {
         let mut tot = vec![0.0; nl * w * 2];
         for (&l, row) in leaf.iter().zip(gh.chunks_exact(w * 2)) {
             add_row(&mut tot[l * w * 2..(l + 1) * w * 2], row);
         }
-        let leaf_score: Vec<f64> =
-            (0..nl).map(|l| (l * w..(l + 1) * w).map(|q| score(tot[q * 2], tot[q * 2 + 1], lambda)).sum()).collect();
-        let parent = leaf_score.iter().sum();
-        SplitContext { w, nl, lambda, leaf, gh, tot, right_rows, leaf_score, parent }
-    }
-
-    /// The best border `t` of one feature (rows with bin ≤ t go left) and its gain over the
-    /// parent score.
-    fn best_border(&self, bins: &[u8], nb: usize, scratch: &mut Scratch) -> Option<(f64, usize)> {
-        match scratch {
-            Scratch::Histogram { hist, gain } => self.best_border_histogram(bins, nb, hist, gain),
-            Scratch::Sorted(s) => self.best_border_sorted(nb, s),
-        }
+        Self::from_totals(w, nl, lambda, tot)
     }
 
     /// The split search in bin order: walk the rows bin by bin, adding each to its leaf's running
     /// left sums; after each bin, recompute the gain of the leaves it touched and update the
-    /// total. Costs O(rows + bins) per feature with every running sum in cache.
-    fn best_border_sorted(&self, nb: usize, s: &mut SortedScratch) -> Option<(f64, usize)> {
+    /// total. Costs O(rows + bins) per feature with every running sum in cache. `leaf` and `gh`
+    /// are per row.
+    fn best_border_sorted(&self, leaf: &[usize], gh: &[f64], nb: usize, s: &mut SortedScratch) -> Option<(f64, usize)> {
         let (w, nl, lambda) = (self.w, self.nl, self.lambda);
         let SortedScratch { order, starts, left, leaf_gain, dirty, touched } = s;
         let left = &mut left[..nl * w * 2];
@@ -444,8 +428,8 @@ impl<'a> SplitContext<'a> {
             }
             for &i in rows {
                 let i = i as usize;
-                let l = self.leaf[i];
-                add_row(&mut left[l * w * 2..(l + 1) * w * 2], &self.gh[i * w * 2..(i + 1) * w * 2]);
+                let l = leaf[i];
+                add_row(&mut left[l * w * 2..(l + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
                 if !dirty[l] {
                     dirty[l] = true;
                     touched.push(l);
@@ -470,46 +454,10 @@ impl<'a> SplitContext<'a> {
         best
     }
 
-    /// The split search from per-leaf histograms (large training sets).
-    fn best_border_histogram(
-        &self,
-        bins: &[u8],
-        nb: usize,
-        hist_buf: &mut [f64],
-        gain_buf: &mut [f64],
-    ) -> Option<(f64, usize)> {
+    /// The best border from one feature's per-leaf histograms (`nl × nb` cells of `(G, H)` per
+    /// output), `gain_buf` holding at least `nb` values.
+    fn best_border_histogram(&self, hist: &[f64], nb: usize, gain_buf: &mut [f64]) -> Option<(f64, usize)> {
         let (w, nl, lambda) = (self.w, self.nl, self.lambda);
-        let cells = nb * w * 2;
-        let hist = &mut hist_buf[..nl * cells];
-        match self.right_rows {
-            // Histogram subtraction: `hist` holds the previous level's per-leaf histograms. Leaf
-            // p split into 2p and 2p+1: build only the right children's from their rows, then
-            // left = parent − right. (In place, parents taken from the highest down.)
-            Some(right_rows) => {
-                for p in (0..nl / 2).rev() {
-                    hist.copy_within(p * cells..(p + 1) * cells, 2 * p * cells);
-                    hist[(2 * p + 1) * cells..(2 * p + 2) * cells].fill(0.0);
-                }
-                for &i in right_rows {
-                    let i = i as usize;
-                    let base_idx = self.leaf[i] * cells + bins[i] as usize * w * 2;
-                    add_row(&mut hist[base_idx..base_idx + 2 * w], &self.gh[i * w * 2..(i + 1) * w * 2]);
-                }
-                for p in 0..nl / 2 {
-                    let (left, right) = hist[2 * p * cells..(2 * p + 2) * cells].split_at_mut(cells);
-                    for (l, r) in left.iter_mut().zip(right.iter()) {
-                        *l -= r;
-                    }
-                }
-            }
-            None => {
-                hist.fill(0.0);
-                for (i, (&l, &b)) in self.leaf.iter().zip(bins).enumerate() {
-                    let base_idx = l * cells + b as usize * w * 2;
-                    add_row(&mut hist[base_idx..base_idx + 2 * w], &self.gh[i * w * 2..(i + 1) * w * 2]);
-                }
-            }
-        }
         let gain_t = &mut gain_buf[..nb - 1];
         gain_t.fill(0.0);
         // A leaf's split score only changes at its non-empty bins: recompute it there and carry
@@ -546,6 +494,20 @@ impl<'a> SplitContext<'a> {
     }
 }
 
+/// The best `(gain, feature, border)` of per-feature results: the highest gain, ties to the
+/// lower feature index, so the result does not depend on the thread count.
+fn pick_split(per_feature: impl IntoIterator<Item = Option<(f64, usize)>>) -> Option<(f64, usize, usize)> {
+    let mut best_split: Option<(f64, usize, usize)> = None;
+    for (f, r) in per_feature.into_iter().enumerate() {
+        if let Some((gain, t)) = r
+            && best_split.is_none_or(|b| gain > b.0)
+        {
+            best_split = Some((gain, f, t));
+        }
+    }
+    best_split
+}
+
 impl Gbdt {
     /// The combined feature columns for prediction: numeric, then target statistics from the
     /// stored (all-training-rows) tables.
@@ -570,6 +532,19 @@ impl Gbdt {
         y: &[f64],
         weights: Option<&[f64]>,
         eval: Option<(&Dataset, &[f64])>,
+    ) -> Result<Self> {
+        Self::fit_with(config, train, y, weights, eval, None)
+    }
+
+    /// [`Gbdt::fit`] with the split search chosen: `Some(true)` per-leaf histograms, `Some(false)`
+    /// bin order, `None` by the size of the training set (tests compare the two).
+    fn fit_with(
+        config: &GbdtConfig,
+        train: &Dataset,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        eval: Option<(&Dataset, &[f64])>,
+        histograms: Option<bool>,
     ) -> Result<Self> {
         config.validate()?;
         train.validate()?;
@@ -675,19 +650,30 @@ impl Gbdt {
         let mut eval_raw: Vec<f64> =
             eval_data.as_ref().map_or(Vec::new(), |(_, ey)| (0..ey.len()).flat_map(|_| base.clone()).collect());
         let mut raw: Vec<f64> = (0..n).flat_map(|_| base.clone()).collect();
-        let mut gh = vec![0.0; n * w * 2];
         let lambda = config.l2_leaf_reg;
         let mut best = (f64::INFINITY, 0usize);
-        let mut leaf = vec![0usize; n];
-        // Split-search scratch per feature for the whole fit, sized for the deepest level.
+        let nbs: Vec<usize> = feature_borders.iter().map(|b| b.len() + 2).collect();
+        // Split-search state for the whole fit, sized for the deepest level: rows partitioned by
+        // leaf and per-feature histograms (large sets), or per-row leaves and per-feature
+        // bin-order scratch (small ones).
         let max_leaves = 1usize << (config.depth - 1);
-        let mut buffers: Vec<Scratch> =
-            feature_borders.iter().zip(&bins).map(|(b, bf)| Scratch::new(bf, b.len() + 2, max_leaves, w)).collect();
-        let histograms = buffers.iter().any(|s| matches!(s, Scratch::Histogram { .. }));
+        let histograms = histograms.unwrap_or(n * (2 * w + 1) * 8 > SORTED_SEARCH_MAX_BYTES);
+        let mut rows = histograms.then(|| hist::Rows::new(n, w));
+        let mut hists: Vec<hist::FeatureHist> = if histograms {
+            nbs.iter().map(|&nb| hist::FeatureHist::new(nb, max_leaves, w)).collect()
+        } else {
+            Vec::new()
+        };
+        let mut buffers: Vec<SortedScratch> = if histograms {
+            Vec::new()
+        } else {
+            bins.iter().zip(&nbs).map(|(bf, &nb)| SortedScratch::new(bf, nb, max_leaves, w)).collect()
+        };
+        let mut gh = if histograms { Vec::new() } else { vec![0.0; n * w * 2] };
+        let mut leaf = if histograms { Vec::new() } else { vec![0usize; n] };
         let parallel_rows = n >= 16_384 && rayon::current_num_threads() > 1;
-        let mut right_rows: Vec<u32> = Vec::new();
         for iter in 0..config.iterations {
-            // Gradients (in parallel on large sets; each row is independent).
+            // Gradients (in parallel on large sets; each row is independent), in row order.
             let gradient = |(i, row): (usize, &mut [f64])| {
                 let z = &raw[i * w..(i + 1) * w];
                 let sw = sample_w[i];
@@ -713,63 +699,73 @@ impl Gbdt {
                     }
                 }
             };
+            let gh_rows: &mut [f64] = match rows.as_mut() {
+                Some(r) => r.reset(),
+                None => &mut gh,
+            };
             if parallel_rows {
-                gh.par_chunks_mut(w * 2).enumerate().for_each(gradient);
+                gh_rows.par_chunks_mut(w * 2).enumerate().for_each(gradient);
             } else {
-                gh.chunks_mut(w * 2).enumerate().for_each(gradient);
+                gh_rows.chunks_mut(w * 2).enumerate().for_each(gradient);
             }
-            // Grow one oblivious tree.
-            leaf.fill(0);
+            // Grow one oblivious tree: at each level the best border of every feature (in
+            // parallel, each with its own buffers), then the best feature.
             let mut splits = Vec::with_capacity(config.depth);
-            for level in 0..config.depth {
-                let nl = 1usize << level;
-                // The best border of every feature, in parallel (each with its own buffers),
-                // then the best feature: the highest gain, ties to the lower index, so the result
-                // does not depend on the thread count.
-                let ctx = SplitContext::new(w, nl, lambda, &leaf, &gh, (level > 0).then_some(&right_rows[..]));
-                let search = |(f, scratch): (usize, &mut Scratch)| {
-                    if !splittable[f] {
-                        return None;
-                    }
-                    ctx.best_border(&bins[f], feature_borders[f].len() + 2, scratch)
-                };
-                let per_feature: Vec<Option<(f64, usize)>> = if rayon::current_num_threads() > 1 {
-                    buffers.par_iter_mut().enumerate().map(search).collect()
-                } else {
-                    buffers.iter_mut().enumerate().map(search).collect()
-                };
-                let mut best_split: Option<(f64, usize, usize)> = None;
-                for (f, r) in per_feature.into_iter().enumerate() {
-                    if let Some((gain, t)) = r
-                        && best_split.is_none_or(|b| gain > b.0)
-                    {
-                        best_split = Some((gain, f, t));
-                    }
+            let tree_values = |sums: &[f64], nl: usize| -> Vec<f64> {
+                (0..nl * w).map(|q| newton_step(sums[q * 2], sums[q * 2 + 1], lambda) * config.learning_rate).collect()
+            };
+            let values = if let Some(rows) = rows.as_mut() {
+                for level in 0..config.depth {
+                    let nl = 1usize << level;
+                    let ctx = SplitContext::from_totals(w, nl, lambda, rows.totals(nl));
+                    let per_feature = hist::search_level(&ctx, rows, &bins, &nbs, &splittable, &mut hists, level);
+                    let Some((gain, f, t)) = pick_split(per_feature) else { break };
+                    model.gains[f] += gain;
+                    rows.split(nl, &bins[f], t);
+                    let border = if t == 0 { f64::NEG_INFINITY } else { feature_borders[f][t - 1] };
+                    splits.push(Split { feature: f, border });
                 }
-                let Some((gain, f, t)) = best_split else { break };
-                model.gains[f] += gain;
+                let nl = 1usize << splits.len();
+                let values = tree_values(&rows.totals(nl), nl);
+                rows.add_leaf_values(&mut raw, &values);
+                values
+            } else {
+                leaf.fill(0);
+                for level in 0..config.depth {
+                    let nl = 1usize << level;
+                    let ctx = SplitContext::from_rows(w, nl, lambda, &leaf, &gh);
+                    let search = |(f, scratch): (usize, &mut SortedScratch)| {
+                        if !splittable[f] {
+                            return None;
+                        }
+                        ctx.best_border_sorted(&leaf, &gh, nbs[f], scratch)
+                    };
+                    let per_feature: Vec<Option<(f64, usize)>> = if rayon::current_num_threads() > 1 {
+                        buffers.par_iter_mut().enumerate().map(search).collect()
+                    } else {
+                        buffers.iter_mut().enumerate().map(search).collect()
+                    };
+                    let Some((gain, f, t)) = pick_split(per_feature) else { break };
+                    model.gains[f] += gain;
+                    for i in 0..n {
+                        leaf[i] = leaf[i] * 2 + usize::from(bins[f][i] as usize > t);
+                    }
+                    let border = if t == 0 { f64::NEG_INFINITY } else { feature_borders[f][t - 1] };
+                    splits.push(Split { feature: f, border });
+                }
+                let nl = 1usize << splits.len();
+                let mut sums = vec![0.0; nl * w * 2];
                 for i in 0..n {
-                    leaf[i] = leaf[i] * 2 + usize::from(bins[f][i] as usize > t);
+                    add_row(&mut sums[leaf[i] * w * 2..(leaf[i] + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
                 }
-                if histograms {
-                    right_rows.clear();
-                    right_rows.extend((0..n as u32).filter(|&i| leaf[i as usize] & 1 == 1));
+                let values = tree_values(&sums, nl);
+                for i in 0..n {
+                    for j in 0..w {
+                        raw[i * w + j] += values[leaf[i] * w + j];
+                    }
                 }
-                let border = if t == 0 { f64::NEG_INFINITY } else { feature_borders[f][t - 1] };
-                splits.push(Split { feature: f, border });
-            }
-            let nl = 1usize << splits.len();
-            let mut sums = vec![0.0; nl * w * 2];
-            for i in 0..n {
-                add_row(&mut sums[leaf[i] * w * 2..(leaf[i] + 1) * w * 2], &gh[i * w * 2..(i + 1) * w * 2]);
-            }
-            let values: Vec<f64> =
-                (0..nl * w).map(|q| newton_step(sums[q * 2], sums[q * 2 + 1], lambda) * config.learning_rate).collect();
-            for i in 0..n {
-                for j in 0..w {
-                    raw[i * w + j] += values[leaf[i] * w + j];
-                }
-            }
+                values
+            };
             let tree = Tree { splits, values };
             if let Some((cols, ey)) = &eval_data {
                 let m = ey.len();
@@ -1010,11 +1006,9 @@ impl Tree {
 mod tests {
     use super::*;
 
-    /// The bin-order search and the histogram search (built at the root, then by subtraction
-    /// level after level) find the same border with the same gain, on random gradients
-    /// (synthetic, seeded), for one and three outputs, with λ > 0 and λ = 0.
-    #[test]
-    fn sorted_and_histogram_split_search_agree() {
+    /// Seeded synthetic rows: 5 numeric columns (one with NaNs, one with few values), a
+    /// 5-value categorical, and labels for each objective from a noisy score.
+    fn synthetic(n: usize) -> (Dataset, Vec<f64>, Vec<f64>) {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             state ^= state << 13;
@@ -1022,37 +1016,98 @@ mod tests {
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let (n, nb, depth) = (3000usize, 40usize, 5usize);
-        for (w, lambda) in [(1usize, 1.5), (3, 1.5), (3, 0.0)] {
-            let bins: Vec<u8> = (0..n).map(|_| (next() * nb as f64) as u8).collect();
-            // A signal so the best border is well separated: gradients lean on bin < 15.
-            let gh: Vec<f64> = (0..n * w)
-                .flat_map(|q| {
-                    let g = next() - 0.5 + if bins[q / w] < 15 { 0.4 } else { -0.4 };
-                    [g, 0.05 + next()]
-                })
-                .collect();
-            let max_leaves = 1 << (depth - 1);
-            let mut hist = Scratch::Histogram { hist: vec![0.0; max_leaves * nb * w * 2], gain: vec![0.0; nb] };
-            let mut sorted = Scratch::new(&bins, nb, max_leaves, w);
-            assert!(matches!(sorted, Scratch::Sorted(_)));
-            let mut leaf = vec![0usize; n];
-            let mut right_rows: Vec<u32> = Vec::new();
-            for level in 0..depth {
-                let nl = 1usize << level;
-                let right = (level > 0).then_some(&right_rows[..]);
-                let ctx = SplitContext::new(w, nl, lambda, &leaf, &gh, right);
-                let a = ctx.best_border(&bins, nb, &mut hist).unwrap();
-                let b = ctx.best_border(&bins, nb, &mut sorted).unwrap();
-                assert_eq!(a.1, b.1, "w {w} level {level}: {a:?} vs {b:?}");
-                assert!((a.0 - b.0).abs() <= 1e-9 * a.0.abs(), "w {w} level {level}: {a:?} vs {b:?}");
-                assert_eq!(a.1, 14, "the planted border");
-                // Split every leaf at random (another feature's split) for the next level.
-                for l in leaf.iter_mut() {
-                    *l = *l * 2 + usize::from(next() < 0.5);
+        let mut cols: Vec<Vec<f64>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
+        let (mut cats, mut class, mut target) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..n {
+            let x: Vec<f64> = (0..5).map(|_| next() - 0.5).collect();
+            let c = (next() * 5.0) as usize;
+            let z = x[0] + 0.5 * x[1] * x[2] + 0.3 * c as f64 / 5.0 + 0.4 * (next() - 0.5);
+            class.push(if z < -0.15 {
+                0.0
+            } else if z < 0.15 {
+                1.0
+            } else {
+                2.0
+            });
+            target.push(z);
+            cols[0].push(x[0]);
+            cols[1].push(x[1]);
+            cols[2].push(if x[2] > 0.35 { f64::NAN } else { x[2] });
+            cols[3].push((x[3] * 6.0).round());
+            cols[4].push(x[4]);
+            cats.push(format!("c{c}"));
+        }
+        let d = Dataset {
+            numeric_names: (0..5).map(|i| format!("x{i}")).collect(),
+            numeric: cols,
+            categorical_names: vec!["cat".into()],
+            categorical: vec![cats],
+        };
+        (d, class, target)
+    }
+
+    /// The histogram search over rows partitioned by leaf (subtraction below the root, feature
+    /// groups in parallel) grows the same trees as the per-row bin-order search — same splits,
+    /// leaf values within 1e-9 — for 3 classes, binary and regression, with λ > 0 and λ = 0; and
+    /// the same model bit for bit on one thread and on two.
+    #[test]
+    fn histogram_and_bin_order_search_grow_the_same_trees() {
+        let (d, class, target) = synthetic(3000);
+        let binary: Vec<f64> = class.iter().map(|&c| f64::from(u8::from(c == 2.0))).collect();
+        let base = GbdtConfig { iterations: 12, depth: 5, early_stopping_rounds: None, ..GbdtConfig::default() };
+        let cases = [
+            (GbdtConfig { objective: Objective::Multiclass { classes: 3 }, ..base.clone() }, &class),
+            (GbdtConfig { objective: Objective::Multiclass { classes: 3 }, l2_leaf_reg: 0.0, ..base.clone() }, &class),
+            (GbdtConfig { objective: Objective::Binary, ..base.clone() }, &binary),
+            (GbdtConfig { objective: Objective::Regression, ..base.clone() }, &target),
+        ];
+        for (c, y) in cases {
+            let sorted = Gbdt::fit_with(&c, &d, y, None, None, Some(false)).unwrap();
+            let pool = |t: usize| rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
+            let hist = pool(2).install(|| Gbdt::fit_with(&c, &d, y, None, None, Some(true)).unwrap());
+            let hist1 = pool(1).install(|| Gbdt::fit_with(&c, &d, y, None, None, Some(true)).unwrap());
+            assert_eq!(hist, hist1, "{:?}: one thread and two differ", c.objective);
+            assert_eq!(sorted.trees.len(), hist.trees.len());
+            for (a, b) in sorted.trees.iter().zip(&hist.trees) {
+                assert_eq!(a.splits, b.splits, "{:?}", c.objective);
+                for (x, y) in a.values.iter().zip(&b.values) {
+                    assert!((x - y).abs() <= 1e-9 * x.abs().max(1e-3), "{:?}: {x} vs {y}", c.objective);
                 }
-                right_rows = (0..n as u32).filter(|&i| leaf[i as usize] & 1 == 1).collect();
             }
+        }
+    }
+
+    /// Splitting rows partitioned by leaf keeps every leaf's rows in row order, their `(g, h)`
+    /// rows with them, and the leaf of every row is the one the per-row rule gives.
+    #[test]
+    fn partitioned_rows_follow_the_per_row_leaf_rule() {
+        let (n, w) = (1000usize, 2usize);
+        let mut rows = hist::Rows::new(n, w);
+        let gh = rows.reset();
+        for (q, v) in gh.iter_mut().enumerate() {
+            *v = q as f64;
+        }
+        let bins: Vec<Vec<u8>> = (0..3).map(|f| (0..n).map(|i| ((i * (7 + f * 13)) % 11) as u8).collect()).collect();
+        let mut leaf = vec![0usize; n];
+        for (level, (f, t)) in [(0usize, 5usize), (1, 2), (2, 8)].into_iter().enumerate() {
+            rows.split(1 << level, &bins[f], t);
+            for (i, l) in leaf.iter_mut().enumerate() {
+                *l = *l * 2 + usize::from(bins[f][i] as usize > t);
+            }
+        }
+        let raw_rows: Vec<f64> = {
+            let mut raw = vec![0.0; n * w];
+            let values: Vec<f64> = (0..8 * w).map(|q| q as f64).collect();
+            rows.add_leaf_values(&mut raw, &values);
+            raw
+        };
+        for i in 0..n {
+            assert_eq!(raw_rows[i * w], (leaf[i] * w) as f64, "row {i}");
+        }
+        let tot = rows.totals(8);
+        for l in 0..8 {
+            let want: f64 = (0..n).filter(|&i| leaf[i] == l).map(|i| (i * 2 * w) as f64).sum();
+            assert_eq!(tot[l * 2 * w], want, "leaf {l}");
         }
     }
 }
