@@ -31,6 +31,8 @@ pub mod predictor;
 pub mod sequence;
 /// Forecasts from trained sequence models.
 pub mod sequence_predictor;
+/// The walk-forward out-of-sample report and calibrator of sequence models.
+pub mod sequence_wf;
 /// Seed 001 training.
 pub mod train;
 

@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 use vane_core::{Bars, Interval, Signal, Symbol};
 use vane_indicators::FeatureSet;
 use vane_labeling::fixed::FixedHorizon;
+use vane_labeling::fixed::classify;
 use vane_labeling::ladder::{LadderConfig, expected_returns};
+use vane_labeling::percentile::{self, PercentileThresholds};
 use vane_market_data::ParquetStore;
 use vane_models::artifact::{self, ArtifactFiles, FORMAT_VERSION, SequenceMetrics, SequenceSchema};
 use vane_models::data::{FeatureMatrix, NormKind, Normaliser, Sample, Target, WindowedDataset};
@@ -25,6 +27,7 @@ use vane_models::{DeviceKind, ModelKind, ModelSpec, SequenceModel, Task, TrainCo
 
 use crate::error::{PipelineError, Result};
 use crate::sequence_predictor::{Decision, INFERENCE_VERSION, SequenceInference};
+use crate::sequence_wf::WalkForwardReport;
 
 /// Seed of the target shuffle of [`SequenceData::permute_labels`].
 const PERMUTE_SEED: u64 = 0x5eed;
@@ -39,6 +42,11 @@ pub enum LabelKind {
     /// Seed 004's ladder expected returns: BUY if `er_long > θ` and `er_long ≥ er_short`, SELL if
     /// `er_short > θ` and `er_short > er_long`, else HOLD; regression on `er_long − er_short`.
     ExpectedReturn,
+    /// Seed 002's percentile-adaptive labels (`vane_labeling::percentile`): the SELL and BUY
+    /// thresholds are the `percentile_sell` / `percentile_buy` quantiles of the forward returns
+    /// `close[t+H]/close[t] − 1` of the **training rows only** (each walk-forward window refits
+    /// them on its own training rows), then applied to every row; regression on r. θ is unused.
+    Percentile,
 }
 
 /// The `[data]` table.
@@ -75,6 +83,14 @@ pub struct SequenceData {
     /// Shuffle the targets across the windows (the leakage alarm, `vane train --permute-labels`):
     /// the validation scores must then fall to chance.
     pub permute_labels: bool,
+    /// Walk-forward out-of-sample report (classification): K expanding windows over K + 1 equal
+    /// blocks of the labelled time axis (`vane train --walk-forward K`); their pooled predictions
+    /// fit the shipped `calibration.json`. 0: off (no report, no calibrator).
+    pub walk_forward: usize,
+    /// Percentile labels: the SELL quantile of the training returns (seed 002: 0.30).
+    pub percentile_sell: f64,
+    /// Percentile labels: the BUY quantile of the training returns (seed 002: 0.70).
+    pub percentile_buy: f64,
 }
 
 impl Default for SequenceData {
@@ -93,6 +109,9 @@ impl Default for SequenceData {
             max_bars: 0,
             days: None,
             permute_labels: false,
+            walk_forward: 3,
+            percentile_sell: 0.3,
+            percentile_buy: 0.7,
         }
     }
 }
@@ -133,6 +152,13 @@ pub struct SequenceReport {
     /// Seed 002's checklist, target table and warnings (with the data summary: days used, label
     /// counts).
     pub checklist: Checklist,
+    /// The walk-forward out-of-sample report (classification with `data.walk_forward` > 0), also
+    /// in `metrics.json` under `walk_forward`.
+    pub walk_forward: Option<WalkForwardReport>,
+    /// What `calibration.json` holds, or why there is none (one sentence).
+    pub calibration_note: String,
+    /// Percentile labels: the thresholds of the shipped model (fitted on its training rows).
+    pub percentile: Option<PercentileThresholds>,
 }
 
 fn cfg_err<T>(m: impl Into<String>) -> Result<T> {
@@ -163,6 +189,15 @@ impl SequenceJob {
         if d.days == Some(0) {
             return cfg_err("data.days (--days) must be ≥ 1");
         }
+        if !(0.0..=1.0).contains(&d.percentile_sell)
+            || !(0.0..=1.0).contains(&d.percentile_buy)
+            || d.percentile_sell > d.percentile_buy
+        {
+            return cfg_err(format!(
+                "data.percentile_sell and data.percentile_buy must satisfy 0 ≤ sell ≤ buy ≤ 1, got {} and {}",
+                d.percentile_sell, d.percentile_buy
+            ));
+        }
         if !(d.theta.is_finite() && d.theta >= 0.0) {
             return cfg_err(format!("data.theta must be ≥ 0, got {}", d.theta));
         }
@@ -176,7 +211,9 @@ fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usiz
     let n = bars.len();
     let mut out = vec![None; n];
     match d.label {
-        LabelKind::Fixed => {
+        // Percentile classes depend on the training rows' quantiles: `assign_classes` sets them
+        // once the split is known (HOLD until then).
+        LabelKind::Fixed | LabelKind::Percentile => {
             let labels = FixedHorizon::new(d.horizon, d.theta)?.label(bars.close());
             for (t, l, span) in labels.iter() {
                 out[t] = Some((l.signal.class_index(), l.ret as f32, span.end));
@@ -215,6 +252,8 @@ pub struct Prepared {
     pub columns: Vec<String>,
     /// Days of stored data used and the label counts (the checklist's data warnings).
     pub data: DataSummary,
+    /// Percentile labels: the thresholds fitted on the training samples' returns.
+    pub percentile: Option<PercentileThresholds>,
 }
 
 /// The stored bars a job trains on, per symbol: `data.days` (the last N days, counted back from
@@ -251,16 +290,50 @@ fn days_covered(all: &[Bars], interval: Interval) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Builds the windows. The time axis is cut at the `1 − valid_frac` quantile of the labelled
-/// bars' open times: validation samples are at or after the cut, training samples must have
-/// their whole label span before it (purging), and the normaliser sees only rows before it.
-pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
+/// One labelled window end: its matrix row, target, label end and open time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Candidate {
+    /// Matrix row of the window's last bar.
+    pub(crate) row: usize,
+    /// Class index (HOLD for percentile labels until [`assign_classes`]).
+    pub(crate) class: usize,
+    /// Regression target (the forward return for fixed and percentile labels).
+    pub(crate) value: f32,
+    /// Open time of the bar the label ends at.
+    pub(crate) label_end: i64,
+    /// Open time of the window's last bar.
+    pub(crate) time: i64,
+}
+
+impl Candidate {
+    fn sample(&self) -> Sample {
+        Sample { end: self.row, target: Target { class: self.class, value: self.value, weight: 1.0 } }
+    }
+}
+
+/// The raw (un-normalised) feature matrix of a job and every labelled window, before any split.
+#[derive(Debug)]
+pub(crate) struct RawData {
+    /// Raw features of every symbol.
+    pub(crate) matrix: FeatureMatrix,
+    /// Open times of each segment's rows.
+    pub(crate) segment_times: Vec<Vec<i64>>,
+    /// Every labelled window (targets already shuffled under `permute_labels`).
+    pub(crate) cands: Vec<Candidate>,
+    /// Column names.
+    pub(crate) columns: Vec<String>,
+    /// Days covered by the bars used.
+    pub(crate) days: f64,
+}
+
+/// Reads the bars, computes the features and labels every window (`permute_labels` shuffles the
+/// targets here, before any split, so every split and walk-forward window sees the same shuffle).
+pub(crate) fn raw_data(store: &ParquetStore, d: &SequenceData) -> Result<RawData> {
     let set: FeatureSet = d.feature_set.parse().map_err(|e| PipelineError::Config(format!("data.feature_set: {e}")))?;
     let columns = set.columns();
     let mut matrix = FeatureMatrix::new(columns.clone())?;
-    // (matrix row, class, value, label end open time, open time)
     let mut cands = Vec::new();
-    // Open times of each segment's rows, for the normaliser's rows below.
+    // Open times of each segment's rows, for the normaliser's rows.
     let mut segment_times = Vec::with_capacity(d.symbols.len());
     let all_bars = read_bars(store, d)?;
     let days = days_covered(&all_bars, d.interval);
@@ -278,17 +351,17 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
             if let Some((class, value, end)) = tg[t]
                 && window.iter().all(|v| v.is_finite())
             {
-                cands.push((row, class, value, times[end], times[t]));
+                cands.push(Candidate { row, class, value, label_end: times[end], time: times[t] });
             }
         }
     }
     if d.permute_labels {
         // Targets move between windows; each window keeps its own time and label span, so the
         // split and the purging are unchanged.
-        let mut targets: Vec<(usize, f32)> = cands.iter().map(|c| (c.1, c.2)).collect();
+        let mut targets: Vec<(usize, f32)> = cands.iter().map(|c| (c.class, c.value)).collect();
         targets.shuffle(&mut rand::rngs::StdRng::seed_from_u64(PERMUTE_SEED));
         for (c, (class, value)) in cands.iter_mut().zip(targets) {
-            (c.1, c.2) = (class, value);
+            (c.class, c.value) = (class, value);
         }
     }
     if cands.len() < 4 {
@@ -304,38 +377,83 @@ pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
             d.seq_len
         )));
     }
-    let mut times: Vec<i64> = cands.iter().map(|c| c.4).collect();
-    times.sort_unstable();
-    let cut = times[((times.len() as f64) * (1.0 - d.valid_frac)) as usize];
-    let sample =
-        |c: &(usize, usize, f32, i64, i64)| Sample { end: c.0, target: Target { class: c.1, value: c.2, weight: 1.0 } };
-    let train: Vec<Sample> = cands.iter().filter(|c| c.3 < cut).map(sample).collect();
-    let valid: Vec<Sample> = cands.iter().filter(|c| c.4 >= cut).map(sample).collect();
-    if train.is_empty() || valid.is_empty() {
-        return Err(PipelineError::Data(format!(
-            "the split left {} training and {} validation windows; adjust data.valid_frac",
-            train.len(),
-            valid.len()
-        )));
+    Ok(RawData { matrix, segment_times, cands, columns, days })
+}
+
+/// Percentile labels: fits the thresholds on the returns of `fit_on` (training rows only) and
+/// sets every candidate's class with them; other label kinds are left as they are (`None`).
+pub(crate) fn assign_classes(
+    d: &SequenceData,
+    cands: &mut [Candidate],
+    fit_on: &[usize],
+) -> Result<Option<PercentileThresholds>> {
+    if d.label != LabelKind::Percentile {
+        return Ok(None);
     }
-    // Normaliser rows: every matrix row before the cut (per symbol).
+    let rets: Vec<f64> = fit_on.iter().map(|&i| f64::from(cands[i].value)).collect();
+    let q = |p: f64| {
+        percentile::quantile(&rets, p).ok_or_else(|| {
+            PipelineError::Data("percentile labels: no training rows to fit the thresholds on".to_string())
+        })
+    };
+    let th = PercentileThresholds { horizon: d.horizon, sell: q(d.percentile_sell)?, buy: q(d.percentile_buy)? };
+    for c in cands.iter_mut() {
+        c.class = classify(f64::from(c.value), th.buy, th.sell).class_index();
+    }
+    Ok(Some(th))
+}
+
+/// The raw matrix normalised with a normaliser fitted on every row whose open time is before
+/// `cut` (per symbol).
+pub(crate) fn normalised(raw: &RawData, kind: NormKind, cut: i64) -> Result<(FeatureMatrix, Normaliser)> {
+    let mut matrix = raw.matrix.clone();
     let fit_rows: Vec<_> = matrix
         .segments()
         .iter()
-        .zip(&segment_times)
-        .map(|(seg, times)| seg.rows.start..seg.rows.start + times.iter().take_while(|&&t| t < cut).count())
+        .zip(&raw.segment_times)
+        .map(|(seg, times)| seg.rows.start..seg.rows.start + times.partition_point(|&t| t < cut))
         .collect();
-    let normaliser = Normaliser::fit(d.normaliser, &matrix, &fit_rows)?;
+    let normaliser = Normaliser::fit(kind, &matrix, &fit_rows)?;
     normaliser.apply(&mut matrix)?;
+    Ok((matrix, normaliser))
+}
+
+/// Builds the windows. The time axis is cut at the `1 − valid_frac` quantile of the labelled
+/// bars' open times: validation samples are at or after the cut, training samples must have
+/// their whole label span before it (purging), and the normaliser sees only rows before it.
+/// Percentile thresholds are fitted on the training samples' returns.
+pub fn prepare(store: &ParquetStore, d: &SequenceData) -> Result<Prepared> {
+    prepare_from(&raw_data(store, d)?, d)
+}
+
+/// [`prepare`] on already-read data.
+pub(crate) fn prepare_from(raw: &RawData, d: &SequenceData) -> Result<Prepared> {
+    let mut cands = raw.cands.clone();
+    let mut times: Vec<i64> = cands.iter().map(|c| c.time).collect();
+    times.sort_unstable();
+    let cut = times[((times.len() as f64) * (1.0 - d.valid_frac)) as usize];
+    let train_idx: Vec<usize> = (0..cands.len()).filter(|&i| cands[i].label_end < cut).collect();
+    let valid_idx: Vec<usize> = (0..cands.len()).filter(|&i| cands[i].time >= cut).collect();
+    if train_idx.is_empty() || valid_idx.is_empty() {
+        return Err(PipelineError::Data(format!(
+            "the split left {} training and {} validation windows; adjust data.valid_frac",
+            train_idx.len(),
+            valid_idx.len()
+        )));
+    }
+    let percentile = assign_classes(d, &mut cands, &train_idx)?;
+    let train: Vec<Sample> = train_idx.iter().map(|&i| cands[i].sample()).collect();
+    let valid: Vec<Sample> = valid_idx.iter().map(|&i| cands[i].sample()).collect();
+    // Normaliser rows: every matrix row before the cut (per symbol).
+    let (matrix, normaliser) = normalised(raw, d.normaliser, cut)?;
     let mut label_counts = vec![0usize; Signal::ALL.len()];
     for s in train.iter().chain(&valid) {
         label_counts[s.target.class] += 1;
     }
-    // Percentile training labels are not a `LabelKind` yet (`vane label --kind percentile` has them).
-    let data = DataSummary { days, requested_days: d.days, label_counts, percentile_labels: false };
-    Ok(Prepared { matrix, train, valid, normaliser, columns, data })
+    // The checklist's HOLD-heavy warning can suggest `data.label = "percentile"`.
+    let data = DataSummary { days: raw.days, requested_days: d.days, label_counts, percentile_labels: true };
+    Ok(Prepared { matrix, train, valid, normaliser, columns: raw.columns.clone(), data, percentile })
 }
-
 /// Mean variable-selection weight per feature and mean last-step attention per lag over the
 /// validation windows (TFT only).
 fn interpretation(
@@ -477,7 +595,8 @@ pub fn train_sequence(
     overrides.extend(cli_train.iter().cloned());
     let mut tcfg = TrainConfig::resolve(None, &overrides)?;
     tcfg.task = job.task;
-    let prepared = prepare(store, d)?;
+    let raw = raw_data(store, d)?;
+    let prepared = prepare_from(&raw, d)?;
     let k = Signal::ALL.len();
     let mcfg = job.model.resolve(prepared.columns.len(), k, d.symbols.len(), tcfg.dropout)?;
     let n_classes = (job.task == Task::Classification).then_some(k);
@@ -502,6 +621,27 @@ pub fn train_sequence(
         context: Some(&context),
     };
     let outcome = fit(&inputs, &device, observer)?;
+    // The out-of-sample report and the calibrator fitted on its pooled predictions.
+    let wf = if job.task == Task::Classification && d.walk_forward > 0 {
+        Some(crate::sequence_wf::run(&raw, d, &mcfg, &tcfg, &device)?)
+    } else {
+        None
+    };
+    let calibration_note = match (&wf, job.task) {
+        (Some(w), _) => format!(
+            "calibration.json: {} fitted on the {} pooled out-of-sample rows of {} walk-forward windows ({})",
+            w.report.calibration.chosen.name(),
+            w.report.calibration_rows,
+            w.report.k,
+            w.report.calibration.reason
+        ),
+        (None, Task::Classification) => {
+            "no calibration.json: data.walk_forward = 0, so there are no out-of-sample predictions to fit one on; \
+             probs are the network's raw softmax"
+                .to_string()
+        }
+        (None, Task::Regression) => "no calibration.json: regression models output returns, not probabilities".into(),
+    };
     let settings = loss_settings(&tcfg, outcome.class_weights.clone());
     let vp: Predictions = predict(&outcome.model, &mcfg, &valid, tcfg.task, &settings, 256, &device);
     let best = outcome.history.iter().find(|r| r.epoch == outcome.best_epoch).cloned();
@@ -557,6 +697,7 @@ pub fn train_sequence(
         inference: Some(serde_json::to_value(&inference).expect("inference serialises")),
     };
     artifact::save(&dir, &outcome.model, &files)?;
+    write_walk_forward(&dir, &name, wf.as_ref(), &calibration_note, prepared.percentile.as_ref())?;
     let _ = std::fs::remove_dir_all(&ckpt);
     Ok(SequenceReport {
         dir,
@@ -566,5 +707,39 @@ pub fn train_sequence(
         train: tcfg,
         history: outcome.history,
         checklist,
+        walk_forward: wf.map(|w| w.report),
+        calibration_note,
+        percentile: prepared.percentile,
     })
+}
+
+/// Adds the walk-forward section (and the calibration note, the percentile thresholds) to the
+/// saved `metrics.json`, and writes `calibration.json` and `reliability.png`/`.svg`; each file is
+/// replaced atomically.
+fn write_walk_forward(
+    dir: &Path,
+    name: &str,
+    wf: Option<&crate::sequence_wf::WalkForwardOutcome>,
+    note: &str,
+    percentile: Option<&PercentileThresholds>,
+) -> Result<()> {
+    let path = dir.join("metrics.json");
+    let mut metrics: Value = vane_artifact::read_json(&path, FORMAT_VERSION)?;
+    if let Value::Object(m) = &mut metrics {
+        m.insert("walk_forward".into(), serde_json::to_value(wf.map(|w| &w.report)).expect("serialises"));
+        m.insert("calibration_note".into(), Value::String(note.into()));
+        if let Some(p) = percentile {
+            m.insert("percentile_thresholds".into(), serde_json::to_value(p).expect("serialises"));
+        }
+    }
+    vane_artifact::write_json(&path, &metrics)?;
+    if let Some(w) = wf {
+        w.calibration.save(&dir.join("calibration.json"))?;
+        if !w.reliability.is_empty() {
+            let title = format!("{name}: walk-forward out-of-sample reliability (uncalibrated)");
+            vane_report::reliability_png(&dir.join("reliability.png"), &w.reliability, &title)?;
+            vane_report::reliability_svg(&dir.join("reliability.svg"), &w.reliability, &title)?;
+        }
+    }
+    Ok(())
 }

@@ -2,13 +2,17 @@
 //! the same feature set, window length and training-row normaliser as in training, then the
 //! network on the last `seq_len` bars. Classification gives BUY/SELL/HOLD probabilities and the
 //! signal of the saved decision rule; regression gives the expected return, and a signal only
-//! when the artifact's `inference.json` has a `return_threshold`.
+//! when the artifact's `inference.json` has a `return_threshold`. A classification folder with a
+//! `calibration.json` (fitted on the walk-forward out-of-sample predictions) has its calibrator
+//! applied to every forecast, so `probs` and `confidence` are calibrated; a folder without one
+//! (written before calibration shipped, or trained with `walk_forward = 0`) gives the raw softmax.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use vane_artifact::{Forecast, Predict, PredictStream};
+use vane_calibration::MulticlassCalibrator;
 use vane_core::{Bar, Bars, ClassProbs, Signal, Symbol, Timestamp};
 use vane_indicators::{FeatureSet, FeatureStream};
 use vane_models::artifact::LoadedModel;
@@ -82,6 +86,32 @@ pub struct SequencePredictor {
     set: FeatureSet,
     inference: SequenceInference,
     device: burn::tensor::Device,
+    calibrator: Option<MulticlassCalibrator>,
+}
+
+/// Reads `<dir>/calibration.json` when it exists: its multiclass calibrator for 3 classes (a
+/// file without one, or for another class count, is an error naming the file).
+fn load_calibrator(dir: &Path) -> Result<Option<MulticlassCalibrator>> {
+    let path = dir.join("calibration.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let file = vane_calibration::CalibrationFile::load(&path)?;
+    let c = file.multiclass.map(|m| m.calibrator).ok_or_else(|| PipelineError::Artifact {
+        path: path.clone(),
+        message: "holds no multiclass calibrator (a binary calibration file?): retrain".into(),
+    })?;
+    if c.n_classes().is_some_and(|k| k != Signal::ALL.len()) {
+        return Err(PipelineError::Artifact {
+            path,
+            message: format!(
+                "a calibrator for {:?} classes, the model has {}: retrain",
+                c.n_classes(),
+                Signal::ALL.len()
+            ),
+        });
+    }
+    Ok(Some(c))
 }
 
 impl SequencePredictor {
@@ -119,7 +149,17 @@ impl SequencePredictor {
                 inference.task, loaded.train.task
             )));
         }
-        Ok(Self { dir, loaded, set, inference, device })
+        let calibrator = match inference.task {
+            Task::Classification => load_calibrator(&dir)?,
+            Task::Regression => None,
+        };
+        Ok(Self { dir, loaded, set, inference, device, calibrator })
+    }
+
+    /// The calibrator from `calibration.json` applied to every classification forecast (`None`:
+    /// the folder has none and probabilities are the raw softmax).
+    pub fn calibrator(&self) -> Option<&MulticlassCalibrator> {
+        self.calibrator.as_ref()
     }
 
     /// Its `inference.json` (task, interval, decision rule).
@@ -187,7 +227,10 @@ impl SequencePredictor {
             Task::Classification => {
                 let p: Vec<f64> =
                     out.probs.first().map(|p| p.iter().map(|&v| f64::from(v)).collect()).unwrap_or_default();
-                let probs = class_probs(&p)?;
+                let probs = match &self.calibrator {
+                    Some(c) => ClassProbs::try_from_slice(&c.apply(&renormalised(&p)))?,
+                    None => class_probs(&p)?,
+                };
                 let policy =
                     PolicyConfig { rule: Rule::MinConf { min_conf: d.min_conf }, hysteresis: 0.0, cooldown_ms: 0 };
                 let signal = Policy::new(policy)?.decide(as_of, &Input::Classes(probs))?;
@@ -236,11 +279,15 @@ impl SequencePredictor {
     }
 }
 
+/// A network's f32 softmax renormalised in f64 (what the walk-forward calibrator was fitted on).
+fn renormalised(p: &[f64]) -> Vec<f64> {
+    let sum: f64 = p.iter().sum();
+    p.iter().map(|v| v / sum).collect()
+}
+
 /// Probabilities from a network (f32 softmax, renormalised in f64) validated as [`ClassProbs`].
 fn class_probs(p: &[f64]) -> Result<ClassProbs> {
-    let sum: f64 = p.iter().sum();
-    let p: Vec<f64> = p.iter().map(|v| v / sum).collect();
-    Ok(ClassProbs::try_from_slice(&p)?)
+    Ok(ClassProbs::try_from_slice(&renormalised(p))?)
 }
 
 impl Predict for SequencePredictor {

@@ -1,0 +1,282 @@
+//! The walk-forward out-of-sample report of a sequence classification job, and the calibrator
+//! fitted on its pooled predictions.
+//!
+//! Expanding windows: the labelled time axis (the open times of every labelled window, all
+//! symbols) is split into `K + 1` equal blocks. Window `i` (1..=K) tests on block `i`; it trains
+//! on the samples whose whole label span ends before block `i` starts (purged by the horizon),
+//! early-stops on an inner validation slice — the last `valid_frac` of that training part, itself
+//! purged from the rows it trains on — and fits its normaliser (and percentile thresholds) on its
+//! training rows only. Each window is scored beside the majority baseline (the class frequencies
+//! of its training part), the scores are pooled over every out-of-sample row, the verdict says
+//! whether the model beats the base rate, and `vane_calibration::choose_multiclass` is fitted on
+//! the pooled out-of-sample predictions only.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use vane_calibration::metrics::ReliabilityBin;
+use vane_calibration::{CalibrationFile, MulticlassChoice};
+use vane_core::Signal;
+use vane_labeling::percentile::PercentileThresholds;
+use vane_models::data::{Sample, WindowedDataset};
+use vane_models::train::{Quiet, TrainInputs, fit, loss_settings, predict};
+use vane_models::{ModelConfig, Task, TrainConfig};
+
+use crate::artifacts::{GBDT, MAJORITY, ModelMetrics, Scores, Verdict, WindowMetrics};
+use crate::error::{PipelineError, Result};
+use crate::sequence::{Candidate, RawData, SequenceData, assign_classes, normalised};
+
+/// Which candidates one walk-forward window uses (indices into the candidate list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowPlan {
+    /// Window number, 1..=K (the test block's index).
+    pub window: usize,
+    /// First open time of the test block (inclusive).
+    pub test_start_ms: i64,
+    /// End of the test block (exclusive; `i64::MAX` for the last block).
+    pub test_end_ms: i64,
+    /// Open time where the inner validation slice starts.
+    pub inner_cut_ms: i64,
+    /// Samples the window's model is fitted on: label end < `inner_cut_ms`.
+    pub train: Vec<usize>,
+    /// The inner validation slice (early stopping): open time ≥ `inner_cut_ms` and label end <
+    /// `test_start_ms`.
+    pub inner_valid: Vec<usize>,
+    /// The test block: `test_start_ms` ≤ open time < `test_end_ms`.
+    pub test: Vec<usize>,
+}
+
+/// Plans `k` expanding windows over candidates with open times `times` and label-end open times
+/// `label_ends` (same length). Errors name `data.walk_forward` when a window would be empty.
+pub fn plan_windows(times: &[i64], label_ends: &[i64], k: usize, valid_frac: f64) -> Result<Vec<WindowPlan>> {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    let blocks = k + 1;
+    let bound = |i: usize| if i >= blocks { i64::MAX } else { sorted[n * i / blocks] };
+    let mut out = Vec::with_capacity(k);
+    for w in 1..=k {
+        let (start, end) = (bound(w), bound(w + 1));
+        let eligible: Vec<usize> = (0..times.len()).filter(|&i| label_ends[i] < start).collect();
+        let mut et: Vec<i64> = eligible.iter().map(|&i| times[i]).collect();
+        et.sort_unstable();
+        let inner_cut = et.get(((et.len() as f64) * (1.0 - valid_frac)) as usize).copied().unwrap_or(start);
+        let train: Vec<usize> = eligible.iter().copied().filter(|&i| label_ends[i] < inner_cut).collect();
+        let inner_valid: Vec<usize> = eligible.iter().copied().filter(|&i| times[i] >= inner_cut).collect();
+        let test: Vec<usize> = (0..times.len()).filter(|&i| times[i] >= start && times[i] < end).collect();
+        if train.is_empty() || inner_valid.is_empty() || test.is_empty() {
+            return Err(PipelineError::Data(format!(
+                "data.walk_forward = {k}: window {w} would have {} training, {} early-stopping and {} test samples \
+                 ({n} labelled windows in all); lower data.walk_forward (--walk-forward), use more bars, or set it \
+                 to 0 to skip the out-of-sample report",
+                train.len(),
+                inner_valid.len(),
+                test.len()
+            )));
+        }
+        out.push(WindowPlan {
+            window: w,
+            test_start_ms: start,
+            test_end_ms: end,
+            inner_cut_ms: inner_cut,
+            train,
+            inner_valid,
+            test,
+        });
+    }
+    Ok(out)
+}
+
+/// One walk-forward window of a sequence model, as `metrics.json` reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SequenceWindow {
+    /// Samples the window's model was fitted on.
+    pub train_rows: usize,
+    /// Samples of its inner early-stopping slice.
+    pub inner_valid_rows: usize,
+    /// Test samples.
+    pub test_rows: usize,
+    /// The latest label end (open time) among the fitted samples: before `inner_valid_first_ms`.
+    pub train_label_end_max_ms: i64,
+    /// Where the inner early-stopping slice starts (open time).
+    pub inner_valid_first_ms: i64,
+    /// The test block's first sample (open time).
+    pub test_first_open_time_ms: i64,
+    /// The test block's last sample (open time).
+    pub test_last_open_time_ms: i64,
+    /// Best epoch on the inner slice (1-based) and epochs run.
+    pub best_epoch: usize,
+    /// See `best_epoch`.
+    pub epochs_run: usize,
+    /// Percentile labels: the thresholds fitted on this window's training rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentile: Option<PercentileThresholds>,
+    /// Scores by model name (the model kind, e.g. `hrm`, and `majority`).
+    pub scores: BTreeMap<String, Scores>,
+}
+
+/// The `walk_forward` section of a sequence model's `metrics.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WalkForwardReport {
+    /// K.
+    pub k: usize,
+    /// The model's name in the score tables (its kind).
+    pub model: String,
+    /// Trained on shuffled targets (`--permute-labels`): the scores must sit at chance.
+    pub permuted_labels: bool,
+    /// Per window.
+    pub windows: Vec<SequenceWindow>,
+    /// Means over the windows, by model name.
+    pub mean: BTreeMap<String, Scores>,
+    /// Every out-of-sample prediction pooled, by model name (uncalibrated).
+    pub pooled: BTreeMap<String, Scores>,
+    /// Whether the model beats the base rate (windows won, pooled log-loss difference with a 95 %
+    /// paired-bootstrap interval, Brier skill).
+    pub verdict: Verdict,
+    /// Rows `calibration.json` was fitted on: the pooled out-of-sample rows, nothing else.
+    pub calibration_rows: usize,
+    /// How the shipped calibrator was chosen (every candidate's held-out log-loss, the reason).
+    pub calibration: MulticlassChoice,
+    /// Reliability table of the pooled out-of-sample probabilities (top label, 10 bins), what
+    /// `reliability.png` draws.
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// The walk-forward report and what ships from it.
+#[derive(Debug)]
+pub(crate) struct WalkForwardOutcome {
+    pub(crate) report: WalkForwardReport,
+    pub(crate) calibration: CalibrationFile,
+    pub(crate) reliability: Vec<vane_report::ReliabilityPoint>,
+}
+
+/// Softmax outputs (f32) as probability rows summing to 1 in f64.
+pub(crate) fn prob_rows(probs: &[Vec<f32>]) -> Vec<Vec<f64>> {
+    probs
+        .iter()
+        .map(|p| {
+            let s: f64 = p.iter().map(|&v| f64::from(v)).sum();
+            p.iter().map(|&v| f64::from(v) / s).collect()
+        })
+        .collect()
+}
+
+/// Runs the walk-forward of a classification job (`d.walk_forward` windows).
+pub(crate) fn run(
+    raw: &RawData,
+    d: &SequenceData,
+    mcfg: &ModelConfig,
+    tcfg: &TrainConfig,
+    device: &burn::tensor::Device,
+) -> Result<WalkForwardOutcome> {
+    let k = Signal::ALL.len();
+    let name = mcfg.kind().to_string();
+    let times: Vec<i64> = raw.cands.iter().map(|c| c.time).collect();
+    let ends: Vec<i64> = raw.cands.iter().map(|c| c.label_end).collect();
+    let plans = plan_windows(&times, &ends, d.walk_forward, d.valid_frac)?;
+    let mut windows = Vec::with_capacity(plans.len());
+    let mut pooled_y = Vec::new();
+    let mut pooled_model: Vec<Vec<f64>> = Vec::new();
+    let mut pooled_base: Vec<Vec<f64>> = Vec::new();
+    let mut for_verdict = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let mut cands: Vec<Candidate> = raw.cands.clone();
+        let percentile = assign_classes(d, &mut cands, &plan.train)?;
+        let samples = |idx: &[usize]| -> Vec<Sample> {
+            idx.iter()
+                .map(|&i| Sample {
+                    end: cands[i].row,
+                    target: vane_models::data::Target { class: cands[i].class, value: cands[i].value, weight: 1.0 },
+                })
+                .collect()
+        };
+        let (matrix, _) = normalised(raw, d.normaliser, plan.inner_cut_ms)?;
+        let train = WindowedDataset::new(&matrix, d.seq_len, samples(&plan.train), Some(k))?;
+        let valid = WindowedDataset::new(&matrix, d.seq_len, samples(&plan.inner_valid), Some(k))?;
+        let test = WindowedDataset::new(&matrix, d.seq_len, samples(&plan.test), Some(k))?;
+        let inputs = TrainInputs {
+            model: mcfg,
+            config: tcfg,
+            train: &train,
+            valid: &valid,
+            checkpoint_dir: None,
+            resume: false,
+            context: None,
+        };
+        let outcome = fit(&inputs, device, &mut Quiet)?;
+        let settings = loss_settings(tcfg, outcome.class_weights.clone());
+        let tp = predict(&outcome.model, mcfg, &test, Task::Classification, &settings, 256, device);
+        let p = prob_rows(&tp.probs);
+        let y: Vec<usize> = plan.test.iter().map(|&i| cands[i].class).collect();
+        // The base rate: the class frequencies of the window's training part (fitted and
+        // early-stopping rows).
+        let ytr: Vec<usize> = plan.train.iter().chain(&plan.inner_valid).map(|&i| cands[i].class).collect();
+        let base = vane_tabular::majority(&ytr, k);
+        let bp = vec![base; y.len()];
+        let (sm, sb) = (Scores::of(&y, &p)?, Scores::of(&y, &bp)?);
+        let first = plan.test.iter().map(|&i| times[i]).min().unwrap_or(plan.test_start_ms);
+        let last = plan.test.iter().map(|&i| times[i]).max().unwrap_or(plan.test_start_ms);
+        for_verdict.push(WindowMetrics {
+            train_rows: plan.train.len(),
+            test_rows: y.len(),
+            test_first_open_time_ms: first,
+            test_last_open_time_ms: last,
+            scores: BTreeMap::from([(GBDT.to_string(), sm), (MAJORITY.to_string(), sb)]),
+            trees: 0,
+            trading: BTreeMap::new(),
+            min_conf: None,
+        });
+        windows.push(SequenceWindow {
+            train_rows: plan.train.len(),
+            inner_valid_rows: plan.inner_valid.len(),
+            test_rows: y.len(),
+            train_label_end_max_ms: plan.train.iter().map(|&i| ends[i]).max().unwrap_or(i64::MIN),
+            inner_valid_first_ms: plan.inner_valid.iter().map(|&i| times[i]).min().unwrap_or(plan.inner_cut_ms),
+            test_first_open_time_ms: first,
+            test_last_open_time_ms: last,
+            best_epoch: outcome.best_epoch,
+            epochs_run: outcome.history.len(),
+            percentile,
+            scores: BTreeMap::from([(name.clone(), sm), (MAJORITY.to_string(), sb)]),
+        });
+        pooled_y.extend_from_slice(&y);
+        pooled_model.extend(p);
+        pooled_base.extend(bp);
+    }
+    // The verdict of the GBDT report, with this model in the GBDT's slot of its tables.
+    let mut vm = ModelMetrics::new(f64::NAN, Vec::new(), for_verdict, None);
+    vm.pooled = BTreeMap::from([
+        (GBDT.to_string(), Scores::of(&pooled_y, &pooled_model)?),
+        (MAJORITY.to_string(), Scores::of(&pooled_y, &pooled_base)?),
+    ]);
+    let verdict = crate::train::verdict(&vm.windows, GBDT, &pooled_y, &pooled_model, &pooled_base, tcfg.seed)?;
+    let rename = |m: &BTreeMap<String, Scores>| -> BTreeMap<String, Scores> {
+        m.iter().map(|(k, v)| (if k == GBDT { name.clone() } else { k.clone() }, *v)).collect()
+    };
+    // The calibrator: fitted on the pooled out-of-sample rows only (no window model was fitted
+    // or early-stopped on them).
+    let (calibrator, choice) = vane_calibration::choose_multiclass(&pooled_model, &pooled_y, 0.3)?;
+    let reliability = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled_model, 10)?;
+    let points = reliability
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| vane_report::ReliabilityPoint { confidence: b.mean_predicted, accuracy: b.observed, count: b.count })
+        .collect();
+    let report = WalkForwardReport {
+        k: d.walk_forward,
+        model: name.clone(),
+        permuted_labels: d.permute_labels,
+        windows,
+        mean: rename(&vm.mean),
+        pooled: rename(&vm.pooled),
+        verdict,
+        calibration_rows: pooled_y.len(),
+        calibration: choice.clone(),
+        reliability,
+    };
+    Ok(WalkForwardOutcome {
+        report,
+        calibration: CalibrationFile::from_multiclass(calibrator, choice),
+        reliability: points,
+    })
+}
