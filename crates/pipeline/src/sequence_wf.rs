@@ -22,7 +22,7 @@ use vane_models::data::{Sample, WindowedDataset};
 use vane_models::train::{Quiet, TrainInputs, fit, loss_settings, predict};
 use vane_models::{ModelConfig, Task, TrainConfig};
 
-use crate::artifacts::{GBDT, MAJORITY, ModelMetrics, Scores, Verdict, WindowMetrics};
+use crate::artifacts::{MAJORITY, Scores, Verdict, WindowMetrics};
 use crate::error::{PipelineError, Result};
 use crate::sequence::{Candidate, RawData, SequenceData, assign_classes, normalised};
 
@@ -221,7 +221,7 @@ pub(crate) fn run(
             test_rows: y.len(),
             test_first_open_time_ms: first,
             test_last_open_time_ms: last,
-            scores: BTreeMap::from([(GBDT.to_string(), sm), (MAJORITY.to_string(), sb)]),
+            scores: BTreeMap::from([(name.clone(), sm), (MAJORITY.to_string(), sb)]),
             trees: 0,
             trading: BTreeMap::new(),
             min_conf: None,
@@ -243,16 +243,16 @@ pub(crate) fn run(
         pooled_model.extend(p);
         pooled_base.extend(bp);
     }
-    // The verdict of the GBDT report, with this model in the GBDT's slot of its tables.
-    let mut vm = ModelMetrics::new(f64::NAN, Vec::new(), for_verdict, None);
-    vm.pooled = BTreeMap::from([
-        (GBDT.to_string(), Scores::of(&pooled_y, &pooled_model)?),
+    // The GBDT report's verdict, on this model's windows and pooled rows.
+    let verdict = crate::train::verdict(&for_verdict, &name, &pooled_y, &pooled_model, &pooled_base, tcfg.seed)?;
+    let mean: BTreeMap<String, Scores> = [name.as_str(), MAJORITY]
+        .iter()
+        .map(|n| (n.to_string(), Scores::mean(&windows.iter().map(|w| w.scores[*n]).collect::<Vec<_>>())))
+        .collect();
+    let pooled = BTreeMap::from([
+        (name.clone(), Scores::of(&pooled_y, &pooled_model)?),
         (MAJORITY.to_string(), Scores::of(&pooled_y, &pooled_base)?),
     ]);
-    let verdict = crate::train::verdict(&vm.windows, GBDT, &pooled_y, &pooled_model, &pooled_base, tcfg.seed)?;
-    let rename = |m: &BTreeMap<String, Scores>| -> BTreeMap<String, Scores> {
-        m.iter().map(|(k, v)| (if k == GBDT { name.clone() } else { k.clone() }, *v)).collect()
-    };
     // The calibrator: fitted on the pooled out-of-sample rows only (no window model was fitted
     // or early-stopped on them).
     let (calibrator, choice) = vane_calibration::choose_multiclass(&pooled_model, &pooled_y, 0.3)?;
@@ -267,8 +267,8 @@ pub(crate) fn run(
         model: name.clone(),
         permuted_labels: d.permute_labels,
         windows,
-        mean: rename(&vm.mean),
-        pooled: rename(&vm.pooled),
+        mean,
+        pooled,
         verdict,
         calibration_rows: pooled_y.len(),
         calibration: choice.clone(),
