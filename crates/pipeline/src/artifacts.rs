@@ -103,8 +103,15 @@ impl Inference {
 /// Accuracy, macro-F1 and log-loss of one set of predictions.
 pub use vane_validation::metrics::ClassScores as Scores;
 
-/// The name of seed 001's model in [`ModelMetrics`].
+/// The name of seed 001's model in [`ModelMetrics`] (its raw probabilities).
 pub const GBDT: &str = "gbdt";
+/// The shipped model as it would have been at the time: window k's GBDT probabilities through
+/// the calibrator chosen on windows 0..k's out-of-sample rows only — absent from the windows
+/// whose earlier windows hold fewer than [`MIN_CALIBRATION_ROWS`] rows (always the first). The
+/// verdict scores this one, on the windows that have it.
+pub const GBDT_CALIBRATED: &str = "gbdt_calibrated";
+/// The fewest earlier out-of-sample rows a window's calibrator is chosen on.
+pub const MIN_CALIBRATION_ROWS: usize = 60;
 /// The multinomial logistic regression baseline on the same features.
 pub const LOGISTIC: &str = "logistic";
 /// The baseline that always predicts the training majority class.
@@ -121,7 +128,7 @@ pub struct WindowMetrics {
     pub test_first_open_time_ms: i64,
     /// Last validation bar.
     pub test_last_open_time_ms: i64,
-    /// Scores by model name ([`GBDT`], [`LOGISTIC`], [`MAJORITY`]).
+    /// Scores by model name ([`GBDT`], [`GBDT_CALIBRATED`], [`LOGISTIC`], [`MAJORITY`]).
     pub scores: BTreeMap<String, Scores>,
     /// Trees the window's GBDT kept (early stopping on its validation slice; 0 in older files).
     #[serde(default)]
@@ -153,15 +160,18 @@ pub struct Trading {
 /// Does the model beat the base rate? The plain answer of `metrics.json` and the CLI report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
-    /// Windows whose GBDT log-loss is below the majority baseline's.
+    /// Windows whose calibrated GBDT log-loss ([`GBDT_CALIBRATED`]) is below the majority
+    /// baseline's.
     pub windows_beating_base_rate: usize,
     /// Windows in all.
     pub windows: usize,
-    /// Pooled out-of-sample log-loss of the GBDT minus the majority baseline's (negative: better).
+    /// Pooled out-of-sample log-loss of the calibrated GBDT minus the majority baseline's
+    /// (negative: better).
     pub log_loss_diff: f64,
     /// 95 % paired-bootstrap interval of that difference (1,000 resamples of the pooled rows).
     pub log_loss_diff_ci95: [f64; 2],
-    /// Brier skill score against the base rate, pooled: `1 − Brier(gbdt)/Brier(majority)`.
+    /// Brier skill score against the base rate, pooled:
+    /// `1 − Brier(gbdt_calibrated)/Brier(majority)`.
     pub brier_skill: f64,
     /// The interval lies below 0: the model's probabilities beat the base rate.
     pub beats_base_rate: bool,
@@ -218,7 +228,8 @@ impl ModelMetrics {
         windows: Vec<WindowMetrics>,
         choice: Option<Choice>,
     ) -> Self {
-        let names: Vec<String> = windows.first().map(|w| w.scores.keys().cloned().collect()).unwrap_or_default();
+        // Every model any window scores, each averaged over the windows that score it.
+        let names: std::collections::BTreeSet<String> = windows.iter().flat_map(|w| w.scores.keys().cloned()).collect();
         let mean = names
             .into_iter()
             .map(|name| {

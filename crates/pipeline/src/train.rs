@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use vane_artifact::ModelId;
+use vane_calibration::MulticlassCalibrator;
 use vane_core::{ClassProbs, Symbol};
 use vane_costs::CostModel;
 use vane_indicators::FeatureSet;
@@ -21,8 +22,8 @@ use vane_validation::{WalkForward, WindowUnit, horizon_spans};
 use vane_labeling::fixed::classify;
 
 use crate::artifacts::{
-    FeatureSchema, GBDT, Inference, LOGISTIC, MAJORITY, ModelExtras, ModelMetrics, Scores, Trading, Verdict,
-    WindowMetrics, write_model_dir,
+    FeatureSchema, GBDT, GBDT_CALIBRATED, Inference, LOGISTIC, MAJORITY, MIN_CALIBRATION_ROWS, ModelExtras,
+    ModelMetrics, Scores, Trading, Verdict, WindowMetrics, write_model_dir,
 };
 use crate::config::{Mode, TrainConfig};
 use crate::error::{PipelineError, Result};
@@ -177,10 +178,10 @@ fn trading(
     store: &ParquetStore,
     cfg: &TrainConfig,
     panel: &Panel,
-    y: &[usize],
     rets: &[f64],
     costs: &CostModel,
     per_window: &[WindowPreds],
+    cals: &[Option<MulticlassCalibrator>],
     windows: &mut [WindowMetrics],
 ) -> Result<()> {
     use vane_backtest::{Mapping, positions_from_signals};
@@ -196,12 +197,7 @@ fn trading(
         // Calibrator and min_conf from the earlier windows only.
         let prior_rows: Vec<usize> = per_window[..k].iter().flat_map(|(t, _)| t.iter().copied()).collect();
         let prior_p: Vec<Vec<f64>> = per_window[..k].iter().flat_map(|(_, p)| p[0].iter().cloned()).collect();
-        let prior_y: Vec<usize> = prior_rows.iter().map(|&i| y[i]).collect();
-        let cal = if prior_rows.len() >= 60 {
-            vane_calibration::choose_multiclass(&prior_p, &prior_y, 0.3).map(|c| c.0).ok()
-        } else {
-            None
-        };
+        let cal = &cals[k];
         let calibrate = |p: &[f64]| cal.as_ref().map_or_else(|| p.to_vec(), |c| c.apply(p));
         let mc = if prior_rows.is_empty() {
             0.5
@@ -254,6 +250,22 @@ fn trading(
     Ok(())
 }
 
+/// Each window's calibrator as the shipped model would have had it then: chosen on the earlier
+/// windows' out-of-sample GBDT rows only (None — the identity — while they hold fewer than
+/// [`MIN_CALIBRATION_ROWS`] rows, or when the chooser refuses them).
+fn walk_forward_calibrators(per_window: &[WindowPreds], y: &[usize]) -> Vec<Option<MulticlassCalibrator>> {
+    (0..per_window.len())
+        .map(|k| {
+            let prior_p: Vec<Vec<f64>> = per_window[..k].iter().flat_map(|(_, p)| p[0].iter().cloned()).collect();
+            let prior_y: Vec<usize> = per_window[..k].iter().flat_map(|(t, _)| t.iter().map(|&i| y[i])).collect();
+            if prior_p.len() < MIN_CALIBRATION_ROWS {
+                return None;
+            }
+            vane_calibration::choose_multiclass(&prior_p, &prior_y, 0.3).map(|c| c.0).ok()
+        })
+        .collect()
+}
+
 /// One symbol's closes over a window and the positions held.
 type Backtested = (Vec<f64>, Vec<f64>);
 
@@ -277,13 +289,23 @@ fn trading_of(rows: &[Backtested], costs: &CostModel, ppy: f64) -> Result<Tradin
     })
 }
 
-/// Whether the GBDT beats the base rate: windows won, the pooled log-loss difference with a 95 %
-/// paired-bootstrap interval (1,000 resamples, seeded), and the Brier skill score.
-fn verdict(m: &ModelMetrics, y: &[usize], model: &[Vec<f64>], base: &[Vec<f64>], seed: u64) -> Result<Verdict> {
-    let won = m
-        .windows
+/// Whether a model (`key` in the windows' scores) beats the base rate ([`MAJORITY`]): windows
+/// won among those that score it, the pooled log-loss difference over `y`/`model`/`base` (the
+/// same rows) with a 95 % paired-bootstrap interval (1,000 resamples, seeded), and the Brier
+/// skill score on those rows. Windows without a `key` score (the GBDT's first windows, which have
+/// no earlier out-of-sample rows to calibrate on) are named in the text and not counted.
+pub(crate) fn verdict(
+    windows: &[WindowMetrics],
+    key: &str,
+    y: &[usize],
+    model: &[Vec<f64>],
+    base: &[Vec<f64>],
+    seed: u64,
+) -> Result<Verdict> {
+    let scored: Vec<&WindowMetrics> = windows.iter().filter(|w| w.scores.contains_key(key)).collect();
+    let won = scored
         .iter()
-        .filter(|w| match (w.scores.get(GBDT), w.scores.get(MAJORITY)) {
+        .filter(|w| match (w.scores.get(key), w.scores.get(MAJORITY)) {
             (Some(g), Some(b)) => g.log_loss < b.log_loss,
             _ => false,
         })
@@ -298,12 +320,19 @@ fn verdict(m: &ModelMetrics, y: &[usize], model: &[Vec<f64>], base: &[Vec<f64>],
         .collect();
     means.sort_by(f64::total_cmp);
     let ci = [means[25], means[974]];
-    let brier = |name: &str| m.pooled.get(name).map_or(f64::NAN, |s| s.brier);
-    let brier_skill = 1.0 - brier(GBDT) / brier(MAJORITY);
+    let brier_skill = 1.0 - Scores::of(y, model)?.brier / Scores::of(y, base)?.brier;
     let beats = ci[1] < 0.0;
+    let skipped = windows.len() - scored.len();
+    let unscored = match skipped {
+        0 => String::new(),
+        1 => " (the first window has no earlier out-of-sample rows to calibrate on and is not scored)".to_string(),
+        k => format!(
+            " (the first {k} windows have too few earlier out-of-sample rows to calibrate on and are not scored)"
+        ),
+    };
     let text = format!(
-        "beats the base rate in {won} of {} windows; pooled log-loss difference {d:+.4} (95 % CI {:+.4} … {:+.4}), Brier skill {brier_skill:+.3}: {}",
-        m.windows.len(),
+        "beats the base rate in {won} of {} windows{unscored}; pooled log-loss difference {d:+.4} (95 % CI {:+.4} … {:+.4}), Brier skill {brier_skill:+.3}: {}",
+        scored.len(),
         ci[0],
         ci[1],
         if beats {
@@ -314,7 +343,7 @@ fn verdict(m: &ModelMetrics, y: &[usize], model: &[Vec<f64>], base: &[Vec<f64>],
     );
     Ok(Verdict {
         windows_beating_base_rate: won,
-        windows: m.windows.len(),
+        windows: scored.len(),
         log_loss_diff: d,
         log_loss_diff_ci95: ci,
         brier_skill,
@@ -530,6 +559,20 @@ fn fit_one(
         per_window.push((te.clone(), [p.clone(), lp.clone(), vec![base.clone(); te.len()]]));
         last_probs = te.iter().copied().zip(p).collect::<Vec<_>>();
     }
+    // The shipped model as it would have been in each window: calibrated by what the earlier
+    // windows alone chose.
+    let cals = walk_forward_calibrators(&per_window, &y);
+    // The rows the shipped model is scored on: those of windows with a calibrator.
+    let (mut cal_y, mut cal_base) = (Vec::new(), Vec::new());
+    for (k, (te, probs)) in per_window.iter().enumerate() {
+        let Some(cal) = &cals[k] else { continue };
+        let cp = cal.apply_all(&probs[0]);
+        let yte: Vec<usize> = te.iter().map(|&i| y[i]).collect();
+        windows[k].scores.insert(GBDT_CALIBRATED.to_string(), Scores::of(&yte, &cp)?);
+        pooled.entry(GBDT_CALIBRATED.to_string()).or_default().extend(cp);
+        cal_y.extend(yte);
+        cal_base.extend(probs[2].iter().cloned());
+    }
     // The calibrator: chosen on the out-of-sample predictions only (rows no window model was
     // fitted on, and not the early-stopping slices), by held-out log-loss, time-ordered.
     let (calibrator, cal_choice) = vane_calibration::choose_multiclass(&pooled[GBDT], &pooled_y, 0.3)?;
@@ -542,7 +585,7 @@ fn fit_one(
     // min_conf on the most recent validation window's calibrated probabilities, by net edge
     // after costs.
     let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps).map_err(|e| PipelineError::Config(e.to_string()))?;
-    trading(store, cfg, &panel, &y, &rets, &costs, &per_window, &mut windows)?;
+    trading(store, cfg, &panel, &rets, &costs, &per_window, &cals, &mut windows)?;
     let probs: Vec<ClassProbs> = last_probs
         .iter()
         .map(|(_, p)| ClassProbs::try_from_slice(&calibrator.apply(p)))
@@ -554,9 +597,20 @@ fn fit_one(
     trees.sort_unstable();
     let final_trees = if cfg.early_stopping_rounds > 0 { trees[trees.len() / 2].max(1) } else { iterations };
     let mut metrics = ModelMetrics::new(theta, candidates, windows, choice);
-    metrics.pooled =
-        pooled.iter().map(|(name, p)| Ok((name.clone(), Scores::of(&pooled_y, p)?))).collect::<Result<_>>()?;
-    metrics.verdict = Some(verdict(&metrics, &pooled_y, &pooled[GBDT], &pooled[MAJORITY], cfg.seed)?);
+    // (The calibrated GBDT pools only the windows that had a calibrator.)
+    metrics.pooled = pooled
+        .iter()
+        .map(|(name, p)| {
+            let ys = if name == GBDT_CALIBRATED { &cal_y } else { &pooled_y };
+            Ok((name.clone(), Scores::of(ys, p)?))
+        })
+        .collect::<Result<_>>()?;
+    // The shipped (calibrated) model on the windows that had a calibrator; the raw GBDT on every
+    // window when none had (too few windows).
+    metrics.verdict = Some(match pooled.get(GBDT_CALIBRATED) {
+        Some(cp) => verdict(&metrics.windows, GBDT_CALIBRATED, &cal_y, cp, &cal_base, cfg.seed)?,
+        None => verdict(&metrics.windows, GBDT, &pooled_y, &pooled[GBDT], &pooled[MAJORITY], cfg.seed)?,
+    });
     metrics.theta_at_edge = theta_at_edge;
     metrics.theta_grid_widened = widened;
     metrics.trees = final_trees;

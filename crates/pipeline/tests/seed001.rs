@@ -57,7 +57,7 @@ fn train_writes_artifacts_and_predicts() {
         && w.scores["gbdt"].log_loss.is_finite()
         && w.scores["majority"].accuracy > 0.0
         && w.scores["logistic"].macro_f1.is_finite()));
-    assert_eq!(m.mean.keys().collect::<Vec<_>>(), ["gbdt", "logistic", "majority"]);
+    assert_eq!(m.mean.keys().collect::<Vec<_>>(), ["gbdt", "gbdt_calibrated", "logistic", "majority"]);
     assert!(m.theta_search.iter().any(|c| c.score.is_some()));
     assert!((0.0..=1.0).contains(&m.min_conf));
 
@@ -185,16 +185,30 @@ fn early_stopping_pooled_scores_and_a_verdict_per_model() {
     t.sort_unstable();
     assert_eq!(m.trees, t[t.len() / 2]);
     // Pooled scores for the model and both baselines, and a verdict that matches them.
-    assert_eq!(m.pooled.keys().collect::<Vec<_>>(), ["gbdt", "logistic", "majority"]);
+    assert_eq!(m.pooled.keys().collect::<Vec<_>>(), ["gbdt", "gbdt_calibrated", "logistic", "majority"]);
     let v = m.verdict.as_ref().unwrap();
-    assert_eq!(v.windows, m.windows.len());
-    let d = m.pooled["gbdt"].log_loss - m.pooled["majority"].log_loss;
+    // The verdict scores the shipped model: each window calibrated by what the earlier windows
+    // chose; the first has nothing before it and is not scored.
+    assert!(!m.windows[0].scores.contains_key("gbdt_calibrated"));
+    assert!(m.windows[1..].iter().all(|w| w.scores.contains_key("gbdt_calibrated")));
+    assert_eq!(v.windows, m.windows.len() - 1);
+    assert!(v.text.contains("the first window has no earlier out-of-sample rows"), "{}", v.text);
+    let later = &m.windows[1..];
+    let won = later.iter().filter(|w| w.scores["gbdt_calibrated"].log_loss < w.scores["majority"].log_loss).count();
+    assert_eq!(v.windows_beating_base_rate, won);
+    // The pooled difference over the same rows: the later windows' majority rows, weighted by size.
+    let rows: usize = later.iter().map(|w| w.test_rows).sum();
+    let majority_later: f64 =
+        later.iter().map(|w| w.scores["majority"].log_loss * w.test_rows as f64).sum::<f64>() / rows as f64;
+    let d = m.pooled["gbdt_calibrated"].log_loss - majority_later;
     assert!((v.log_loss_diff - d).abs() < 1e-9, "{} vs {d}", v.log_loss_diff);
     assert!(v.log_loss_diff_ci95[0] <= v.log_loss_diff && v.log_loss_diff <= v.log_loss_diff_ci95[1]);
     assert_eq!(v.beats_base_rate, v.log_loss_diff_ci95[1] < 0.0);
     assert!(v.text.contains(&format!("{} of {} windows", v.windows_beating_base_rate, v.windows)));
-    let bss = 1.0 - m.pooled["gbdt"].brier / m.pooled["majority"].brier;
-    assert!((v.brier_skill - bss).abs() < 1e-12);
+    let majority_brier: f64 =
+        later.iter().map(|w| w.scores["majority"].brier * w.test_rows as f64).sum::<f64>() / rows as f64;
+    let bss = 1.0 - m.pooled["gbdt_calibrated"].brier / majority_brier;
+    assert!((v.brier_skill - bss).abs() < 1e-9, "{} vs {bss}", v.brier_skill);
     assert!(m.pooled["gbdt"].ece >= 0.0 && m.pooled["gbdt"].ece <= 1.0);
     // The reliability table: 10 bins over every pooled row, whose ECE is the pooled ECE.
     assert_eq!(m.reliability.len(), 10);
@@ -276,6 +290,66 @@ fn the_shipped_calibrator_is_fitted_on_out_of_sample_rows_and_applied_by_predict
     };
     let want = cal.calibrator.apply(&raw.predict_proba(&d).unwrap()[0]);
     assert_eq!(got.probs.to_array().to_vec(), want, "{}", cal.calibrator.method());
+}
+
+/// Seed-001 feature rows of `symbol` (every `step`-th bar after the warm-up) as a dataset.
+fn feature_rows(p: &Predictor, st: &ParquetStore, symbol: &str, step: usize) -> vane_tabular::Dataset {
+    let bars = st.read(&sym(symbol), Interval::H4).unwrap();
+    let set: vane_indicators::FeatureSet = p.schema().feature_set.parse().unwrap();
+    let frame = set.compute(&bars);
+    let rows: Vec<Vec<f64>> =
+        (0..bars.len()).step_by(step).map(|t| frame.row(t)).filter(|r| r.iter().all(|v| v.is_finite())).collect();
+    let cols = p.schema().columns.len();
+    vane_tabular::Dataset {
+        numeric_names: p.schema().columns.clone(),
+        numeric: (0..cols).map(|c| rows.iter().map(|r| r[c]).collect()).collect(),
+        categorical_names: p.schema().categorical.clone(),
+        categorical: vec![vec![symbol.to_string(); rows.len()]],
+    }
+}
+
+#[test]
+fn the_calibrator_never_sees_a_training_row_so_memorised_labels_are_not_trusted() {
+    // Shuffled labels, and trees free to memorise them (no early stopping, deep, many): on its
+    // own training rows the shipped GBDT is confident, because there the labels can be recovered
+    // by remembering the rows and nothing else. Out of sample that confidence is worth nothing,
+    // and the calibrator — fitted on out-of-sample rows only — learns so: the calibrated
+    // probabilities of the very rows the model memorised stay near the base rate. A calibrator
+    // that saw training rows would have learned to trust the memorised confidence.
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let arts = dir.path().join("artifacts");
+    let memorise =
+        TrainConfig { early_stopping_rounds: 0, iterations_fast: 300, depth: 8, learning_rate: 0.3, ..cfg() };
+    let r = train(&st, &arts, &memorise, Mode::Fast, true).unwrap();
+    let g = arts.join("models/global");
+    let p = Predictor::load(&g).unwrap();
+    let raw = vane_tabular::Gbdt::load(&g.join("model.json")).unwrap();
+    let cal = vane_calibration::CalibrationFile::load(&g.join("calibration.json")).unwrap().multiclass.unwrap();
+    let d = feature_rows(&p, &st, "BTCUSDT", 3);
+    let raw_p = raw.predict_proba(&d).unwrap();
+    let top =
+        |rows: &[Vec<f64>]| rows.iter().map(|r| r.iter().copied().fold(0.0, f64::max)).sum::<f64>() / rows.len() as f64;
+    let base = r.metrics.windows.last().unwrap();
+    let majority_top = r.metrics.pooled["majority"].accuracy.max(1.0 / 3.0);
+    let (raw_conf, cal_conf) = (top(&raw_p), top(&cal.calibrator.apply_all(&raw_p)));
+    eprintln!("raw {raw_conf} calibrated {cal_conf} base {majority_top} {}", cal.choice.reason);
+    assert!(raw_conf > majority_top + 0.2, "the model memorised its training rows: mean top probability {raw_conf}");
+    assert!(
+        cal_conf < majority_top + 0.08,
+        "calibrated {cal_conf} on memorised rows, raw {raw_conf}, base-rate accuracy {majority_top} ({}; last window {:?})",
+        cal.choice.reason,
+        base.scores
+    );
+    // And out of sample the shipped model is no worse than the base rate (on the windows that
+    // had a calibrator: all but the first).
+    let v = r.metrics.verdict.as_ref().unwrap();
+    assert!(v.log_loss_diff < 0.02, "{}", v.text);
+    let majority = r.metrics.pooled["majority"];
+    assert!(
+        r.metrics.pooled["gbdt"].log_loss > majority.log_loss + 0.1,
+        "the raw memoriser is far worse out of sample"
+    );
 }
 
 #[test]
