@@ -51,4 +51,8 @@ pub(crate) struct TrainArgs {
     /// back from the last stored bar; fewer if fewer are stored (the report says so).
     #[arg(long, value_name = "N")]
     pub(crate) days: Option<u32>,
+    /// Sequence classification: K expanding walk-forward windows for the out-of-sample report and
+    /// the calibrator (`data.walk_forward`, default 3; 0 = off, no calibration.json).
+    #[arg(long, value_name = "K")]
+    pub(crate) walk_forward: Option<usize>,
 }

@@ -29,9 +29,9 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
     let store = ParquetStore::new(&a.data.data_dir);
     match job {
         Job::Gbdt(mut cfg) => {
-            if a.device.is_some() || a.preset.is_some() || a.resume || a.days.is_some() {
+            if a.device.is_some() || a.preset.is_some() || a.resume || a.days.is_some() || a.walk_forward.is_some() {
                 bail!(
-                    "--device, --preset, --resume and --days apply to sequence models (model.kind = hrm | cnn-lstm | tft)"
+                    "--device, --preset, --resume, --days and --walk-forward apply to sequence models (model.kind = hrm | cnn-lstm | tft)"
                 );
             }
             cfg.per_symbol |= a.per_symbol;
@@ -47,6 +47,9 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
             job.data.permute_labels |= a.permute_labels;
             if a.days.is_some() {
                 job.data.days = a.days;
+            }
+            if let Some(k) = a.walk_forward {
+                job.data.walk_forward = k;
             }
             let mut progress = Progress { bar: None, quiet };
             let report = train_sequence(&store, &a.artifacts_dir, &job, &[], a.resume, &mut progress)?;
@@ -173,6 +176,17 @@ impl Render for SequenceReport {
             "validation: loss {:.4}, accuracy {:.4}, macro-F1 {:.4}",
             m.val_loss, m.val_accuracy, m.val_macro_f1
         );
+        if let Some(w) = &self.walk_forward {
+            for (name, x) in &w.pooled {
+                let _ = writeln!(
+                    s,
+                    "walk-forward ({} windows, pooled out of sample) {name}: accuracy {:.4}, macro-F1 {:.4}, log-loss {:.4}, Brier {:.4}, ECE {:.4}",
+                    w.k, x.accuracy, x.macro_f1, x.log_loss, x.brier, x.ece
+                );
+            }
+            let _ = writeln!(s, "verdict: {}", w.verdict.text);
+        }
+        let _ = writeln!(s, "{}", self.calibration_note);
         let c = &self.checklist;
         if let Some(d) = &c.data {
             let asked = d.requested_days.map_or(String::new(), |n| format!(" (asked for the last {n})"));
