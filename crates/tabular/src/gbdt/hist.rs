@@ -138,7 +138,7 @@ impl FeatureHist {
 }
 
 /// `hist[bins[row]] += (g, h) row` over one block of positions.
-#[inline]
+#[inline(never)]
 fn accumulate(hist: &mut [f64], w2: usize, bins: &[u8], idx: &[u32], gh: &[f64]) {
     for (&i, row) in idx.iter().zip(gh.chunks_exact(w2)) {
         let b = bins[i as usize] as usize * w2;
@@ -148,9 +148,8 @@ fn accumulate(hist: &mut [f64], w2: usize, bins: &[u8], idx: &[u32], gh: &[f64])
 
 /// The best border of every feature at `level` (`None` for one that cannot split): at level 0
 /// the root's histograms; below, histogram subtraction — the previous level's histograms stay in
-/// `hists`, the right children's (odd leaves) are built from their rows and the left ones are
-/// parent − right. Features in groups, in parallel; each group walks the rows once, block by
-/// block.
+/// `hists`, the smaller child of each parent is built from its rows and the other is parent −
+/// smaller. Features in groups, in parallel; each group walks the rows once, block by block.
 pub(super) fn search_level(
     ctx: &SplitContext,
     rows: &Rows,
@@ -162,12 +161,15 @@ pub(super) fn search_level(
 ) -> Vec<Option<(f64, usize)>> {
     let nl = ctx.nl;
     let w2 = rows.w2;
-    let threads = rayon::current_num_threads();
-    let groups = if threads > 1 { (threads * 2).min(hists.len()).max(1) } else { 1 };
-    let per = hists.len().div_ceil(groups).max(1);
-    let build: Vec<usize> = if level == 0 { vec![0] } else { (1..nl).step_by(2).collect() };
-    let group = |(g, chunk): (usize, &mut [FeatureHist])| -> Vec<Option<(f64, usize)>> {
-        let f0 = g * per;
+    let nf = hists.len();
+    // Per parent of the previous level: the child whose histogram is built from its rows (the one
+    // with fewer rows, ties to the right) and the one that is parent − built.
+    let size = |l: usize| rows.starts[l + 1] - rows.starts[l];
+    let pairs: Vec<(usize, usize)> = (0..nl / 2)
+        .map(|p| if size(2 * p) < size(2 * p + 1) { (2 * p, 2 * p + 1) } else { (2 * p + 1, 2 * p) })
+        .collect();
+    let build: Vec<usize> = if level == 0 { vec![0] } else { pairs.iter().map(|pair| pair.0).collect() };
+    let group = |(f0, chunk): (usize, &mut [FeatureHist])| -> Vec<Option<(f64, usize)>> {
         for (j, fh) in chunk.iter_mut().enumerate() {
             if !splittable[f0 + j] {
                 continue;
@@ -177,10 +179,11 @@ pub(super) fn search_level(
             if level == 0 {
                 hist.fill(0.0);
             } else {
-                // In place, parents taken from the highest down: leaf p's histogram moves to 2p.
-                for p in (0..nl / 2).rev() {
-                    hist.copy_within(p * cells..(p + 1) * cells, 2 * p * cells);
-                    hist[(2 * p + 1) * cells..(2 * p + 2) * cells].fill(0.0);
+                // In place, parents taken from the highest down: leaf p's histogram moves to the
+                // child that is not built (slots 2p, 2p + 1 ≥ p hold no parent still to move).
+                for (p, &(built, other)) in pairs.iter().enumerate().rev() {
+                    hist.copy_within(p * cells..(p + 1) * cells, other * cells);
+                    hist[built * cells..(built + 1) * cells].fill(0.0);
                 }
             }
         }
@@ -210,22 +213,30 @@ pub(super) fn search_level(
                 }
                 let cells = nbs[f] * w2;
                 let hist = &mut fh.hist[..nl * cells];
-                if level > 0 {
-                    for p in 0..nl / 2 {
-                        let (left, right) = hist[2 * p * cells..(2 * p + 2) * cells].split_at_mut(cells);
-                        for (l, r) in left.iter_mut().zip(right.iter()) {
-                            *l -= r;
-                        }
+                for &(built, other) in &pairs {
+                    let (lo, hi) = (built.min(other), built.max(other));
+                    let (a, b) = hist[lo * cells..(hi + 1) * cells].split_at_mut(cells);
+                    let (built_h, other_h) = if built == lo { (&*a, b) } else { (&*b, a) };
+                    for (o, x) in other_h.iter_mut().zip(built_h) {
+                        *o -= x;
                     }
                 }
                 ctx.best_border_histogram(hist, nbs[f], &mut fh.gain)
             })
             .collect()
     };
-    let per_group: Vec<Vec<Option<(f64, usize)>>> = if groups > 1 {
-        hists.par_chunks_mut(per).enumerate().map(group).collect()
-    } else {
-        hists.chunks_mut(per).enumerate().map(group).collect()
-    };
+    // Features in groups of near-equal size (a few per thread, for balance), in parallel.
+    let threads = rayon::current_num_threads();
+    let groups = if threads > 1 { (threads * 2).min(nf).max(1) } else { 1 };
+    let mut chunks: Vec<(usize, &mut [FeatureHist])> = Vec::with_capacity(groups);
+    let mut rest = hists;
+    for g in 0..groups {
+        let (from, to) = (g * nf / groups, (g + 1) * nf / groups);
+        let (chunk, tail) = rest.split_at_mut(to - from);
+        chunks.push((from, chunk));
+        rest = tail;
+    }
+    let per_group: Vec<Vec<Option<(f64, usize)>>> =
+        if groups > 1 { chunks.into_par_iter().map(group).collect() } else { chunks.into_iter().map(group).collect() };
     per_group.into_iter().flatten().collect()
 }
