@@ -22,21 +22,51 @@ const OPTIONAL: [&str; 5] =
 /// open times, and with `interval` the alignment and `close_time_ms == open_time_ms + interval − 1`);
 /// the first problem is an error naming the file, line and column.
 pub fn read_csv(path: &Path, interval: Option<Interval>) -> Result<Bars> {
-    let file = std::fs::File::open(path).map_err(|e| MarketDataError::io("opening", path, e))?;
-    read_csv_from(file, path, interval)
+    read_csv_file(path, interval, None)
 }
 
 /// [`read_csv`] over any reader; `path` is only used in error messages.
 pub fn read_csv_from(reader: impl std::io::Read, path: &Path, interval: Option<Interval>) -> Result<Bars> {
-    read_csv_impl(reader, path, interval, None)
+    read_csv_reader(reader, path, interval, None)
 }
 
 /// [`read_csv`] for data from outside (`vane import`): every open time must also lie in `range`
 /// (see [`TimeRange`]); one outside is an error naming the file, line and value, with a hint
 /// when it looks like seconds or microseconds.
 pub fn read_market_csv(path: &Path, interval: Option<Interval>, range: TimeRange) -> Result<Bars> {
+    read_csv_file(path, interval, Some(range))
+}
+
+/// Reads a whole candle file: the fast parser ([`fast`]) over the bytes when the file starts with
+/// a header line, else (or when the fast parser meets anything unusual) the checked streaming
+/// reader, which gives every error its message.
+fn read_csv_file(path: &Path, interval: Option<Interval>, range: Option<TimeRange>) -> Result<Bars> {
     let file = std::fs::File::open(path).map_err(|e| MarketDataError::io("opening", path, e))?;
-    read_csv_impl(file, path, interval, Some(range))
+    read_csv_reader(file, path, interval, range)
+}
+
+/// [`read_csv_file`] over any reader.
+fn read_csv_reader(
+    mut file: impl std::io::Read,
+    path: &Path,
+    interval: Option<Interval>,
+    range: Option<TimeRange>,
+) -> Result<Bars> {
+    // Look at the first 64 KiB before reading the rest: a binary file with no newline goes to the
+    // streaming reader, which refuses it without buffering it whole.
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(MAX_HEADER_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| MarketDataError::io("reading", path, e))?;
+    if !bytes.contains(&b'\n') {
+        return read_csv_impl(std::io::Cursor::new(bytes).chain(file), path, interval, range);
+    }
+    file.read_to_end(&mut bytes).map_err(|e| MarketDataError::io("reading", path, e))?;
+    if let Some(cols) = fast::parse(&bytes, interval, range) {
+        return Ok(Bars::from_columns(cols)?);
+    }
+    read_csv_impl(bytes.as_slice(), path, interval, range)
 }
 
 /// The longest header line read; a longer one is not a candle CSV.
@@ -224,6 +254,214 @@ fn read_csv_impl(
     Ok(Bars::from_columns(cols)?)
 }
 
+/// The fast path of CSV import: the whole file in memory, cut into one piece per core at line
+/// boundaries, each piece parsed by a plain byte loop (fields split at commas, trimmed of ASCII
+/// whitespace and parsed with the same `str::parse` as the checked reader, so the values are the
+/// same bits). It accepts exactly the files the checked reader accepts, and no others: at the
+/// first thing it does not handle (a quote, a carriage return, a blank line, a field count or
+/// value the checked reader would refuse), it gives up and the checked reader reads the file
+/// again and says what is wrong, with its line and column.
+mod fast {
+    use vane_core::{BarColumns, Extras, Interval, Timestamp};
+
+    use super::{OPTIONAL, REQUIRED};
+    use crate::timerange::TimeRange;
+
+    /// Bytes per piece below which fewer threads are used.
+    const MIN_PIECE_BYTES: usize = 1 << 20;
+
+    /// Where the columns are, from the header.
+    struct Layout {
+        fields: usize,
+        required: [usize; 6],
+        close_time: Option<usize>,
+        quote_volume: Option<usize>,
+        trades: Option<usize>,
+        taker_buy: Option<(usize, usize)>,
+        extras: Extras,
+    }
+
+    fn header(line: &[u8]) -> Option<Layout> {
+        if line.contains(&b'"') || line.contains(&b'\r') {
+            return None;
+        }
+        let names: Vec<&[u8]> = line.split(|&b| b == b',').map(<[u8]>::trim_ascii).collect();
+        let find = |name: &str| -> Option<Option<usize>> {
+            let mut at = names.iter().enumerate().filter(|(_, h)| **h == name.as_bytes()).map(|(i, _)| i);
+            let first = at.next();
+            if at.next().is_some() { None } else { Some(first) }
+        };
+        let mut required = [0usize; 6];
+        for (k, name) in REQUIRED.iter().enumerate() {
+            required[k] = find(name)??;
+        }
+        let [close_time, quote_volume, trades, tbb, tbq] = OPTIONAL.map(find);
+        let taker_buy = match (tbb?, tbq?) {
+            (Some(b), Some(q)) => Some((b, q)),
+            (None, None) => None,
+            _ => return None,
+        };
+        let (quote_volume, trades) = (quote_volume?, trades?);
+        Some(Layout {
+            fields: names.len(),
+            required,
+            close_time: close_time?,
+            quote_volume,
+            trades,
+            taker_buy,
+            extras: Extras {
+                quote_volume: quote_volume.is_some(),
+                trades: trades.is_some(),
+                taker_buy: taker_buy.is_some(),
+            },
+        })
+    }
+
+    /// The candles of `bytes` (a header line, then rows), or `None` when the checked reader
+    /// must read them.
+    pub(super) fn parse(bytes: &[u8], interval: Option<Interval>, range: Option<TimeRange>) -> Option<BarColumns> {
+        let nl = bytes.iter().position(|&b| b == b'\n')?;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min((bytes.len() - nl) / MIN_PIECE_BYTES)
+            .max(1);
+        parse_in(bytes, interval, range, threads)
+    }
+
+    /// [`parse`] with the rows cut into `threads` pieces, each parsed on its own thread.
+    pub(super) fn parse_in(
+        bytes: &[u8],
+        interval: Option<Interval>,
+        range: Option<TimeRange>,
+        threads: usize,
+    ) -> Option<BarColumns> {
+        let nl = bytes.iter().position(|&b| b == b'\n')?;
+        let layout = header(&bytes[..nl])?;
+        let pieces = split(&bytes[nl + 1..], threads.max(1));
+        let parts: Vec<Option<BarColumns>> = if pieces.len() == 1 {
+            vec![rows(pieces[0], &layout, interval, range)]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = pieces.iter().map(|p| s.spawn(|| rows(p, &layout, interval, range))).collect();
+                handles.into_iter().map(|h| h.join().ok().flatten()).collect()
+            })
+        };
+        let mut parts = parts.into_iter();
+        let mut cols = parts.next()??;
+        for part in parts {
+            let part = part?;
+            if let (Some(&last), Some(&first)) = (cols.open_time.last(), part.open_time.first())
+                && first <= last
+            {
+                return None;
+            }
+            append(&mut cols, part);
+        }
+        Some(cols)
+    }
+
+    /// `body` cut into about `n` pieces, each ending at a newline (the last at the end).
+    fn split(body: &[u8], n: usize) -> Vec<&[u8]> {
+        let mut pieces = Vec::with_capacity(n);
+        let mut start = 0;
+        for k in 1..n {
+            let target = (body.len() * k / n).max(start);
+            let Some(off) = body[target..].iter().position(|&b| b == b'\n') else { break };
+            let end = target + off + 1;
+            pieces.push(&body[start..end]);
+            start = end;
+        }
+        pieces.push(&body[start..]);
+        pieces
+    }
+
+    fn append(to: &mut BarColumns, from: BarColumns) {
+        fn ext<T>(a: &mut Option<Vec<T>>, b: Option<Vec<T>>) {
+            if let (Some(a), Some(b)) = (a.as_mut(), b) {
+                a.extend(b);
+            }
+        }
+        to.open_time.extend(from.open_time);
+        to.open.extend(from.open);
+        to.high.extend(from.high);
+        to.low.extend(from.low);
+        to.close.extend(from.close);
+        to.volume.extend(from.volume);
+        ext(&mut to.quote_volume, from.quote_volume);
+        ext(&mut to.trades, from.trades);
+        ext(&mut to.taker_buy_base, from.taker_buy_base);
+        ext(&mut to.taker_buy_quote, from.taker_buy_quote);
+    }
+
+    fn int(field: &[u8]) -> Option<i64> {
+        std::str::from_utf8(field.trim_ascii()).ok()?.parse().ok()
+    }
+
+    fn num(field: &[u8]) -> Option<f64> {
+        std::str::from_utf8(field.trim_ascii()).ok()?.parse::<f64>().ok().filter(|v| v.is_finite())
+    }
+
+    /// The rows of one piece, each checked as the checked reader checks it.
+    fn rows(piece: &[u8], l: &Layout, interval: Option<Interval>, range: Option<TimeRange>) -> Option<BarColumns> {
+        if piece.contains(&b'"') || piece.contains(&b'\r') {
+            return None;
+        }
+        let piece = piece.strip_suffix(b"\n").unwrap_or(piece);
+        if piece.is_empty() {
+            return Some(BarColumns::with_extras(l.extras, 0));
+        }
+        let n = piece.iter().filter(|&&b| b == b'\n').count() + 1;
+        let mut cols = BarColumns::with_extras(l.extras, n);
+        let mut fields: Vec<&[u8]> = Vec::with_capacity(l.fields);
+        for line in piece.split(|&b| b == b'\n') {
+            fields.clear();
+            fields.extend(line.split(|&b| b == b','));
+            if line.is_empty() || fields.len() != l.fields {
+                return None;
+            }
+            let t = int(fields[l.required[0]])?;
+            if range.is_some_and(|r| r.problem(Timestamp(t)).is_some()) {
+                return None;
+            }
+            if let Some(iv) = interval {
+                if !iv.is_aligned(Timestamp(t)) {
+                    return None;
+                }
+                if let Some(ci) = l.close_time
+                    && int(fields[ci])? != iv.close_time(Timestamp(t)).0
+                {
+                    return None;
+                }
+            }
+            if cols.open_time.last().is_some_and(|&prev| t <= prev) {
+                return None;
+            }
+            cols.open_time.push(t);
+            cols.open.push(num(fields[l.required[1]])?);
+            cols.high.push(num(fields[l.required[2]])?);
+            cols.low.push(num(fields[l.required[3]])?);
+            cols.close.push(num(fields[l.required[4]])?);
+            cols.volume.push(num(fields[l.required[5]])?);
+            if let (Some(i), Some(c)) = (l.quote_volume, cols.quote_volume.as_mut()) {
+                c.push(num(fields[i])?);
+            }
+            if let (Some(i), Some(c)) = (l.trades, cols.trades.as_mut()) {
+                c.push(u64::try_from(int(fields[i])?).ok()?);
+            }
+            if let (Some((b, q)), Some(cb), Some(cq)) =
+                (l.taker_buy, cols.taker_buy_base.as_mut(), cols.taker_buy_quote.as_mut())
+            {
+                cb.push(num(fields[b])?);
+                cq.push(num(fields[q])?);
+            }
+            if cols.row(cols.len() - 1).problem().is_some() {
+                return None;
+            }
+        }
+        Some(cols)
+    }
+}
+
 /// Writes bars as CSV (atomically): the OHLCV columns, then `close_time_ms` when `interval`
 /// is given, then whichever optional columns the bars carry. Floats are written in Rust's
 /// shortest round-trip form, so reading the file back gives the same bits.
@@ -327,6 +565,71 @@ mod tests {
                 }
                 other => panic!("{text:?} gave {other:?}"),
             }
+        }
+    }
+
+    /// The checked reader alone (the reader before the fast path).
+    fn checked(s: &str, iv: Option<Interval>) -> Result<Bars> {
+        read_csv_impl(s.as_bytes(), Path::new("t.csv"), iv, None)
+    }
+
+    #[test]
+    fn fast_path_reads_what_the_checked_reader_reads_in_any_number_of_pieces() {
+        let mut text = String::from(
+            "extra, open_time_ms ,open,high,low,close,volume,close_time_ms,quote_volume,trades,taker_buy_base_volume,taker_buy_quote_volume\n",
+        );
+        let mut price = 100.0f64;
+        for i in 0..500i64 {
+            let (o, c) = (price, price * (1.0 + ((i * 7919) % 13 - 6) as f64 * 1e-3));
+            price = c;
+            let pad = if i % 5 == 0 { "  " } else { "" };
+            text.push_str(&format!(
+                "x{i},{pad}{},{o},{}, {} ,{c:e},{}{pad},{},0.{i},{},1e-3,2.5\n",
+                i * 60_000,
+                o.max(c) * 1.001,
+                o.min(c) * 0.999,
+                i as f64 / 3.0,
+                i * 60_000 + 59_999,
+                i * 3,
+            ));
+        }
+        let want = checked(&text, Some(Interval::M1)).unwrap();
+        for threads in [1, 2, 3, 7] {
+            let cols = fast::parse_in(text.as_bytes(), Some(Interval::M1), None, threads).expect("the fast path");
+            assert_eq!(Bars::from_columns(cols).unwrap(), want, "{threads} pieces");
+        }
+        // Without the last newline, and through the public reader.
+        let trimmed = text.trim_end();
+        assert_eq!(fast::parse_in(trimmed.as_bytes(), Some(Interval::M1), None, 3).map(|c| c.len()), Some(500));
+        assert_eq!(read(trimmed, Some(Interval::M1)).unwrap(), want);
+    }
+
+    #[test]
+    fn fast_path_leaves_anything_unusual_to_the_checked_reader() {
+        let head = "open_time_ms,open,high,low,close,volume\n";
+        for body in [
+            "0,1,1,1,1,1\r\n60000,1,1,1,1,1\r\n",
+            "\"0\",1,1,1,1,1\n",
+            "0,1,1,1,1,1\n\n60000,1,1,1,1,1\n",
+            "0,1,1,1,1\n",
+            "0,1,1,1,1,1,1\n",
+            "0,1,x,1,1,1\n",
+            "0,1,1,1,1,inf\n",
+            "60000,1,1,1,1,1\n0,1,1,1,1,1\n",
+            "0,1,1,1,1,1\n0,1,1,1,1,1\n",
+            "0,2,1,1,1,1\n",
+            "30000,1,1,1,1,1\n",
+        ] {
+            let text = format!("{head}{body}");
+            for threads in [1, 2] {
+                assert!(fast::parse_in(text.as_bytes(), Some(Interval::M1), None, threads).is_none(), "{body:?}");
+            }
+            // The public reader then says exactly what the checked reader says.
+            let (a, b) = (read(&text, Some(Interval::M1)), checked(&text, Some(Interval::M1)));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{body:?}");
+        }
+        for header in ["open,high,low,close,volume\n", "open_time_ms,open,open,high,low,close,volume\n"] {
+            assert!(fast::parse_in(format!("{header}0,1,1,1,1,1\n").as_bytes(), None, None, 1).is_none());
         }
     }
 

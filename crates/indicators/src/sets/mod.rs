@@ -89,14 +89,19 @@ impl FeatureSet {
 
     /// Computes the set over `bars`.
     pub fn compute(self, bars: &Bars) -> FeatureFrame {
-        compute_stream(self.stream().as_mut(), bars)
+        let mut frame = FeatureFrame::default();
+        self.compute_into(bars, &mut frame);
+        frame
     }
 
     /// [`compute`](FeatureSet::compute) into `frame`, reusing its column buffers (no allocation
     /// when `frame` already held this set for as many bars, e.g. when features are recomputed
     /// every period).
     pub fn compute_into(self, bars: &Bars, frame: &mut FeatureFrame) {
-        compute_stream_into(self.stream().as_mut(), bars, frame);
+        match self {
+            FeatureSet::Talib => talib::compute_into(bars, frame),
+            _ => compute_stream_into(self.stream().as_mut(), bars, frame),
+        }
     }
 
     /// Computes the set over `bars` of interval `fine`, plus the same set computed on `coarse`
@@ -132,10 +137,15 @@ pub fn compute_stream(stream: &mut dyn FeatureStream, bars: &Bars) -> FeatureFra
 
 /// Runs a stream over a series into `frame`, reusing its buffers.
 pub fn compute_stream_into(stream: &mut dyn FeatureStream, bars: &Bars, frame: &mut FeatureFrame) {
-    let n = bars.len();
-    let w = stream.names().len();
     frame.reshape(stream.names(), bars.open_time());
-    let cols = frame.columns_mut();
+    fill_columns(bars, frame.columns_mut(), |bar, out| stream.update(bar, out));
+}
+
+/// Extends `cols` (empty, with room for every bar) by one value per bar: `update` writes a bar's
+/// row (one value per column) into its `out`.
+pub(crate) fn fill_columns(bars: &Bars, cols: &mut [Vec<f64>], mut update: impl FnMut(&Bar, &mut [f64])) {
+    let n = bars.len();
+    let w = cols.len();
     // Rows go into a small row-major block (cache-resident), then each column's segment is
     // copied contiguously: far cheaper than scattering every row over w column streams.
     const BLOCK: usize = 128;
@@ -146,7 +156,7 @@ pub fn compute_stream_into(stream: &mut dyn FeatureStream, bars: &Bars, frame: &
         let len = BLOCK.min(n - start);
         for r in 0..len {
             let bar = bars_iter.next().expect("n bars");
-            stream.update(&bar, &mut block[r * w..(r + 1) * w]);
+            update(&bar, &mut block[r * w..(r + 1) * w]);
         }
         for (k, col) in cols.iter_mut().enumerate() {
             col.extend((0..len).map(|r| block[r * w + k]));
