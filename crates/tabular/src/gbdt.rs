@@ -708,6 +708,9 @@ impl Gbdt {
             } else {
                 gh_rows.chunks_mut(w * 2).enumerate().for_each(gradient);
             }
+            if let Some(r) = rows.as_mut() {
+                r.sum_root();
+            }
             // Grow one oblivious tree: at each level the best border of every feature (in
             // parallel, each with its own buffers), then the best feature.
             let mut splits = Vec::with_capacity(config.depth);
@@ -717,7 +720,7 @@ impl Gbdt {
             let values = if let Some(rows) = rows.as_mut() {
                 for level in 0..config.depth {
                     let nl = 1usize << level;
-                    let ctx = SplitContext::from_totals(w, nl, lambda, rows.totals(nl));
+                    let ctx = SplitContext::from_totals(w, nl, lambda, rows.totals().to_vec());
                     let per_feature = hist::search_level(&ctx, rows, &bins, &nbs, &splittable, &mut hists, level);
                     let Some((gain, f, t)) = pick_split(per_feature) else { break };
                     model.gains[f] += gain;
@@ -726,7 +729,7 @@ impl Gbdt {
                     splits.push(Split { feature: f, border });
                 }
                 let nl = 1usize << splits.len();
-                let values = tree_values(&rows.totals(nl), nl);
+                let values = tree_values(rows.totals(), nl);
                 rows.add_leaf_values(&mut raw, &values);
                 values
             } else {
@@ -1087,6 +1090,7 @@ mod tests {
         for (q, v) in gh.iter_mut().enumerate() {
             *v = q as f64;
         }
+        rows.sum_root();
         let bins: Vec<Vec<u8>> = (0..3).map(|f| (0..n).map(|i| ((i * (7 + f * 13)) % 11) as u8).collect()).collect();
         let mut leaf = vec![0usize; n];
         for (level, (f, t)) in [(0usize, 5usize), (1, 2), (2, 8)].into_iter().enumerate() {
@@ -1104,7 +1108,7 @@ mod tests {
         for i in 0..n {
             assert_eq!(raw_rows[i * w], (leaf[i] * w) as f64, "row {i}");
         }
-        let tot = rows.totals(8);
+        let tot = rows.totals();
         for l in 0..8 {
             let want: f64 = (0..n).filter(|&i| leaf[i] == l).map(|i| (i * 2 * w) as f64).sum();
             assert_eq!(tot[l * 2 * w], want, "leaf {l}");

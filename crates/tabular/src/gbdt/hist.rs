@@ -25,6 +25,8 @@ pub(super) struct Rows {
     gh_next: Vec<f64>,
     /// Leaf `l`'s positions are `starts[l]..starts[l + 1]`.
     starts: Vec<usize>,
+    /// Per leaf: its `(G, H)` per output, summed in row order.
+    tot: Vec<f64>,
 }
 
 impl Rows {
@@ -36,6 +38,7 @@ impl Rows {
             gh: vec![0.0; n * 2 * w],
             gh_next: vec![0.0; n * 2 * w],
             starts: vec![0, n],
+            tot: vec![0.0; 2 * w],
         }
     }
 
@@ -49,21 +52,18 @@ impl Rows {
         &mut self.gh
     }
 
-    /// Per leaf of `nl`: its `(G, H)` per output, summed in row order.
-    pub(super) fn totals(&self, nl: usize) -> Vec<f64> {
-        let w2 = self.w2;
-        let mut tot = vec![0.0; nl * w2];
-        let one = |(l, cell): (usize, &mut [f64])| {
-            for row in self.gh[self.starts[l] * w2..self.starts[l + 1] * w2].chunks_exact(w2) {
-                add_row(cell, row);
-            }
-        };
-        if nl > 1 && rayon::current_num_threads() > 1 {
-            tot.par_chunks_mut(w2).enumerate().for_each(one);
-        } else {
-            tot.chunks_mut(w2).enumerate().for_each(one);
+    /// Sums the root's `(G, H)` per output (in row order), once the `(g, h)` rows are filled.
+    pub(super) fn sum_root(&mut self) {
+        self.tot.clear();
+        self.tot.resize(self.w2, 0.0);
+        for row in self.gh.chunks_exact(self.w2) {
+            add_row(&mut self.tot, row);
         }
-        tot
+    }
+
+    /// Per leaf: its `(G, H)` per output, summed in row order.
+    pub(super) fn totals(&self) -> &[f64] {
+        &self.tot
     }
 
     /// Splits each of the `nl` leaves by `bins[row] > t` (stable): leaf `l`'s rows with bin ≤ t
@@ -79,30 +79,38 @@ impl Rows {
             (di, dg) = (rest_i, rest_g);
             parts.push((&self.idx[s..e], &self.gh[s * w2..e * w2], a, b));
         }
-        let one = |(si, sg, di, dg): (&[u32], &[f64], &mut [u32], &mut [f64])| -> usize {
+        // Each leaf's rows moved to its children, whose totals are summed on the way (in row
+        // order, as a pass over each child's rows would).
+        let one = |(si, sg, di, dg): (&[u32], &[f64], &mut [u32], &mut [f64])| -> (usize, Vec<f64>) {
             let left = si.iter().filter(|&&i| bins[i as usize] as usize <= t).count();
+            let mut tot = vec![0.0; 2 * w2];
+            let (tl, tr) = tot.split_at_mut(w2);
             let (mut a, mut b) = (0, left);
             for (&i, row) in si.iter().zip(sg.chunks_exact(w2)) {
                 let pos = if bins[i as usize] as usize > t {
+                    add_row(tr, row);
                     b += 1;
                     b - 1
                 } else {
+                    add_row(tl, row);
                     a += 1;
                     a - 1
                 };
                 di[pos] = i;
-                dg[pos * w2..(pos + 1) * w2].copy_from_slice(row);
+                copy_row(&mut dg[pos * w2..(pos + 1) * w2], row);
             }
-            left
+            (left, tot)
         };
-        let lefts: Vec<usize> = if nl > 1 && rayon::current_num_threads() > 1 {
+        let lefts: Vec<(usize, Vec<f64>)> = if nl > 1 && rayon::current_num_threads() > 1 {
             parts.into_par_iter().map(one).collect()
         } else {
             parts.into_iter().map(one).collect()
         };
+        self.tot.clear();
         let mut starts = Vec::with_capacity(2 * nl + 1);
-        for (l, left) in lefts.into_iter().enumerate() {
+        for (l, (left, tot)) in lefts.into_iter().enumerate() {
             starts.extend([self.starts[l], self.starts[l] + left]);
+            self.tot.extend(tot);
         }
         starts.push(self.idx.len());
         self.starts = starts;
@@ -134,6 +142,20 @@ pub(super) struct FeatureHist {
 impl FeatureHist {
     pub(super) fn new(nb: usize, max_leaves: usize, w: usize) -> Self {
         FeatureHist { hist: vec![0.0; max_leaves * nb * w * 2], gain: vec![0.0; nb] }
+    }
+}
+
+/// `dst = src` for one `(g, h)` row (fixed widths for 1 and 3 outputs, so no call to `memcpy`).
+#[inline(always)]
+fn copy_row(dst: &mut [f64], src: &[f64]) {
+    fn fixed<const N: usize>(dst: &mut [f64], src: &[f64]) {
+        let (d, s): (&mut [f64; N], &[f64; N]) = (dst.try_into().unwrap(), src.try_into().unwrap());
+        *d = *s;
+    }
+    match src.len() {
+        2 => fixed::<2>(dst, src),
+        6 => fixed::<6>(dst, src),
+        _ => dst.copy_from_slice(src),
     }
 }
 
