@@ -347,6 +347,7 @@ pub fn write_table_parquet(path: &Path, key: &str, keys: &[i64], names: &[String
         .set_encoding(Encoding::BYTE_STREAM_SPLIT)
         .set_column_encoding(key.into(), Encoding::DELTA_BINARY_PACKED)
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("1 is a valid zstd level")))
+        .set_max_row_group_row_count(Some(TABLE_ROW_GROUP_ROWS))
         .build();
     // Column `c` over rows `[a, b)`: built a slice at a time inside the encoding threads, so the
     // copies stay in cache and the whole table is never held twice.
@@ -375,6 +376,11 @@ pub fn write_table_parquet(path: &Path, key: &str, keys: &[i64], names: &[String
         Ok(())
     })
 }
+
+/// Rows per row group of [`write_table_parquet`]: a row group is encoded whole in memory before it
+/// is written, so smaller groups than parquet-rs's default (1,048,576) keep the peak memory of a
+/// 1M-row feature file ~240 MB lower at the same speed.
+const TABLE_ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// Rows encoded per call of a column writer.
 const ENCODE_PIECE_ROWS: usize = 64 * 1024;
