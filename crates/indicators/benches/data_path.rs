@@ -11,7 +11,8 @@
 //! ```
 //!
 //! The job is the same three library calls as `bins/vane/src/commands/features.rs`:
-//! `read_bars_file_with_interval`, `FeatureSet::compute`, `write_table_parquet`.
+//! `read_bars_file_with_interval`, `FeatureSet::compute`, `write_table_parquet_owned`. (An older
+//! build of this file, for the "before" figures, calls `write_table_parquet` in `job`.)
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use vane_core::{Bar, Bars, Timestamp};
 use vane_indicators::{FeatureFrame, FeatureSet};
-use vane_market_data::{read_bars_file_with_interval, write_table_parquet};
+use vane_market_data::{read_bars_file_with_interval, write_table_parquet, write_table_parquet_owned};
 
 const N: usize = 1_000_000;
 const REPEAT: usize = 5;
@@ -60,8 +61,8 @@ fn write_csv(bars: &Bars, path: &Path) {
 /// `vane features --input csv --set talib --output parquet`, as the CLI runs it.
 fn job(csv: &Path, out: &Path) {
     let (bars, _interval) = read_bars_file_with_interval(csv, None).expect("read");
-    let frame = FeatureSet::Talib.compute(&bars);
-    write_table_parquet(out, "open_time_ms", frame.open_time(), frame.names(), frame.columns()).expect("write");
+    let (open_time, names, columns) = FeatureSet::Talib.compute(&bars).into_parts();
+    write_table_parquet_owned(out, "open_time_ms", open_time, &names, columns).expect("write");
 }
 
 fn median_ms(mut f: impl FnMut()) -> f64 {

@@ -93,6 +93,11 @@ impl FeatureFrame {
         &self.columns
     }
 
+    /// The open times, names and columns, taking them out of the frame.
+    pub fn into_parts(self) -> (Vec<i64>, Vec<String>, Vec<Vec<f64>>) {
+        (self.open_time, self.names, self.columns)
+    }
+
     /// The column called `name`.
     pub fn column(&self, name: &str) -> Option<&[f64]> {
         self.names.iter().position(|n| n == name).map(|i| self.columns[i].as_slice())

@@ -327,14 +327,65 @@ fn read_file(
 /// Writes a table of `f64` columns keyed by an `Int64` column (feature frames, predictions),
 /// zstd-compressed, atomically. NaN values are written as nulls.
 pub fn write_table_parquet(path: &Path, key: &str, keys: &[i64], names: &[String], columns: &[Vec<f64>]) -> Result<()> {
+    // Column `c` over rows `[a, b)`: copied a slice at a time inside the encoding threads, so the
+    // copies stay in cache and the whole table is never held twice.
+    let slice = |c: usize, a: usize, b: usize| -> ArrayRef {
+        if c == 0 {
+            return Arc::new(Int64Array::from(keys[a..b].to_vec()));
+        }
+        Arc::new(nan_as_null(Float64Array::from(columns[c - 1][a..b].to_vec())))
+    };
+    write_table(path, key, keys.len(), names, columns.iter().map(Vec::len), &slice)
+}
+
+/// [`write_table_parquet`] taking the columns: the encoders read them in place, with no copy.
+pub fn write_table_parquet_owned(
+    path: &Path,
+    key: &str,
+    keys: Vec<i64>,
+    names: &[String],
+    columns: Vec<Vec<f64>>,
+) -> Result<()> {
+    let rows = keys.len();
+    let lens: Vec<usize> = columns.iter().map(Vec::len).collect();
+    let keys = Int64Array::from(keys);
+    let columns: Vec<Float64Array> = columns.into_iter().map(Float64Array::from).collect();
+    let slice = |c: usize, a: usize, b: usize| -> ArrayRef {
+        if c == 0 {
+            return Arc::new(keys.slice(a, b - a));
+        }
+        Arc::new(nan_as_null(columns[c - 1].slice(a, b - a)))
+    };
+    write_table(path, key, rows, names, lens.into_iter(), &slice)
+}
+
+/// `values` with a null for each NaN (unchanged when there is none).
+fn nan_as_null(values: Float64Array) -> Float64Array {
+    if !values.values().iter().any(|v| v.is_nan()) {
+        return values;
+    }
+    let mut nulls = NullBufferBuilder::new(values.len());
+    for v in values.values().iter() {
+        nulls.append(!v.is_nan());
+    }
+    let (_, values, _) = values.into_parts();
+    Float64Array::new(values, nulls.finish())
+}
+
+/// The table writer of [`write_table_parquet`]: `slice(c, a, b)` gives column `c` (0 the key)
+/// over rows `[a, b)`.
+fn write_table(
+    path: &Path,
+    key: &str,
+    rows: usize,
+    names: &[String],
+    lens: impl Iterator<Item = usize>,
+    slice: &(dyn Fn(usize, usize, usize) -> ArrayRef + Sync),
+) -> Result<()> {
     let mut fields = vec![Field::new(key, DataType::Int64, false)];
-    for (n, c) in names.iter().zip(columns) {
-        if c.len() != keys.len() {
-            return Err(MarketDataError::InvalidArgument(format!(
-                "column {n} has {} rows, {key} has {}",
-                c.len(),
-                keys.len()
-            )));
+    for (n, len) in names.iter().zip(lens) {
+        if len != rows {
+            return Err(MarketDataError::InvalidArgument(format!("column {n} has {len} rows, {key} has {rows}")));
         }
         fields.push(Field::new(n, DataType::Float64, true));
     }
@@ -349,29 +400,10 @@ pub fn write_table_parquet(path: &Path, key: &str, keys: &[i64], names: &[String
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("1 is a valid zstd level")))
         .set_max_row_group_row_count(Some(TABLE_ROW_GROUP_ROWS))
         .build();
-    // Column `c` over rows `[a, b)`: built a slice at a time inside the encoding threads, so the
-    // copies stay in cache and the whole table is never held twice.
-    let slice = |c: usize, a: usize, b: usize| -> ArrayRef {
-        if c == 0 {
-            return Arc::new(Int64Array::from(keys[a..b].to_vec()));
-        }
-        let col = &columns[c - 1][a..b];
-        let nulls = if col.iter().any(|v| v.is_nan()) {
-            let mut nulls = NullBufferBuilder::new(col.len());
-            for v in col {
-                nulls.append(!v.is_nan());
-            }
-            nulls.finish()
-        } else {
-            None
-        };
-        Arc::new(Float64Array::new(col.to_vec().into(), nulls))
-    };
     write_atomic(path, |w, tmp| {
         let writer =
             ArrowWriter::try_new(w, Arc::clone(&schema), Some(props)).map_err(|e| MarketDataError::parquet(tmp, e))?;
-        let file =
-            encode_parallel(writer, &schema, keys.len(), &slice).map_err(|e| MarketDataError::parquet(tmp, e))?;
+        let file = encode_parallel(writer, &schema, rows, slice).map_err(|e| MarketDataError::parquet(tmp, e))?;
         file.close().map_err(|e| MarketDataError::parquet(tmp, e))?;
         Ok(())
     })

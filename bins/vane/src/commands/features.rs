@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use vane_artifact::check_output;
 use vane_indicators::FeatureSet;
-use vane_market_data::{ParquetStore, is_parquet, read_bars_file_with_interval, write_table_parquet};
+use vane_market_data::{ParquetStore, is_parquet, read_bars_file_with_interval, write_table_parquet_owned};
 
 use crate::args::features::FeaturesArgs;
 use crate::failure::usage;
@@ -40,16 +40,19 @@ pub(crate) fn run(a: FeaturesArgs) -> Result<Features> {
         }
         None => a.set.compute(&bars),
     };
+    let (rows, columns) = (frame.len(), frame.names().len());
     match &a.output {
         None => frame.write_csv(&mut std::io::BufWriter::new(std::io::stdout().lock()))?,
         Some(p) if is_parquet(p) => {
-            write_table_parquet(p, "open_time_ms", frame.open_time(), frame.names(), frame.columns())?
+            // The frame is handed over: the parquet encoders read its columns in place.
+            let (open_time, names, cols) = frame.into_parts();
+            write_table_parquet_owned(p, "open_time_ms", open_time, &names, cols)?
         }
         Some(p) => vane_artifact::write_atomic_with(p, |w, tmp| {
             frame.write_csv(w).with_context(|| format!("writing {}", tmp.display()))
         })?,
     }
-    Ok(Features { rows: frame.len(), columns: frame.names().len(), set: a.set, output: a.output })
+    Ok(Features { rows, columns, set: a.set, output: a.output })
 }
 
 impl Render for Features {
