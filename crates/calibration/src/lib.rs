@@ -37,7 +37,10 @@ pub use choose::{Choice, choose};
 pub use error::{CalibrationError, Result};
 pub use isotonic::Isotonic;
 pub use multiclass::{OneVsRest, Shrinkage, Temperature};
-pub use multiclass_choose::{MulticlassCalibrator, MulticlassChoice, MulticlassMethod, choose_multiclass};
+pub use multiclass_choose::{
+    MulticlassCalibrator, MulticlassChoice, MulticlassMethod, PIPELINE_METHODS, choose_multiclass,
+    choose_multiclass_among,
+};
 pub use platt::Platt;
 
 /// How to calibrate binary scores.

@@ -316,3 +316,25 @@ fn bad_input_is_an_error_naming_it() {
     assert_eq!(e.class(), vane_core::ErrorClass::Data);
     assert!(MulticlassCalibrator::fit(MulticlassMethod::OvrPlatt, &ok, &[0, 0]).is_err());
 }
+
+#[test]
+fn the_pipeline_candidates_start_from_shrinkage_and_fall_back_to_the_identity() {
+    use vane_calibration::{PIPELINE_METHODS, choose_multiclass_among};
+    // Calibrated rows: shrinkage is the default pick, and its λ stays near 0 (the model's
+    // probabilities are kept); the identity is scored for the record but not a candidate.
+    let (probs, y) = calibrated(3000, 2);
+    let (cal, choice) = choose_multiclass_among(&probs, &y, 0.3, &PIPELINE_METHODS).unwrap();
+    assert_eq!(choice.chosen, MulticlassMethod::Shrink, "{}", choice.reason);
+    let MulticlassCalibrator::Shrink(s) = &cal else { panic!("{cal:?}") };
+    assert!(s.lambda < 0.1, "λ = {} on calibrated rows", s.lambda);
+    assert!(choice.identity_log_loss.is_some() && choice.ovr_platt_log_loss.is_none(), "{choice:?}");
+    // Overconfident rows: temperature scaling undoes a power-3 sharpening far better than a
+    // mixture can, beyond the noise, so it replaces the default.
+    let (cal, choice) = choose_multiclass_among(&sharpen(&probs), &y, 0.3, &PIPELINE_METHODS).unwrap();
+    assert_eq!(choice.chosen, MulticlassMethod::Temperature, "{}", choice.reason);
+    assert!(matches!(cal, MulticlassCalibrator::Temperature { .. }));
+    // Too few rows to fit either: the identity.
+    let (probs, y) = calibrated(8, 4);
+    let (cal, choice) = choose_multiclass_among(&probs, &y, 0.3, &PIPELINE_METHODS).unwrap();
+    assert_eq!((cal, choice.chosen), (MulticlassCalibrator::Identity, MulticlassMethod::Identity));
+}

@@ -110,6 +110,10 @@ pub const GBDT: &str = "gbdt";
 /// whose earlier windows hold fewer than [`MIN_CALIBRATION_ROWS`] rows (always the first). The
 /// verdict scores this one, on the windows that have it.
 pub const GBDT_CALIBRATED: &str = "gbdt_calibrated";
+/// A baseline beside [`GBDT_CALIBRATED`]: the class frequencies of the earlier windows'
+/// out-of-sample rows (add-one smoothed) — the base rate the shrinkage calibrator pulls
+/// towards, alone. Beating it says the model adds something beyond a more recent base rate.
+pub const EARLIER_BASE_RATE: &str = "earlier_base_rate";
 /// The fewest earlier out-of-sample rows a window's calibrator is chosen on.
 pub const MIN_CALIBRATION_ROWS: usize = 60;
 /// The multinomial logistic regression baseline on the same features.
@@ -141,6 +145,10 @@ pub struct WindowMetrics {
     /// the first).
     #[serde(default)]
     pub min_conf: Option<f64>,
+    /// The calibration method the chooser picked on the earlier windows' out-of-sample rows for
+    /// this window's [`GBDT_CALIBRATED`] scores (None: too few earlier rows, so not scored).
+    #[serde(default)]
+    pub calibrator: Option<vane_calibration::MulticlassMethod>,
 }
 
 /// A window's decisions backtested per symbol with costs (close to close, BUY +1, SELL −1,
@@ -177,6 +185,11 @@ pub struct Verdict {
     pub beats_base_rate: bool,
     /// One sentence for people.
     pub text: String,
+    /// The pooled log-loss difference against [`EARLIER_BASE_RATE`] instead of the majority
+    /// baseline, with its 95 % interval: `[difference, low, high]` (negative: the model adds
+    /// something beyond the more recent base rate). None for the raw-GBDT verdict.
+    #[serde(default)]
+    pub vs_earlier_base_rate: Option<[f64; 3]>,
 }
 
 /// `metrics.json`: out-of-sample metrics per window and aggregated, beside the baselines.

@@ -8,7 +8,7 @@
 //! purged from the rows it trains on — and fits its normaliser (and percentile thresholds) on its
 //! training rows only. Each window is scored beside the majority baseline (the class frequencies
 //! of its training part), the scores are pooled over every out-of-sample row, the verdict says
-//! whether the model beats the base rate, and `vane_calibration::choose_multiclass` is fitted on
+//! whether the model beats the base rate, and `vane_calibration::choose_multiclass_among` (the pipeline candidates) is fitted on
 //! the pooled out-of-sample predictions only.
 
 use std::collections::BTreeMap;
@@ -225,6 +225,7 @@ pub(crate) fn run(
             trees: 0,
             trading: BTreeMap::new(),
             min_conf: None,
+            calibrator: None,
         });
         windows.push(SequenceWindow {
             train_rows: plan.train.len(),
@@ -255,7 +256,8 @@ pub(crate) fn run(
     ]);
     // The calibrator: fitted on the pooled out-of-sample rows only (no window model was fitted
     // or early-stopped on them).
-    let (calibrator, choice) = vane_calibration::choose_multiclass(&pooled_model, &pooled_y, 0.3)?;
+    let (calibrator, choice) =
+        vane_calibration::choose_multiclass_among(&pooled_model, &pooled_y, 0.3, &vane_calibration::PIPELINE_METHODS)?;
     let reliability = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled_model, 10)?;
     let points = reliability
         .iter()

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use vane_artifact::ModelId;
-use vane_calibration::MulticlassCalibrator;
+use vane_calibration::{MulticlassCalibrator, MulticlassMethod};
 use vane_core::{ClassProbs, Symbol};
 use vane_costs::CostModel;
 use vane_indicators::FeatureSet;
@@ -22,8 +22,8 @@ use vane_validation::{WalkForward, WindowUnit, horizon_spans};
 use vane_labeling::fixed::classify;
 
 use crate::artifacts::{
-    FeatureSchema, GBDT, GBDT_CALIBRATED, Inference, LOGISTIC, MAJORITY, MIN_CALIBRATION_ROWS, ModelExtras,
-    ModelMetrics, Scores, Trading, Verdict, WindowMetrics, write_model_dir,
+    EARLIER_BASE_RATE, FeatureSchema, GBDT, GBDT_CALIBRATED, Inference, LOGISTIC, MAJORITY, MIN_CALIBRATION_ROWS,
+    ModelExtras, ModelMetrics, Scores, Trading, Verdict, WindowMetrics, write_model_dir,
 };
 use crate::config::{Mode, TrainConfig};
 use crate::error::{PipelineError, Result};
@@ -181,7 +181,7 @@ fn trading(
     rets: &[f64],
     costs: &CostModel,
     per_window: &[WindowPreds],
-    cals: &[Option<MulticlassCalibrator>],
+    cals: &[Option<(MulticlassCalibrator, MulticlassMethod)>],
     windows: &mut [WindowMetrics],
 ) -> Result<()> {
     use vane_backtest::{Mapping, positions_from_signals};
@@ -197,8 +197,8 @@ fn trading(
         // Calibrator and min_conf from the earlier windows only.
         let prior_rows: Vec<usize> = per_window[..k].iter().flat_map(|(t, _)| t.iter().copied()).collect();
         let prior_p: Vec<Vec<f64>> = per_window[..k].iter().flat_map(|(_, p)| p[0].iter().cloned()).collect();
-        let cal = &cals[k];
-        let calibrate = |p: &[f64]| cal.as_ref().map_or_else(|| p.to_vec(), |c| c.apply(p));
+        let cal = cals[k].as_ref().map(|c| &c.0);
+        let calibrate = |p: &[f64]| cal.map_or_else(|| p.to_vec(), |c| c.apply(p));
         let mc = if prior_rows.is_empty() {
             0.5
         } else {
@@ -253,7 +253,10 @@ fn trading(
 /// Each window's calibrator as the shipped model would have had it then: chosen on the earlier
 /// windows' out-of-sample GBDT rows only (None — the identity — while they hold fewer than
 /// [`MIN_CALIBRATION_ROWS`] rows, or when the chooser refuses them).
-fn walk_forward_calibrators(per_window: &[WindowPreds], y: &[usize]) -> Vec<Option<MulticlassCalibrator>> {
+fn walk_forward_calibrators(
+    per_window: &[WindowPreds],
+    y: &[usize],
+) -> Vec<Option<(MulticlassCalibrator, MulticlassMethod)>> {
     (0..per_window.len())
         .map(|k| {
             let prior_p: Vec<Vec<f64>> = per_window[..k].iter().flat_map(|(_, p)| p[0].iter().cloned()).collect();
@@ -261,7 +264,9 @@ fn walk_forward_calibrators(per_window: &[WindowPreds], y: &[usize]) -> Vec<Opti
             if prior_p.len() < MIN_CALIBRATION_ROWS {
                 return None;
             }
-            vane_calibration::choose_multiclass(&prior_p, &prior_y, 0.3).map(|c| c.0).ok()
+            vane_calibration::choose_multiclass_among(&prior_p, &prior_y, 0.3, &vane_calibration::PIPELINE_METHODS)
+                .ok()
+                .map(|(cal, choice)| (cal, choice.chosen))
         })
         .collect()
 }
@@ -342,6 +347,7 @@ pub(crate) fn verdict(
         }
     );
     Ok(Verdict {
+        vs_earlier_base_rate: None,
         windows_beating_base_rate: won,
         windows: scored.len(),
         log_loss_diff: d,
@@ -546,6 +552,7 @@ fn fit_one(
             trees: m.trees(),
             trading: BTreeMap::new(),
             min_conf: None,
+            calibrator: None,
             train_rows: tr.len(),
             test_rows: te.len(),
             test_first_open_time_ms: panel.times[fold.test.start],
@@ -565,17 +572,25 @@ fn fit_one(
     // The rows the shipped model is scored on: those of windows with a calibrator.
     let (mut cal_y, mut cal_base) = (Vec::new(), Vec::new());
     for (k, (te, probs)) in per_window.iter().enumerate() {
-        let Some(cal) = &cals[k] else { continue };
+        let Some((cal, method)) = &cals[k] else { continue };
+        windows[k].calibrator = Some(*method);
         let cp = cal.apply_all(&probs[0]);
         let yte: Vec<usize> = te.iter().map(|&i| y[i]).collect();
         windows[k].scores.insert(GBDT_CALIBRATED.to_string(), Scores::of(&yte, &cp)?);
         pooled.entry(GBDT_CALIBRATED.to_string()).or_default().extend(cp);
+        let mut counts = [1.0f64; 3];
+        per_window[..k].iter().flat_map(|(t, _)| t.iter()).for_each(|&i| counts[y[i]] += 1.0);
+        let total: f64 = counts.iter().sum();
+        let earlier = vec![counts.iter().map(|c| c / total).collect::<Vec<f64>>(); yte.len()];
+        windows[k].scores.insert(EARLIER_BASE_RATE.to_string(), Scores::of(&yte, &earlier)?);
+        pooled.entry(EARLIER_BASE_RATE.to_string()).or_default().extend(earlier);
         cal_y.extend(yte);
         cal_base.extend(probs[2].iter().cloned());
     }
     // The calibrator: chosen on the out-of-sample predictions only (rows no window model was
     // fitted on, and not the early-stopping slices), by held-out log-loss, time-ordered.
-    let (calibrator, cal_choice) = vane_calibration::choose_multiclass(&pooled[GBDT], &pooled_y, 0.3)?;
+    let (calibrator, cal_choice) =
+        vane_calibration::choose_multiclass_among(&pooled[GBDT], &pooled_y, 0.3, &vane_calibration::PIPELINE_METHODS)?;
     let reliability_bins = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled[GBDT], 10)?;
     let reliability: Vec<vane_report::ReliabilityPoint> = reliability_bins
         .iter()
@@ -601,14 +616,32 @@ fn fit_one(
     metrics.pooled = pooled
         .iter()
         .map(|(name, p)| {
-            let ys = if name == GBDT_CALIBRATED { &cal_y } else { &pooled_y };
+            let ys = if name == GBDT_CALIBRATED || name == EARLIER_BASE_RATE { &cal_y } else { &pooled_y };
             Ok((name.clone(), Scores::of(ys, p)?))
         })
         .collect::<Result<_>>()?;
     // The shipped (calibrated) model on the windows that had a calibrator; the raw GBDT on every
     // window when none had (too few windows).
     metrics.verdict = Some(match pooled.get(GBDT_CALIBRATED) {
-        Some(cp) => verdict(&metrics.windows, GBDT_CALIBRATED, &cal_y, cp, &cal_base, cfg.seed)?,
+        Some(cp) => {
+            let mut v = verdict(&metrics.windows, GBDT_CALIBRATED, &cal_y, cp, &cal_base, cfg.seed)?;
+            // The same question against the base rate of the earlier windows alone: does the
+            // model add anything beyond a more recent base rate?
+            let e = verdict(&metrics.windows, GBDT_CALIBRATED, &cal_y, cp, &pooled[EARLIER_BASE_RATE], cfg.seed)?;
+            v.text += &format!(
+                "; against the earlier windows' base rate {:+.4} (95 % CI {:+.4} … {:+.4}): {}",
+                e.log_loss_diff,
+                e.log_loss_diff_ci95[0],
+                e.log_loss_diff_ci95[1],
+                if e.beats_base_rate {
+                    "the model adds to it"
+                } else {
+                    "the model adds nothing beyond it (the edge over the majority baseline is the more recent base rate's)"
+                }
+            );
+            v.vs_earlier_base_rate = Some([e.log_loss_diff, e.log_loss_diff_ci95[0], e.log_loss_diff_ci95[1]]);
+            v
+        }
         None => verdict(&metrics.windows, GBDT, &pooled_y, &pooled[GBDT], &pooled[MAJORITY], cfg.seed)?,
     });
     metrics.theta_at_edge = theta_at_edge;

@@ -57,7 +57,10 @@ fn train_writes_artifacts_and_predicts() {
         && w.scores["gbdt"].log_loss.is_finite()
         && w.scores["majority"].accuracy > 0.0
         && w.scores["logistic"].macro_f1.is_finite()));
-    assert_eq!(m.mean.keys().collect::<Vec<_>>(), ["gbdt", "gbdt_calibrated", "logistic", "majority"]);
+    assert_eq!(
+        m.mean.keys().collect::<Vec<_>>(),
+        ["earlier_base_rate", "gbdt", "gbdt_calibrated", "logistic", "majority"]
+    );
     assert!(m.theta_search.iter().any(|c| c.score.is_some()));
     assert!((0.0..=1.0).contains(&m.min_conf));
 
@@ -185,7 +188,10 @@ fn early_stopping_pooled_scores_and_a_verdict_per_model() {
     t.sort_unstable();
     assert_eq!(m.trees, t[t.len() / 2]);
     // Pooled scores for the model and both baselines, and a verdict that matches them.
-    assert_eq!(m.pooled.keys().collect::<Vec<_>>(), ["gbdt", "gbdt_calibrated", "logistic", "majority"]);
+    assert_eq!(
+        m.pooled.keys().collect::<Vec<_>>(),
+        ["earlier_base_rate", "gbdt", "gbdt_calibrated", "logistic", "majority"]
+    );
     let v = m.verdict.as_ref().unwrap();
     // The verdict scores the shipped model: each window calibrated by what the earlier windows
     // chose; the first has nothing before it and is not scored.
@@ -193,6 +199,9 @@ fn early_stopping_pooled_scores_and_a_verdict_per_model() {
     assert!(m.windows[1..].iter().all(|w| w.scores.contains_key("gbdt_calibrated")));
     assert_eq!(v.windows, m.windows.len() - 1);
     assert!(v.text.contains("the first window has no earlier out-of-sample rows"), "{}", v.text);
+    // Beside it, the same difference against the earlier windows' base rate alone.
+    let [de, lo, hi] = v.vs_earlier_base_rate.expect("compared with the earlier windows' base rate");
+    assert!(lo <= de && de <= hi && v.text.contains("against the earlier windows' base rate"), "{}", v.text);
     let later = &m.windows[1..];
     let won = later.iter().filter(|w| w.scores["gbdt_calibrated"].log_loss < w.scores["majority"].log_loss).count();
     assert_eq!(v.windows_beating_base_rate, won);

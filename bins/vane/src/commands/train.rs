@@ -14,7 +14,7 @@ use vane_pipeline::{Job, TrainReport, train};
 
 use crate::args::train::TrainArgs;
 use crate::output::Render;
-use vane_pipeline::artifacts::GBDT;
+use vane_pipeline::artifacts::{EARLIER_BASE_RATE, GBDT, GBDT_CALIBRATED, MAJORITY};
 
 #[derive(Serialize)]
 #[serde(untagged)]
@@ -85,16 +85,29 @@ impl Render for TrainReport {
             "out of sample (mean)", "accuracy", "macro-F1", "log-loss", "Brier", "ECE"
         );
         for (name, x) in &m.mean {
-            let label = if name == GBDT { name.clone() } else { format!("{name} baseline") };
+            let label = if name == GBDT {
+                format!("{name} (raw)")
+            } else if name == GBDT_CALIBRATED {
+                "gbdt (shipped)".to_string()
+            } else if name == EARLIER_BASE_RATE {
+                "earlier windows' base rate".to_string()
+            } else {
+                format!("{name} baseline")
+            };
             let _ = writeln!(
                 s,
                 "{label:<24} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4}",
                 x.accuracy, x.macro_f1, x.log_loss, x.brier, x.ece
             );
         }
-        if let Some(g) = m.pooled.get(GBDT) {
-            let _ =
-                writeln!(s, "pooled over every out-of-sample row: gbdt log-loss {:.4}, ECE {:.4}", g.log_loss, g.ece);
+        let pooled: Vec<String> = [GBDT_CALIBRATED, GBDT, MAJORITY, EARLIER_BASE_RATE]
+            .iter()
+            .filter_map(|name| {
+                m.pooled.get(*name).map(|g| format!("{name} log-loss {:.4}, ECE {:.4}", g.log_loss, g.ece))
+            })
+            .collect();
+        if !pooled.is_empty() {
+            let _ = writeln!(s, "pooled over every out-of-sample row: {}", pooled.join("; "));
         }
         if let Some(v) = &m.verdict {
             let _ = writeln!(s, "verdict: {}", v.text);
@@ -116,15 +129,26 @@ impl Render for TrainReport {
             let _ = writeln!(s, "shipped model: {} trees (the median of the windows' early-stopped counts)", m.trees);
         }
         for (i, w) in m.windows.iter().enumerate() {
-            let f1: Vec<String> = w.scores.iter().map(|(name, x)| format!("{name} {:.3}", x.macro_f1)).collect();
+            let f1: Vec<String> = w
+                .scores
+                .iter()
+                .filter(|(name, _)| name.as_str() != GBDT_CALIBRATED && name.as_str() != EARLIER_BASE_RATE)
+                .map(|(name, x)| format!("{name} {:.3}", x.macro_f1))
+                .collect();
+            let ll: Vec<String> = [GBDT_CALIBRATED, MAJORITY]
+                .iter()
+                .map(|name| w.scores.get(*name).map_or("–".to_string(), |x| format!("{:.4}", x.log_loss)))
+                .collect();
+            let method = w.calibrator.map_or("none yet", |m| m.name());
             let net: Vec<String> =
                 w.trading.iter().map(|(name, t)| format!("{name} {:+.2}%", 100.0 * t.net_return)).collect();
             let _ = writeln!(
                 s,
-                "  window {i}: {} → {}: macro-F1 {}{}",
+                "  window {i}: {} → {}: macro-F1 {}; log-loss shipped ({method}) / majority {}{}",
                 Timestamp(w.test_first_open_time_ms),
                 Timestamp(w.test_last_open_time_ms),
                 f1.join(" / "),
+                ll.join(" / "),
                 if net.is_empty() {
                     String::new()
                 } else {
