@@ -102,6 +102,20 @@ pub struct ArtifactFiles<'a> {
     pub interpretation: Option<Value>,
     /// The decision rule (`inference.json`, written by the pipeline), if any.
     pub inference: Option<Value>,
+    /// What the pipeline adds (walk-forward scores, the calibrator, the reliability diagram),
+    /// written into the same staged folder so the whole folder is swapped in at once.
+    pub extra: ArtifactExtras,
+}
+
+/// Files and `metrics.json` keys a pipeline adds to a model folder.
+#[derive(Clone, Debug, Default)]
+pub struct ArtifactExtras {
+    /// Keys merged into `metrics.json` (beside the [`SequenceMetrics`] fields).
+    pub metrics: serde_json::Map<String, Value>,
+    /// Further JSON files: (file name, content), e.g. `calibration.json`.
+    pub json: Vec<(String, Value)>,
+    /// A reliability diagram (`reliability.png` and `.svg`): its points and title.
+    pub reliability: Option<(Vec<vane_report::ReliabilityPoint>, String)>,
 }
 
 /// `config.json`.
@@ -146,7 +160,19 @@ pub fn save(dir: &Path, model: &SequenceModel, files: &ArtifactFiles<'_>) -> Res
         &Versioned::new(FORMAT_VERSION, ConfigFile { model: files.model, train: files.train, data: &files.data }),
     )?;
     staged.write_json("feature_schema.json", files.schema)?;
-    staged.write_json("metrics.json", &Versioned::new(FORMAT_VERSION, files.metrics))?;
+    let mut metrics =
+        serde_json::to_value(files.metrics).map_err(|e| ModelError::Data(format!("metrics.json: {e}")))?;
+    if let Value::Object(m) = &mut metrics {
+        m.extend(files.extra.metrics.clone());
+    }
+    staged.write_json("metrics.json", &Versioned::new(FORMAT_VERSION, metrics))?;
+    for (name, value) in &files.extra.json {
+        staged.write_json(name, value)?;
+    }
+    if let Some((points, title)) = &files.extra.reliability {
+        vane_report::reliability_png(&staged.path().join("reliability.png"), points, title)?;
+        vane_report::reliability_svg(&staged.path().join("reliability.svg"), points, title)?;
+    }
     staged
         .write_json("history.json", &Versioned::new(FORMAT_VERSION, serde_json::json!({ "history": files.history })))?;
     staged.write_json("checklist.json", &Versioned::new(FORMAT_VERSION, files.checklist))?;

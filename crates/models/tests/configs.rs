@@ -127,6 +127,7 @@ fn saved_artifact(dir: &std::path::Path) {
         checklist: &checklist,
         interpretation: None,
         inference: None,
+        extra: Default::default(),
     };
     artifact::save(dir, &model, &files).unwrap();
 }

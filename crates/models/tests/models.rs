@@ -276,6 +276,7 @@ fn save_load_gives_identical_outputs_and_training_is_deterministic() {
             checklist: &a.checklist,
             interpretation: None,
             inference: None,
+            extra: Default::default(),
         };
         artifact::save(&path, &a.model, &files).unwrap();
         for f in [

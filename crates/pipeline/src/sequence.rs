@@ -695,9 +695,9 @@ pub fn train_sequence(
         checklist: &checklist,
         interpretation: interp,
         inference: Some(serde_json::to_value(&inference).expect("inference serialises")),
+        extra: walk_forward_extras(&name, wf.as_ref(), &calibration_note, prepared.percentile.as_ref()),
     };
     artifact::save(&dir, &outcome.model, &files)?;
-    write_walk_forward(&dir, &name, wf.as_ref(), &calibration_note, prepared.percentile.as_ref())?;
     let _ = std::fs::remove_dir_all(&ckpt);
     Ok(SequenceReport {
         dir,
@@ -713,33 +713,27 @@ pub fn train_sequence(
     })
 }
 
-/// Adds the walk-forward section (and the calibration note, the percentile thresholds) to the
-/// saved `metrics.json`, and writes `calibration.json` and `reliability.png`/`.svg`; each file is
-/// replaced atomically.
-fn write_walk_forward(
-    dir: &Path,
+/// The walk-forward section (and the calibration note, the percentile thresholds) for
+/// `metrics.json`, `calibration.json` and the reliability diagram: written into the model's
+/// staged folder with the rest, so the folder is swapped in whole.
+fn walk_forward_extras(
     name: &str,
     wf: Option<&crate::sequence_wf::WalkForwardOutcome>,
     note: &str,
     percentile: Option<&PercentileThresholds>,
-) -> Result<()> {
-    let path = dir.join("metrics.json");
-    let mut metrics: Value = vane_artifact::read_json(&path, FORMAT_VERSION)?;
-    if let Value::Object(m) = &mut metrics {
-        m.insert("walk_forward".into(), serde_json::to_value(wf.map(|w| &w.report)).expect("serialises"));
-        m.insert("calibration_note".into(), Value::String(note.into()));
-        if let Some(p) = percentile {
-            m.insert("percentile_thresholds".into(), serde_json::to_value(p).expect("serialises"));
-        }
+) -> vane_models::artifact::ArtifactExtras {
+    let mut extra = vane_models::artifact::ArtifactExtras::default();
+    extra.metrics.insert("walk_forward".into(), serde_json::to_value(wf.map(|w| &w.report)).expect("serialises"));
+    extra.metrics.insert("calibration_note".into(), Value::String(note.into()));
+    if let Some(p) = percentile {
+        extra.metrics.insert("percentile_thresholds".into(), serde_json::to_value(p).expect("serialises"));
     }
-    vane_artifact::write_json(&path, &metrics)?;
     if let Some(w) = wf {
-        w.calibration.save(&dir.join("calibration.json"))?;
+        extra.json.push(("calibration.json".into(), serde_json::to_value(&w.calibration).expect("serialises")));
         if !w.reliability.is_empty() {
             let title = format!("{name}: walk-forward out-of-sample reliability (uncalibrated)");
-            vane_report::reliability_png(&dir.join("reliability.png"), &w.reliability, &title)?;
-            vane_report::reliability_svg(&dir.join("reliability.svg"), &w.reliability, &title)?;
+            extra.reliability = Some((w.reliability.clone(), title));
         }
     }
-    Ok(())
+    extra
 }
