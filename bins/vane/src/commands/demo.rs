@@ -50,6 +50,15 @@ impl Render for DemoReport {
             "   {} params, {} training / {} validation windows; best epoch {}: validation loss {:.4}, accuracy {:.3}, macro-F1 {:.3}",
             m.param_count, m.n_train, m.n_valid, m.best_epoch, m.val_loss, m.val_accuracy, m.val_macro_f1
         );
+        if let Some(wf) = &self.sequence.walk_forward {
+            let _ = writeln!(s, "   walk-forward ({} windows, out of sample): {}", wf.k, wf.verdict.text);
+            let _ = writeln!(
+                s,
+                "   calibration (calibration.json, applied by predict): {} — {}",
+                wf.calibration.chosen.name(),
+                wf.calibration.reason
+            );
+        }
         let items = &self.sequence.checklist.items;
         let passed = items.iter().filter(|i| i.ok).count();
         let _ = writeln!(s, "   seed 002 checklist: {passed}/{} pass; {}", items.len(), self.sequence.dir.display());
