@@ -47,6 +47,18 @@ echo "peak memory and column check ..." >&2
     echo "\"reference\": $(peak_kb "$PY" benches/features_reference.py "$CSV" --job "$OUT/r.parquet")}"
 } > "$OUT/peak.json"
 "$PY" benches/features_reference.py "$CSV" --check "$OUT/v.parquet" > "$OUT/check.json"
+# The job once per process, the sides alternating round by round (on a shared machine this is the
+# fairest figure: every side sees the same background load). pandas' time is taken inside Python,
+# after its imports.
+echo "one-shot jobs, alternating ..." >&2
+ms() { local s; s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )); }
+: > "$OUT/oneshot.txt"
+for _ in 1 2 3 4 5; do
+    v=$(ms "$BIN" job "$CSV" "$OUT/v.parquet")
+    b=0; if [ -n "$BEFORE" ]; then b=$(ms "$BEFORE" job "$CSV" "$OUT/b.parquet"); fi
+    r=$("$PY" benches/features_reference.py "$CSV" --job "$OUT/r.parquet" 2>&1 >/dev/null)
+    echo "$v $b $r" >> "$OUT/oneshot.txt"
+done
 
 "$PY" - "$OUT" <<'EOF'
 import json, pathlib, sys
@@ -76,6 +88,11 @@ for k, rk in [("read_csv_ms", "read_csv_ms"), ("compute_fresh_ms", "compute_ms")
 print()
 print(f"streaming per-bar update: talib {j['vane']['stream_talib_ns_per_bar']} ns, full {j['vane']['stream_full_ns_per_bar']} ns"
       f" (before: {j['before'].get('stream_talib_ns_per_bar', '–')} / {j['before'].get('stream_full_ns_per_bar', '–')} ns)")
+rounds = [list(map(float, l.split())) for l in (d / "oneshot.txt").read_text().split("\n") if l.strip()]
+med = lambda k: sorted(r[k] for r in rounds)[len(rounds) // 2]
+v, b, r = med(0), med(1), med(2)
+print(f"the job once per process, 5 alternating rounds, median ms: vane {v:,.0f} ({v / r:.2f}×)"
+      + (f", before {b:,.0f} ({b / r:.2f}×)" if b else "") + f", pandas + TA-Lib {r:,.0f}")
 p = j["peak"]
 print("peak RSS of the job once (MiB): " + ", ".join(f"{k} {v / 1024:,.0f}" for k, v in p.items()))
 print(f"parquet bytes: vane {j['vane']['parquet_bytes']:,}" + (f", before {j['before']['parquet_bytes']:,}" if j['before'] else ""))

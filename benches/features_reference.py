@@ -146,7 +146,9 @@ def check(csv_path, vane_parquet):
 def main():
     csv_path = sys.argv[1]
     if len(sys.argv) > 3 and sys.argv[2] == "--job":
+        t = time.perf_counter()
         job(csv_path, sys.argv[3])
+        print(f"{(time.perf_counter() - t) * 1000.0:.0f}", file=sys.stderr)
         return
     if len(sys.argv) > 3 and sys.argv[2] == "--check":
         check(csv_path, sys.argv[3])
