@@ -84,18 +84,14 @@ impl Rows {
         let one = |(si, sg, di, dg): (&[u32], &[f64], &mut [u32], &mut [f64])| -> (usize, Vec<f64>) {
             let left = si.iter().filter(|&&i| bins[i as usize] as usize <= t).count();
             let mut tot = vec![0.0; 2 * w2];
-            let (tl, tr) = tot.split_at_mut(w2);
-            let (mut a, mut b) = (0, left);
+            // Branch-free (which side a row goes is unpredictable): the position and the total
+            // are picked by index.
+            let mut next = [0, left];
             for (&i, row) in si.iter().zip(sg.chunks_exact(w2)) {
-                let pos = if bins[i as usize] as usize > t {
-                    add_row(tr, row);
-                    b += 1;
-                    b - 1
-                } else {
-                    add_row(tl, row);
-                    a += 1;
-                    a - 1
-                };
+                let side = usize::from(bins[i as usize] as usize > t);
+                add_row(&mut tot[side * w2..(side + 1) * w2], row);
+                let pos = next[side];
+                next[side] += 1;
                 di[pos] = i;
                 copy_row(&mut dg[pos * w2..(pos + 1) * w2], row);
             }
