@@ -54,5 +54,7 @@ pub use files::{is_parquet, read_bars_file, read_bars_file_with_interval, read_u
 pub use gaps::{Gap, GapReport, gap_report};
 pub use info::{FileError, ImportReport, SeriesInfo, StoreReport, import_csv, import_csv_in, store_info, store_report};
 pub use resample::resample;
-pub use store::{AppendSummary, ParquetStore, StoredSeries, read_parquet_file, write_table_parquet, write_table_parquet_owned};
+pub use store::{
+    AppendSummary, ParquetStore, StoredSeries, read_parquet_file, write_table_parquet, write_table_parquet_owned,
+};
 pub use timerange::{EARLIEST_OPEN_TIME, TimeRange};
