@@ -81,31 +81,35 @@ fn nll(probs: &[Vec<f64>], y: &[usize], t: f64) -> f64 {
         / y.len() as f64
 }
 
+/// The minimiser of a unimodal `f` on `[lo, hi]` by golden-section search, to 1e-10.
+fn golden_section(mut lo: f64, mut hi: f64, f: impl Fn(f64) -> f64) -> f64 {
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut a, mut b) = (hi - g * (hi - lo), lo + g * (hi - lo));
+    let (mut fa, mut fb) = (f(a), f(b));
+    while hi - lo > 1e-10 {
+        if fa < fb {
+            hi = b;
+            b = a;
+            fb = fa;
+            a = hi - g * (hi - lo);
+            fa = f(a);
+        } else {
+            lo = a;
+            a = b;
+            fa = fb;
+            b = lo + g * (hi - lo);
+            fb = f(b);
+        }
+    }
+    (lo + hi) / 2.0
+}
+
 impl Temperature {
     /// Fits T by golden-section search on ln T ∈ [ln 0.01, ln 100] (the NLL is unimodal in T).
     pub fn fit(probs: &[Vec<f64>], y: &[usize]) -> Result<Self> {
         check(probs, y)?;
-        let (mut lo, mut hi) = (0.01f64.ln(), 100f64.ln());
-        let g = (5f64.sqrt() - 1.0) / 2.0;
-        let f = |u: f64| nll(probs, y, u.exp());
-        let (mut a, mut b) = (hi - g * (hi - lo), lo + g * (hi - lo));
-        let (mut fa, mut fb) = (f(a), f(b));
-        while hi - lo > 1e-10 {
-            if fa < fb {
-                hi = b;
-                b = a;
-                fb = fa;
-                a = hi - g * (hi - lo);
-                fa = f(a);
-            } else {
-                lo = a;
-                a = b;
-                fa = fb;
-                b = lo + g * (hi - lo);
-                fb = f(b);
-            }
-        }
-        Ok(Self { t: ((lo + hi) / 2.0).exp() })
+        let u = golden_section(0.01f64.ln(), 100f64.ln(), |u| nll(probs, y, u.exp()));
+        Ok(Self { t: u.exp() })
     }
 
     /// Rescaled probabilities of one row.
@@ -158,26 +162,7 @@ impl Shrinkage {
         let total: f64 = counts.iter().sum();
         let prior: Vec<f64> = counts.iter().map(|c| c / total).collect();
         let f = |l: f64| mixture_nll(probs, y, &prior, l);
-        let (mut lo, mut hi) = (0.0f64, 1.0f64);
-        let g = (5f64.sqrt() - 1.0) / 2.0;
-        let (mut a, mut b) = (hi - g * (hi - lo), lo + g * (hi - lo));
-        let (mut fa, mut fb) = (f(a), f(b));
-        while hi - lo > 1e-10 {
-            if fa < fb {
-                hi = b;
-                b = a;
-                fb = fa;
-                a = hi - g * (hi - lo);
-                fa = f(a);
-            } else {
-                lo = a;
-                a = b;
-                fa = fb;
-                b = lo + g * (hi - lo);
-                fb = f(b);
-            }
-        }
-        let mid = (lo + hi) / 2.0;
+        let mid = golden_section(0.0, 1.0, f);
         let lambda = [0.0, mid, 1.0].into_iter().min_by(|&x, &y| f(x).total_cmp(&f(y))).unwrap_or(mid);
         Ok(Self { lambda, prior })
     }
