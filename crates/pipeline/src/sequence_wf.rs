@@ -22,7 +22,7 @@ use vane_models::data::{Sample, WindowedDataset};
 use vane_models::train::{Quiet, TrainInputs, fit, loss_settings, predict};
 use vane_models::{ModelConfig, Task, TrainConfig};
 
-use crate::artifacts::{MAJORITY, Scores, Verdict, WindowMetrics};
+use crate::artifacts::{MAJORITY, MIN_CALIBRATION_ROWS, Scores, Verdict, WindowMetrics};
 use crate::error::{PipelineError, Result};
 use crate::sequence::{Candidate, RawData, SequenceData, assign_classes, normalised};
 
@@ -111,8 +111,14 @@ pub struct SequenceWindow {
     /// Percentile labels: the thresholds fitted on this window's training rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percentile: Option<PercentileThresholds>,
-    /// Scores by model name (the model kind, e.g. `hrm`, and `majority`).
+    /// Scores by model name: the model kind (e.g. `hrm`, raw softmax), `majority`, and
+    /// `<kind>_calibrated` — the window's probabilities through the calibrator chosen on the
+    /// earlier windows' out-of-sample rows only (absent from windows with fewer than
+    /// [`MIN_CALIBRATION_ROWS`] earlier rows; always from the first).
     pub scores: BTreeMap<String, Scores>,
+    /// The calibration method behind `<kind>_calibrated` (None: not scored so).
+    #[serde(default)]
+    pub calibrator: Option<vane_calibration::MulticlassMethod>,
 }
 
 /// The `walk_forward` section of a sequence model's `metrics.json`.
@@ -239,21 +245,60 @@ pub(crate) fn run(
             epochs_run: outcome.history.len(),
             percentile,
             scores: BTreeMap::from([(name.clone(), sm), (MAJORITY.to_string(), sb)]),
+            calibrator: None,
         });
         pooled_y.extend_from_slice(&y);
         pooled_model.extend(p);
         pooled_base.extend(bp);
     }
-    // The GBDT report's verdict, on this model's windows and pooled rows.
-    let verdict = crate::train::verdict(&for_verdict, &name, &pooled_y, &pooled_model, &pooled_base, tcfg.seed)?;
+    // The shipped model as it would have been in each window: the window's probabilities through
+    // the calibrator chosen on the earlier windows' out-of-sample rows only (windows with fewer
+    // than MIN_CALIBRATION_ROWS earlier rows are not scored so).
+    let calibrated_name = format!("{name}_calibrated");
+    let (mut cal_y, mut cal_model, mut cal_base) = (Vec::new(), Vec::new(), Vec::new());
+    let mut offset = 0;
+    for (i, w) in windows.iter_mut().enumerate() {
+        let rows = offset..offset + w.test_rows;
+        offset += w.test_rows;
+        if rows.start < MIN_CALIBRATION_ROWS {
+            continue;
+        }
+        let Ok((cal, choice)) = vane_calibration::choose_multiclass_among(
+            &pooled_model[..rows.start],
+            &pooled_y[..rows.start],
+            0.3,
+            &vane_calibration::PIPELINE_METHODS,
+        ) else {
+            continue;
+        };
+        let cp = cal.apply_all(&pooled_model[rows.clone()]);
+        let sc = Scores::of(&pooled_y[rows.clone()], &cp)?;
+        w.scores.insert(calibrated_name.clone(), sc);
+        w.calibrator = Some(choice.chosen);
+        for_verdict[i].scores.insert(calibrated_name.clone(), sc);
+        for_verdict[i].calibrator = Some(choice.chosen);
+        cal_y.extend_from_slice(&pooled_y[rows.clone()]);
+        cal_model.extend(cp);
+        cal_base.extend_from_slice(&pooled_base[rows]);
+    }
+    // The GBDT report's verdict: on the calibrated windows when there are any, else on the raw
+    // probabilities of every window.
+    let verdict = if cal_y.is_empty() {
+        crate::train::verdict(&for_verdict, &name, &pooled_y, &pooled_model, &pooled_base, tcfg.seed)?
+    } else {
+        crate::train::verdict(&for_verdict, &calibrated_name, &cal_y, &cal_model, &cal_base, tcfg.seed)?
+    };
     let mean: BTreeMap<String, Scores> = [name.as_str(), MAJORITY]
         .iter()
         .map(|n| (n.to_string(), Scores::mean(&windows.iter().map(|w| w.scores[*n]).collect::<Vec<_>>())))
         .collect();
-    let pooled = BTreeMap::from([
+    let mut pooled = BTreeMap::from([
         (name.clone(), Scores::of(&pooled_y, &pooled_model)?),
         (MAJORITY.to_string(), Scores::of(&pooled_y, &pooled_base)?),
     ]);
+    if !cal_y.is_empty() {
+        pooled.insert(calibrated_name.clone(), Scores::of(&cal_y, &cal_model)?);
+    }
     // The calibrator: fitted on the pooled out-of-sample rows only (no window model was fitted
     // or early-stopped on them).
     let (calibrator, choice) =

@@ -633,10 +633,12 @@ fn fit_one(
                 e.log_loss_diff,
                 e.log_loss_diff_ci95[0],
                 e.log_loss_diff_ci95[1],
-                if e.beats_base_rate {
-                    "the model adds to it"
-                } else {
-                    "the model adds nothing beyond it (the edge over the majority baseline is the more recent base rate's)"
+                match (e.beats_base_rate, v.beats_base_rate) {
+                    (true, _) => "the model adds to it",
+                    (false, true) => {
+                        "the model adds nothing beyond it (its edge over the majority baseline is the more recent base rate's)"
+                    }
+                    (false, false) => "the model adds nothing beyond it either",
                 }
             );
             v.vs_earlier_base_rate = Some([e.log_loss_diff, e.log_loss_diff_ci95[0], e.log_loss_diff_ci95[1]]);

@@ -110,7 +110,18 @@ fn calibrator_fits_oos_rows_only_and_the_predictor_applies_it() {
         }
     }
     assert!(wf.pooled.contains_key("hrm") && wf.pooled.contains_key("majority"));
-    assert!(wf.verdict.text.contains("of 3 windows"), "{}", wf.verdict.text);
+    // The shipped model as it would have been: windows after the first through the calibrator
+    // the earlier windows chose; the verdict scores those windows.
+    assert!(!wf.windows[0].scores.contains_key("hrm_calibrated") && wf.windows[0].calibrator.is_none());
+    for w in &wf.windows[1..] {
+        assert!(w.scores.contains_key("hrm_calibrated") && w.calibrator.is_some(), "{:?}", w.scores.keys());
+    }
+    let later: usize = wf.windows[1..].iter().map(|w| w.test_rows).sum();
+    let pooled_later: f64 =
+        wf.windows[1..].iter().map(|w| w.scores["hrm_calibrated"].log_loss * w.test_rows as f64).sum::<f64>()
+            / later as f64;
+    assert!((wf.pooled["hrm_calibrated"].log_loss - pooled_later).abs() < 1e-9);
+    assert!(wf.verdict.text.contains("of 2 windows (the first window has no earlier"), "{}", wf.verdict.text);
     eprintln!("{}; {}; {}", wf.verdict.text, r.calibration_note, serde_json::to_string(&wf.windows).unwrap());
     assert!(r.dir.join("calibration.json").is_file());
     assert!(r.dir.join("reliability.png").is_file() && r.dir.join("reliability.svg").is_file());
