@@ -27,7 +27,9 @@ fn train_writes_walk_forward_report_and_calibration() {
     .unwrap();
     let out = ok(&vane(&["train", "--config", "hrm.toml", "--walk-forward", "2"], dir.path()));
     assert!(out.contains("verdict: beats the base rate in"), "{out}");
-    assert!(out.contains("of 2 windows"), "{out}");
+    // The second window is scored through the calibrator the first chose; the first is not.
+    assert!(out.contains("of 1 windows (the first window has no earlier"), "{out}");
+    assert!(out.contains("hrm_calibrated:"), "{out}");
     assert!(out.contains("calibration.json:"), "{out}");
     let dirs = model_dirs(dir.path());
     assert_eq!(dirs.len(), 1);
@@ -40,7 +42,8 @@ fn train_writes_walk_forward_report_and_calibration() {
     assert_eq!(wf["windows"].as_array().unwrap().len(), 2);
     assert!(wf["pooled"]["hrm"]["log_loss"].as_f64().unwrap().is_finite());
     assert!(wf["pooled"]["majority"]["ece"].as_f64().unwrap().is_finite());
-    assert!(wf["verdict"]["text"].as_str().unwrap().contains("of 2 windows"));
+    assert!(wf["verdict"]["text"].as_str().unwrap().contains("of 1 windows"));
+    assert!(wf["pooled"]["hrm_calibrated"]["log_loss"].as_f64().unwrap().is_finite());
     assert!(wf["calibration"]["chosen"].is_string());
 
     // Off: no calibrator, and the output says why.
