@@ -695,7 +695,7 @@ pub fn train_sequence(
         checklist: &checklist,
         interpretation: interp,
         inference: Some(serde_json::to_value(&inference).expect("inference serialises")),
-        extra: walk_forward_extras(&name, wf.as_ref(), &calibration_note, prepared.percentile.as_ref()),
+        extra: walk_forward_extras(wf.as_ref(), &calibration_note, prepared.percentile.as_ref()),
     };
     artifact::save(&dir, &outcome.model, &files)?;
     let _ = std::fs::remove_dir_all(&ckpt);
@@ -717,7 +717,6 @@ pub fn train_sequence(
 /// `metrics.json`, `calibration.json` and the reliability diagram: written into the model's
 /// staged folder with the rest, so the folder is swapped in whole.
 fn walk_forward_extras(
-    name: &str,
     wf: Option<&crate::sequence_wf::WalkForwardOutcome>,
     note: &str,
     percentile: Option<&PercentileThresholds>,
@@ -731,7 +730,8 @@ fn walk_forward_extras(
     if let Some(w) = wf {
         extra.json.push(("calibration.json".into(), serde_json::to_value(&w.calibration).expect("serialises")));
         if !w.reliability.is_empty() {
-            let title = format!("{name}: walk-forward out-of-sample reliability (uncalibrated)");
+            // The model kind, not the folder name: the whole id does not fit the plot's width.
+            let title = format!("{}: walk-forward out-of-sample reliability (uncalibrated)", w.report.model);
             extra.reliability = Some((w.reliability.clone(), title));
         }
     }
