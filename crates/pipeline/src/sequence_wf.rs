@@ -22,7 +22,7 @@ use vane_models::data::{Sample, WindowedDataset};
 use vane_models::train::{Quiet, TrainInputs, fit, loss_settings, predict};
 use vane_models::{ModelConfig, Task, TrainConfig};
 
-use crate::artifacts::{MAJORITY, MIN_CALIBRATION_ROWS, Scores, Verdict, WindowMetrics};
+use crate::artifacts::{MAJORITY, Scores, Verdict, WindowMetrics};
 use crate::error::{PipelineError, Result};
 use crate::sequence::{Candidate, RawData, SequenceData, assign_classes, normalised};
 
@@ -114,7 +114,7 @@ pub struct SequenceWindow {
     /// Scores by model name: the model kind (e.g. `hrm`, raw softmax), `majority`, and
     /// `<kind>_calibrated` — the window's probabilities through the calibrator chosen on the
     /// earlier windows' out-of-sample rows only (absent from windows with fewer than
-    /// [`MIN_CALIBRATION_ROWS`] earlier rows; always from the first).
+    /// [`MIN_CALIBRATION_ROWS`](crate::artifacts::MIN_CALIBRATION_ROWS) earlier rows; always from the first).
     pub scores: BTreeMap<String, Scores>,
     /// The calibration method behind `<kind>_calibrated` (None: not scored so).
     #[serde(default)]
@@ -256,27 +256,19 @@ pub(crate) fn run(
     // than MIN_CALIBRATION_ROWS earlier rows are not scored so).
     let calibrated_name = format!("{name}_calibrated");
     let (mut cal_y, mut cal_model, mut cal_base) = (Vec::new(), Vec::new(), Vec::new());
+    let lens: Vec<usize> = windows.iter().map(|w| w.test_rows).collect();
+    let cals = crate::train::walk_forward_calibrators(&pooled_model, &pooled_y, &lens);
     let mut offset = 0;
-    for (i, w) in windows.iter_mut().enumerate() {
+    for (i, (w, c)) in windows.iter_mut().zip(cals).enumerate() {
         let rows = offset..offset + w.test_rows;
         offset += w.test_rows;
-        if rows.start < MIN_CALIBRATION_ROWS {
-            continue;
-        }
-        let Ok((cal, choice)) = vane_calibration::choose_multiclass_among(
-            &pooled_model[..rows.start],
-            &pooled_y[..rows.start],
-            0.3,
-            &vane_calibration::PIPELINE_METHODS,
-        ) else {
-            continue;
-        };
+        let Some((cal, chosen)) = c else { continue };
         let cp = cal.apply_all(&pooled_model[rows.clone()]);
         let sc = Scores::of(&pooled_y[rows.clone()], &cp)?;
         w.scores.insert(calibrated_name.clone(), sc);
-        w.calibrator = Some(choice.chosen);
+        w.calibrator = Some(chosen);
         for_verdict[i].scores.insert(calibrated_name.clone(), sc);
-        for_verdict[i].calibrator = Some(choice.chosen);
+        for_verdict[i].calibrator = Some(chosen);
         cal_y.extend_from_slice(&pooled_y[rows.clone()]);
         cal_model.extend(cp);
         cal_base.extend_from_slice(&pooled_base[rows]);
@@ -304,11 +296,7 @@ pub(crate) fn run(
     let (calibrator, choice) =
         vane_calibration::choose_multiclass_among(&pooled_model, &pooled_y, 0.3, &vane_calibration::PIPELINE_METHODS)?;
     let reliability = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled_model, 10)?;
-    let points = reliability
-        .iter()
-        .filter(|b| b.count > 0)
-        .map(|b| vane_report::ReliabilityPoint { confidence: b.mean_predicted, accuracy: b.observed, count: b.count })
-        .collect();
+    let points = crate::train::reliability_points(&reliability);
     let report = WalkForwardReport {
         k: d.walk_forward,
         model: name.clone(),

@@ -251,23 +251,42 @@ fn trading(
 }
 
 /// Each window's calibrator as the shipped model would have had it then: chosen on the earlier
-/// windows' out-of-sample GBDT rows only (None — the identity — while they hold fewer than
-/// [`MIN_CALIBRATION_ROWS`] rows, or when the chooser refuses them).
-fn walk_forward_calibrators(
-    per_window: &[WindowPreds],
+/// windows' out-of-sample rows only. `probs`/`y` are every window's out-of-sample rows in window
+/// order, `lens` the windows' row counts. None (the identity) while the earlier rows number fewer
+/// than [`MIN_CALIBRATION_ROWS`], or when the chooser refuses them. Used by the GBDT and the
+/// sequence pipelines alike.
+pub(crate) fn walk_forward_calibrators(
+    probs: &[Vec<f64>],
     y: &[usize],
+    lens: &[usize],
 ) -> Vec<Option<(MulticlassCalibrator, MulticlassMethod)>> {
-    (0..per_window.len())
-        .map(|k| {
-            let prior_p: Vec<Vec<f64>> = per_window[..k].iter().flat_map(|(_, p)| p[0].iter().cloned()).collect();
-            let prior_y: Vec<usize> = per_window[..k].iter().flat_map(|(t, _)| t.iter().map(|&i| y[i])).collect();
-            if prior_p.len() < MIN_CALIBRATION_ROWS {
+    let mut start = 0;
+    lens.iter()
+        .map(|&len| {
+            let earlier = start;
+            start += len;
+            if earlier < MIN_CALIBRATION_ROWS {
                 return None;
             }
-            vane_calibration::choose_multiclass_among(&prior_p, &prior_y, 0.3, &vane_calibration::PIPELINE_METHODS)
-                .ok()
-                .map(|(cal, choice)| (cal, choice.chosen))
+            vane_calibration::choose_multiclass_among(
+                &probs[..earlier],
+                &y[..earlier],
+                0.3,
+                &vane_calibration::PIPELINE_METHODS,
+            )
+            .ok()
+            .map(|(cal, choice)| (cal, choice.chosen))
         })
+        .collect()
+}
+
+/// The non-empty bins of a reliability table as the points `reliability.png` draws.
+pub(crate) fn reliability_points(
+    bins: &[vane_calibration::metrics::ReliabilityBin],
+) -> Vec<vane_report::ReliabilityPoint> {
+    bins.iter()
+        .filter(|b| b.count > 0)
+        .map(|b| vane_report::ReliabilityPoint { confidence: b.mean_predicted, accuracy: b.observed, count: b.count })
         .collect()
 }
 
@@ -568,10 +587,15 @@ fn fit_one(
     }
     // The shipped model as it would have been in each window: calibrated by what the earlier
     // windows alone chose.
-    let cals = walk_forward_calibrators(&per_window, &y);
+    // (pooled rows are in window order, as the loop above appended them.)
+    let lens: Vec<usize> = per_window.iter().map(|(te, _)| te.len()).collect();
+    let cals = walk_forward_calibrators(&pooled[GBDT], &pooled_y, &lens);
     // The rows the shipped model is scored on: those of windows with a calibrator.
     let (mut cal_y, mut cal_base) = (Vec::new(), Vec::new());
+    let mut start = 0;
     for (k, (te, probs)) in per_window.iter().enumerate() {
+        let earlier = start;
+        start += te.len();
         let Some((cal, method)) = &cals[k] else { continue };
         windows[k].calibrator = Some(*method);
         let cp = cal.apply_all(&probs[0]);
@@ -579,7 +603,7 @@ fn fit_one(
         windows[k].scores.insert(GBDT_CALIBRATED.to_string(), Scores::of(&yte, &cp)?);
         pooled.entry(GBDT_CALIBRATED.to_string()).or_default().extend(cp);
         let mut counts = [1.0f64; 3];
-        per_window[..k].iter().flat_map(|(t, _)| t.iter()).for_each(|&i| counts[y[i]] += 1.0);
+        pooled_y[..earlier].iter().for_each(|&c| counts[c] += 1.0);
         let total: f64 = counts.iter().sum();
         let earlier = vec![counts.iter().map(|c| c / total).collect::<Vec<f64>>(); yte.len()];
         windows[k].scores.insert(EARLIER_BASE_RATE.to_string(), Scores::of(&yte, &earlier)?);
@@ -592,11 +616,7 @@ fn fit_one(
     let (calibrator, cal_choice) =
         vane_calibration::choose_multiclass_among(&pooled[GBDT], &pooled_y, 0.3, &vane_calibration::PIPELINE_METHODS)?;
     let reliability_bins = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled[GBDT], 10)?;
-    let reliability: Vec<vane_report::ReliabilityPoint> = reliability_bins
-        .iter()
-        .filter(|b| b.count > 0)
-        .map(|b| vane_report::ReliabilityPoint { confidence: b.mean_predicted, accuracy: b.observed, count: b.count })
-        .collect();
+    let reliability = reliability_points(&reliability_bins);
     // min_conf on the most recent validation window's calibrated probabilities, by net edge
     // after costs.
     let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps).map_err(|e| PipelineError::Config(e.to_string()))?;
