@@ -18,36 +18,14 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use vane_core::{Bar, Bars, Timestamp};
+use vane_core::{Bar, Bars};
 use vane_indicators::{FeatureFrame, FeatureSet};
 use vane_market_data::{read_bars_file_with_interval, write_table_parquet, write_table_parquet_owned};
 
+mod common;
+
 const N: usize = 1_000_000;
 const REPEAT: usize = 5;
-
-fn synthetic(n: usize) -> Bars {
-    let mut rng = StdRng::seed_from_u64(11);
-    let mut price = 20_000.0f64;
-    let rows: Vec<Bar> = (0..n)
-        .map(|i| {
-            let open = price;
-            price *= 1.0 + rng.random_range(-0.002..0.002);
-            let high = open.max(price) * (1.0 + rng.random_range(0.0..0.001));
-            let low = open.min(price) * (1.0 - rng.random_range(0.0..0.001));
-            Bar::ohlcv(
-                Timestamp(1_599_999_960_000 + i as i64 * 60_000),
-                open,
-                high,
-                low,
-                price,
-                rng.random_range(1.0..500.0),
-            )
-        })
-        .collect();
-    Bars::from_bars(&rows).expect("valid synthetic bars")
-}
 
 fn write_csv(bars: &Bars, path: &Path) {
     let mut out = String::with_capacity(bars.len() * 100);
@@ -108,7 +86,7 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("bench-data dir");
     // An older build of this bench (the "before" figures) is pointed at the same CSV.
     let csv: PathBuf = args.first().map_or_else(|| dir.join("data_path_1m.csv"), PathBuf::from);
-    let bars = synthetic(N);
+    let bars = common::synthetic(N, 1_599_999_960_000);
     if !csv.exists() {
         write_csv(&bars, &csv);
     }

@@ -11,9 +11,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use vane_core::{Bar, Bars, Timestamp};
+use vane_core::{Bar, Bars};
 use vane_indicators::average::*;
 use vane_indicators::momentum::*;
 use vane_indicators::trend::*;
@@ -21,29 +19,9 @@ use vane_indicators::volatility::*;
 use vane_indicators::volume::*;
 use vane_indicators::{FeatureSet, Indicator, run_columns};
 
-const N: usize = 1_000_000;
+mod common;
 
-fn synthetic() -> Bars {
-    let mut rng = StdRng::seed_from_u64(11);
-    let mut price = 20_000.0f64;
-    let rows: Vec<Bar> = (0..N)
-        .map(|i| {
-            let open = price;
-            price *= 1.0 + rng.random_range(-0.002..0.002);
-            let high = open.max(price) * (1.0 + rng.random_range(0.0..0.001));
-            let low = open.min(price) * (1.0 - rng.random_range(0.0..0.001));
-            Bar::ohlcv(
-                Timestamp(1_600_000_000_000 + i as i64 * 60_000),
-                open,
-                high,
-                low,
-                price,
-                rng.random_range(1.0..500.0),
-            )
-        })
-        .collect();
-    Bars::from_bars(&rows).unwrap()
-}
+const N: usize = 1_000_000;
 
 fn write_csv(bars: &Bars) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
@@ -66,7 +44,7 @@ fn bench_one<I: Indicator + Clone>(
 }
 
 fn benches(c: &mut Criterion) {
-    let bars = synthetic();
+    let bars = common::synthetic(N, 1_600_000_000_000);
     write_csv(&bars);
 
     let mut g = c.benchmark_group("indicator_1M");
