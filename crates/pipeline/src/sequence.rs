@@ -731,7 +731,7 @@ fn walk_forward_extras(
         extra.json.push(("calibration.json".into(), serde_json::to_value(&w.calibration).expect("serialises")));
         if !w.reliability.is_empty() {
             // The model kind, not the folder name: the whole id does not fit the plot's width.
-            let title = format!("{}: walk-forward out-of-sample reliability (uncalibrated)", w.report.model);
+            let title = format!("{}: walk-forward reliability (uncalibrated)", w.report.model);
             extra.reliability = Some((w.reliability.clone(), title));
         }
     }
