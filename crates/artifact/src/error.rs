@@ -49,6 +49,14 @@ pub enum ArtifactError {
     /// A model id that is not a safe folder name.
     #[error("invalid model id {0:?}: expected 1-128 characters of A-Z a-z 0-9 _ - . not starting with '.'")]
     ModelId(String),
+    /// A run id that is not in the runs directory.
+    #[error("no run {id:?} in {}: `vane runs list --runs-dir {}` lists the runs there", runs_dir.display(), runs_dir.display())]
+    UnknownRun {
+        /// The id asked for.
+        id: String,
+        /// The runs directory searched.
+        runs_dir: PathBuf,
+    },
     /// A failure injected by a test (see `fail_at`).
     #[error("injected failure at {0:?}")]
     Injected(crate::fs::FailPoint),
@@ -76,6 +84,7 @@ impl ArtifactError {
             ArtifactError::Invalid { .. } => ErrorClass::Data,
             ArtifactError::ModelId { .. } => ErrorClass::Usage,
             ArtifactError::OutputPath { .. } => ErrorClass::Usage,
+            ArtifactError::UnknownRun { .. } => ErrorClass::Usage,
             ArtifactError::Injected { .. } => ErrorClass::Io,
         }
     }

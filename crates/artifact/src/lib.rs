@@ -9,6 +9,8 @@
 //!   `format_version`, and a mismatch is one clear error naming the file, the found and the
 //!   expected version.
 //! - [`ModelId`]: a validated model folder name.
+//! - [`runs`]: the runs registry — `runs/<run_id>/` per training session (config, environment,
+//!   metrics, history, returns, windows, plots) and its index.
 //! - [`predict`]: the [`Predict`] trait every model kind implements, and its [`Forecast`].
 //!
 //! # Feature flags
@@ -25,6 +27,8 @@ pub mod guard;
 pub mod model_id;
 /// The `Predict` trait.
 pub mod predict;
+/// The runs registry (one folder per training session).
+pub mod runs;
 /// Versioned JSON files.
 pub mod versioned;
 
