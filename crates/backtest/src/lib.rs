@@ -15,6 +15,8 @@
 //! None.
 #![warn(missing_docs)]
 
+/// The probabilistic and the deflated Sharpe ratio (Bailey & López de Prado 2014).
+pub mod deflated;
 /// Errors of this crate.
 pub mod error;
 /// Trading metrics.
@@ -22,6 +24,7 @@ pub mod metrics;
 /// Sparse position decisions → one position per bar.
 pub mod positions;
 
+pub use deflated::{DeflatedSharpe, deflated_sharpe, expected_max_sharpe, probabilistic_sharpe};
 pub use error::{BacktestError, Result};
 use serde::{Deserialize, Serialize};
 use vane_core::{Bars, Signal};
