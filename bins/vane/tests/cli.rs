@@ -784,7 +784,7 @@ fn train_sequence_model_from_config_with_overrides() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--features wgpu"));
     let bad = vane(&["train", "--set", "model.kind=\"transformer\""], dir.path());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected hrm, cnn-lstm, tft or gbdt"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected hrm, cnn-lstm, tft, lorentzian or gbdt"));
 }
 
 #[test]
@@ -841,8 +841,9 @@ fn train_config_errors_name_the_file_line_or_the_set_key() {
     assert!(e.contains("--set horizon"), "{e}");
     let e = err(&["train", "--set", "depth"]);
     assert!(e.contains("expected TABLE.KEY=VALUE"), "{e}");
-    let e = err(&["train", "--set", "model.kind=lorentzian"]);
-    assert!(e.contains("vane tabular --model lorentzian"), "{e}");
+    // `lorentzian` is a sequence model now: its [model] table is checked field by field.
+    let e = err(&["train", "--set", "model.kind=lorentzian", "--set", "model.colour=1"]);
+    assert!(e.contains("--set model.colour") && e.contains("colour"), "{e}");
 }
 
 #[test]

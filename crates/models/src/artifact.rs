@@ -220,6 +220,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<LoadedModel> {
         }
     }
     cfg.model.validate()?;
+    cfg.model.validate_seq_len(schema.seq_len)?;
     if schema.columns.len() != cfg.model.n_features() {
         return Err(ModelError::Data(format!(
             "{}: schema has {} columns, model expects {}",

@@ -93,6 +93,7 @@ pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> 
             ..ModelSpec::of(ModelKind::CnnLstm)
         },
         ModelKind::Tft => ModelSpec { d_model: Some(shape.hidden), ..ModelSpec::of(ModelKind::Tft) },
+        ModelKind::Lorentzian => ModelSpec { hidden: Some(shape.hidden), ..ModelSpec::of(ModelKind::Lorentzian) },
     };
     let cfg = spec.resolve(shape.features, 3, 1, None)?;
     let ad = device.clone().autodiff();

@@ -1,14 +1,14 @@
 //! Sequence models for vane in burn 0.22 (runtime [`Device`](burn::tensor::Device), no backend
-//! type parameter): the hierarchical recurrent model of seed 000, seed 002's CNN-LSTM v2 and the
-//! Temporal Fusion Transformer of seed 004, with seed 002's training toolkit — windowed datasets,
-//! normaliser, class weights and oversampling, losses, augmentation, AdamW trainer with
-//! schedules, early stopping, checkpoints and resume, presets, history and checklist — and the
-//! artifacts they are saved in.
+//! type parameter): the hierarchical recurrent model of seed 000, seed 002's CNN-LSTM v2, the
+//! Temporal Fusion Transformer of seed 004 and seed 003's trainable Lorentzian classifier, with
+//! seed 002's training toolkit — windowed datasets, normaliser, class weights and oversampling,
+//! losses, augmentation, AdamW trainer with schedules, early stopping, checkpoints and resume,
+//! presets, history and checklist — and the artifacts they are saved in.
 //!
-//! Laid out as burn's own crates: one folder per model ([`hrm`], [`cnn_lstm`], [`tft`]), each
-//! with its `FooConfig` (`validate()`, `init(&device) -> Result<Foo>`, never a panic on bad
-//! values) and its `Foo` module; building blocks in [`nn`] as `FooConfig`/`Foo` pairs; the
-//! forward output in [`output`]. Dropout draws from an explicit [`nn::DropoutRng`].
+//! Laid out as burn's own crates: one folder per model ([`hrm`], [`cnn_lstm`], [`tft`],
+//! [`lorentzian`]), each with its `FooConfig` (`validate()`, `init(&device) -> Result<Foo>`, never
+//! a panic on bad values) and its `Foo` module; building blocks in [`nn`] as `FooConfig`/`Foo`
+//! pairs; the forward output in [`output`]. Dropout draws from an explicit [`nn::DropoutRng`].
 //!
 //! # Feature flags
 //! CPU (burn's `flex` backend) is always on. Each flag adds a device ([`DeviceKind`]):
@@ -31,6 +31,8 @@ pub mod device;
 pub mod error;
 /// Hierarchical recurrent model.
 pub mod hrm;
+/// Trainable Lorentzian classifier.
+pub mod lorentzian;
 /// Losses.
 pub mod loss;
 /// The model kinds behind one type.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::cnn_lstm::{CnnLstm, CnnLstmConfig};
 use crate::error::{ModelError, Result, config_err};
 use crate::hrm::{Hrm, HrmConfig};
+use crate::lorentzian::{Lorentzian, LorentzianConfig};
 use crate::nn::DropoutRng;
 use crate::output::ModelOutput;
 use crate::tft::{Tft, TftConfig};
@@ -27,15 +28,18 @@ pub enum ModelKind {
     CnnLstm,
     /// Temporal Fusion Transformer (seed 004).
     Tft,
+    /// Trainable Lorentzian classifier: learned prototypes under the Lorentzian distance (seed 003).
+    Lorentzian,
 }
 
 impl ModelKind {
-    /// `"hrm"`, `"cnn-lstm"` or `"tft"`.
+    /// `"hrm"`, `"cnn-lstm"`, `"tft"` or `"lorentzian"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Hrm => "hrm",
             Self::CnnLstm => "cnn-lstm",
             Self::Tft => "tft",
+            Self::Lorentzian => "lorentzian",
         }
     }
 }
@@ -53,7 +57,8 @@ impl FromStr for ModelKind {
             "hrm" => Ok(Self::Hrm),
             "cnn-lstm" | "cnn_lstm" => Ok(Self::CnnLstm),
             "tft" => Ok(Self::Tft),
-            other => config_err(format!("unknown model {other:?} (expected hrm, cnn-lstm or tft)")),
+            "lorentzian" => Ok(Self::Lorentzian),
+            other => config_err(format!("unknown model {other:?} (expected hrm, cnn-lstm, tft or lorentzian)")),
         }
     }
 }
@@ -63,7 +68,7 @@ impl FromStr for ModelKind {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelSpec {
-    /// `hrm`, `cnn-lstm` or `tft`.
+    /// `hrm`, `cnn-lstm`, `tft` or `lorentzian`.
     pub kind: ModelKind,
     /// HRM: fast-cell width (default 64).
     pub hidden_low: Option<usize>,
@@ -85,6 +90,12 @@ pub struct ModelSpec {
     pub d_model: Option<usize>,
     /// TFT: quantiles (default [0.1, 0.5, 0.9]).
     pub quantiles: Option<Vec<f64>>,
+    /// Lorentzian: learned prototypes per class (default 4).
+    pub prototypes: Option<usize>,
+    /// Lorentzian: width of the learned projection, 0 = none (default 32).
+    pub hidden: Option<usize>,
+    /// Lorentzian: the last steps of the window it reads (default 1, at most `data.seq_len`).
+    pub lookback: Option<usize>,
     /// Dropout; when absent the training preset's dropout, else the model's default.
     pub dropout: Option<f64>,
 }
@@ -99,6 +110,8 @@ pub enum ModelConfig {
     CnnLstm(CnnLstmConfig),
     /// TFT.
     Tft(TftConfig),
+    /// Lorentzian classifier.
+    Lorentzian(LorentzianConfig),
 }
 
 impl ModelSpec {
@@ -134,11 +147,17 @@ impl ModelSpec {
             ("lstm_hidden", self.lstm_hidden.is_some()),
         ];
         let tft_fields = [("d_model", self.d_model.is_some()), ("quantiles", self.quantiles.is_some())];
+        let lorentzian_fields = [
+            ("prototypes", self.prototypes.is_some()),
+            ("hidden", self.hidden.is_some()),
+            ("lookback", self.lookback.is_some()),
+        ];
         let dropout = self.dropout.or(preset_dropout);
         let cfg = match self.kind {
             ModelKind::Hrm => {
                 foreign(&cnn_fields)?;
                 foreign(&tft_fields)?;
+                foreign(&lorentzian_fields)?;
                 foreign(&[("n_heads", self.n_heads.is_some())])?;
                 let mut c = HrmConfig::new(n_features).with_n_classes(n_classes);
                 c.hidden_low = self.hidden_low.unwrap_or(c.hidden_low);
@@ -150,6 +169,7 @@ impl ModelSpec {
             ModelKind::CnnLstm => {
                 foreign(&hrm_fields)?;
                 foreign(&tft_fields)?;
+                foreign(&lorentzian_fields)?;
                 let mut c = CnnLstmConfig::new(n_features).with_n_classes(n_classes);
                 c.conv_channels = self.conv_channels.unwrap_or(c.conv_channels);
                 c.n_conv_blocks = self.n_conv_blocks.unwrap_or(c.n_conv_blocks);
@@ -162,12 +182,25 @@ impl ModelSpec {
             ModelKind::Tft => {
                 foreign(&hrm_fields)?;
                 foreign(&cnn_fields)?;
+                foreign(&lorentzian_fields)?;
                 let mut c = TftConfig::new(n_features).with_n_classes(n_classes).with_n_symbols(n_symbols);
                 c.d_model = self.d_model.unwrap_or(c.d_model);
                 c.n_heads = self.n_heads.unwrap_or(c.n_heads);
                 c.quantiles = self.quantiles.clone().unwrap_or(c.quantiles);
                 c.dropout = dropout.unwrap_or(c.dropout);
                 ModelConfig::Tft(c)
+            }
+            ModelKind::Lorentzian => {
+                foreign(&hrm_fields)?;
+                foreign(&cnn_fields)?;
+                foreign(&tft_fields)?;
+                foreign(&[("n_heads", self.n_heads.is_some())])?;
+                let mut c = LorentzianConfig::new(n_features).with_n_classes(n_classes);
+                c.prototypes = self.prototypes.unwrap_or(c.prototypes);
+                c.hidden = self.hidden.unwrap_or(c.hidden);
+                c.lookback = self.lookback.unwrap_or(c.lookback);
+                c.dropout = dropout.unwrap_or(c.dropout);
+                ModelConfig::Lorentzian(c)
             }
         };
         cfg.validate()?;
@@ -182,6 +215,7 @@ impl ModelConfig {
             Self::Hrm(_) => ModelKind::Hrm,
             Self::CnnLstm(_) => ModelKind::CnnLstm,
             Self::Tft(_) => ModelKind::Tft,
+            Self::Lorentzian(_) => ModelKind::Lorentzian,
         }
     }
 
@@ -191,6 +225,7 @@ impl ModelConfig {
             Self::Hrm(c) => c.n_features,
             Self::CnnLstm(c) => c.n_features,
             Self::Tft(c) => c.n_features,
+            Self::Lorentzian(c) => c.n_features,
         }
     }
 
@@ -200,6 +235,7 @@ impl ModelConfig {
             Self::Hrm(c) => c.n_classes,
             Self::CnnLstm(c) => c.n_classes,
             Self::Tft(c) => c.n_classes,
+            Self::Lorentzian(c) => c.n_classes,
         }
     }
 
@@ -225,6 +261,16 @@ impl ModelConfig {
             Self::Hrm(c) => c.validate(),
             Self::CnnLstm(c) => c.validate(),
             Self::Tft(c) => c.validate(),
+            Self::Lorentzian(c) => c.validate(),
+        }
+    }
+
+    /// Checks that windows of `seq_len` steps suit the model (the Lorentzian classifier reads
+    /// the last `lookback` steps; the others read any length); the error names the field.
+    pub fn validate_seq_len(&self, seq_len: usize) -> Result<()> {
+        match self {
+            Self::Lorentzian(c) => c.validate_seq_len(seq_len),
+            _ => Ok(()),
         }
     }
 
@@ -234,11 +280,12 @@ impl ModelConfig {
             Self::Hrm(c) => SequenceModel::Hrm(c.init(device)?),
             Self::CnnLstm(c) => SequenceModel::CnnLstm(c.init(device)?),
             Self::Tft(c) => SequenceModel::Tft(c.init(device)?),
+            Self::Lorentzian(c) => SequenceModel::Lorentzian(c.init(device)?),
         })
     }
 }
 
-/// Any of the three networks.
+/// Any of the four networks.
 #[derive(Module, Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum SequenceModel {
@@ -248,6 +295,8 @@ pub enum SequenceModel {
     CnnLstm(CnnLstm),
     /// TFT.
     Tft(Tft),
+    /// Lorentzian classifier.
+    Lorentzian(Lorentzian),
 }
 
 impl SequenceModel {
@@ -263,6 +312,7 @@ impl SequenceModel {
             Self::Hrm(m) => m.forward(x, rng),
             Self::CnnLstm(m) => m.forward(x, rng),
             Self::Tft(m) => m.forward(x, symbol, rng),
+            Self::Lorentzian(m) => m.forward(x, rng),
         }
     }
 }

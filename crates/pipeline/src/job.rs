@@ -77,13 +77,8 @@ pub enum JobError {
         value: f64,
     },
     /// `model.kind` names no job.
-    #[error("model.kind {0:?}: expected hrm, cnn-lstm, tft or gbdt")]
+    #[error("model.kind {0:?}: expected hrm, cnn-lstm, tft, lorentzian or gbdt")]
     UnknownKind(String),
-    /// `model.kind = "lorentzian"`: that model trains elsewhere.
-    #[error(
-        "model.kind \"lorentzian\": the Lorentzian classifier trains on feature CSVs: `vane tabular --model lorentzian` (see docs/cli.md)"
-    )]
-    Lorentzian,
     /// The `[model]` table of a GBDT job holds more than `kind`.
     #[error(
         "{at}: model.{key}: a GBDT config's [model] table takes only `kind` (the GBDT settings are top-level keys)"
@@ -127,7 +122,6 @@ impl JobError {
             JobError::File { .. }
             | JobError::Fields { .. }
             | JobError::UnknownKind(_)
-            | JobError::Lorentzian
             | JobError::Invalid { .. } => ErrorClass::Data,
             JobError::NotFinite { at, .. } | JobError::GbdtModelKey { at, .. } => {
                 if at.starts_with("--set") {
@@ -254,9 +248,8 @@ enum Kind {
 
 fn kind_of(doc: &toml::Table) -> JobResult<Kind> {
     match doc.get("model").and_then(|m| m.get("kind")).and_then(|k| k.as_str()) {
-        Some("hrm" | "cnn-lstm" | "tft") => Ok(Kind::Sequence),
+        Some("hrm" | "cnn-lstm" | "tft" | "lorentzian") => Ok(Kind::Sequence),
         Some("gbdt") | None => Ok(Kind::Gbdt),
-        Some("lorentzian") => Err(JobError::Lorentzian),
         Some(other) => Err(JobError::UnknownKind(other.to_string())),
     }
 }

@@ -250,6 +250,7 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
             valid.len()
         )));
     }
+    mcfg.validate_seq_len(train.seq_len())?;
     if train.n_features() != mcfg.n_features() {
         return config_err(format!("model expects {} features, data has {}", mcfg.n_features(), train.n_features()));
     }
