@@ -7,11 +7,18 @@
 //! - [`loss`]: the loss curve of a training run ([`loss_curve_png`], [`loss_curve_svg`]).
 //! - [`reliability`]: the reliability diagram of a classifier ([`reliability_png`],
 //!   [`reliability_svg`]).
+//! - [`equity`]: cumulative return with a drawdown panel ([`equity_png`]) and the underwater
+//!   curve ([`underwater_png`]) of one or more named return series.
+//! - [`bars`]: one metric per window, series side by side ([`window_bars_png`]).
 //!
 //! # Feature flags
 //! None.
 #![warn(missing_docs)]
 
+/// Per-window bar charts.
+pub mod bars;
+/// Equity and underwater curves.
+pub mod equity;
 /// Errors of this crate.
 pub mod error;
 /// The vendored font.
@@ -21,6 +28,13 @@ pub mod loss;
 /// Reliability diagrams.
 pub mod reliability;
 
+mod common;
+
+pub use bars::{BarSeries, WindowBars, window_bars_png, window_bars_svg, window_bars_svg_string};
+pub use equity::{
+    DrawdownPeriod, ReturnSeries, drawdown, drawdown_periods, equity_curve, equity_png, equity_svg, equity_svg_string,
+    underwater_png, underwater_svg, underwater_svg_string,
+};
 pub use error::{ReportError, Result};
 pub use loss::{LossSeries, loss_curve_png, loss_curve_svg, loss_curve_svg_string};
 pub use reliability::{ReliabilityPoint, reliability_png, reliability_svg, reliability_svg_string};
