@@ -27,7 +27,8 @@ pub struct Metrics {
     pub max_drawdown: f64,
     /// `std(r, ddof 1)·√P`.
     pub annual_volatility: f64,
-    /// Periods: `#(r > 0)/#(r ≠ 0)`.
+    /// Win rate **over periods**: `#(r > 0)/#(r ≠ 0)` (flat periods do not count). The win rate
+    /// over trades is [`Metrics::trade_win_rate`].
     pub win_rate: f64,
     /// `#(r > 0)/N`.
     pub profitable_periods: f64,
@@ -43,7 +44,8 @@ pub struct Metrics {
     pub exposure: f64,
     /// Number of trades.
     pub trade_count: usize,
-    /// Share of trades with a positive net return (NaN without trades).
+    /// Win rate **over trades**: the share of trades with a positive net return (NaN without
+    /// trades). The win rate over periods is [`Metrics::win_rate`].
     pub trade_win_rate: f64,
     /// Mean net return per trade.
     pub expectancy: f64,
@@ -155,5 +157,30 @@ impl BacktestResult {
         let r = self.returns.get(1..).unwrap_or(&[]);
         let held = &self.positions[..self.positions.len().saturating_sub(1)];
         compute(r, periods_per_year, Some(held), &self.trades)
+    }
+
+    /// The metrics of the periods `periods` only (bar indices: period `t` is the return over bar
+    /// `t`, earned by the position decided at bar `t − 1`'s close; `1..len` is every period, as
+    /// [`BacktestResult::metrics`]). The positions outside still shaped the returns inside (a
+    /// position carried into the window earns its returns there), but returns outside are not
+    /// scored. Exposure counts the positions held over those periods; the trades are those holding
+    /// at least one of those periods, each with its whole net return (see
+    /// [`BacktestResult::trades_in`]). An empty or out-of-range window gives the metrics of no
+    /// periods (NaN ratios); callers check it first. Over `1..len` it equals
+    /// [`BacktestResult::metrics`] except for a trade opened on the last bar, which holds no period.
+    pub fn metrics_over(&self, periods_per_year: f64, periods: std::ops::Range<usize>) -> Metrics {
+        let n = self.returns.len();
+        let (a, b) = (periods.start.max(1).min(n), periods.end.min(n));
+        let (a, b) = (a, b.max(a));
+        let r = &self.returns[a..b];
+        let held = &self.positions[a.saturating_sub(1)..b.saturating_sub(1).max(a.saturating_sub(1))];
+        let trades: Vec<Trade> = self.trades_in(a..b).copied().collect();
+        compute(r, periods_per_year, Some(held), &trades)
+    }
+
+    /// The trades holding at least one of the periods `periods` (bar indices as in
+    /// [`BacktestResult::metrics_over`]): a trade holds the periods `entry_bar + 1 ..= exit_bar`.
+    pub fn trades_in(&self, periods: std::ops::Range<usize>) -> impl Iterator<Item = &Trade> {
+        self.trades.iter().filter(move |t| t.entry_bar + 1 < periods.end && t.exit_bar >= periods.start)
     }
 }

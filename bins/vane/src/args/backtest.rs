@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use vane_core::Timestamp;
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct BacktestArgs {
     /// Candles (.csv in the fixture schema, or .parquet).
@@ -23,7 +25,14 @@ pub(crate) struct BacktestArgs {
     /// The largest |position| accepted (1 = fully invested, no leverage; seed 004 uses 10).
     #[arg(long, default_value_t = 1.0)]
     pub(crate) max_leverage: f64,
-    /// Write `open_time_ms,return` per period here.
+    /// Score only the periods (bars) opening at or after this time (RFC 3339 `2024-01-01T00:00Z`,
+    /// `YYYY-MM-DD` or ms). Positions before it still shape the returns inside the window.
+    #[arg(long)]
+    pub(crate) from: Option<Timestamp>,
+    /// Score only the periods (bars) opening before this time (exclusive; same formats as --from).
+    #[arg(long)]
+    pub(crate) to: Option<Timestamp>,
+    /// Write `open_time_ms,return` per scored period here.
     #[arg(long)]
     pub(crate) returns_out: Option<PathBuf>,
 }

@@ -25,6 +25,12 @@ impl Render for Metrics {
         let v = serde_json::to_value(self).unwrap_or_default();
         let mut s = String::new();
         for (k, x) in v.as_object().into_iter().flatten() {
+            // Name which win rate each is (the JSON keys stay `win_rate`, `trade_win_rate`).
+            let k = match k.as_str() {
+                "win_rate" => "win rate (periods)",
+                "trade_win_rate" => "win rate (trades)",
+                k => k,
+            };
             s.push_str(&format!("{k:<24} {}\n", if x.is_null() { "n/a".to_string() } else { x.to_string() }));
         }
         s
