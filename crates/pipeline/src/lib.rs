@@ -35,6 +35,8 @@ pub mod sequence_predictor;
 pub mod sequence_wf;
 /// Seed 001 training.
 pub mod train;
+/// Walk-forward optimisation (`vane wfo`, seed 003).
+pub mod wfo;
 
 pub use config::{Mode, TrainConfig};
 pub use error::{PipelineError, Result};

@@ -14,6 +14,7 @@ pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod tabular;
 pub(crate) mod train;
+pub(crate) mod wfo;
 pub(crate) mod worker;
 
 use std::path::PathBuf;
@@ -70,6 +71,9 @@ pub(crate) enum Command {
     BenchTrain(bench_train::BenchTrainArgs),
     /// Serve the HTTP API (`GET /health`) on --addr until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Walk-forward optimisation: per window, choose a grid candidate by a trading metric on a purged
+    /// validation slice, trade the next days out of sample (docs/wfo.md).
+    Wfo(wfo::WfoArgs),
     /// Run background training jobs from the job queue until Ctrl-C (beside or without `serve`).
     Worker(worker::WorkerArgs),
 }

@@ -18,4 +18,5 @@ pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod tabular;
 pub(crate) mod train;
+pub(crate) mod wfo;
 pub(crate) mod worker;
