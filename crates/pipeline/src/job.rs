@@ -119,10 +119,9 @@ impl JobError {
         use vane_core::ErrorClass;
         match self {
             JobError::Read { .. } => ErrorClass::Io,
-            JobError::File { .. }
-            | JobError::Fields { .. }
-            | JobError::UnknownKind(_)
-            | JobError::Invalid { .. } => ErrorClass::Data,
+            JobError::File { .. } | JobError::Fields { .. } | JobError::UnknownKind(_) | JobError::Invalid { .. } => {
+                ErrorClass::Data
+            }
             JobError::NotFinite { at, .. } | JobError::GbdtModelKey { at, .. } => {
                 if at.starts_with("--set") {
                     ErrorClass::Usage
@@ -422,10 +421,14 @@ mod tests {
         assert!(e.starts_with("--set nosuch.key:") && !e.contains("cfg.toml"), "{e}");
         let e = Job::parse("[model]\nkind = \"hrm\"\n", "c", &sets(&["data.seq_len=\"x\""])).unwrap_err().to_string();
         assert!(e.starts_with("--set data.seq_len:"), "{e}");
-        let e = Job::parse("[model]\nkind = \"lorentzian\"\n", "c", &[]).unwrap_err().to_string();
-        assert!(e.contains("vane tabular --model lorentzian"), "{e}");
+        // `lorentzian` is the trainable sequence model; its [model] fields are checked.
+        assert!(matches!(Job::parse("[model]\nkind = \"lorentzian\"\n", "c", &[]).unwrap(), Job::Sequence(_)));
+        let e = Job::parse("[model]\nkind = \"lorentzian\"\nlookback = 2\nprototypes = 0\n", "c", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("prototypes"), "{e}");
         let e = Job::parse("[model]\nkind = \"svm\"\n", "c", &[]).unwrap_err().to_string();
-        assert!(e.contains("expected hrm, cnn-lstm, tft or gbdt"), "{e}");
+        assert!(e.contains("expected hrm, cnn-lstm, tft, lorentzian or gbdt"), "{e}");
         let e = Job::parse("horizon = 0\n", "cfg.toml", &[]).unwrap_err().to_string();
         assert!(e.starts_with("cfg.toml: ") && e.contains("horizon"), "{e}");
     }

@@ -1,4 +1,4 @@
-//! Sequence-model training (`vane train` with `[model] kind = "hrm" | "cnn-lstm" | "tft"`):
+//! Sequence-model training (`vane train` with `[model] kind = "hrm" | "cnn-lstm" | "tft" | "lorentzian"`):
 //! candles from the store → a feature set → fixed-horizon or expected-return (seed 004 ladder)
 //! labels → windows of `seq_len` bars → a chronological split with the validation block purged
 //! of overlapping labels → normaliser fitted on the training rows → training (seed 002's toolkit)
@@ -202,6 +202,10 @@ impl SequenceJob {
             return cfg_err(format!("data.theta must be ≥ 0, got {}", d.theta));
         }
         d.feature_set.parse::<FeatureSet>().map_err(|e| PipelineError::Config(format!("data.feature_set: {e}")))?;
+        // The [model] fields, checked before any data is read (the feature count is not known
+        // yet: one stands in; the real one is resolved in `train_sequence`).
+        let model = self.model.resolve(1, Signal::ALL.len(), d.symbols.len(), None)?;
+        model.validate_seq_len(d.seq_len)?;
         self.decision.validate()
     }
 }
