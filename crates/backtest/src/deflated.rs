@@ -106,7 +106,7 @@ pub fn probabilistic_sharpe(sr: f64, sr_benchmark: f64, n_obs: usize, skew: f64,
         return f64::NAN;
     }
     let var = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr;
-    if !(var > 0.0) {
+    if var.is_nan() || var <= 0.0 {
         return f64::NAN;
     }
     normal_cdf((sr - sr_benchmark) * ((n_obs - 1) as f64).sqrt() / var.sqrt())
