@@ -10,6 +10,9 @@
 //! - [`equity`]: cumulative return with a drawdown panel ([`equity_png`]) and the underwater
 //!   curve ([`underwater_png`]) of one or more named return series.
 //! - [`bars`]: one metric per window, series side by side ([`window_bars_png`]).
+//! - [`heatmap`]: labelled matrices ([`heatmap_png`]): monthly returns ([`monthly_returns`],
+//!   [`monthly_heatmap`]), metric correlation across runs ([`pearson_matrix`],
+//!   [`correlation_heatmap`]) and confusion matrices ([`confusion_heatmap`]).
 //!
 //! # Feature flags
 //! None.
@@ -23,6 +26,8 @@ pub mod equity;
 pub mod error;
 /// The vendored font.
 pub mod font;
+/// Heatmaps: monthly returns, correlations, confusion matrices.
+pub mod heatmap;
 /// Loss curves.
 pub mod loss;
 /// Reliability diagrams.
@@ -36,5 +41,9 @@ pub use equity::{
     underwater_png, underwater_svg, underwater_svg_string,
 };
 pub use error::{ReportError, Result};
+pub use heatmap::{
+    CellFormat, Heatmap, Scale, confusion_heatmap, correlation_heatmap, heatmap_png, heatmap_svg, heatmap_svg_string,
+    monthly_heatmap, monthly_returns, pearson_matrix,
+};
 pub use loss::{LossSeries, loss_curve_png, loss_curve_svg, loss_curve_svg_string};
 pub use reliability::{ReliabilityPoint, reliability_png, reliability_svg, reliability_svg_string};
