@@ -7,6 +7,7 @@ use vane_models::{DeviceKind, Preset};
 use vane_pipeline::{Mode, Override};
 
 use super::DataDir;
+use super::runs::RecordArgs;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct TrainArgs {
@@ -55,4 +56,8 @@ pub(crate) struct TrainArgs {
     /// the calibrator (`data.walk_forward`, default 3; 0 = off, no calibration.json).
     #[arg(long, value_name = "K")]
     pub(crate) walk_forward: Option<usize>,
+    // The runs registry (`--runs-dir DIR`, `--no-run-record`): each session is recorded as
+    // `runs/<run_id>/` (docs/runs.md).
+    #[command(flatten)]
+    pub(crate) record: RecordArgs,
 }

@@ -1,11 +1,14 @@
 //! `vane train`: a [`Job`] from the config and `--set` overrides, dispatched to seed 001's GBDT
-//! pipeline or the sequence-model trainer.
+//! pipeline or the sequence-model trainer; each session recorded in the runs registry
+//! ([`record_run`]).
 
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use serde_json::{Value, json};
+use vane_artifact::runs::HistoryRow;
 use vane_core::Timestamp;
 use vane_market_data::ParquetStore;
 use vane_models::train::{EpochRecord, TrainObserver};
@@ -13,6 +16,7 @@ use vane_pipeline::sequence::{SequenceReport, train_sequence};
 use vane_pipeline::{Job, TrainReport, train};
 
 use crate::args::train::TrainArgs;
+use crate::commands::runs::{RecordedRun, RunOutcome, RunStart, plots_in, record_run};
 use crate::output::Render;
 use vane_pipeline::artifacts::{EARLIER_BASE_RATE, GBDT, GBDT_CALIBRATED, MAJORITY};
 
@@ -23,10 +27,38 @@ pub(crate) enum Trained {
     Sequence(Box<SequenceReport>),
 }
 
-pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
+/// The train report and the run it was recorded as.
+#[derive(Serialize)]
+pub(crate) struct TrainOutput {
+    #[serde(flatten)]
+    trained: Trained,
+    /// The run in the registry (absent with `--no-run-record`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<RecordedRun>,
+}
+
+/// `value` (an object) with `"cli": cli` added.
+fn with_cli(value: Value, cli: Value) -> Value {
+    match value {
+        Value::Object(mut m) => {
+            m.insert("cli".into(), cli);
+            Value::Object(m)
+        }
+        other => json!({ "config": other, "cli": cli }),
+    }
+}
+
+pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<TrainOutput> {
+    // A config that does not parse or validate fails here, before a run is started.
     let mut job = Job::read(a.config.as_deref(), &a.set)?;
     job.set_symbols(&a.symbols)?;
     let store = ParquetStore::new(&a.data.data_dir);
+    let cli = json!({
+        "config_file": a.config,
+        "data_dir": a.data.data_dir,
+        "artifacts_dir": a.artifacts_dir,
+        "permute_labels": a.permute_labels,
+    });
     match job {
         Job::Gbdt(mut cfg) => {
             if a.device.is_some() || a.preset.is_some() || a.resume || a.days.is_some() || a.walk_forward.is_some() {
@@ -35,7 +67,22 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
                 );
             }
             cfg.per_symbol |= a.per_symbol;
-            Ok(Trained::Gbdt(Box::new(train(&store, &a.artifacts_dir, &cfg, a.mode, a.permute_labels)?)))
+            let mut cli = cli;
+            cli["mode"] = json!(a.mode);
+            let start = RunStart {
+                verb: "train".into(),
+                model: "gbdt".into(),
+                symbols: cfg.symbols.iter().map(|s| s.as_str().to_string()).collect(),
+                interval: Some(cfg.interval.as_str().to_string()),
+                config: with_cli(serde_json::to_value(&cfg)?, cli),
+            };
+            let (report, run) = record_run(
+                &a.record,
+                start,
+                || Ok(train(&store, &a.artifacts_dir, &cfg, a.mode, a.permute_labels)?),
+                gbdt_outcome,
+            )?;
+            Ok(TrainOutput { trained: Trained::Gbdt(Box::new(report)), run })
         }
         Job::Sequence(mut job) => {
             if let Some(p) = a.preset {
@@ -51,22 +98,132 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<Trained> {
             if let Some(k) = a.walk_forward {
                 job.data.walk_forward = k;
             }
+            let mut cli = cli;
+            cli["resume"] = json!(a.resume);
+            let config = with_cli(serde_json::to_value(&job)?, cli);
+            let start = RunStart {
+                verb: "train".into(),
+                model: job.model.kind.as_str().to_string(),
+                symbols: job.data.symbols.iter().map(|s| s.as_str().to_string()).collect(),
+                interval: Some(job.data.interval.as_str().to_string()),
+                config: config.clone(),
+            };
             let mut progress = Progress { bar: None, quiet };
-            let report = train_sequence(&store, &a.artifacts_dir, &job, &[], a.resume, &mut progress)?;
+            let result = record_run(
+                &a.record,
+                start,
+                || Ok(train_sequence(&store, &a.artifacts_dir, &job, &[], a.resume, &mut progress)?),
+                |r| sequence_outcome(r, config),
+            );
             if let Some(b) = &progress.bar {
                 b.finish_and_clear();
             }
-            Ok(Trained::Sequence(Box::new(report)))
+            let (report, run) = result?;
+            Ok(TrainOutput { trained: Trained::Sequence(Box::new(report)), run })
         }
     }
 }
 
-impl Render for Trained {
+/// Seed 001's GBDT run in the registry: the first model's pooled out-of-sample scores of the
+/// shipped (calibrated) GBDT, the verdict against the base rate, the mean net return of its
+/// decisions after costs, and every model folder's plots.
+fn gbdt_outcome(r: &TrainReport) -> RunOutcome {
+    let m = &r.metrics;
+    let mut o = RunOutcome::default();
+    let mut put = |k: &str, v: f64| o.metrics.push((k.to_string(), v));
+    put("theta", r.theta);
+    put("min_conf", m.min_conf);
+    put("windows", m.windows.len() as f64);
+    if let Some(g) = m.pooled.get(GBDT_CALIBRATED).or_else(|| m.pooled.get(GBDT)) {
+        put("log_loss", g.log_loss);
+        put("ece", g.ece);
+        put("brier", g.brier);
+        put("accuracy", g.accuracy);
+        put("macro_f1", g.macro_f1);
+    }
+    if let Some(b) = m.pooled.get(MAJORITY) {
+        put("majority_log_loss", b.log_loss);
+    }
+    if let Some(v) = &m.verdict {
+        put("log_loss_vs_base_rate", v.log_loss_diff);
+        put("brier_skill", v.brier_skill);
+    }
+    let traded: Vec<f64> = m.windows.iter().filter_map(|w| w.trading.get(GBDT).map(|t| t.net_return)).collect();
+    if !traded.is_empty() {
+        put("net_return", traded.iter().sum::<f64>() / traded.len() as f64);
+    }
+    let hold: Vec<f64> = m.windows.iter().filter_map(|w| w.trading.get("buy_and_hold").map(|t| t.net_return)).collect();
+    if !hold.is_empty() {
+        put("buy_and_hold_net_return", hold.iter().sum::<f64>() / hold.len() as f64);
+    }
+    let many = r.models.len() > 1;
+    for (id, dir) in &r.models {
+        o.plots.extend(plots_in(dir, &if many { format!("{id}_") } else { String::new() }));
+        o.artifacts.push(dir.clone());
+    }
+    if many {
+        o.notes.push(format!(
+            "per-symbol models: the metrics are model {}'s; each model's own are in its metrics.json",
+            r.models.first().map_or("", |m| m.0.as_str())
+        ));
+    }
+    if let Some(v) = &m.verdict {
+        o.notes.push(format!("verdict: {}", v.text));
+    }
+    o
+}
+
+/// A sequence run in the registry: the best epoch's validation scores, the walk-forward pooled
+/// out-of-sample scores and verdict, the epoch history, the loss curve and reliability plots.
+fn sequence_outcome(r: &SequenceReport, config: Value) -> RunOutcome {
+    let m = &r.metrics;
+    let mut o = RunOutcome::default();
+    let mut put = |k: &str, v: f64| o.metrics.push((k.to_string(), v));
+    put("val_loss", m.val_loss);
+    put("val_accuracy", m.val_accuracy);
+    put("val_macro_f1", m.val_macro_f1);
+    put("best_epoch", m.best_epoch as f64);
+    put("epochs_run", m.epochs_run as f64);
+    put("params", m.param_count as f64);
+    if let Some(w) = &r.walk_forward {
+        if let Some(x) = w.pooled.get(&w.model) {
+            put("wf_accuracy", x.accuracy);
+            put("wf_macro_f1", x.macro_f1);
+            put("wf_log_loss", x.log_loss);
+            put("wf_brier", x.brier);
+            put("wf_ece", x.ece);
+        }
+        put("wf_windows", w.k as f64);
+        put("log_loss_vs_base_rate", w.verdict.log_loss_diff);
+        put("brier_skill", w.verdict.brier_skill);
+        o.notes.push(format!("verdict: {}", w.verdict.text));
+    }
+    o.history = r
+        .history
+        .iter()
+        .map(|e: &EpochRecord| HistoryRow { epoch: e.epoch, train_loss: e.train_loss, valid_loss: Some(e.val_loss) })
+        .collect();
+    o.plots = plots_in(&r.dir, "");
+    o.artifacts.push(r.dir.clone());
+    o.notes.extend(r.checklist.warnings.iter().cloned());
+    // The config as given, and the training settings it resolved to (preset + overrides).
+    let mut config = config;
+    if let (Value::Object(c), Ok(t)) = (&mut config, serde_json::to_value(&r.train)) {
+        c.insert("train_resolved".into(), t);
+    }
+    o.config = Some(config);
+    o
+}
+
+impl Render for TrainOutput {
     fn human(&self) -> String {
-        match self {
+        match &self.trained {
             Trained::Gbdt(r) => r.human(),
             Trained::Sequence(r) => r.human(),
         }
+    }
+    fn status(&self) -> Option<String> {
+        self.run.as_ref().map(|r| format!("recorded as run {} (vane runs show {})", r.dir.display(), r.id))
     }
 }
 
