@@ -10,6 +10,7 @@ pub(crate) mod features;
 pub(crate) mod label;
 pub(crate) mod metrics;
 pub(crate) mod predict;
+pub(crate) mod runs;
 pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod tabular;
@@ -71,6 +72,8 @@ pub(crate) enum Command {
     BenchTrain(bench_train::BenchTrainArgs),
     /// Serve the HTTP API (`GET /health`) on --addr until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// The runs registry: list, show and compare recorded training sessions (docs/runs.md).
+    Runs(runs::RunsArgs),
     /// Walk-forward optimisation: per window, choose a grid candidate by a trading metric on a purged
     /// validation slice, trade the next days out of sample (docs/wfo.md).
     Wfo(wfo::WfoArgs),

@@ -14,6 +14,7 @@ pub(crate) mod label;
 pub(crate) mod metrics;
 pub(crate) mod predict;
 pub(crate) mod resample;
+pub(crate) mod runs;
 pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod tabular;
