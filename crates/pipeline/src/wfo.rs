@@ -293,6 +293,9 @@ pub struct Selection<F> {
     pub fitted: F,
     /// Every candidate's score on the validation slice (NaN: undefined).
     pub scores: Vec<f64>,
+    /// Every candidate's annualised Sharpe ratio on the validation slice (the trials of the
+    /// deflated Sharpe ratio).
+    pub sharpes: Vec<f64>,
     /// The winner's validation metrics.
     pub metrics: Metrics,
     /// The winner's decisions at `valid.start − 1 .. valid.end − 1`.
@@ -322,6 +325,7 @@ pub fn select<C: Candidate>(
     }
     let mut best: Option<Selection<C::Fitted>> = None;
     let mut scores = Vec::with_capacity(candidates.len());
+    let mut sharpes = Vec::with_capacity(candidates.len());
     for (i, c) in candidates.iter().enumerate() {
         let fitted = c.fit(series, &rows.fit)?;
         let decisions = c.decide(&fitted, series, rows.valid.start - 1..rows.valid.end)?;
@@ -329,8 +333,9 @@ pub fn select<C: Candidate>(
         let m = bt.metrics(trading.periods_per_year);
         let score = metric.of(&m);
         scores.push(score);
+        sharpes.push(m.sharpe);
         if !score.is_nan() && best.as_ref().is_none_or(|b| score > b.scores_best()) {
-            best = Some(Selection { winner: i, fitted, scores: vec![score], metrics: m, decisions });
+            best = Some(Selection { winner: i, fitted, scores: vec![score], sharpes: vec![], metrics: m, decisions });
         }
         progress(i);
     }
@@ -341,10 +346,11 @@ pub fn select<C: Candidate>(
             let fitted = candidates[0].fit(series, &rows.fit)?;
             let decisions = candidates[0].decide(&fitted, series, rows.valid.start - 1..rows.valid.end)?;
             let m = trading.backtest(&series.close, rows.valid.clone(), &decisions)?.metrics(trading.periods_per_year);
-            Selection { winner: 0, fitted, scores: vec![], metrics: m, decisions }
+            Selection { winner: 0, fitted, scores: vec![], sharpes: vec![], metrics: m, decisions }
         }
     };
     sel.scores = scores;
+    sel.sharpes = sharpes;
     Ok(sel)
 }
 
@@ -972,6 +978,8 @@ pub struct WindowReport {
     pub params: Vec<(String, f64)>,
     /// Every candidate's validation score (null: undefined).
     pub candidate_scores: Vec<f64>,
+    /// Every candidate's annualised validation Sharpe ratio (null: undefined).
+    pub candidate_sharpes: Vec<f64>,
     /// The winner on the validation slice.
     pub in_sample: Metrics,
     /// The winner on the test window.
@@ -1010,8 +1018,12 @@ pub struct WfoReport {
     pub stitched: Metrics,
     /// Trials behind the deflated Sharpe ratio: candidates × windows.
     pub trials: usize,
-    /// Deflated Sharpe ratio of the stitched curve (a probability), null until computed.
-    pub deflated_sharpe: Option<f64>,
+    /// Deflated Sharpe ratio of the stitched curve (`dsr` is the probability); null when it has
+    /// none (fewer than 2 returns, constant returns).
+    pub deflated_sharpe: Option<vane_backtest::DeflatedSharpe>,
+    /// Why `deflated_sharpe` is null (empty otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub deflated_sharpe_note: String,
     /// How `best_model_final_*` was chosen.
     pub final_rule: String,
     /// Files written.
@@ -1103,6 +1115,7 @@ pub fn run_candidates<C: Candidate>(
             chosen: sel.winner,
             params: candidates[sel.winner].params(),
             candidate_scores: sel.scores.clone(),
+            candidate_sharpes: sel.sharpes.clone(),
             in_sample: sel.metrics,
             out_of_sample: sel.metrics, // replaced below from the stitched backtest
             is_accuracy: is_acc,
@@ -1208,9 +1221,12 @@ pub fn write_oos_returns(path: &Path, returns: &[(i64, usize, f64)]) -> Result<(
 }
 
 /// The lorentzian (kNN) or `v1` (GBDT) feature rows of `bars`, with their column names.
-fn feature_rows(bars: &Bars, set: FeatureSet) -> (Vec<Vec<f64>>, Vec<String>) {
-    let frame = set.compute(bars);
-    ((0..bars.len()).map(|t| frame.row(t)).collect(), set.columns())
+/// Features are computed on every stored bar (causal: a row uses bars up to its own), so the
+/// warm-up of the indicators eats history before `--data-days`, not the days asked for; the rows
+/// from `start` on are returned.
+fn feature_rows(all: &Bars, start: usize, set: FeatureSet) -> (Vec<Vec<f64>>, Vec<String>) {
+    let frame = set.compute(all);
+    ((start..all.len()).map(|t| frame.row(t)).collect(), set.columns())
 }
 
 /// Series with fixed-horizon labels (`horizon`, θ).
@@ -1288,7 +1304,16 @@ pub fn run_wfo(
         valid_frac: cfg.valid_frac,
         ..SequenceData::default()
     };
-    let bars = crate::sequence::read_bars(store, &data)?.remove(0);
+    // Every stored bar (for the features' warm-up), then the last `data_days` days of them.
+    let all = crate::sequence::read_bars(store, &SequenceData { days: None, ..data.clone() })?.remove(0);
+    let start = match (cfg.data_days, all.open_time().last()) {
+        (Some(days), Some(&last)) => {
+            let from = last + cfg.interval.millis() - i64::from(days) * DAY_MS;
+            all.open_time().partition_point(|&t| t < from)
+        }
+        _ => 0,
+    };
+    let bars = all.slice(start..all.len());
     if bars.len() < 2 {
         return Err(PipelineError::Data(format!(
             "{} {}: {} bars stored in the store; download or import candles first",
@@ -1299,12 +1324,27 @@ pub fn run_wfo(
     }
     let ot = bars.open_time();
     let days_used = (ot[ot.len() - 1] + cfg.interval.millis() - ot[0]) as f64 / DAY_MS as f64;
-    let windows = plan_day_windows(ot[0], ot[ot.len() - 1], cfg.window_days, cfg.test_days, cfg.interval)?;
+    let windows = match plan_day_windows(ot[0], ot[ot.len() - 1], cfg.window_days, cfg.test_days, cfg.interval) {
+        Err(PipelineError::Data(_)) => {
+            let ao = all.open_time();
+            let stored = (ao[ao.len() - 1] + cfg.interval.millis() - ao[0]) as f64 / DAY_MS as f64;
+            return Err(PipelineError::Data(format!(
+                "{} {}: {stored:.1} days are stored and {days_used:.1} used (--data-days {}), fewer than one window \
+                 (--window-size {} days + at least 1 test day): lower --window-size/--test-size, raise --data-days, or \
+                 download more candles",
+                cfg.symbol,
+                cfg.interval,
+                cfg.data_days.map_or("all".to_string(), |d| d.to_string()),
+                cfg.window_days
+            )));
+        }
+        other => other?,
+    };
     let params = candidates_for(cfg.model, cfg.grid.as_ref())?;
     let n_cands = params.len();
     let (reports, stitched, returns, final_path, used_h, used_theta) = match cfg.model {
         WfoModel::LorentzianKnn => {
-            let (rows, columns) = feature_rows(&bars, FeatureSet::Lorentzian);
+            let (rows, columns) = feature_rows(&all, start, FeatureSet::Lorentzian);
             let series = knn_series(&bars);
             let cands = params
                 .iter()
@@ -1323,7 +1363,7 @@ pub fn run_wfo(
             (a, b, c, d, KNN_HORIZON, 0.0)
         }
         WfoModel::Gbdt => {
-            let (rows, columns) = feature_rows(&bars, FeatureSet::V1);
+            let (rows, columns) = feature_rows(&all, start, FeatureSet::V1);
             let series = fixed_series(&bars, horizon, theta)?;
             let cands = params
                 .iter()
@@ -1339,7 +1379,7 @@ pub fn run_wfo(
             (a, b, c, d, horizon, theta)
         }
         WfoModel::Sequence(kind) => {
-            let raw = crate::sequence::raw_data(store, &data)?;
+            let raw = crate::sequence::raw_data(store, &SequenceData { days: None, ..data.clone() })?;
             let series = fixed_series(&bars, horizon, theta)?;
             let seg_times = &raw.segment_times[0];
             let seg_start = raw.matrix.segments()[0].rows.start;
@@ -1387,7 +1427,7 @@ pub fn run_wfo(
     files.insert("oos_returns".to_string(), or);
     let vis = out_dir.join("visualizations");
     std::fs::create_dir_all(&vis).map_err(io("create", &vis))?;
-    files.insert("visualizations".to_string(), vis);
+    files.insert("visualizations".to_string(), vis.clone());
     files.insert("final_model".to_string(), final_path);
     let degr: Vec<f64> = reports
         .iter()
@@ -1396,10 +1436,24 @@ pub fn run_wfo(
         .collect();
     let mean_degradation = if degr.is_empty() { f64::NAN } else { degr.iter().sum::<f64>() / degr.len() as f64 };
     let trials = n_cands * reports.len();
-    // DEFLATED SHARPE CALL SITE: filled in when `vane_backtest::deflated_sharpe` lands (the
-    // stitched OOS returns, `trials` = candidates × windows, the variance of the trials' Sharpe
-    // ratios from every candidate's validation score).
-    let deflated_sharpe: Option<f64> = None;
+    // The deflated Sharpe ratio of the stitched curve: N = candidates × windows trials, V the
+    // sample variance of the trials' per-period validation Sharpe ratios (every candidate of every
+    // window; the estimator's null variance 1/(T−1) when fewer than 2 are defined).
+    let per_period: Vec<f64> = reports
+        .iter()
+        .flat_map(|w| w.candidate_sharpes.iter().map(|s| s / trading.periods_per_year.sqrt()))
+        .filter(|s| s.is_finite())
+        .collect();
+    let var = (per_period.len() >= 2).then(|| {
+        let m = per_period.iter().sum::<f64>() / per_period.len() as f64;
+        per_period.iter().map(|s| (s - m).powi(2)).sum::<f64>() / (per_period.len() - 1) as f64
+    });
+    let oos: Vec<f64> = returns.iter().map(|r| r.2).collect();
+    let (deflated_sharpe, deflated_sharpe_note) = match vane_backtest::deflated_sharpe(&oos, trials.max(1), var) {
+        Ok(d) => (Some(d), String::new()),
+        Err(e) => (None, e.to_string()),
+    };
+    write_plots(&vis, &reports, &returns, cfg.optimize)?;
     let report_path = out_dir.join("wfo_report.json");
     files.insert("report".to_string(), report_path.clone());
     let report = WfoReport {
@@ -1413,6 +1467,7 @@ pub fn run_wfo(
         stitched,
         trials,
         deflated_sharpe,
+        deflated_sharpe_note,
         final_rule: format!(
             "the last window's winner, refitted on the labelled rows of the most recent {} days (its labels purged at the data's end)",
             cfg.window_days
@@ -1425,4 +1480,50 @@ pub fn run_wfo(
 
 fn cfg_err_v<T>(m: String) -> Result<T> {
     Err(PipelineError::Config(m))
+}
+
+/// `visualizations/`: per-window in-sample vs out-of-sample bars of the optimised metric, the
+/// windows' out-of-sample total returns, and the stitched out-of-sample equity and underwater
+/// curves (PNG + SVG each).
+fn write_plots(
+    dir: &Path,
+    windows: &[WindowReport],
+    returns: &[(i64, usize, f64)],
+    metric: OptimizeMetric,
+) -> Result<()> {
+    use vane_report::{BarSeries, ReturnSeries, WindowBars};
+    let labels: Vec<String> = windows.iter().map(|w| w.span.window.to_string()).collect();
+    let bars = WindowBars {
+        title: format!("{} per window: in-sample (validation slice) vs out-of-sample", metric.name()),
+        metric: metric.name().into(),
+        axis: "window".into(),
+        labels: labels.clone(),
+        series: vec![
+            BarSeries::new("in-sample", windows.iter().map(|w| metric.of(&w.in_sample)).collect()),
+            BarSeries::new("out-of-sample", windows.iter().map(|w| metric.of(&w.out_of_sample)).collect()),
+        ],
+        percent: metric == OptimizeMetric::TotalReturn || metric == OptimizeMetric::WinRate,
+    };
+    let stem = format!("window_{}", metric.name());
+    vane_report::window_bars_png(&dir.join(format!("{stem}.png")), &bars)?;
+    vane_report::window_bars_svg(&dir.join(format!("{stem}.svg")), &bars)?;
+    let ret = WindowBars {
+        title: "out-of-sample total return per window (after costs)".into(),
+        metric: "total_return".into(),
+        axis: "window".into(),
+        labels,
+        series: vec![BarSeries::new("out-of-sample", windows.iter().map(|w| w.out_of_sample.total_return).collect())],
+        percent: true,
+    };
+    vane_report::window_bars_png(&dir.join("window_oos_total_return.png"), &ret)?;
+    vane_report::window_bars_svg(&dir.join("window_oos_total_return.svg"), &ret)?;
+    let times: Vec<i64> = returns.iter().map(|r| r.0).collect();
+    let series = [ReturnSeries::new("stitched out-of-sample", returns.iter().map(|r| r.2).collect())];
+    let title = "stitched out-of-sample equity (after costs)";
+    vane_report::equity_png(&dir.join("oos_equity.png"), &times, &series, title)?;
+    vane_report::equity_svg(&dir.join("oos_equity.svg"), &times, &series, title)?;
+    let title = "stitched out-of-sample drawdown (underwater)";
+    vane_report::underwater_png(&dir.join("oos_underwater.png"), &times, &series, title)?;
+    vane_report::underwater_svg(&dir.join("oos_underwater.svg"), &times, &series, title)?;
+    Ok(())
 }

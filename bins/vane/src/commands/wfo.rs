@@ -133,12 +133,21 @@ impl Render for WfoReport {
             "in-sample → out-of-sample degradation of {metric}: {} on average (positive: the choice traded worse than it looked)",
             num(self.mean_degradation, 3)
         );
-        let _ = writeln!(
-            s,
-            "deflated Sharpe ratio ({} trials = candidates × windows): {}",
-            self.trials,
-            self.deflated_sharpe.map_or("not computed".to_string(), |p| num(p, 3))
-        );
+        match &self.deflated_sharpe {
+            Some(d) => {
+                let _ = writeln!(
+                    s,
+                    "deflated Sharpe ratio: {} (the probability that the stitched curve's true Sharpe beats the best of {} \
+                     skill-less trials = candidates × windows; {} without that correction)",
+                    num(d.dsr, 3),
+                    d.n_trials,
+                    num(d.psr, 3)
+                );
+            }
+            None => {
+                let _ = writeln!(s, "deflated Sharpe ratio: none ({})", self.deflated_sharpe_note);
+            }
+        }
         let _ = writeln!(s, "final model: {}", self.final_rule);
         for (k, p) in &self.files {
             let _ = writeln!(s, "  {k}: {}", p.display());
