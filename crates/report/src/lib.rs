@@ -13,6 +13,8 @@
 //! - [`heatmap`]: labelled matrices ([`heatmap_png`]): monthly returns ([`monthly_returns`],
 //!   [`monthly_heatmap`]), metric correlation across runs ([`pearson_matrix`],
 //!   [`correlation_heatmap`]) and confusion matrices ([`confusion_heatmap`]).
+//! - [`distribution`]: the histogram of returns ([`return_histogram_png`]) and the rolling
+//!   Sharpe ratio ([`rolling_sharpe`], [`rolling_sharpe_png`]).
 //!
 //! # Feature flags
 //! None.
@@ -20,6 +22,8 @@
 
 /// Per-window bar charts.
 pub mod bars;
+/// Return distributions and rolling Sharpe ratios.
+pub mod distribution;
 /// Equity and underwater curves.
 pub mod equity;
 /// Errors of this crate.
@@ -36,6 +40,10 @@ pub mod reliability;
 mod common;
 
 pub use bars::{BarSeries, WindowBars, window_bars_png, window_bars_svg, window_bars_svg_string};
+pub use distribution::{
+    Bins, Histogram, histogram, return_histogram_png, return_histogram_svg, return_histogram_svg_string,
+    rolling_sharpe, rolling_sharpe_png, rolling_sharpe_svg, rolling_sharpe_svg_string,
+};
 pub use equity::{
     DrawdownPeriod, ReturnSeries, drawdown, drawdown_periods, equity_curve, equity_png, equity_svg, equity_svg_string,
     underwater_png, underwater_svg, underwater_svg_string,
