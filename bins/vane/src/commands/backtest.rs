@@ -136,8 +136,8 @@ pub(crate) fn run(a: BacktestArgs) -> Result<BacktestReport> {
     let (start, end) = (start.min(n), end.max(start.min(n)));
     if let Some(out) = &a.returns_out {
         let mut s = String::from("open_time_ms,return\n");
-        for t in start..end {
-            s.push_str(&format!("{},{}\n", open_time[t], bt.returns[t]));
+        for (t, r) in open_time[start..end].iter().zip(&bt.returns[start..end]) {
+            s.push_str(&format!("{t},{r}\n"));
         }
         vane_artifact::write_atomic(out, s.as_bytes())?;
     }
