@@ -17,6 +17,8 @@ pub struct ServeConfig {
     pub artifacts_dir: PathBuf,
     /// The candle store folder.
     pub data_dir: PathBuf,
+    /// The runs registry the dashboard and `/v1/runs…` read (may be missing: no runs).
+    pub runs_dir: PathBuf,
     /// The exchange `refresh=true` downloads from.
     pub exchange: Exchange,
     /// Its endpoint (tests: the mock exchange); `None` is the exchange's own.
@@ -42,12 +44,14 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// The defaults: Binance spot, quote USDT, no token, 1 worker, 64 requests in flight.
+    /// The defaults: Binance spot, quote USDT, no token, 1 worker, 64 requests in flight, runs
+    /// registry `runs`.
     pub fn new(addr: SocketAddr, artifacts_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
         Self {
             addr,
             artifacts_dir: artifacts_dir.into(),
             data_dir: data_dir.into(),
+            runs_dir: PathBuf::from("runs"),
             exchange: Exchange::BinanceSpot,
             base_url: None,
             quote: "USDT".into(),

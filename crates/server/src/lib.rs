@@ -23,6 +23,8 @@ pub mod api;
 pub mod auth;
 /// The server's configuration.
 pub mod config;
+/// The dashboard page (`GET /`) and its embedded assets.
+pub mod dashboard;
 /// Errors of this crate.
 pub mod error;
 pub mod jobs;
@@ -32,6 +34,8 @@ pub mod predict;
 pub mod routes;
 /// The training runner of the background jobs.
 pub mod runner;
+/// The runs registry over HTTP: `/v1/runs…`.
+pub mod runs_api;
 /// Seed 000's runtime: decisions, consensus, the event stream.
 pub mod runtime;
 /// The shared state: models, warm bars, forecasts.

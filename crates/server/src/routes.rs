@@ -81,6 +81,10 @@ pub struct Health {
     pub jobs: Option<HealthJobs>,
     /// Seed 000's runtime tags (empty without a runtime).
     pub stack_tags: Vec<String>,
+    /// Successful `POST /v1/thresholds/reload` calls since the server started.
+    pub thresholds_reloads: u64,
+    /// The runs registry served under `/v1/runs` and by the dashboard.
+    pub runs_dir: String,
 }
 
 /// The API's routes over `state`, with the request limits and the request log.
@@ -93,6 +97,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/thresholds/reload", post(reload_thresholds))
         .route("/v1/signal/{tag}", get(crate::runtime::signal))
         .route("/v1/stream", get(crate::runtime::stream))
+        .merge(crate::runs_api::routes())
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -191,6 +197,8 @@ async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
         data,
         jobs,
         stack_tags: state.inner.runtime.tags(),
+        thresholds_reloads: state.thresholds_reloads(),
+        runs_dir: state.config().runs_dir.display().to_string(),
     }))
 }
 
@@ -268,6 +276,7 @@ async fn reload_thresholds(State(state): State<AppState>, headers: HeaderMap) ->
         })
         .collect();
     let changed = models.iter().filter(|m| m.changed).count();
+    state.inner.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(Json(serde_json::json!({ "reloaded": models.len(), "changed": changed, "models": models })))
 }
 

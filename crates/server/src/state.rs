@@ -104,6 +104,10 @@ pub(crate) struct Inner {
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     pub(crate) rescan: tokio::sync::Notify,
     pub(crate) runtime: crate::runtime::Runtime,
+    /// Successful `POST /v1/thresholds/reload` calls since start (reported by `/health`).
+    pub(crate) reloads: std::sync::atomic::AtomicU64,
+    /// Parsed `returns.csv` files of the runs registry, by run id and file stamp.
+    pub(crate) runs_cache: crate::runs_api::SeriesCache,
 }
 
 impl AppState {
@@ -125,6 +129,8 @@ impl AppState {
                 in_flight,
                 rescan: tokio::sync::Notify::new(),
                 runtime,
+                reloads: std::sync::atomic::AtomicU64::new(0),
+                runs_cache: crate::runs_api::SeriesCache::default(),
             }),
         }
     }
@@ -137,6 +143,16 @@ impl AppState {
     /// Seconds since the state was created.
     pub fn uptime_s(&self) -> f64 {
         self.inner.started.elapsed().as_secs_f64()
+    }
+
+    /// The runs registry.
+    pub fn runs(&self) -> vane_artifact::runs::RunsDir {
+        vane_artifact::runs::RunsDir::new(&self.inner.config.runs_dir)
+    }
+
+    /// Successful threshold reloads since start.
+    pub fn thresholds_reloads(&self) -> u64 {
+        self.inner.reloads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The candle store.

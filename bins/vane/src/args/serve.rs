@@ -8,8 +8,9 @@ use vane_market_data::Exchange;
 
 use super::DataDir;
 
-/// Serves the HTTP API (docs/api.md) until Ctrl-C / SIGTERM: predictions, background training
-/// jobs, the signal stream, health.
+/// Serves the HTTP API (docs/api.md) and the dashboard (docs/dashboard.md, `GET /`) until
+/// Ctrl-C / SIGTERM: predictions, background training jobs, the signal stream, health, the runs
+/// registry.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on (port 0 picks a free port, printed on stderr).
@@ -20,6 +21,10 @@ pub(crate) struct ServeArgs {
     /// Artifacts folder (may be missing or empty: the server then serves health and jobs).
     #[arg(long, default_value = "artifacts")]
     pub(crate) artifacts_dir: PathBuf,
+    /// The runs registry the dashboard (`GET /`) and `/v1/runs…` read (default: $VANE_RUNS_DIR,
+    /// else `runs`; may be missing: no runs).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) runs_dir: Option<PathBuf>,
     /// Exchange `refresh=true` downloads from.
     #[arg(long, value_enum, default_value = "binance-spot")]
     pub(crate) exchange: Exchange,

@@ -53,6 +53,7 @@ pub(crate) fn config(a: ServeArgs) -> Result<ServeConfig> {
         poll_every: Duration::from_secs_f64(a.poll_sec),
     };
     let mut cfg = ServeConfig::new(a.addr, a.artifacts_dir, a.data.data_dir);
+    cfg.runs_dir = a.runs_dir.or_else(|| env("VANE_RUNS_DIR").map(Into::into)).unwrap_or_else(|| "runs".into());
     cfg.exchange = a.exchange;
     cfg.base_url = a.base_url;
     cfg.quote = a.quote;
