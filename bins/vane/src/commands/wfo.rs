@@ -6,14 +6,23 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use vane_core::Timestamp;
 use vane_market_data::ParquetStore;
+use vane_pipeline::PipelineError;
 use vane_pipeline::wfo::{Grid, WfoConfig, WfoModel, WfoProgress, WfoReport, run_wfo};
 
 use crate::args::wfo::WfoArgs;
 use crate::output::Render;
 
+/// Flag errors (the pipeline's config errors here name a flag) exit as usage errors.
+fn flag(e: PipelineError) -> anyhow::Error {
+    match e {
+        PipelineError::Config(m) => crate::failure::usage(m),
+        e => e.into(),
+    }
+}
+
 pub(crate) fn run(a: WfoArgs, quiet: bool) -> Result<WfoReport> {
-    let model: WfoModel = a.model.parse()?;
-    let grid = a.grid.as_deref().map(Grid::parse).transpose()?;
+    let model: WfoModel = a.model.parse().map_err(flag)?;
+    let grid = a.grid.as_deref().map(Grid::parse).transpose().map_err(flag)?;
     let cfg = WfoConfig {
         model,
         symbol: a.symbol,
@@ -54,7 +63,7 @@ pub(crate) fn run(a: WfoArgs, quiet: bool) -> Result<WfoReport> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    Ok(report?)
+    report.map_err(flag)
 }
 
 /// A metric for people: NaN as "–".
