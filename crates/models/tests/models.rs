@@ -1,4 +1,4 @@
-//! The three networks on tiny configs: shapes, TFT causality, overfitting a separable set,
+//! The four networks on tiny configs: shapes, TFT causality, overfitting a separable set,
 //! save → load → identical outputs, determinism and resume.
 
 use burn::module::Module;
@@ -40,11 +40,18 @@ fn tiny(kind: ModelKind, n_features: usize) -> ModelConfig {
             ..ModelSpec::of(kind)
         },
         ModelKind::Tft => ModelSpec { d_model: Some(8), n_heads: Some(2), dropout: Some(0.0), ..ModelSpec::of(kind) },
+        ModelKind::Lorentzian => ModelSpec {
+            hidden: Some(8),
+            prototypes: Some(2),
+            lookback: Some(5),
+            dropout: Some(0.0),
+            ..ModelSpec::of(kind)
+        },
     };
     spec.resolve(n_features, 3, 2, None).unwrap()
 }
 
-const KINDS: [ModelKind; 3] = [ModelKind::Hrm, ModelKind::CnnLstm, ModelKind::Tft];
+const KINDS: [ModelKind; 4] = [ModelKind::Hrm, ModelKind::CnnLstm, ModelKind::Tft, ModelKind::Lorentzian];
 
 fn random_x(b: usize, t: usize, f: usize) -> Tensor<3> {
     dev().seed(7);

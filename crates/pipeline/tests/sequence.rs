@@ -83,6 +83,7 @@ fn each_model_trains_end_to_end_into_loadable_artifacts() {
         (ModelKind::Hrm, Task::Classification),
         (ModelKind::CnnLstm, Task::Classification),
         (ModelKind::Tft, Task::Regression),
+        (ModelKind::Lorentzian, Task::Classification),
     ] {
         let model = match kind {
             ModelKind::Hrm => {
@@ -92,6 +93,9 @@ fn each_model_trains_end_to_end_into_loadable_artifacts() {
                 ModelSpec { conv_channels: Some(8), lstm_hidden: Some(8), n_heads: Some(2), ..ModelSpec::of(kind) }
             }
             ModelKind::Tft => ModelSpec { d_model: Some(8), n_heads: Some(2), ..ModelSpec::of(kind) },
+            ModelKind::Lorentzian => {
+                ModelSpec { hidden: Some(8), prototypes: Some(2), lookback: Some(3), ..ModelSpec::of(kind) }
+            }
         };
         let train: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
             "preset": "quick_experiment", "epochs": 2, "batch_size": 64, "learning_rate": 1e-3
