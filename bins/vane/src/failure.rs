@@ -72,6 +72,7 @@ pub(crate) fn outcome(e: &anyhow::Error) -> Outcome {
             vane_market_data::MarketDataError,
             vane_calibration::CalibrationError,
             vane_backtest::BacktestError,
+            vane_report::ReportError,
             vane_validation::ValidationError,
             vane_labeling::LabelError,
             vane_indicators::IndicatorError,

@@ -71,6 +71,7 @@ fn dispatch(command: Command, json: bool) -> anyhow::Result<()> {
         Command::Serve(a) => commands::serve::run(a),
         Command::Worker(a) => commands::worker::run(a),
         Command::Runs(a) => commands::runs::run(a).and_then(|r| emit(&r, json)),
+        Command::Report(a) => commands::report::run(a).and_then(|r| emit(&r, json)),
         Command::Wfo(a) => commands::wfo::run(a, json).and_then(|r| emit(&r, json)),
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod features;
 pub(crate) mod label;
 pub(crate) mod metrics;
 pub(crate) mod predict;
+pub(crate) mod report;
 pub(crate) mod runs;
 pub(crate) mod serve;
 pub(crate) mod split;
@@ -74,6 +75,8 @@ pub(crate) enum Command {
     Serve(serve::ServeArgs),
     /// The runs registry: list, show and compare recorded training sessions (docs/runs.md).
     Runs(runs::RunsArgs),
+    /// A self-contained HTML tearsheet of a recorded run (docs/runs.md).
+    Report(report::ReportArgs),
     /// Walk-forward optimisation: per window, choose a grid candidate by a trading metric on a purged
     /// validation slice, trade the next days out of sample (docs/wfo.md).
     Wfo(wfo::WfoArgs),

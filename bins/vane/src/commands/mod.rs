@@ -13,6 +13,7 @@ pub(crate) mod info;
 pub(crate) mod label;
 pub(crate) mod metrics;
 pub(crate) mod predict;
+pub(crate) mod report;
 pub(crate) mod resample;
 pub(crate) mod runs;
 pub(crate) mod serve;

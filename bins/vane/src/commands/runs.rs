@@ -260,7 +260,7 @@ fn duration(ms: i64) -> String {
 fn num(v: Option<f64>) -> String {
     match v {
         None => "–".into(),
-        Some(x) if x == 0.0 => "0".into(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e9 => format!("{x:.0}"),
         Some(x) if x.abs() >= 1e4 || x.abs() < 1e-3 => format!("{x:.3e}"),
         Some(x) => {
             let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 6) as usize;
@@ -622,6 +622,7 @@ mod tests {
         assert_eq!(num(Some(12.3456)), "12.35");
         assert_eq!(num(Some(-1.5)), "-1.500");
         assert_eq!(num(None), "–");
+        assert_eq!(num(Some(3.0)), "3");
         assert_eq!(duration(850), "850ms");
         assert_eq!(duration(12_345), "12.3s");
         assert_eq!(duration(245_000), "4m05s");

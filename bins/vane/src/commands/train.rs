@@ -223,7 +223,7 @@ impl Render for TrainOutput {
         }
     }
     fn status(&self) -> Option<String> {
-        self.run.as_ref().map(|r| format!("recorded as run {} (vane runs show {})", r.dir.display(), r.id))
+        self.run.as_ref().map(|r| format!("run recorded in {} (vane runs show {})", r.dir.display(), r.id))
     }
 }
 
