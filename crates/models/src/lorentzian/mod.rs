@@ -19,8 +19,8 @@
 //!
 //! Prototypes are drawn uniform in ±1 and the projection as PyTorch's `nn.Linear`, from the
 //! device's generator that the trainer seeds with `TrainConfig::seed`, so a run is reproducible.
-//! `lookback` must not exceed the window length: [`LorentzianConfig::validate_seq_len`] (through
-//! `ModelConfig::validate_seq_len`) is checked by the trainer and by the artifact loader.
+//! `lookback` must not exceed the window length: [`crate::ModelConfig::validate_seq_len`] is
+//! checked when a sequence job is parsed, by the trainer and by the artifact loader.
 
 /// [`LorentzianConfig`].
 pub mod config;
