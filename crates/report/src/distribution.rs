@@ -262,7 +262,7 @@ fn draw_rolling<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .y_desc("annualised Sharpe")
-        .x_labels(6)
+        .x_labels(8)
         .y_labels(8)
         .x_label_formatter(&|x| common::time_label(*x, span))
         .y_label_formatter(&|y| format!("{y:.1}"))

@@ -176,7 +176,7 @@ fn draw_underwater<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .y_desc("drawdown")
-        .x_labels(6)
+        .x_labels(8)
         .y_labels(5)
         .x_label_formatter(&|x| common::time_label(*x, span))
         .y_label_formatter(&|y| common::pct_label(*y, y_span))
@@ -252,7 +252,7 @@ fn draw_equity<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .y_desc("cumulative return")
-        .x_labels(6)
+        .x_labels(8)
         .y_labels(6)
         .x_label_formatter(&|_| String::new())
         .y_label_formatter(&|y| common::pct_label(*y, y_span))

@@ -15,6 +15,11 @@
 //!   [`correlation_heatmap`]) and confusion matrices ([`confusion_heatmap`]).
 //! - [`distribution`]: the histogram of returns ([`return_histogram_png`]) and the rolling
 //!   Sharpe ratio ([`rolling_sharpe`], [`rolling_sharpe_png`]).
+//! - [`tearsheet`]: a self-contained HTML report of one run ([`tearsheet_html`],
+//!   [`write_tearsheet`]) with the plots above inlined as SVG.
+//!
+//! Every plot has `*_png(path, …)`, `*_svg(path, …)` and `*_svg_string(…)`; bad input (empty
+//! or mismatched series, non-finite returns) is a [`ReportError::Series`] naming the series.
 //!
 //! # Feature flags
 //! None.
@@ -36,6 +41,8 @@ pub mod heatmap;
 pub mod loss;
 /// Reliability diagrams.
 pub mod reliability;
+/// HTML tearsheets.
+pub mod tearsheet;
 
 mod common;
 
@@ -55,3 +62,4 @@ pub use heatmap::{
 };
 pub use loss::{LossSeries, loss_curve_png, loss_curve_svg, loss_curve_svg_string};
 pub use reliability::{ReliabilityPoint, reliability_png, reliability_svg, reliability_svg_string};
+pub use tearsheet::{Format, MetricRow, Panel, Tearsheet, tearsheet_html, write_tearsheet};
