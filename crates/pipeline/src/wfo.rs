@@ -208,6 +208,28 @@ pub trait Candidate {
     fn decide(&self, fitted: &Self::Fitted, series: &Series, bars: Range<usize>) -> Result<Vec<Signal>>;
     /// Saves the fitted model under `stem` (an extension or a folder is added); returns the path.
     fn save(&self, fitted: &Self::Fitted, stem: &Path) -> Result<PathBuf>;
+    /// Fits on `rows` with `valid` (labelled rows after them, purged) for early stopping where
+    /// the model has epochs; the others ignore `valid` ([`Candidate::fit`]).
+    fn fit_valid(&self, series: &Series, rows: &[usize], valid: &[usize]) -> Result<Self::Fitted> {
+        let _ = valid;
+        self.fit(series, rows)
+    }
+    /// The training curve of a fitted model (empty for models without epochs).
+    fn history(&self, fitted: &Self::Fitted) -> LossHistory {
+        let _ = fitted;
+        LossHistory::default()
+    }
+}
+
+/// Loss per epoch of a burn model: training and validation, and the best epoch (1-based).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LossHistory {
+    /// Training loss per epoch.
+    pub train: Vec<f64>,
+    /// Validation loss per epoch.
+    pub valid: Vec<f64>,
+    /// The epoch kept (1-based).
+    pub best_epoch: Option<usize>,
 }
 
 /// How decisions are traded and scored.
@@ -702,6 +724,7 @@ pub struct SequenceFitted {
     stopped_early: bool,
     class_weights: Vec<f32>,
     n_train: usize,
+    n_valid: usize,
 }
 
 impl std::fmt::Debug for SequenceFitted {
@@ -711,6 +734,67 @@ impl std::fmt::Debug for SequenceFitted {
 }
 
 impl SequenceCandidate<'_> {
+    /// Fits on `rows`; the trainer's validation set (early stopping, best epoch) is `valid`
+    /// when given, else the fitted rows themselves (no row outside them is seen).
+    fn fit_with(&self, series: &Series, rows: &[usize], valid: Option<&[usize]>) -> Result<SequenceFitted> {
+        use vane_models::data::WindowedDataset;
+        let sh = self.shared;
+        let k = Signal::ALL.len();
+        let cut = rows.iter().map(|&t| series.open_time[t]).max().map_or(i64::MIN, |t| t + 1);
+        let (matrix, normaliser) = crate::sequence::normalised(&sh.raw, sh.data.normaliser, cut)?;
+        let samples: Vec<_> = self.samples(series, rows.iter().copied().filter(|&t| series.label[t].is_some()));
+        if samples.is_empty() {
+            return Err(PipelineError::Data(format!(
+                "no training window of {} bars fits in the window: lower --seq-len or raise --window-size",
+                sh.data.seq_len
+            )));
+        }
+        let samples: Vec<_> = samples.into_iter().map(|s| s.1).collect();
+        let mut over = Map::new();
+        over.insert("learning_rate".into(), json!(param(&self.params, "lr")));
+        over.insert("batch_size".into(), json!(whole(&self.params, "batch")?));
+        over.insert("epochs".into(), json!(sh.epochs));
+        over.insert("seed".into(), json!(sh.seed));
+        let tcfg = vane_models::TrainConfig::resolve(None, &[over])?;
+        let mcfg = self.spec(matrix.n_features())?;
+        let train = WindowedDataset::new(&matrix, sh.data.seq_len, samples, Some(k))?;
+        let vs: Vec<_> = valid
+            .map(|v| self.samples(series, v.iter().copied().filter(|&t| series.label[t].is_some())))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.1)
+            .collect();
+        let held =
+            if vs.is_empty() { None } else { Some(WindowedDataset::new(&matrix, sh.data.seq_len, vs, Some(k))?) };
+        // Without validation rows, the trainer's validation set is the fitted rows (no row
+        // outside them is seen).
+        let inputs = vane_models::train::TrainInputs {
+            model: &mcfg,
+            config: &tcfg,
+            train: &train,
+            valid: held.as_ref().unwrap_or(&train),
+            checkpoint_dir: None,
+            resume: false,
+            context: None,
+        };
+        let outcome = vane_models::train::fit(&inputs, &sh.device, &mut vane_models::train::Quiet)?;
+        let (n_train, n_valid) = (train.len(), held.as_ref().unwrap_or(&train).len());
+        Ok(SequenceFitted {
+            model: outcome.model,
+            mcfg,
+            tcfg,
+            matrix,
+            normaliser,
+            outcome_history: outcome.history,
+            checklist: outcome.checklist,
+            best_epoch: outcome.best_epoch,
+            stopped_early: outcome.stopped_early,
+            class_weights: outcome.class_weights,
+            n_train,
+            n_valid,
+        })
+    }
+
     fn spec(&self, n_features: usize) -> Result<vane_models::ModelConfig> {
         let hidden = whole(&self.params, "hidden")?;
         let kind = self.shared.kind;
@@ -754,52 +838,17 @@ impl Candidate for SequenceCandidate<'_> {
         self.params.clone()
     }
     fn fit(&self, series: &Series, rows: &[usize]) -> Result<SequenceFitted> {
-        use vane_models::data::WindowedDataset;
-        let sh = self.shared;
-        let k = Signal::ALL.len();
-        let cut = rows.iter().map(|&t| series.open_time[t]).max().map_or(i64::MIN, |t| t + 1);
-        let (matrix, normaliser) = crate::sequence::normalised(&sh.raw, sh.data.normaliser, cut)?;
-        let samples: Vec<_> = self.samples(series, rows.iter().copied().filter(|&t| series.label[t].is_some()));
-        if samples.is_empty() {
-            return Err(PipelineError::Data(format!(
-                "no training window of {} bars fits in the window: lower --seq-len or raise --window-size",
-                sh.data.seq_len
-            )));
+        self.fit_with(series, rows, None)
+    }
+    fn fit_valid(&self, series: &Series, rows: &[usize], valid: &[usize]) -> Result<SequenceFitted> {
+        self.fit_with(series, rows, Some(valid))
+    }
+    fn history(&self, f: &SequenceFitted) -> LossHistory {
+        LossHistory {
+            train: f.outcome_history.iter().map(|r| r.train_loss).collect(),
+            valid: f.outcome_history.iter().map(|r| r.val_loss).collect(),
+            best_epoch: Some(f.best_epoch),
         }
-        let samples: Vec<_> = samples.into_iter().map(|s| s.1).collect();
-        let mut over = Map::new();
-        over.insert("learning_rate".into(), json!(param(&self.params, "lr")));
-        over.insert("batch_size".into(), json!(whole(&self.params, "batch")?));
-        over.insert("epochs".into(), json!(sh.epochs));
-        over.insert("seed".into(), json!(sh.seed));
-        let tcfg = vane_models::TrainConfig::resolve(None, &[over])?;
-        let mcfg = self.spec(matrix.n_features())?;
-        let train = WindowedDataset::new(&matrix, sh.data.seq_len, samples, Some(k))?;
-        // No rows outside the fitted ones: the trainer's validation set is the fitted rows.
-        let inputs = vane_models::train::TrainInputs {
-            model: &mcfg,
-            config: &tcfg,
-            train: &train,
-            valid: &train,
-            checkpoint_dir: None,
-            resume: false,
-            context: None,
-        };
-        let outcome = vane_models::train::fit(&inputs, &sh.device, &mut vane_models::train::Quiet)?;
-        let n_train = train.len();
-        Ok(SequenceFitted {
-            model: outcome.model,
-            mcfg,
-            tcfg,
-            matrix,
-            normaliser,
-            outcome_history: outcome.history,
-            checklist: outcome.checklist,
-            best_epoch: outcome.best_epoch,
-            stopped_early: outcome.stopped_early,
-            class_weights: outcome.class_weights,
-            n_train,
-        })
     }
     fn decide(&self, f: &SequenceFitted, series: &Series, bars: Range<usize>) -> Result<Vec<Signal>> {
         use vane_models::data::WindowedDataset;
@@ -840,7 +889,7 @@ impl Candidate for SequenceCandidate<'_> {
             val_macro_f1: best.map_or(f64::NAN, |b| b.val_macro_f1),
             class_weights: f.class_weights.clone(),
             n_train: f.n_train,
-            n_valid: f.n_train,
+            n_valid: f.n_valid,
             param_count: burn::module::Module::num_params(&f.model),
         };
         let schema = SequenceSchema {
@@ -1064,6 +1113,19 @@ fn classification(series: &Series, bars: Range<usize>, decisions: &[Signal]) -> 
     )
 }
 
+/// What [`run_candidates`] produced.
+#[derive(Clone, Debug)]
+pub struct Walked {
+    /// Per window.
+    pub windows: Vec<WindowReport>,
+    /// The stitched out-of-sample curve's metrics.
+    pub stitched: Metrics,
+    /// `(open_time_ms, window, return)` of every out-of-sample bar.
+    pub returns: Vec<(i64, usize, f64)>,
+    /// `best_model_final_<stamp>.*`.
+    pub final_model: PathBuf,
+}
+
 /// The walk-forward of `candidates` over `series`: selection, out-of-sample trading, per-window
 /// models and the final model, and the CSV/JSON outputs under `out_dir`.
 #[allow(clippy::too_many_arguments)]
@@ -1075,7 +1137,7 @@ pub fn run_candidates<C: Candidate>(
     trading: &Trading,
     out_dir: &Path,
     progress: &mut dyn FnMut(WfoProgress),
-) -> Result<(Vec<WindowReport>, Metrics, Vec<(i64, usize, f64)>, PathBuf)> {
+) -> Result<Walked> {
     std::fs::create_dir_all(out_dir).map_err(io("create", out_dir))?;
     let total = candidates.len() * windows.len() + 1;
     let mut done = 0;
@@ -1157,8 +1219,7 @@ pub fn run_candidates<C: Candidate>(
         let idx: Vec<usize> = (0..r.len()).filter(|&k| window_of.get(&(first + k)) == Some(&rep.span.window)).collect();
         let (a, b) = (idx[0], idx[idx.len() - 1] + 1);
         // Trades closing inside the window (bars of `bt` are offset by first − 1).
-        let trades: Vec<Trade> =
-            bt.trades.iter().copied().filter(|tr| tr.exit_bar >= a + 1 && tr.exit_bar < b + 1).collect();
+        let trades: Vec<Trade> = bt.trades.iter().copied().filter(|tr| tr.exit_bar > a && tr.exit_bar <= b).collect();
         rep.out_of_sample =
             vane_backtest::metrics::compute(&r[a..b], trading.periods_per_year, Some(&held[a..b]), &trades);
     }
@@ -1172,7 +1233,7 @@ pub fn run_candidates<C: Candidate>(
     progress(WfoProgress { done: total, total, message: "final model".into() });
     let stamp = file_stamp(Timestamp::now().0);
     let final_path = winner.save(&fitted, &out_dir.join(format!("best_model_final_{stamp}")))?;
-    Ok((reports, stitched, returns, final_path))
+    Ok(Walked { windows: reports, stitched, returns, final_model: final_path })
 }
 
 /// Writes `window_metrics_<stamp>.csv`.
@@ -1264,16 +1325,23 @@ fn knn_series(bars: &Bars) -> Series {
     Series { open_time: bars.open_time().to_vec(), close: c.to_vec(), label, label_end }
 }
 
-/// Runs `vane wfo`: reads the store, plans the windows, runs the model's grid through
-/// [`run_candidates`] and writes `window_metrics_<stamp>.csv`, `oos_returns.csv`,
-/// `wfo_report.json`, `best_model_window_N.*`, `best_model_final_<stamp>.*` and
-/// `visualizations/` under `out_dir`.
-pub fn run_wfo(
-    store: &ParquetStore,
-    cfg: &WfoConfig,
-    out_dir: &Path,
-    progress: &mut dyn FnMut(WfoProgress),
-) -> Result<WfoReport> {
+/// The bars of a run: every stored bar (the features' warm-up) and the last `data_days` days.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Every stored bar of the symbol and interval.
+    pub all: Bars,
+    /// Index in `all` of the first bar used.
+    pub start: usize,
+    /// The bars used: `all[start..]`.
+    pub bars: Bars,
+    /// Days they cover (first open to last close).
+    pub days_used: f64,
+}
+
+/// Reads `cfg.symbol`/`cfg.interval` from the store and keeps the last `cfg.data_days` days
+/// (counted back from the last stored bar: bars whose open time is at or after `last open +
+/// interval − N days`). Checks the settings shared by `wfo` and `train-test`.
+pub fn load_bars(store: &ParquetStore, cfg: &WfoConfig) -> Result<Loaded> {
     if !(cfg.valid_frac > 0.0 && cfg.valid_frac < 1.0) {
         return cfg_err_v(format!("valid_frac must be in (0, 1), got {}", cfg.valid_frac));
     }
@@ -1283,29 +1351,15 @@ pub fn run_wfo(
     if matches!(cfg.model, WfoModel::Sequence(_)) && (cfg.epochs == 0 || cfg.seq_len == 0) {
         return cfg_err_v("--epochs and --seq-len must be ≥ 1".into());
     }
-    let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps)
-        .map_err(|e| PipelineError::Config(format!("--fee-bps/--slip-bps: {e}")))?;
-    let trading = Trading { costs, long_only: cfg.long_only, periods_per_year: cfg.interval.periods_per_year() };
-    let horizon = cfg.horizon.unwrap_or_else(|| default_horizon(cfg.interval));
-    let theta = cfg.theta.unwrap_or_else(|| default_theta(cfg.interval));
-    if horizon == 0 {
+    if cfg.horizon == Some(0) {
         return cfg_err_v("--horizon must be ≥ 1".into());
     }
-    let data = SequenceData {
-        symbols: vec![cfg.symbol.clone()],
-        interval: cfg.interval,
-        feature_set: "v1".into(),
-        seq_len: cfg.seq_len.max(1),
-        label: LabelKind::Fixed,
-        horizon,
-        theta,
-        days: cfg.data_days,
-        walk_forward: 0,
-        valid_frac: cfg.valid_frac,
-        ..SequenceData::default()
-    };
-    // Every stored bar (for the features' warm-up), then the last `data_days` days of them.
-    let all = crate::sequence::read_bars(store, &SequenceData { days: None, ..data.clone() })?.remove(0);
+    if let Some(t) = cfg.theta
+        && !(t.is_finite() && t >= 0.0)
+    {
+        return cfg_err_v(format!("--theta {t}: must be a number ≥ 0"));
+    }
+    let all = store.read(&cfg.symbol, cfg.interval)?;
     let start = match (cfg.data_days, all.open_time().last()) {
         (Some(days), Some(&last)) => {
             let from = last + cfg.interval.millis() - i64::from(days) * DAY_MS;
@@ -1316,7 +1370,7 @@ pub fn run_wfo(
     let bars = all.slice(start..all.len());
     if bars.len() < 2 {
         return Err(PipelineError::Data(format!(
-            "{} {}: {} bars stored in the store; download or import candles first",
+            "{} {}: {} bars in the store under --data-dir; download or import candles first",
             cfg.symbol,
             cfg.interval,
             bars.len()
@@ -1324,28 +1378,34 @@ pub fn run_wfo(
     }
     let ot = bars.open_time();
     let days_used = (ot[ot.len() - 1] + cfg.interval.millis() - ot[0]) as f64 / DAY_MS as f64;
-    let windows = match plan_day_windows(ot[0], ot[ot.len() - 1], cfg.window_days, cfg.test_days, cfg.interval) {
-        Err(PipelineError::Data(_)) => {
-            let ao = all.open_time();
-            let stored = (ao[ao.len() - 1] + cfg.interval.millis() - ao[0]) as f64 / DAY_MS as f64;
-            return Err(PipelineError::Data(format!(
-                "{} {}: {stored:.1} days are stored and {days_used:.1} used (--data-days {}), fewer than one window \
-                 (--window-size {} days + at least 1 test day): lower --window-size/--test-size, raise --data-days, or \
-                 download more candles",
-                cfg.symbol,
-                cfg.interval,
-                cfg.data_days.map_or("all".to_string(), |d| d.to_string()),
-                cfg.window_days
-            )));
-        }
-        other => other?,
-    };
-    let params = candidates_for(cfg.model, cfg.grid.as_ref())?;
-    let n_cands = params.len();
-    let (reports, stitched, returns, final_path, used_h, used_theta) = match cfg.model {
+    Ok(Loaded { all, start, bars, days_used })
+}
+
+/// Work done on the candidates of one model kind (each kind has its own [`Candidate`] type).
+pub trait Visit {
+    /// What the work returns.
+    type Out;
+    /// Does the work on `candidates` over `series`.
+    fn visit<C: Candidate>(self, candidates: &[C], series: &Series) -> Result<Self::Out>;
+}
+
+/// Builds the candidates of `cfg.model` for `params` (from [`candidates_for`]) over `loaded`
+/// and hands them to `visit`; returns its output with the label horizon and θ used (the kNN:
+/// its own horizon 4 and θ 0).
+pub fn with_candidates<V: Visit>(
+    store: &ParquetStore,
+    cfg: &WfoConfig,
+    loaded: &Loaded,
+    params: &[Vec<(String, f64)>],
+    visit: V,
+) -> Result<(V::Out, usize, f64)> {
+    let horizon = cfg.horizon.unwrap_or_else(|| default_horizon(cfg.interval));
+    let theta = cfg.theta.unwrap_or_else(|| default_theta(cfg.interval));
+    let (all, start, bars) = (&loaded.all, loaded.start, &loaded.bars);
+    match cfg.model {
         WfoModel::LorentzianKnn => {
-            let (rows, columns) = feature_rows(&all, start, FeatureSet::Lorentzian);
-            let series = knn_series(&bars);
+            let (rows, columns) = feature_rows(all, start, FeatureSet::Lorentzian);
+            let series = knn_series(bars);
             let cands = params
                 .iter()
                 .map(|p| {
@@ -1359,12 +1419,11 @@ pub fn run_wfo(
                     Ok(KnnCandidate { rows: &rows, columns: &columns, neighbors: whole(p, "neighbors")?, features })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let (a, b, c, d) = run_candidates(&cands, &series, &windows, cfg, &trading, out_dir, progress)?;
-            (a, b, c, d, KNN_HORIZON, 0.0)
+            Ok((visit.visit(&cands, &series)?, KNN_HORIZON, 0.0))
         }
         WfoModel::Gbdt => {
-            let (rows, columns) = feature_rows(&all, start, FeatureSet::V1);
-            let series = fixed_series(&bars, horizon, theta)?;
+            let (rows, columns) = feature_rows(all, start, FeatureSet::V1);
+            let series = fixed_series(bars, horizon, theta)?;
             let cands = params
                 .iter()
                 .map(|p| {
@@ -1375,12 +1434,33 @@ pub fn run_wfo(
                     Ok(GbdtCandidate { rows: &rows, columns: &columns, lr, depth: whole(p, "depth")?, seed: cfg.seed })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let (a, b, c, d) = run_candidates(&cands, &series, &windows, cfg, &trading, out_dir, progress)?;
-            (a, b, c, d, horizon, theta)
+            Ok((visit.visit(&cands, &series)?, horizon, theta))
         }
         WfoModel::Sequence(kind) => {
-            let raw = crate::sequence::raw_data(store, &SequenceData { days: None, ..data.clone() })?;
-            let series = fixed_series(&bars, horizon, theta)?;
+            for p in params {
+                whole(p, "batch")?;
+                whole(p, "hidden")?;
+                let (lr, dr) = (param(p, "lr"), param(p, "dropout"));
+                if !(lr > 0.0 && lr.is_finite() && (0.0..1.0).contains(&dr)) {
+                    return cfg_err_v(format!("--grid: lr={lr} must be > 0 and dropout={dr} in [0, 1)"));
+                }
+            }
+            let data = SequenceData {
+                symbols: vec![cfg.symbol.clone()],
+                interval: cfg.interval,
+                feature_set: "v1".into(),
+                seq_len: cfg.seq_len.max(1),
+                label: LabelKind::Fixed,
+                horizon,
+                theta,
+                days: None,
+                walk_forward: 0,
+                valid_frac: cfg.valid_frac,
+                ..SequenceData::default()
+            };
+            // Every stored bar, like the features of the other kinds.
+            let raw = crate::sequence::raw_data(store, &data)?;
+            let series = fixed_series(bars, horizon, theta)?;
             let seg_times = &raw.segment_times[0];
             let seg_start = raw.matrix.segments()[0].rows.start;
             let rows: Vec<Option<usize>> = series
@@ -1397,26 +1477,72 @@ pub fn run_wfo(
             let shared = SequenceShared {
                 raw,
                 rows,
-                data: data.clone(),
+                data,
                 kind,
                 epochs: cfg.epochs,
                 seed: cfg.seed,
                 device: vane_models::DeviceKind::default().device()?,
             };
-            for p in &params {
-                whole(p, "batch")?;
-                whole(p, "hidden")?;
-                let (lr, dr) = (param(p, "lr"), param(p, "dropout"));
-                if !(lr > 0.0 && lr.is_finite()) || !(0.0..1.0).contains(&dr) {
-                    return cfg_err_v(format!("--grid: lr={lr} must be > 0 and dropout={dr} in [0, 1)"));
-                }
-            }
             let cands: Vec<SequenceCandidate<'_>> =
                 params.iter().map(|p| SequenceCandidate { shared: &shared, params: p.clone() }).collect();
-            let (a, b, c, d) = run_candidates(&cands, &series, &windows, cfg, &trading, out_dir, progress)?;
-            (a, b, c, d, horizon, theta)
+            Ok((visit.visit(&cands, &series)?, horizon, theta))
         }
+    }
+}
+
+/// `vane wfo`'s visit: [`run_candidates`].
+struct WalkVisit<'a, 'p> {
+    windows: &'a [DayWindow],
+    cfg: &'a WfoConfig,
+    trading: &'a Trading,
+    out_dir: &'a Path,
+    progress: &'a mut (dyn FnMut(WfoProgress) + 'p),
+}
+
+impl Visit for WalkVisit<'_, '_> {
+    type Out = Walked;
+    fn visit<C: Candidate>(self, candidates: &[C], series: &Series) -> Result<Walked> {
+        run_candidates(candidates, series, self.windows, self.cfg, self.trading, self.out_dir, self.progress)
+    }
+}
+
+/// Runs `vane wfo`: reads the store, plans the windows, runs the model's grid through
+/// [`run_candidates`] and writes `window_metrics_<stamp>.csv`, `oos_returns.csv`,
+/// `wfo_report.json`, `best_model_window_N.*`, `best_model_final_<stamp>.*` and
+/// `visualizations/` under `out_dir`.
+pub fn run_wfo(
+    store: &ParquetStore,
+    cfg: &WfoConfig,
+    out_dir: &Path,
+    progress: &mut dyn FnMut(WfoProgress),
+) -> Result<WfoReport> {
+    let loaded = load_bars(store, cfg)?;
+    let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps)
+        .map_err(|e| PipelineError::Config(format!("--fee-bps/--slip-bps: {e}")))?;
+    let trading = Trading { costs, long_only: cfg.long_only, periods_per_year: cfg.interval.periods_per_year() };
+    let days_used = loaded.days_used;
+    let ot = loaded.bars.open_time();
+    let windows = match plan_day_windows(ot[0], ot[ot.len() - 1], cfg.window_days, cfg.test_days, cfg.interval) {
+        Err(PipelineError::Data(_)) => {
+            let ao = loaded.all.open_time();
+            let stored = (ao[ao.len() - 1] + cfg.interval.millis() - ao[0]) as f64 / DAY_MS as f64;
+            return Err(PipelineError::Data(format!(
+                "{} {}: {stored:.1} days are stored and {days_used:.1} used (--data-days {}), fewer than one window \
+                 (--window-size {} days + at least 1 test day): lower --window-size/--test-size, raise --data-days, or \
+                 download more candles",
+                cfg.symbol,
+                cfg.interval,
+                cfg.data_days.map_or("all".to_string(), |d| d.to_string()),
+                cfg.window_days
+            )));
+        }
+        other => other?,
     };
+    let params = candidates_for(cfg.model, cfg.grid.as_ref())?;
+    let n_cands = params.len();
+    let visit = WalkVisit { windows: &windows, cfg, trading: &trading, out_dir, progress };
+    let (walked, used_h, used_theta) = with_candidates(store, cfg, &loaded, &params, visit)?;
+    let Walked { windows: reports, stitched, returns, final_model: final_path } = walked;
     let stamp = file_stamp(Timestamp::now().0);
     let mut files = BTreeMap::new();
     let wm = out_dir.join(format!("window_metrics_{stamp}.csv"));

@@ -222,7 +222,7 @@ fn grids_default_to_at_most_eight_and_errors_name_the_token() {
 
 #[test]
 fn csv_floats_read_back_exactly() {
-    for x in [0.1 + 0.2, 1.0 / 3.0, -2.5e-17, 1e300, f64::MIN_POSITIVE, 123456789.123456789, -0.0, 5e-324] {
+    for x in [0.1 + 0.2, 1.0 / 3.0, -2.5e-17, 1e300, f64::MIN_POSITIVE, 123_456_789.123_456_79, -0.0, 5e-324] {
         let s = csv_float(x);
         assert_eq!(s.parse::<f64>().unwrap().to_bits(), x.to_bits(), "{x} → {s}");
     }
