@@ -83,9 +83,21 @@ fn wfo_knn_writes_the_window_metrics_returns_models_and_report() {
     let vis: Vec<_> = std::fs::read_dir(o.join("visualizations")).unwrap().collect();
     assert!(vis.len() >= 4);
 
+    // The session is recorded in the runs registry (`runs/` in the working directory).
+    let runs: Vec<_> =
+        std::fs::read_dir(dir.path().join("runs")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(runs[0].join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["verb"], "wfo");
+    assert_eq!(run["status"], "finished");
+    assert!(run["metrics"]["oos_sharpe_ratio"].is_number());
+    assert_eq!(std::fs::read_to_string(runs[0].join("windows.csv")).unwrap(), text);
+    assert_eq!(std::fs::read_to_string(runs[0].join("returns.csv")).unwrap(), returns);
+    assert!(runs[0].join("plots").join("oos_equity.png").exists());
+
     // --json: the same report on stdout.
     let mut args = SMALL.to_vec();
-    args.extend(["7", "--out", "out2", "--grid", "neighbors=8 features=5", "--json"]);
+    args.extend(["7", "--out", "out2", "--grid", "neighbors=8 features=5", "--json", "--no-run-record"]);
     let v: Value = serde_json::from_str(&ok(&vane(&args, dir.path()))).unwrap();
     assert_eq!(v["candidates"], 1);
     assert_eq!(v["config"]["model"], "lorentzian-knn");

@@ -6,6 +6,7 @@ use vane_core::{Interval, Symbol};
 use vane_pipeline::wfo::OptimizeMetric;
 
 use super::DataDir;
+use super::runs::RecordArgs;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct WfoArgs {
@@ -62,4 +63,6 @@ pub(crate) struct WfoArgs {
     /// Window length in bars of burn models.
     #[arg(long, default_value_t = 16)]
     pub(crate) seq_len: usize,
+    #[command(flatten)]
+    pub(crate) record: RecordArgs,
 }

@@ -9,6 +9,7 @@ use vane_market_data::ParquetStore;
 use vane_pipeline::PipelineError;
 use vane_pipeline::wfo::{Grid, WfoConfig, WfoModel, WfoProgress, WfoReport, run_wfo};
 
+use super::runs::{RunOutcome, RunStart, plots_in, record_run};
 use crate::args::wfo::WfoArgs;
 use crate::output::Render;
 
@@ -41,29 +42,90 @@ pub(crate) fn run(a: WfoArgs, quiet: bool) -> Result<WfoReport> {
         seq_len: a.seq_len,
         ..WfoConfig::default()
     };
-    let store = ParquetStore::new(&a.data.data_dir);
-    let mut bar: Option<ProgressBar> = None;
-    let mut progress = |p: WfoProgress| {
-        if quiet {
-            return;
-        }
-        let b = bar.get_or_insert_with(|| {
-            let b = ProgressBar::new(p.total as u64);
-            b.set_style(
-                ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} fits {msg}")
-                    .expect("valid template")
-                    .progress_chars("=> "),
-            );
-            b
-        });
-        b.set_position(p.done as u64);
-        b.set_message(p.message);
+    let start = RunStart {
+        verb: "wfo".into(),
+        model: cfg.model.to_string(),
+        symbols: vec![cfg.symbol.to_string()],
+        interval: Some(cfg.interval.to_string()),
+        config: serde_json::to_value(&cfg).unwrap_or_default(),
     };
-    let report = run_wfo(&store, &cfg, &a.out, &mut progress);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
+    let store = ParquetStore::new(&a.data.data_dir);
+    let work = || {
+        let mut bar: Option<ProgressBar> = None;
+        let mut progress = |p: WfoProgress| {
+            if quiet {
+                return;
+            }
+            let b = bar.get_or_insert_with(|| {
+                let b = ProgressBar::new(p.total as u64);
+                b.set_style(
+                    ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} fits {msg}")
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                );
+                b
+            });
+            b.set_position(p.done as u64);
+            b.set_message(p.message);
+        };
+        let report = run_wfo(&store, &cfg, &a.out, &mut progress);
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        report.map_err(flag)
+    };
+    let (report, _) = record_run(&a.record, start, work, outcome)?;
+    Ok(report)
+}
+
+/// The run record of a wfo session: the stitched out-of-sample metrics, the returns, the
+/// window metrics as `windows.csv`, the plots.
+fn outcome(r: &WfoReport) -> RunOutcome {
+    let m = &r.stitched;
+    let mut metrics = vec![
+        ("oos_total_return".to_string(), m.total_return),
+        ("oos_sharpe_ratio".to_string(), m.sharpe),
+        ("oos_sortino_ratio".to_string(), m.sortino),
+        ("oos_calmar_ratio".to_string(), m.calmar),
+        ("oos_max_drawdown".to_string(), m.max_drawdown),
+        ("oos_win_rate".to_string(), m.trade_win_rate),
+        ("oos_profitable_periods".to_string(), m.profitable_periods),
+        ("oos_profit_factor".to_string(), m.profit_factor),
+        ("oos_trades".to_string(), m.trade_count as f64),
+        ("mean_degradation".to_string(), r.mean_degradation),
+        ("windows".to_string(), r.windows.len() as f64),
+        ("trials".to_string(), r.trials as f64),
+    ];
+    if let Some(d) = &r.deflated_sharpe {
+        metrics.push(("deflated_sharpe".to_string(), d.dsr));
     }
-    report.map_err(flag)
+    let mut returns = Vec::new();
+    let mut files = Vec::new();
+    if let Some(p) = r.files.get("oos_returns")
+        && let Ok(text) = std::fs::read_to_string(p)
+        && let Ok(rows) = vane_artifact::runs::parse_returns(p, &text)
+    {
+        returns = rows;
+    }
+    if let Some(p) = r.files.get("window_metrics")
+        && let Ok(bytes) = std::fs::read(p)
+    {
+        files.push((vane_artifact::runs::WINDOWS_FILE.to_string(), bytes));
+    }
+    let plots = r.files.get("visualizations").map(|d| plots_in(d, "")).unwrap_or_default();
+    let mut notes = Vec::new();
+    if !r.deflated_sharpe_note.is_empty() {
+        notes.push(format!("no deflated Sharpe ratio: {}", r.deflated_sharpe_note));
+    }
+    RunOutcome {
+        metrics,
+        returns,
+        plots,
+        files,
+        artifacts: r.files.values().cloned().collect(),
+        notes,
+        ..RunOutcome::default()
+    }
 }
 
 /// A metric for people: NaN as "–".
