@@ -257,7 +257,7 @@ fn duration(ms: i64) -> String {
 }
 
 /// A metric value in 4 significant figures, `–` for null.
-fn num(v: Option<f64>) -> String {
+pub(crate) fn num(v: Option<f64>) -> String {
     match v {
         None => "–".into(),
         Some(x) if x.fract() == 0.0 && x.abs() < 1e9 => format!("{x:.0}"),
