@@ -198,6 +198,9 @@ fn draw_underwater<DB: DrawingBackend>(
         }
         let style = ShapeStyle::from(&color).stroke_width(width(pts.len(), 2));
         let max_dd = dd.iter().fold(0.0f64, |a, &b| a.min(b));
+        if pts.len() == 1 {
+            chart.draw_series(std::iter::once(Circle::new(pts[0], 5, color.filled())))?;
+        }
         let drawn = chart.draw_series(LineSeries::new(pts, style))?;
         if legend {
             drawn
@@ -271,6 +274,9 @@ fn draw_equity<DB: DrawingBackend>(
         let style = ShapeStyle::from(&PALETTE[i]).stroke_width(width(pts.len(), if i == 0 { 3 } else { 2 }));
         let total = c.last().copied().unwrap_or(0.0);
         let legend = ShapeStyle::from(&PALETTE[i]).stroke_width(3);
+        if pts.len() == 1 {
+            chart.draw_series(std::iter::once(Circle::new(pts[0], 6, PALETTE[i].filled())))?;
+        }
         chart
             .draw_series(LineSeries::new(pts, style))?
             .label(format!("{} ({:+.1}%)", s.name, 100.0 * total))

@@ -329,11 +329,14 @@ pub fn heatmap_svg(path: &Path, heatmap: &Heatmap) -> Result<()> {
 /// Short month names, the columns of the monthly returns heatmap.
 pub const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+/// The years (ascending) and, per year, the compounded return of each month (None: no periods).
+pub type MonthlyReturns = (Vec<i64>, Vec<[Option<f64>; 12]>);
+
 /// Monthly returns: each UTC calendar month's periods compounded, `Π(1 + r) − 1`, keyed by the
 /// period's open time. Returns every year from the first to the last (ascending) with twelve
 /// months each, None for a month without periods. `times_ms` need not be sorted; returns must be
 /// finite and one per time.
-pub fn monthly_returns(times_ms: &[i64], returns: &[f64]) -> Result<(Vec<i64>, Vec<[Option<f64>; 12]>)> {
+pub fn monthly_returns(times_ms: &[i64], returns: &[f64]) -> Result<MonthlyReturns> {
     if times_ms.len() != returns.len() {
         return Err(bad(format!("monthly returns: {} returns but {} open times", returns.len(), times_ms.len())));
     }

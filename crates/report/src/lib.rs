@@ -57,8 +57,8 @@ pub use equity::{
 };
 pub use error::{ReportError, Result};
 pub use heatmap::{
-    CellFormat, Heatmap, Scale, confusion_heatmap, correlation_heatmap, heatmap_png, heatmap_svg, heatmap_svg_string,
-    monthly_heatmap, monthly_returns, pearson_matrix,
+    CellFormat, Heatmap, MonthlyReturns, Scale, confusion_heatmap, correlation_heatmap, heatmap_png, heatmap_svg,
+    heatmap_svg_string, monthly_heatmap, monthly_returns, pearson_matrix,
 };
 pub use loss::{LossSeries, loss_curve_png, loss_curve_svg, loss_curve_svg_string};
 pub use reliability::{ReliabilityPoint, reliability_png, reliability_svg, reliability_svg_string};

@@ -223,7 +223,7 @@ pub fn tearsheet_html(t: &Tearsheet) -> Result<String> {
         let _ = write!(h, "<span>{}: <b>{}</b></span>", escape(k), escape(v));
     }
     let (first, last) = (times[0], times[times.len() - 1]);
-    let _ = write!(h, "<span>period: <b>{} to {}</b> ({} periods)</span></p>\n", date(first), date(last), times.len());
+    let _ = writeln!(h, "<span>period: <b>{} to {}</b> ({} periods)</span></p>", date(first), date(last), times.len());
 
     h.push_str("<div class=\"grid\">\n<div>\n<section><h2>Key metrics</h2>\n<table class=\"metrics\">\n<thead><tr><th>Metric</th>");
     if t.metric_columns.is_empty() {
@@ -249,9 +249,9 @@ pub fn tearsheet_html(t: &Tearsheet) -> Result<String> {
     h.push_str("<section><h2>Worst drawdowns</h2>\n<table class=\"dd\">\n<thead><tr><th>Start</th><th>Valley</th><th>End</th><th>Periods</th><th>Depth</th></tr></thead>\n<tbody>\n");
     for p in worst.iter().take(5) {
         let end = p.end_ms.map_or_else(|| "ongoing".to_string(), date);
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{end}</td><td>{}</td><td class=\"neg\">{:.2}%</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{end}</td><td>{}</td><td class=\"neg\">{:.2}%</td></tr>",
             date(p.start_ms),
             date(p.valley_ms),
             p.periods,

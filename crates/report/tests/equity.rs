@@ -75,3 +75,19 @@ fn underwater_draws_and_names_the_worst_drawdown() {
     let e = underwater_svg_string(&t[1..], &s, "").unwrap_err().to_string();
     assert!(e.contains("1500 returns but there are 1499 open times"), "{e}");
 }
+
+#[test]
+fn short_and_single_period_series_draw() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("short.png");
+    let t: Vec<i64> = (0..20).map(|i| common::T0 + i * common::DAY_MS).collect();
+    let s = vec![ReturnSeries::new("stitched OOS", returns(20, 7, 0.002, 0.02))];
+    equity_png(&p, &t, &s, "stitched out-of-sample equity").unwrap();
+    check_png(&p, SIZE);
+    keep(&p, "equity_short.png");
+    let one = vec![ReturnSeries::new("one", vec![-0.02])];
+    equity_png(&p, &t[..1], &one, "").unwrap();
+    check_png(&p, SIZE);
+    keep(&p, "equity_one.png");
+    assert!(underwater_svg_string(&t[..1], &[ReturnSeries::new("flat", vec![0.0])], "").is_ok());
+}

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 /// 2023-01-01T00:00:00Z.
 pub const T0: i64 = 1_672_531_200_000;
+/// One day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
 /// Four hours in milliseconds.
 pub const H4: i64 = 4 * 3_600_000;
 
