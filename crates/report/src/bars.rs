@@ -108,11 +108,14 @@ fn draw<DB: DrawingBackend>(
         .build_cartesian_2d(-0.5..n as f64 - 0.5, y_lo..y_hi)?;
     let span = y_hi - y_lo;
     let labels = &b.labels;
+    // As many labels as fit side by side in the plot's width (about 780 pixels).
+    let widest = labels.iter().map(|l| common::text_width(l, 15.0)).max().unwrap_or(0);
+    let label_count = n.min(24).min((780 / (widest + 14)) as usize).max(1);
     chart
         .configure_mesh()
         .x_desc(if b.axis.is_empty() { "window" } else { b.axis.as_str() })
         .y_desc(b.metric.as_str())
-        .x_labels(n.min(24))
+        .x_labels(label_count)
         .y_labels(10)
         .disable_x_mesh()
         .x_label_formatter(&|x| {

@@ -140,6 +140,15 @@ pub(crate) fn pct_label(v: f64, span: f64) -> String {
     }
 }
 
+/// Width in pixels of `text` set in the vendored font at `size` (an estimate when the font is
+/// not registered).
+pub(crate) fn text_width(text: &str, size: f64) -> u32 {
+    (crate::font::FAMILY, size)
+        .into_font()
+        .box_size(text)
+        .map_or(text.chars().count() as u32 * size as u32 / 2, |b| b.0)
+}
+
 /// Number of finite values.
 pub(crate) fn finite_count(values: &[f64]) -> usize {
     values.iter().filter(|v| v.is_finite()).count()

@@ -14,7 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::common::{self, bad};
+use crate::common::{self, bad, text_width};
 use crate::error::Result;
 use crate::font::{FAMILY, register};
 
@@ -86,10 +86,6 @@ const NEG: (f64, f64, f64) = (215.0, 48.0, 39.0);
 const POS: (f64, f64, f64) = (26.0, 152.0, 80.0);
 const SEQ: (f64, f64, f64) = (8.0, 81.0, 156.0);
 const EMPTY: RGBColor = RGBColor(235, 235, 235);
-
-fn text_width(text: &str, size: f64) -> u32 {
-    (FAMILY, size).into_font().box_size(text).map_or(text.chars().count() as u32 * size as u32 / 2, |b| b.0)
-}
 
 /// The pixel layout of a heatmap.
 struct Layout {
@@ -185,6 +181,9 @@ impl Heatmap {
     }
 
     fn layout(&self) -> Layout {
+        // Text is measured with the vendored font (an estimate if it failed to register, which
+        // drawing then reports).
+        let _ = register();
         let (nr, nc) = (self.row_labels.len(), self.col_labels.len());
         let widest = |labels: &[String]| labels.iter().map(|l| text_width(l, LABEL_FONT)).max().unwrap_or(0);
         let axis_w = if self.row_axis.is_empty() { 0 } else { 30 };

@@ -74,3 +74,18 @@ fn bad_input_is_named_and_all_nan_draws() {
     b.series = vec![BarSeries::new("oos", vec![f64::NAN; 8])];
     assert!(window_bars_svg_string(&b).unwrap().contains("(8 n/a)"));
 }
+
+#[test]
+fn long_labels_are_spaced() {
+    let mut b = bars();
+    b.labels = (0..30).map(|i| format!("2023-{:02}-{:02}", 1 + i / 28, 1 + i % 28)).collect();
+    b.series = vec![BarSeries::new("oos", (0..30).map(|i| (i as f64 - 12.0) / 10.0).collect())];
+    let svg = window_bars_svg_string(&b).unwrap();
+    let shown = b.labels.iter().filter(|l| svg.contains(&format!("\n{l}\n"))).count();
+    assert!((2..=10).contains(&shown), "{shown} of 30 date labels drawn");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("dates.png");
+    window_bars_png(&p, &b).unwrap();
+    check_png(&p, SIZE);
+    keep(&p, "bars_dates.png");
+}

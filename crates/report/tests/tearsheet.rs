@@ -129,3 +129,12 @@ fn bad_input_is_named_and_the_file_is_written_whole() {
     let e = write_tearsheet(&dir.path().join("missing/report.html"), &sheet()).unwrap_err().to_string();
     assert!(e.contains("missing"), "{e}");
 }
+
+#[test]
+fn minimal_sheet_without_benchmark_or_metrics() {
+    let t = Tearsheet::new("short", times(30), ReturnSeries::new("oos", returns(30, 3, 0.001, 0.01)), 2190.0);
+    let html = tearsheet_html(&t).unwrap();
+    assert_eq!(html.matches("<svg").count(), 4);
+    assert!(html.contains("<th>Value</th>") && html.contains("no metrics given"));
+    assert!(html.contains("Rolling Sharpe (10 periods"), "a third of 30 periods");
+}
