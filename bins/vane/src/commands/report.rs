@@ -233,19 +233,19 @@ fn training_only(record: &RunRecord, panels: &[Panel]) -> String {
     let _ = write!(h, "<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n");
     let took =
         record.finished_ms.map_or(String::new(), |f| format!(" · took {:.1} s", (f - record.created_ms) as f64 / 1e3));
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p class=\"meta\">run {} · status {} · started {} UTC{took} · vane {}</p>\n",
+        "<p class=\"meta\">run {} · status {} · started {} UTC{took} · vane {}</p>",
         esc(&record.id),
         status_name(record.status),
         minute(record.created_ms),
         esc(&record.environment.vane_version)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p class=\"note\">This run recorded no returns (returns.csv), so there are no trading panels: \
          {RETURN_VERBS} record the returns of their test split; <code>vane train</code> records training \
-         metrics only.</p>\n"
+         metrics only.</p>"
     );
     h.push_str("<h2>Metrics</h2>\n<table class=\"metrics\">\n<tr><th>Recorded by the run</th><th></th></tr>\n");
     if record.metrics.is_empty() {
