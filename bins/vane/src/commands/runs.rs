@@ -92,13 +92,14 @@ pub(crate) fn record_run<T>(
     let recorded = RecordedRun { id: writer.id().to_string(), dir: writer.dir().to_path_buf() };
     match work() {
         Ok(t) => {
-            let o = outcome(&t);
-            if let Err(e) = fill(&mut writer, o).and_then(|()| writer.finish().map(drop).map_err(Into::into)) {
-                eprintln!(
-                    "warning: the run record {} is incomplete: {}",
-                    recorded.dir.display(),
-                    crate::failure::messages(&e).join(": ")
-                );
+            // Each file that cannot be written is a note and a warning; the run still finishes.
+            let problems = fill(&mut writer, outcome(&t));
+            for p in &problems {
+                eprintln!("warning: run {}: {p}", recorded.id);
+                writer.note(format!("incomplete record: {p}"));
+            }
+            if let Err(e) = writer.finish() {
+                eprintln!("warning: could not finish the run record {}: {e}", recorded.dir.display());
             }
             Ok((t, Some(recorded)))
         }
@@ -112,7 +113,8 @@ pub(crate) fn record_run<T>(
     }
 }
 
-fn fill(w: &mut vane_artifact::runs::RunWriter, o: RunOutcome) -> Result<()> {
+/// Writes `o` into the run; returns what could not be written.
+fn fill(w: &mut vane_artifact::runs::RunWriter, o: RunOutcome) -> Vec<String> {
     if let Some(c) = o.config {
         w.set_config(c);
     }
@@ -125,23 +127,35 @@ fn fill(w: &mut vane_artifact::runs::RunWriter, o: RunOutcome) -> Result<()> {
     for a in &o.artifacts {
         w.artifact(a);
     }
+    let mut problems = Vec::new();
+    let check = |problems: &mut Vec<String>, r: vane_artifact::Result<()>| {
+        if let Err(e) = r {
+            problems.push(e.to_string());
+        }
+    };
     if !o.history.is_empty() {
-        w.write_history(&o.history)?;
+        check(&mut problems, w.write_history(&o.history));
     }
     if !o.returns.is_empty() {
-        w.write_returns(&o.returns)?;
+        check(&mut problems, w.write_returns(&o.returns));
     }
     for (name, bytes) in &o.files {
-        w.write_file(name, bytes)?;
+        check(&mut problems, w.write_file(name, bytes).map(drop));
     }
     if !o.plots.is_empty() {
-        let dir = w.plots_dir()?;
-        for (name, src) in &o.plots {
-            let bytes = std::fs::read(src).with_context(|| format!("reading the plot {}", src.display()))?;
-            vane_artifact::write_atomic(&dir.join(name), &bytes)?;
+        match w.plots_dir() {
+            Ok(dir) => {
+                for (name, src) in &o.plots {
+                    match std::fs::read(src) {
+                        Ok(bytes) => check(&mut problems, vane_artifact::write_atomic(&dir.join(name), &bytes)),
+                        Err(e) => problems.push(format!("reading the plot {}: {e}", src.display())),
+                    }
+                }
+            }
+            Err(e) => problems.push(e.to_string()),
         }
     }
-    Ok(())
+    problems
 }
 
 /// The PNG and SVG files directly in `dir`, each named `<prefix><file name>` (for
@@ -626,6 +640,45 @@ mod tests {
         assert_eq!(duration(850), "850ms");
         assert_eq!(duration(12_345), "12.3s");
         assert_eq!(duration(245_000), "4m05s");
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_copied_is_a_note_and_the_run_still_finishes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let record = RecordArgs {
+            runs: crate::args::runs::RunsDirArg { runs_dir: Some(tmp.path().join("runs")) },
+            no_run_record: false,
+        };
+        let start = RunStart {
+            verb: "train".into(),
+            model: "gbdt".into(),
+            symbols: vec!["BTCUSDT".into()],
+            interval: Some("4h".into()),
+            config: serde_json::json!({"depth": 3}),
+        };
+        let (v, run) = record_run(
+            &record,
+            start,
+            || Ok(7),
+            |_| RunOutcome {
+                metrics: vec![("log_loss".into(), 1.0)],
+                plots: vec![("gone.png".into(), tmp.path().join("gone.png"))],
+                ..RunOutcome::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(v, 7);
+        let rec = RunsDir::new(tmp.path().join("runs")).load(&run.unwrap().id).unwrap();
+        assert_eq!(rec.status, RunStatus::Finished);
+        assert_eq!(rec.metrics["log_loss"], Some(1.0));
+        assert!(rec.notes.iter().any(|n| n.contains("gone.png")), "{:?}", rec.notes);
+        // --no-run-record: nothing written, the work's result returned.
+        let skip = RecordArgs { no_run_record: true, ..record };
+        let start =
+            RunStart { verb: "x".into(), model: "y".into(), symbols: vec![], interval: None, config: Value::Null };
+        let (v, run) = record_run(&skip, start, || Ok(1), |_| RunOutcome::default()).unwrap();
+        assert!(v == 1 && run.is_none());
+        assert_eq!(RunsDir::new(tmp.path().join("runs")).list().unwrap().len(), 1);
     }
 
     #[test]
