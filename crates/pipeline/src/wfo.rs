@@ -1070,6 +1070,10 @@ pub struct WfoReport {
     /// Deflated Sharpe ratio of the stitched curve (`dsr` is the probability); null when it has
     /// none (fewer than 2 returns, constant returns).
     pub deflated_sharpe: Option<vane_backtest::DeflatedSharpe>,
+    /// The sample variance of the trials' per-period validation Sharpe ratios (every candidate of
+    /// every window; null with fewer than 2 defined): for reference, not used by
+    /// `deflated_sharpe` (see `docs/wfo.md`).
+    pub trial_sharpe_variance: Option<f64>,
     /// Why `deflated_sharpe` is null (empty otherwise).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub deflated_sharpe_note: String,
@@ -1562,9 +1566,11 @@ pub fn run_wfo(
         .collect();
     let mean_degradation = if degr.is_empty() { f64::NAN } else { degr.iter().sum::<f64>() / degr.len() as f64 };
     let trials = n_cands * reports.len();
-    // The deflated Sharpe ratio of the stitched curve: N = candidates × windows trials, V the
-    // sample variance of the trials' per-period validation Sharpe ratios (every candidate of every
-    // window; the estimator's null variance 1/(T−1) when fewer than 2 are defined).
+    // The deflated Sharpe ratio of the stitched curve: N = candidates × windows trials and V the
+    // Sharpe estimator's null variance 1/(T−1) at the stitched curve's length T. The trials'
+    // own Sharpes were measured on validation slices a few days long, whose sampling variance
+    // (≈ 1/(T_valid − 1)) dwarfs their real spread and would deflate any curve to 0: their
+    // variance is reported beside it (`trial_sharpe_variance`), not used.
     let per_period: Vec<f64> = reports
         .iter()
         .flat_map(|w| w.candidate_sharpes.iter().map(|s| s / trading.periods_per_year.sqrt()))
@@ -1575,7 +1581,7 @@ pub fn run_wfo(
         per_period.iter().map(|s| (s - m).powi(2)).sum::<f64>() / (per_period.len() - 1) as f64
     });
     let oos: Vec<f64> = returns.iter().map(|r| r.2).collect();
-    let (deflated_sharpe, deflated_sharpe_note) = match vane_backtest::deflated_sharpe(&oos, trials.max(1), var) {
+    let (deflated_sharpe, deflated_sharpe_note) = match vane_backtest::deflated_sharpe(&oos, trials.max(1), None) {
         Ok(d) => (Some(d), String::new()),
         Err(e) => (None, e.to_string()),
     };
@@ -1594,6 +1600,7 @@ pub fn run_wfo(
         trials,
         deflated_sharpe,
         deflated_sharpe_note,
+        trial_sharpe_variance: var,
         final_rule: format!(
             "the last window's winner, refitted on the labelled rows of the most recent {} days (its labels purged at the data's end)",
             cfg.window_days
