@@ -67,15 +67,33 @@ pub(crate) fn run(a: ReportArgs) -> Result<ReportOutput> {
     returns.sort_by_key(|r| r.open_time_ms);
 
     // The training panels: the loss curve from history.csv, then the run's own SVG plots.
+    let mut svgs: Vec<PathBuf> = std::fs::read_dir(dir.join(PLOTS_DIR))
+        .map(|d| {
+            d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "svg")).collect()
+        })
+        .unwrap_or_default();
+    svgs.sort();
+    // The run's own loss curve (the model folder's) wins over one drawn from history.csv.
+    let has_loss_plot = svgs.iter().any(|p| p.file_stem().is_some_and(|n| n.to_string_lossy().contains("loss_curve")));
     let mut panels: Vec<Panel> = Vec::new();
-    if !history.is_empty() {
+    if !history.is_empty() && !has_loss_plot {
         let valid: Vec<f64> = history.iter().map(|h| h.valid_loss.unwrap_or(f64::NAN)).collect();
-        let best = valid
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite())
-            .min_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i + 1);
+        // The epoch the run kept (its `best_epoch` metric), else the lowest validation loss.
+        let kept = record
+            .metrics
+            .get("best_epoch")
+            .copied()
+            .flatten()
+            .map(|e| e as usize)
+            .filter(|e| (1..=valid.len()).contains(e));
+        let best = kept.or_else(|| {
+            valid
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i + 1)
+        });
         let series = LossSeries {
             title: format!("Loss per epoch: {} {}", record.model, record.verb),
             train: history.iter().map(|h| h.train_loss).collect(),
@@ -86,12 +104,6 @@ pub(crate) fn run(a: ReportArgs) -> Result<ReportOutput> {
             vane_report::loss_curve_svg_string(&series).with_context(|| format!("the history of run {}", record.id))?;
         panels.push(Panel { title: "Loss curve".into(), svg: strip_prolog(&svg).to_string() });
     }
-    let mut svgs: Vec<PathBuf> = std::fs::read_dir(dir.join(PLOTS_DIR))
-        .map(|d| {
-            d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "svg")).collect()
-        })
-        .unwrap_or_default();
-    svgs.sort();
     for p in svgs {
         let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
         let name = p.file_stem().map(|s| s.to_string_lossy().replace('_', " ")).unwrap_or_default();

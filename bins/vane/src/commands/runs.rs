@@ -362,7 +362,8 @@ pub(crate) struct HistorySummary {
     epochs: usize,
     first_train_loss: Option<f64>,
     last_train_loss: Option<f64>,
-    /// The lowest validation loss and its epoch.
+    /// The lowest validation loss and its epoch (the run's kept epoch may differ: see its
+    /// `best_epoch` metric).
     best_valid_loss: Option<f64>,
     best_epoch: Option<usize>,
 }
@@ -464,7 +465,7 @@ impl Render for RunShow {
         if let Some(h) = &self.history {
             let _ = writeln!(
                 s,
-                "history: {} epochs, train loss {} → {}, best validation loss {} at epoch {}",
+                "history: {} epochs, train loss {} → {}, lowest validation loss {} at epoch {}",
                 h.epochs,
                 num(h.first_train_loss),
                 num(h.last_train_loss),
