@@ -384,7 +384,7 @@ impl<F> Selection<F> {
 
 /// Which model `vane wfo` optimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String", into = "String")]
 pub enum WfoModel {
     /// jdehorty's kNN scan (`vane_tabular::lorentzian`) on the `lorentzian` features.
     LorentzianKnn,
@@ -406,6 +406,19 @@ impl FromStr for WfoModel {
                 ))
             }),
         }
+    }
+}
+
+impl From<WfoModel> for String {
+    fn from(m: WfoModel) -> String {
+        m.to_string()
+    }
+}
+
+impl TryFrom<String> for WfoModel {
+    type Error = PipelineError;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
     }
 }
 

@@ -355,3 +355,43 @@ fn a_burn_model_runs_one_epoch_on_tiny_windows() {
     assert!(report.files["final_model"].join("config.json").exists());
     assert!(report.windows.iter().all(|w| w.params.iter().any(|p| p.0 == "hidden" && p.1 == 8.0)));
 }
+
+#[test]
+fn decisions_map_to_positions_and_long_only_never_shorts() {
+    let mut t = trading();
+    assert_eq!([Signal::Buy, Signal::Sell, Signal::Hold].map(|s| t.position(s)), [1.0, -1.0, 0.0]);
+    t.long_only = true;
+    assert_eq!([Signal::Buy, Signal::Sell, Signal::Hold].map(|s| t.position(s)), [1.0, 0.0, 0.0]);
+    // The decision at bar t−1 is held over bar t: one return per scored bar, the entry paid.
+    let close = [100.0, 110.0, 99.0];
+    let bt = trading().backtest(&close, 1..3, &[Signal::Buy, Signal::Sell]).unwrap();
+    assert_eq!(bt.returns.len(), 3);
+    let cost = 12.0 / 10_000.0;
+    assert!((bt.returns[1] - (0.1 - cost)).abs() < 1e-12);
+    assert!((bt.returns[2] - (-(99.0 / 110.0 - 1.0) - 2.0 * cost)).abs() < 1e-12);
+}
+
+#[test]
+fn gbdt_windows_write_json_models_and_a_final_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = vane_testkit::fixture_store_4h(dir.path());
+    let out = dir.path().join("out");
+    let cfg = WfoConfig {
+        model: WfoModel::Gbdt,
+        grid: Some(Grid::parse("lr=0.1 depth=2,3").unwrap()),
+        optimize: OptimizeMetric::TotalReturn,
+        long_only: true,
+        ..knn_config()
+    };
+    let report = run_wfo(&store, &cfg, &out, &mut |_| {}).unwrap();
+    assert_eq!((report.horizon, report.theta), (6, 0.005), "the 4h defaults");
+    for w in &report.windows {
+        assert!(w.model_path.extension().is_some_and(|e| e == "json"));
+        let text = std::fs::read_to_string(&w.model_path).unwrap();
+        vane_tabular::Gbdt::from_json(&text).unwrap();
+        // The chosen candidate is one of the two.
+        assert!(w.chosen < 2);
+        assert!(w.out_of_sample.exposure.is_nan() || (0.0..=1.0).contains(&w.out_of_sample.exposure));
+    }
+    assert!(report.files["final_model"].to_string_lossy().contains("best_model_final_"));
+}
