@@ -187,6 +187,11 @@ impl Render for WfoReport {
                 num(w.oos_accuracy, 3)
             );
         }
+        let _ = writeln!(
+            s,
+            "is = in sample: the validation slice the choice was made on; oos = out of sample: the test window, \
+             never seen before; returns after costs; acc = share of decisions equal to the labels"
+        );
         let m = &self.stitched;
         let _ = writeln!(
             s,
