@@ -283,7 +283,7 @@ impl RunsDir {
         Ok(RunWriter { runs: self.clone(), dir, record })
     }
 
-    /// Every run, oldest first (by id), read from the run folders. A folder without a readable
+    /// Every run, oldest first (by start time, then id), read from the run folders. A folder without a readable
     /// `run.json` is skipped and reported in the second element.
     pub fn scan(&self) -> Result<(Vec<RunRecord>, Vec<ArtifactError>)> {
         let mut runs = Vec::new();
@@ -310,6 +310,8 @@ impl RunsDir {
                 Err(e) => bad.push(e),
             }
         }
+        // Ids sort by start second; within a second, by the start time in ms.
+        runs.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| a.id.cmp(&b.id)));
         Ok((runs, bad))
     }
 
