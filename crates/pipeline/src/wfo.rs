@@ -345,7 +345,9 @@ pub fn select<C: Candidate>(
             rows.valid.len()
         )));
     }
-    let mut best: Option<Selection<C::Fitted>> = None;
+    // (index, fitted, score, metrics, decisions) of the best so far; the first candidate until
+    // one has a defined score (every score undefined: the first, as the tie rule says).
+    let mut best: Option<(usize, C::Fitted, f64, Metrics, Vec<Signal>)> = None;
     let mut scores = Vec::with_capacity(candidates.len());
     let mut sharpes = Vec::with_capacity(candidates.len());
     for (i, c) in candidates.iter().enumerate() {
@@ -356,30 +358,19 @@ pub fn select<C: Candidate>(
         let score = metric.of(&m);
         scores.push(score);
         sharpes.push(m.sharpe);
-        if !score.is_nan() && best.as_ref().is_none_or(|b| score > b.scores_best()) {
-            best = Some(Selection { winner: i, fitted, scores: vec![score], sharpes: vec![], metrics: m, decisions });
+        // NaN never wins (a NaN best is replaced by the first defined score); strictly greater
+        // wins, so ties stay with the earlier candidate.
+        let better = match &best {
+            None => true,
+            Some((_, _, b, _, _)) => !score.is_nan() && (b.is_nan() || score > *b),
+        };
+        if better {
+            best = Some((i, fitted, score, m, decisions));
         }
         progress(i);
     }
-    let mut sel = match best {
-        Some(s) => s,
-        None => {
-            // Every score undefined: the first candidate, as the tie rule says.
-            let fitted = candidates[0].fit(series, &rows.fit)?;
-            let decisions = candidates[0].decide(&fitted, series, rows.valid.start - 1..rows.valid.end)?;
-            let m = trading.backtest(&series.close, rows.valid.clone(), &decisions)?.metrics(trading.periods_per_year);
-            Selection { winner: 0, fitted, scores: vec![], sharpes: vec![], metrics: m, decisions }
-        }
-    };
-    sel.scores = scores;
-    sel.sharpes = sharpes;
-    Ok(sel)
-}
-
-impl<F> Selection<F> {
-    fn scores_best(&self) -> f64 {
-        self.scores.first().copied().unwrap_or(f64::NAN)
-    }
+    let (winner, fitted, _, metrics, decisions) = best.expect("at least one candidate");
+    Ok(Selection { winner, fitted, scores, sharpes, metrics, decisions })
 }
 
 /// Which model `vane wfo` optimises.
