@@ -345,9 +345,9 @@ pub fn select<C: Candidate>(
             rows.valid.len()
         )));
     }
-    // (index, fitted, score, metrics, decisions) of the best so far; the first candidate until
-    // one has a defined score (every score undefined: the first, as the tie rule says).
-    let mut best: Option<(usize, C::Fitted, f64, Metrics, Vec<Signal>)> = None;
+    // The best so far and its score; the first candidate until one has a defined score (every
+    // score undefined: the first, as the tie rule says).
+    let mut best: Option<(f64, Selection<C::Fitted>)> = None;
     let mut scores = Vec::with_capacity(candidates.len());
     let mut sharpes = Vec::with_capacity(candidates.len());
     for (i, c) in candidates.iter().enumerate() {
@@ -362,15 +362,16 @@ pub fn select<C: Candidate>(
         // wins, so ties stay with the earlier candidate.
         let better = match &best {
             None => true,
-            Some((_, _, b, _, _)) => !score.is_nan() && (b.is_nan() || score > *b),
+            Some((b, _)) => !score.is_nan() && (b.is_nan() || score > *b),
         };
         if better {
-            best = Some((i, fitted, score, m, decisions));
+            let sel = Selection { winner: i, fitted, scores: vec![], sharpes: vec![], metrics: m, decisions };
+            best = Some((score, sel));
         }
         progress(i);
     }
-    let (winner, fitted, _, metrics, decisions) = best.expect("at least one candidate");
-    Ok(Selection { winner, fitted, scores, sharpes, metrics, decisions })
+    let (_, sel) = best.expect("at least one candidate");
+    Ok(Selection { scores, sharpes, ..sel })
 }
 
 /// Which model `vane wfo` optimises.
