@@ -1070,6 +1070,8 @@ pub struct WfoReport {
     pub mean_degradation: f64,
     /// The stitched out-of-sample curve's metrics.
     pub stitched: Metrics,
+    /// Buy and hold over the same bars (close to close, no costs), for comparison.
+    pub buy_and_hold: Metrics,
     /// Trials behind the deflated Sharpe ratio: candidates × windows.
     pub trials: usize,
     /// Deflated Sharpe ratio of the stitched curve (`dsr` is the probability); null when it has
@@ -1131,6 +1133,8 @@ pub struct Walked {
     pub stitched: Metrics,
     /// `(open_time_ms, window, return)` of every out-of-sample bar.
     pub returns: Vec<(i64, usize, f64)>,
+    /// Buy and hold over the same bars (close to close, no costs).
+    pub buy_and_hold: Vec<f64>,
     /// `best_model_final_<stamp>.*`.
     pub final_model: PathBuf,
 }
@@ -1217,11 +1221,13 @@ pub fn run_candidates<C: Candidate>(
     let r = &bt.returns[1..];
     let stitched = bt.metrics(trading.periods_per_year);
     let mut returns = Vec::with_capacity(r.len());
+    let mut buy_and_hold = Vec::with_capacity(r.len());
     let window_of: BTreeMap<usize, usize> = oos_bars.iter().copied().collect();
     for (k, &x) in r.iter().enumerate() {
         let t = first + k;
         if let Some(&w) = window_of.get(&t) {
             returns.push((series.open_time[t], w, x));
+            buy_and_hold.push(series.close[t] / series.close[t - 1] - 1.0);
         }
     }
     for rep in &mut reports {
@@ -1242,7 +1248,7 @@ pub fn run_candidates<C: Candidate>(
     progress(WfoProgress { done: total, total, message: "final model".into() });
     let stamp = file_stamp(Timestamp::now().0);
     let final_path = winner.save(&fitted, &out_dir.join(format!("best_model_final_{stamp}")))?;
-    Ok(Walked { windows: reports, stitched, returns, final_model: final_path })
+    Ok(Walked { windows: reports, stitched, returns, buy_and_hold, final_model: final_path })
 }
 
 /// Writes `window_metrics_<stamp>.csv`.
@@ -1551,7 +1557,7 @@ pub fn run_wfo(
     let n_cands = params.len();
     let visit = WalkVisit { windows: &windows, cfg, trading: &trading, out_dir, progress };
     let (walked, used_h, used_theta) = with_candidates(store, cfg, &loaded, &params, visit)?;
-    let Walked { windows: reports, stitched, returns, final_model: final_path } = walked;
+    let Walked { windows: reports, stitched, returns, buy_and_hold, final_model: final_path } = walked;
     let stamp = file_stamp(Timestamp::now().0);
     let mut files = BTreeMap::new();
     let wm = out_dir.join(format!("window_metrics_{stamp}.csv"));
@@ -1590,7 +1596,8 @@ pub fn run_wfo(
         Ok(d) => (Some(d), String::new()),
         Err(e) => (None, e.to_string()),
     };
-    write_plots(&vis, &reports, &returns, cfg.optimize)?;
+    write_plots(&vis, &reports, &returns, &buy_and_hold, cfg.optimize)?;
+    let buy_and_hold = vane_backtest::metrics::compute(&buy_and_hold, trading.periods_per_year, None, &[]);
     let report_path = out_dir.join("wfo_report.json");
     files.insert("report".to_string(), report_path.clone());
     let report = WfoReport {
@@ -1602,6 +1609,7 @@ pub fn run_wfo(
         windows: reports,
         mean_degradation,
         stitched,
+        buy_and_hold,
         trials,
         deflated_sharpe,
         deflated_sharpe_note,
@@ -1627,6 +1635,7 @@ fn write_plots(
     dir: &Path,
     windows: &[WindowReport],
     returns: &[(i64, usize, f64)],
+    buy_and_hold: &[f64],
     metric: OptimizeMetric,
 ) -> Result<()> {
     use vane_report::{BarSeries, ReturnSeries, WindowBars};
@@ -1656,11 +1665,14 @@ fn write_plots(
     vane_report::window_bars_png(&dir.join("window_oos_total_return.png"), &ret)?;
     vane_report::window_bars_svg(&dir.join("window_oos_total_return.svg"), &ret)?;
     let times: Vec<i64> = returns.iter().map(|r| r.0).collect();
-    let series = [ReturnSeries::new("stitched out-of-sample", returns.iter().map(|r| r.2).collect())];
-    let title = "stitched out-of-sample equity (after costs)";
+    let series = [
+        ReturnSeries::new("stitched out-of-sample", returns.iter().map(|r| r.2).collect()),
+        ReturnSeries::new("buy and hold", buy_and_hold.to_vec()),
+    ];
+    let title = "out-of-sample equity: the stitched strategy (after costs) vs buy and hold";
     vane_report::equity_png(&dir.join("oos_equity.png"), &times, &series, title)?;
     vane_report::equity_svg(&dir.join("oos_equity.svg"), &times, &series, title)?;
-    let title = "stitched out-of-sample drawdown (underwater)";
+    let title = "out-of-sample drawdown (underwater): strategy vs buy and hold";
     vane_report::underwater_png(&dir.join("oos_underwater.png"), &times, &series, title)?;
     vane_report::underwater_svg(&dir.join("oos_underwater.svg"), &times, &series, title)?;
     Ok(())

@@ -204,6 +204,14 @@ impl Render for WfoReport {
             m.trade_count,
             num(m.trade_win_rate, 3)
         );
+        let b = &self.buy_and_hold;
+        let _ = writeln!(
+            s,
+            "buy and hold over the same bars (no costs): total return {}, Sharpe {}, max drawdown {}",
+            pct(b.total_return),
+            num(b.sharpe, 2),
+            pct(b.max_drawdown)
+        );
         let _ = writeln!(
             s,
             "in-sample → out-of-sample degradation of {metric}: {} on average (positive: the choice traded worse than it looked)",
