@@ -10,6 +10,7 @@
 const pageErrors = [];
 window.addEventListener("error", (e) => pageErrors.push("error: " + (e.message || e.type)));
 window.addEventListener("unhandledrejection", (e) => pageErrors.push("unhandled rejection: " + String(e.reason)));
+document.addEventListener("securitypolicyviolation", (e) => pageErrors.push(`CSP blocked ${e.blockedURI || "inline"} (${e.violatedDirective})`));
 const consoleError = console.error.bind(console);
 console.error = (...args) => {
   pageErrors.push("console.error: " + args.map(String).join(" "));
@@ -226,7 +227,10 @@ async function loadRuns() {
 }
 
 function renderRuns() {
-  const metricCols = HEADLINE.filter((m) => state.runs.some((r) => m in r.metrics));
+  // A walk-forward run records its stitched out-of-sample metrics as oos_<name>: shown in the
+  // same column (marked "oos").
+  const headline = (r, m) => (m in r.metrics ? [r.metrics[m], false] : [r.metrics[`oos_${m}`], `oos_${m}` in r.metrics]);
+  const metricCols = HEADLINE.filter((m) => state.runs.some((r) => m in r.metrics || `oos_${m}` in r.metrics));
   const thead = $("#runs-table thead");
   thead.textContent = "";
   const hr = el("tr", {}, el("th", { text: "" }), el("th", { text: "id (start…suffix)" }), el("th", { text: "verb · model" }),
@@ -250,8 +254,10 @@ function renderRuns() {
       el("td", { text: r.symbols.join(",") + (r.interval ? ` ${r.interval}` : "") }),
       el("td", { class: `status-${r.status}`, text: r.status }));
     for (const m of metricCols) {
-      const v = r.metrics[m];
-      tr.append(el("td", { class: "num " + (m === "max_drawdown" ? "" : signClass(v)), text: fmtNum(v) }));
+      const [v, oos] = headline(r, m);
+      const td = el("td", { class: "num " + (m === "max_drawdown" ? "" : signClass(v)), text: fmtNum(v) });
+      if (oos) td.append(el("sup", { class: "muted", text: " oos", title: `oos_${m}` }));
+      tr.append(td);
     }
     tbody.append(tr);
   }
@@ -408,7 +414,9 @@ async function openRun(id) {
   if (d.plots.length === 0) plots.append(el("span", { class: "muted", text: "no plots/ in this run" }));
   // Calibration / reliability first: they are what this panel is for beside the equity.
   const order = (n) => (/reliab|calib/.test(n) ? 0 : /equity|drawdown/.test(n) ? 1 : 2);
-  for (const name of [...d.plots].sort((a, b) => order(a) - order(b) || a.localeCompare(b))) {
+  // A plot written as both SVG and PNG is shown once, as SVG.
+  const shown = d.plots.filter((n) => !(n.endsWith(".png") && d.plots.includes(n.replace(/\.png$/, ".svg"))));
+  for (const name of shown.sort((a, b) => order(a) - order(b) || a.localeCompare(b))) {
     const src = `/v1/runs/${encodeURIComponent(id)}/plots/${encodeURIComponent(name)}`;
     const a = el("a", { href: src, target: "_blank" }, el("img", { src, alt: name, loading: "lazy" }));
     plots.append(el("figure", {}, a, el("figcaption", { text: name })));
@@ -531,9 +539,11 @@ async function loadCorrelation() {
     return c;
   }
   const label = 150;
-  const cell = Math.max(12, Math.min(34, Math.floor((chartWidth(node) - label - 10) / k)));
-  const size = label + k * cell + 10;
-  const s = svg("svg", { width: size, height: size, viewBox: `0 0 ${size} ${size}`, role: "img", "aria-label": "metrics correlation" });
+  const spill = 70; // the rotated column labels lean right past the last column
+  const cell = Math.max(12, Math.min(34, Math.floor((chartWidth(node) - label - spill) / k)));
+  const w = label + k * cell + spill;
+  const h = label + k * cell + 4;
+  const s = svg("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": "metrics correlation" });
   const color = (r) => {
     if (r === null) return "#e5e7eb";
     const t = Math.min(1, Math.abs(r));
@@ -604,8 +614,8 @@ async function selftest(params) {
   const legend = $("#compare-legend").textContent;
   const columns = [...document.querySelectorAll("#compare-table thead th[data-id]")].map((t) => t.getAttribute("data-id"));
   verdict.compared = two.filter((id) => legend.includes(id) && columns.includes(id));
-  const wfoRun = state.runs.find((r) => r.verb === "wfo");
-  if (wfoRun) await step("open wfo run", () => openRun(wfoRun.id));
+  const wfoId = params.get("wfo") || (state.runs.find((r) => r.verb === "wfo") || {}).id;
+  if (wfoId) await step("open wfo run", () => openRun(wfoId));
   else verdict.steps.push({ name: "open wfo run", ok: false, error: "no wfo run listed" });
   verdict.wfo_windows = wfo ? wfo.rows.length : 0;
   await step("correlation", loadCorrelation);

@@ -470,8 +470,8 @@ pub struct Series {
     pub kind: String,
     /// The x axis: `open_time_ms` (ms UTC), or `epoch` for `history`.
     pub x_name: String,
-    /// x values.
-    pub x: Vec<f64>,
+    /// x values (integers: ms or epochs).
+    pub x: Vec<i64>,
     /// Named y series.
     pub series: BTreeMap<String, Vec<Option<f64>>>,
     /// Points before downsampling.
@@ -484,7 +484,7 @@ fn pick(v: &[f64], idx: &[usize]) -> Vec<Option<f64>> {
     idx.iter().map(|&i| opt(v[i])).collect()
 }
 
-fn build_series(id: &str, kind: &str, x_name: &str, x: &[f64], ys: Vec<(&str, Vec<f64>)>, max: usize) -> Series {
+fn build_series(id: &str, kind: &str, x_name: &str, x: &[i64], ys: Vec<(&str, Vec<f64>)>, max: usize) -> Series {
     let refs: Vec<&[f64]> = ys.iter().map(|(_, v)| v.as_slice()).collect();
     let idx = downsample(x.len(), &refs, max);
     Series {
@@ -505,13 +505,13 @@ pub fn run_series(state: &AppState, id: &str, kind: &str, max: usize) -> ApiResu
     runs.load(id).map_err(|e| from_artifact(&e))?;
     if kind == "history" {
         let h = runs.history(id).map_err(|e| from_artifact(&e))?;
-        let x: Vec<f64> = h.iter().map(|r| r.epoch as f64).collect();
+        let x: Vec<i64> = h.iter().map(|r| r.epoch as i64).collect();
         let train: Vec<f64> = h.iter().map(|r| r.train_loss).collect();
         let valid: Vec<f64> = h.iter().map(|r| r.valid_loss.unwrap_or(f64::NAN)).collect();
         return Ok(build_series(id, kind, "epoch", &x, vec![("train_loss", train), ("valid_loss", valid)], max));
     }
     let rows = state.inner.runs_cache.returns(&runs, id).map_err(|e| from_artifact(&e))?;
-    let x: Vec<f64> = rows.iter().map(|r| r.open_time_ms as f64).collect();
+    let x: Vec<i64> = rows.iter().map(|r| r.open_time_ms).collect();
     let r: Vec<f64> = rows.iter().map(|r| r.ret).collect();
     let ys = match kind {
         "returns" => vec![("return", r)],
@@ -547,7 +547,8 @@ pub struct Windows {
     pub rows: Vec<serde_json::Map<String, Value>>,
     /// Metric names with both an `is_` and an `oos_` column.
     pub metrics: Vec<String>,
-    /// The metric the run optimised (`config.optimize_metric`), when recorded.
+    /// The metric the run optimised (`config.optimize` or `config.optimize_metric`), when
+    /// recorded.
     pub optimize_metric: Option<String>,
 }
 
@@ -608,7 +609,11 @@ async fn windows(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
             .filter(|m| columns.iter().any(|c| c.strip_prefix("oos_") == Some(*m)))
             .map(str::to_string)
             .collect();
-        let optimize_metric = run.config.get("optimize_metric").and_then(Value::as_str).map(str::to_string);
+        // `vane wfo` records it as `optimize`; accept the flag's own name too.
+        let optimize_metric = ["optimize_metric", "optimize"]
+            .iter()
+            .find_map(|k| run.config.get(*k).and_then(Value::as_str))
+            .map(str::to_string);
         Ok(Json(Windows { id, columns, rows, metrics, optimize_metric }))
     })
     .await
@@ -677,7 +682,7 @@ pub struct Comparison {
 #[derive(Debug, Serialize)]
 pub struct AlignedEquity {
     /// Open times (ms UTC).
-    pub x: Vec<f64>,
+    pub x: Vec<i64>,
     /// run id → equity at each x (`null`: before its first or after its last return).
     pub series: BTreeMap<String, Vec<Option<f64>>>,
     /// Points of the union axis before downsampling.
@@ -745,7 +750,7 @@ pub fn compare_runs(state: &AppState, ids: &[String], max: usize) -> ApiResult<C
         metrics,
         table,
         equity: AlignedEquity {
-            x: idx.iter().map(|&i| xs[i] as f64).collect(),
+            x: idx.iter().map(|&i| xs[i]).collect(),
             series,
             total_points: xs.len(),
             downsampled: if idx.len() < xs.len() { "minmax" } else { "none" },
