@@ -73,5 +73,6 @@ fn dispatch(command: Command, json: bool) -> anyhow::Result<()> {
         Command::Runs(a) => commands::runs::run(a).and_then(|r| emit(&r, json)),
         Command::Report(a) => commands::report::run(a).and_then(|r| emit(&r, json)),
         Command::Wfo(a) => commands::wfo::run(a, json).and_then(|r| emit(&r, json)),
+        Command::TrainTest(a) => commands::train_test::run(a, json).and_then(|r| emit(&r, json)),
     }
 }

@@ -35,6 +35,8 @@ pub mod sequence_predictor;
 pub mod sequence_wf;
 /// Seed 001 training.
 pub mod train;
+/// Seed 003's train/test workflow (`vane train-test`).
+pub mod train_test;
 /// Walk-forward optimisation (`vane wfo`, seed 003).
 pub mod wfo;
 

@@ -652,22 +652,37 @@ impl Candidate for GbdtCandidate<'_> {
         vec![("lr".into(), self.lr), ("depth".into(), self.depth as f64)]
     }
     fn fit(&self, series: &Series, rows: &[usize]) -> Result<Gbdt> {
-        let keep: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&t| series.label[t].is_some() && self.rows[t].iter().all(|v| v.is_finite()))
-            .collect();
-        let y: Vec<f64> = keep.iter().map(|&t| series.label[t].expect("kept").class_index() as f64).collect();
+        self.fit_valid(series, rows, &[])
+    }
+    /// With validation rows: early stopping on their log-loss (30 rounds, the trees up to the
+    /// best iteration kept) and a per-iteration validation curve; without: 200 trees.
+    fn fit_valid(&self, series: &Series, rows: &[usize], valid: &[usize]) -> Result<Gbdt> {
+        let usable = |t: &usize| series.label[*t].is_some() && self.rows[*t].iter().all(|v| v.is_finite());
+        let keep: Vec<usize> = rows.iter().copied().filter(usable).collect();
+        let held: Vec<usize> = valid.iter().copied().filter(usable).collect();
+        let class = |t: &usize| series.label[*t].expect("kept").class_index() as f64;
+        let y: Vec<f64> = keep.iter().map(class).collect();
         let c = GbdtConfig {
             objective: Objective::Multiclass { classes: Signal::ALL.len() },
             iterations: 200,
             learning_rate: self.lr,
             depth: self.depth,
-            early_stopping_rounds: None,
+            early_stopping_rounds: (!held.is_empty()).then_some(30),
             seed: self.seed,
             ..GbdtConfig::default()
         };
-        Ok(Gbdt::fit(&c, &self.dataset(&keep), &y, None, None)?)
+        if held.is_empty() {
+            return Ok(Gbdt::fit(&c, &self.dataset(&keep), &y, None, None)?);
+        }
+        let (ed, ey) = (self.dataset(&held), held.iter().map(class).collect::<Vec<f64>>());
+        Ok(Gbdt::fit(&c, &self.dataset(&keep), &y, None, Some((&ed, &ey)))?)
+    }
+    /// The validation log-loss per iteration (no training curve: `train` is NaN, drawn as a gap);
+    /// the kept iteration is the best one.
+    fn history(&self, g: &Gbdt) -> LossHistory {
+        let valid = g.eval_history().to_vec();
+        let best_epoch = valid.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i + 1);
+        LossHistory { train: vec![f64::NAN; valid.len()], valid, best_epoch }
     }
     fn decide(&self, g: &Gbdt, _series: &Series, bars: Range<usize>) -> Result<Vec<Signal>> {
         let idx: Vec<usize> = bars.collect();

@@ -16,6 +16,7 @@ pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod tabular;
 pub(crate) mod train;
+pub(crate) mod train_test;
 pub(crate) mod wfo;
 pub(crate) mod worker;
 
@@ -80,6 +81,9 @@ pub(crate) enum Command {
     /// Walk-forward optimisation: per window, choose a grid candidate by a trading metric on a purged
     /// validation slice, trade the next days out of sample (docs/wfo.md).
     Wfo(wfo::WfoArgs),
+    /// Seed 003's basic workflow: one chronological train/test split of the last days, one model,
+    /// its test-split classification and trading metrics, model file and loss curve (docs/wfo.md).
+    TrainTest(train_test::TrainTestArgs),
     /// Run background training jobs from the job queue until Ctrl-C (beside or without `serve`).
     Worker(worker::WorkerArgs),
 }

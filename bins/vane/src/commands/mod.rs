@@ -20,5 +20,6 @@ pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod tabular;
 pub(crate) mod train;
+pub(crate) mod train_test;
 pub(crate) mod wfo;
 pub(crate) mod worker;
