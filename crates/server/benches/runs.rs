@@ -43,7 +43,7 @@ fn write_run(runs: &RunsDir, k: usize, points: usize) -> String {
         ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
     };
     let model = ["lorentzian", "gbdt", "lorentzian-knn", "hrm"][k % 4];
-    let verb = if k % 5 == 0 { "wfo" } else { "train-test" };
+    let verb = if k.is_multiple_of(5) { "wfo" } else { "train-test" };
     let mut w = runs
         .start(verb, model, &["BTCUSDT".into()], Some("1m"), serde_json::json!({"synthetic": true, "k": k}))
         .unwrap();

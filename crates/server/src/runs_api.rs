@@ -544,7 +544,7 @@ pub struct Windows {
     pub columns: Vec<String>,
     /// One object per window: numbers where the field parses as one, `null` when empty, else
     /// the text.
-    pub rows: Vec<serde_json::Map<String, Value>>,
+    pub rows: Vec<WindowRow>,
     /// Metric names with both an `is_` and an `oos_` column.
     pub metrics: Vec<String>,
     /// The metric the run optimised (`config.optimize` or `config.optimize_metric`), when
@@ -552,8 +552,11 @@ pub struct Windows {
     pub optimize_metric: Option<String>,
 }
 
-/// Parses `windows.csv` (`path` names it in errors).
-pub fn parse_windows(path: &FsPath, text: &str) -> Result<(Vec<String>, Vec<serde_json::Map<String, Value>>), String> {
+/// One row of `windows.csv`: column → number, text or `null`.
+pub type WindowRow = serde_json::Map<String, Value>;
+
+/// Parses `windows.csv` into its header and rows (`path` names it in errors).
+pub fn parse_windows(path: &FsPath, text: &str) -> Result<(Vec<String>, Vec<WindowRow>), String> {
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header)) = lines.next() else { return Err(format!("{}: empty file (no header)", path.display())) };
     let columns: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
@@ -866,10 +869,10 @@ mod tests {
     fn pearson_by_hand_with_pairwise_skips() {
         let a = [Some(1.0), Some(2.0), Some(3.0), None, Some(4.0)];
         let b = [Some(2.0), Some(4.0), Some(6.5), Some(1.0), None];
-        // Pairs (1,2), (2,4), (3,6.5): mx 2, my 4.1667; sxy = 4.5, sxx = 2, syy = 9.1667.
+        // Pairs (1,2), (2,4), (3,6.5): mx 2, my 25/6; sxy = 4.5, sxx = 2, syy = 61/6.
         let (r, n) = pearson(&a, &b);
         assert_eq!(n, 3);
-        let want = 4.5 / (2f64.sqrt() * (9.0 + 1.0 / 6.0f64).sqrt());
+        let want = 4.5 / (2f64.sqrt() * (61.0 / 6.0f64).sqrt());
         assert!((r.unwrap() - want).abs() < 1e-12, "{r:?} vs {want}");
         assert_eq!(pearson(&a[..2], &b[..2]), (None, 2), "too few pairs");
         let c = [Some(1.0); 5];
