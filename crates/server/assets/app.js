@@ -533,11 +533,18 @@ async function loadCorrelation() {
   $("#corr-count").textContent = `over ${c.runs} runs`;
   const node = $("#corr-heatmap");
   node.textContent = "";
-  const k = c.metrics.length;
+  // Metrics with no defined correlation to any other (recorded by too few runs) are listed
+  // below the map instead of filling it with grey.
+  const keep = c.metrics.map((_, i) => i).filter((i) => c.r[i].some((r, j) => j !== i && r !== null));
+  const dropped = c.metrics.filter((_, i) => !keep.includes(i));
+  const k = keep.length;
   if (k < 2) {
-    node.append(el("span", { class: "muted", text: "fewer than two metrics across these runs" }));
+    node.append(el("span", { class: "muted", text: "no pair of metrics is shared by 3 or more of these runs" }));
     return c;
   }
+  const names = keep.map((i) => c.metrics[i]);
+  const rOf = (a, b) => c.r[keep[a]][keep[b]];
+  const nOf = (a, b) => c.n[keep[a]][keep[b]];
   const label = 150;
   const spill = 70; // the rotated column labels lean right past the last column
   const cell = Math.max(12, Math.min(34, Math.floor((chartWidth(node) - label - spill) / k)));
@@ -551,13 +558,13 @@ async function loadCorrelation() {
     const mix = (x) => Math.round(255 + (x - 255) * t);
     return `rgb(${mix(a)},${mix(b)},${mix(g)})`;
   };
-  c.metrics.forEach((name, i) => {
+  names.forEach((name, i) => {
     s.append(svg("text", { x: label - 4, y: label + i * cell + cell / 2 + 4, "text-anchor": "end" }, name));
     s.append(svg("text", { x: 0, y: 0, transform: `translate(${label + i * cell + cell / 2 + 4},${label - 4}) rotate(-60)` }, name));
     for (let j = 0; j < k; j++) {
-      const r = c.r[i][j];
+      const r = rOf(i, j);
       const rect = svg("rect", { class: "cell", x: label + j * cell, y: label + i * cell, width: cell - 1, height: cell - 1, fill: color(r) });
-      rect.append(svg("title", {}, `${name} × ${c.metrics[j]}: r = ${r === null ? "undefined" : r.toFixed(3)} over ${c.n[i][j]} runs`));
+      rect.append(svg("title", {}, `${name} × ${names[j]}: r = ${r === null ? "undefined" : r.toFixed(3)} over ${nOf(i, j)} runs`));
       s.append(rect);
       if (cell >= 26 && r !== null) {
         s.append(svg("text", { x: label + j * cell + cell / 2, y: label + i * cell + cell / 2 + 4, "text-anchor": "middle", style: "font-size:9px" }, r.toFixed(2)));
@@ -565,6 +572,8 @@ async function loadCorrelation() {
     }
   });
   node.append(s);
+  node.append(el("div", { class: "muted small", text: "Pearson r across runs, each pair over the runs that have both (grey: fewer than 3, or a constant metric); red positive, blue negative." }));
+  if (dropped.length) node.append(el("div", { class: "muted small", text: `not shared by 3 runs with any other metric: ${dropped.join(", ")}` }));
   return c;
 }
 
