@@ -38,6 +38,16 @@ seed001:
     cargo run --release -p vane-cli -- predict --symbol BTCUSDT
     cargo run --release -p vane-cli -- predict --symbol ETHUSDT
 
+# Seed 003 on the bundled BTCUSDT 4h candles: train/test of the Lorentzian network, walk-forward
+# optimisation of the kNN scan and of the network; the runs land in vane-seed003/runs (the dashboard:
+# `vane serve --runs-dir vane-seed003/runs`, then open http://127.0.0.1:8080/).
+seed003:
+    cargo run --release -p vane-cli -- import --csv fixtures/BTCUSDT_4h.csv --symbol BTCUSDT --interval 4h --data-dir vane-seed003/data
+    cargo run --release -p vane-cli -- train-test --model lorentzian --symbol BTCUSDT --interval 4h --data-days 90 --test-size 0.2 --epochs 50 --lr 0.001 --batch-size 64 --data-dir vane-seed003/data --save-path vane-seed003/models/trained --runs-dir vane-seed003/runs
+    cargo run --release -p vane-cli -- wfo --model lorentzian-knn --symbol BTCUSDT --interval 4h --data-days 180 --window-size 30 --test-size 7 --optimize-metric sharpe_ratio --data-dir vane-seed003/data --out vane-seed003/models/wfo-knn --runs-dir vane-seed003/runs
+    cargo run --release -p vane-cli -- wfo --model lorentzian --symbol BTCUSDT --interval 4h --data-days 180 --window-size 30 --test-size 7 --epochs 30 --optimize-metric sharpe_ratio --data-dir vane-seed003/data --out vane-seed003/models/wfo-lorentzian --runs-dir vane-seed003/runs
+    cargo run --release -p vane-cli -- runs list --runs-dir vane-seed003/runs
+
 # The three sequence models on the demo's store (run `just demo` first).
 sequence:
     cargo run --release -p vane-cli -- train --config examples/sequence/hrm.toml --data-dir vane-demo/data --artifacts-dir vane-demo/artifacts

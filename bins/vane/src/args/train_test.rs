@@ -30,9 +30,9 @@ pub(crate) struct TrainTestArgs {
     /// Training epochs (burn models).
     #[arg(long, default_value_t = 50)]
     pub(crate) epochs: usize,
-    /// Learning rate (burn models and gbdt).
-    #[arg(long, default_value_t = 0.001)]
-    pub(crate) lr: f64,
+    /// Learning rate (burn models: default 0.001, the seed's; gbdt: default 0.1).
+    #[arg(long)]
+    pub(crate) lr: Option<f64>,
     /// Batch size (burn models).
     #[arg(long, default_value_t = 64)]
     pub(crate) batch_size: usize,

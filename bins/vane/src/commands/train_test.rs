@@ -34,7 +34,7 @@ pub(crate) fn run(a: TrainTestArgs, quiet: bool) -> Result<TrainTestReport> {
     let mut params = BTreeMap::new();
     match model {
         WfoModel::Sequence(_) => {
-            params.insert("lr".to_string(), a.lr);
+            params.insert("lr".to_string(), a.lr.unwrap_or(0.001));
             params.insert("batch".to_string(), a.batch_size as f64);
             if let Some(h) = a.hidden {
                 params.insert("hidden".to_string(), h as f64);
@@ -44,8 +44,8 @@ pub(crate) fn run(a: TrainTestArgs, quiet: bool) -> Result<TrainTestReport> {
             }
         }
         WfoModel::Gbdt => {
-            if a.lr != 0.001 {
-                params.insert("lr".to_string(), a.lr);
+            if let Some(lr) = a.lr {
+                params.insert("lr".to_string(), lr);
             }
             if let Some(d) = a.depth {
                 params.insert("depth".to_string(), d as f64);
