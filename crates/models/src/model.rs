@@ -90,6 +90,8 @@ pub struct ModelSpec {
     pub d_model: Option<usize>,
     /// TFT: quantiles (default [0.1, 0.5, 0.9]).
     pub quantiles: Option<Vec<f64>>,
+    /// TFT: positional encoding on the encoder input, `"sinusoidal"` (default) or `"none"`.
+    pub positional_encoding: Option<crate::tft::PositionalEncoding>,
     /// Lorentzian: learned prototypes per class (default 4).
     pub prototypes: Option<usize>,
     /// Lorentzian: width of the learned projection, 0 = none (default 32).
@@ -146,7 +148,11 @@ impl ModelSpec {
             ("kernel_size", self.kernel_size.is_some()),
             ("lstm_hidden", self.lstm_hidden.is_some()),
         ];
-        let tft_fields = [("d_model", self.d_model.is_some()), ("quantiles", self.quantiles.is_some())];
+        let tft_fields = [
+            ("d_model", self.d_model.is_some()),
+            ("quantiles", self.quantiles.is_some()),
+            ("positional_encoding", self.positional_encoding.is_some()),
+        ];
         let lorentzian_fields = [
             ("prototypes", self.prototypes.is_some()),
             ("hidden", self.hidden.is_some()),
@@ -187,6 +193,7 @@ impl ModelSpec {
                 c.d_model = self.d_model.unwrap_or(c.d_model);
                 c.n_heads = self.n_heads.unwrap_or(c.n_heads);
                 c.quantiles = self.quantiles.clone().unwrap_or(c.quantiles);
+                c.positional_encoding = self.positional_encoding.or(c.positional_encoding);
                 c.dropout = dropout.unwrap_or(c.dropout);
                 ModelConfig::Tft(c)
             }

@@ -72,6 +72,9 @@ pub enum PipelineError {
     /// A plot that could not be drawn.
     #[error(transparent)]
     Report(#[from] vane_report::ReportError),
+    /// A backtest that could not run (seed 004's ladder trades on out-of-sample decisions).
+    #[error(transparent)]
+    Backtest(#[from] vane_backtest::BacktestError),
     /// Filesystem errors.
     #[error("{op} {path}: {source}")]
     Io {
@@ -106,6 +109,7 @@ impl PipelineError {
             PipelineError::Models(e) => e.class(),
             PipelineError::Calibration(e) => e.class(),
             PipelineError::Report(e) => e.class(),
+            PipelineError::Backtest(e) => e.class(),
             PipelineError::Io { .. } => ErrorClass::Io,
         }
     }

@@ -33,6 +33,8 @@ pub mod sequence;
 pub mod sequence_predictor;
 /// The walk-forward out-of-sample report and calibrator of sequence models.
 pub mod sequence_wf;
+/// Seed 004's out-of-sample scores and expected results of sequence runs.
+pub mod sequence_metrics;
 /// Seed 001 training.
 pub mod train;
 /// Seed 003's train/test workflow (`vane train-test`).

@@ -27,7 +27,10 @@ use vane_models::{DeviceKind, ModelKind, ModelSpec, SequenceModel, Task, TrainCo
 
 use crate::error::{PipelineError, Result};
 use crate::sequence_predictor::{Decision, INFERENCE_VERSION, SequenceInference};
-use crate::sequence_wf::WalkForwardReport;
+use crate::sequence_metrics::{
+    ClassificationMetrics, RegressionMetrics, SeedExpectations, SymbolDecisions, ladder_trades, seed004_expectations,
+};
+use crate::sequence_wf::{RegressionWalkForward, WalkForwardReport, point_output};
 
 /// Seed of the target shuffle of [`SequenceData::permute_labels`].
 const PERMUTE_SEED: u64 = 0x5eed;
@@ -159,6 +162,19 @@ pub struct SequenceReport {
     pub calibration_note: String,
     /// Percentile labels: the thresholds of the shipped model (fitted on its training rows).
     pub percentile: Option<PercentileThresholds>,
+    /// Regression: MAE, RMSE, R², direction accuracy of the shipped model on its validation split.
+    pub validation_regression: Option<RegressionMetrics>,
+    /// Classification: accuracy, precision, recall, F1, ROC-AUC of the shipped model on its
+    /// validation split.
+    pub validation_classification: Option<ClassificationMetrics>,
+    /// Regression with `data.walk_forward` > 0: the purged walk-forward out-of-sample report
+    /// (`metrics.json`'s `walk_forward_regression`).
+    pub walk_forward_regression: Option<RegressionWalkForward>,
+    /// Seed 004's expected results, met / not met (TFT runs and expected-return labels;
+    /// `metrics.json`'s `seed004_expected`).
+    pub seed004: Option<SeedExpectations>,
+    /// went on without them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
 }
 
 fn cfg_err<T>(m: impl Into<String>) -> Result<T> {
@@ -330,6 +346,9 @@ pub(crate) struct RawData {
     pub(crate) days: f64,
 }
 
+    /// The bars of each symbol (segment order): seed 004's ladder trades on the out-of-sample
+    /// decisions.
+    pub(crate) bars: Vec<Bars>,
 /// Reads the bars, computes the features and labels every window (`permute_labels` shuffles the
 /// targets here, before any split, so every split and walk-forward window sees the same shuffle).
 pub(crate) fn raw_data(store: &ParquetStore, d: &SequenceData) -> Result<RawData> {
@@ -341,12 +360,12 @@ pub(crate) fn raw_data(store: &ParquetStore, d: &SequenceData) -> Result<RawData
     let mut segment_times = Vec::with_capacity(d.symbols.len());
     let all_bars = read_bars(store, d)?;
     let days = days_covered(&all_bars, d.interval);
-    for (s, bars) in all_bars.into_iter().enumerate() {
-        let frame = set.compute(&bars);
+    for (s, bars) in all_bars.iter().enumerate() {
+        let frame = set.compute(bars);
         let first = (0..bars.len()).find(|&t| frame.row(t).iter().all(|v| v.is_finite())).unwrap_or(bars.len());
         let values: Vec<f32> = (first..bars.len()).flat_map(|t| frame.row(t).into_iter().map(|v| v as f32)).collect();
         let rows = matrix.push_segment(s as u32, &values)?;
-        let tg = targets(&bars, d)?;
+        let tg = targets(bars, d)?;
         let times = bars.open_time();
         segment_times.push(times[first..].to_vec());
         for t in first + d.seq_len.saturating_sub(1)..bars.len() {
@@ -381,7 +400,7 @@ pub(crate) fn raw_data(store: &ParquetStore, d: &SequenceData) -> Result<RawData
             d.seq_len
         )));
     }
-    Ok(RawData { matrix, segment_times, cands, columns, days })
+    Ok(RawData { matrix, segment_times, cands, columns, days, bars: all_bars })
 }
 
 /// Percentile labels: fits the thresholds on the returns of `fit_on` (training rows only) and
@@ -458,47 +477,33 @@ pub(crate) fn prepare_from(raw: &RawData, d: &SequenceData) -> Result<Prepared> 
     let data = DataSummary { days: raw.days, requested_days: d.days, label_counts, percentile_labels: true };
     Ok(Prepared { matrix, train, valid, normaliser, columns: raw.columns.clone(), data, percentile })
 }
-/// Mean variable-selection weight per feature and mean last-step attention per lag over the
-/// validation windows (TFT only).
+/// Mean variable-selection weight per feature (named by column) and mean last-step attention
+/// per lag over the validation windows (TFT only): [`vane_models::tft::interpret`].
 fn interpretation(
     model: &SequenceModel,
     ds: &WindowedDataset<'_>,
     columns: &[String],
     device: &burn::tensor::Device,
 ) -> Option<Value> {
-    let SequenceModel::Tft(_) = model else { return None };
-    let batcher = vane_models::data::SeqBatcher {
-        seq_len: ds.seq_len(),
-        n_features: ds.n_features(),
-        n_classes: Signal::ALL.len(),
-    };
-    let (t, f) = (ds.seq_len(), ds.n_features());
-    let mut var = vec![0.0f64; f];
-    let mut lag = vec![0.0f64; t];
-    let idx: Vec<usize> = (0..ds.len()).collect();
-    for chunk in idx.chunks(256) {
-        let items: Vec<_> = chunk.iter().map(|&i| ds.get(i)).collect();
-        let b = batcher.host(&items).to_device(device);
-        let out = model.forward(b.x, b.symbol);
-        let interp = out.interpretation?;
-        let v = interp.variable_weights.sum_dim(1).sum_dim(0).into_data().try_to_vec::<f32>().ok()?;
-        for (a, x) in var.iter_mut().zip(v) {
-            *a += f64::from(x);
-        }
-        let att = interp.attention.narrow(1, t - 1, 1).sum_dim(0).into_data().try_to_vec::<f32>().ok()?;
-        for (k, x) in att.into_iter().enumerate() {
-            lag[t - 1 - k] += f64::from(x);
-        }
+    let i = vane_models::tft::interpret(model, ds, columns, Signal::ALL.len(), device)?;
+    serde_json::to_value(i).ok()
+}
+
+/// A saved model's `interpretation.json` (TFT only): the variable-selection weights per feature
+/// ("variable importance") and the attention by lag over its validation windows. An error naming
+/// the file when it is missing or unreadable.
+pub fn read_interpretation(model_dir: &Path) -> Result<vane_models::tft::TftInterpretation> {
+    let path = model_dir.join("interpretation.json");
+    if !path.exists() {
+        return Err(PipelineError::Data(format!(
+            "{} does not exist: only TFT models write interpretation.json",
+            path.display()
+        )));
     }
-    let n = ds.len() as f64;
-    let mut features: Vec<(String, f64)> =
-        columns.iter().cloned().zip(var.iter().map(|v| v / (n * t as f64))).collect();
-    features.sort_by(|a, b| b.1.total_cmp(&a.1));
-    Some(serde_json::json!({
-        "variable_selection": features.into_iter().map(|(name, w)| serde_json::json!({"feature": name, "weight": w})).collect::<Vec<_>>(),
-        "attention_by_lag": lag.iter().map(|v| v / n).collect::<Vec<_>>(),
-        "note": "means over the validation windows; lag 0 is the last bar",
-    }))
+    let v: Value = vane_artifact::read_versioned(&path, FORMAT_VERSION)?;
+    let inner = v.get("interpretation").cloned().unwrap_or(Value::Null);
+    serde_json::from_value(inner)
+        .map_err(|e| PipelineError::Data(format!("{}: not a TFT interpretation: {e}", path.display())))
 }
 
 /// The readable part of a job's folder name: `<SYMBOLS>_<interval>_<kind>_h<horizon>_`.
@@ -650,6 +655,11 @@ pub fn train_sequence(
     let vp: Predictions = predict(&outcome.model, &mcfg, &valid, tcfg.task, &settings, 256, &device);
     let best = outcome.history.iter().find(|r| r.epoch == outcome.best_epoch).cloned();
     // The trainer's checklist plus seed 002's data warnings (days, label imbalance).
+    let wf_reg = if job.task == Task::Regression && d.walk_forward > 0 {
+        Some(crate::sequence_wf::run_regression(&raw, d, &mcfg, &tcfg, &device)?)
+    } else {
+        None
+    };
     let checklist = Checklist::evaluate(
         &tcfg,
         &ChecklistInputs {
@@ -669,6 +679,12 @@ pub fn train_sequence(
         n_train: train.len(),
         n_valid: valid.len(),
         param_count: burn::module::Module::num_params(&outcome.model),
+    let (validation_regression, validation_classification) = validation_scores(&mcfg, job.task, &prepared, &vp)?;
+    let seed004 = if mcfg.kind() == ModelKind::Tft || d.label == LabelKind::ExpectedReturn {
+        Some(seed_expectations(&raw, d, job.task, wf.as_ref(), wf_reg.as_ref(), validation_regression.as_ref())?)
+    } else {
+        None
+    };
     };
     let schema = SequenceSchema {
         format_version: FORMAT_VERSION,
@@ -699,7 +715,19 @@ pub fn train_sequence(
         checklist: &checklist,
         interpretation: interp,
         inference: Some(serde_json::to_value(&inference).expect("inference serialises")),
-        extra: walk_forward_extras(wf.as_ref(), &calibration_note, prepared.percentile.as_ref()),
+        extra: {
+            let mut extra = walk_forward_extras(wf.as_ref(), &calibration_note, prepared.percentile.as_ref());
+            let mut put = |k: &str, v: Value| {
+                if !v.is_null() {
+                    extra.metrics.insert(k.into(), v);
+                }
+            };
+            put("validation_regression", serde_json::to_value(validation_regression).expect("serialises"));
+            put("validation_classification", serde_json::to_value(&validation_classification).expect("serialises"));
+            put("walk_forward_regression", serde_json::to_value(wf_reg.as_ref().map(|w| &w.report)).expect("serialises"));
+            put("seed004_expected", serde_json::to_value(&seed004).expect("serialises"));
+            extra
+        },
     };
     artifact::save(&dir, &outcome.model, &files)?;
     let _ = std::fs::remove_dir_all(&ckpt);
@@ -735,9 +763,119 @@ fn walk_forward_extras(
         extra.json.push(("calibration.json".into(), serde_json::to_value(&w.calibration).expect("serialises")));
         if !w.reliability.is_empty() {
             // The model kind, not the folder name: the whole id does not fit the plot's width.
+        validation_regression,
+        validation_classification,
+        walk_forward_regression: wf_reg.map(|w| w.report),
+        seed004,
             let title = format!("{}: walk-forward reliability (uncalibrated)", w.report.model);
             extra.reliability = Some((w.reliability.clone(), title));
         }
     }
     extra
+}
+
+/// The shipped model's validation-split scores: regression (MAE, RMSE, R², direction accuracy of
+/// the point prediction) or classification (accuracy, precision, recall, F1, ROC-AUC).
+fn validation_scores(
+    mcfg: &vane_models::ModelConfig,
+    task: Task,
+    prepared: &Prepared,
+    vp: &Predictions,
+) -> Result<(Option<RegressionMetrics>, Option<ClassificationMetrics>)> {
+    match task {
+        Task::Regression => {
+            let (point, _) = point_output(mcfg);
+            let p: Vec<f64> = vp.values.iter().map(|v| f64::from(v.get(point).copied().unwrap_or(f32::NAN))).collect();
+            let y: Vec<f64> = prepared.valid.iter().map(|s| f64::from(s.target.value)).collect();
+            Ok((Some(RegressionMetrics::of(&y, &p)?), None))
+        }
+        Task::Classification => {
+            let y: Vec<usize> = prepared.valid.iter().map(|s| s.target.class).collect();
+            let p = crate::sequence_wf::prob_rows(&vp.probs);
+            Ok((None, Some(ClassificationMetrics::of(&y, &p)?)))
+        }
+    }
+}
+
+/// The out-of-sample decisions per symbol (HOLD where no prediction was made) from
+/// `(candidate index, signal)` pairs.
+fn oos_decisions<'a>(raw: &'a RawData, oos: &[(usize, Signal)]) -> Vec<SymbolDecisions<'a>> {
+    let mut out: Vec<SymbolDecisions<'a>> =
+        raw.bars.iter().map(|b| SymbolDecisions { bars: b, signals: vec![Signal::Hold; b.len()] }).collect();
+    let segments = raw.matrix.segments();
+    for &(i, sig) in oos {
+        let c = &raw.cands[i];
+        let Some(s) = segments.iter().position(|seg| seg.rows.contains(&c.row)) else { continue };
+        let Some(dec) = out.get_mut(s) else { continue };
+        if let Ok(t) = dec.bars.open_time().binary_search(&c.time) {
+            dec.signals[t] = sig;
+        }
+    }
+    out
+}
+
+/// Seed 004's expected results (direction accuracy 55–65 %, MAE 1.5–2.5 %, win rate with partial
+/// closes 30–40 %) from the walk-forward's pooled out-of-sample predictions, else the validation
+/// split (no win rate then: the ladder runs on the walk-forward's decisions).
+fn seed_expectations(
+    raw: &RawData,
+    d: &SequenceData,
+    task: Task,
+    wf: Option<&crate::sequence_wf::WalkForwardOutcome>,
+    wf_reg: Option<&crate::sequence_wf::RegressionOutcome>,
+    validation_regression: Option<&RegressionMetrics>,
+) -> Result<SeedExpectations> {
+    let ladder_cfg = LadderConfig { horizon: d.horizon, fee_bps: d.fee_bps, ..LadderConfig::default() };
+    let theta = d.theta;
+    let (signals, rule): (Option<Vec<(usize, Signal)>>, String) = match (task, wf, wf_reg) {
+        (Task::Regression, _, Some(w)) => (
+            Some(
+                w.oos
+                    .iter()
+                    .map(|&(i, p)| {
+                        let s = if p > theta {
+                            Signal::Buy
+                        } else if p < -theta {
+                            Signal::Sell
+                        } else {
+                            Signal::Hold
+                        };
+                        (i, s)
+                    })
+                    .collect(),
+            ),
+            format!("BUY when the predicted value > θ = {theta}, SELL when < −θ"),
+        ),
+        (Task::Classification, Some(w), _) => (Some(w.oos.clone()), "the argmax class (BUY / SELL; HOLD opens none)".into()),
+        _ => (None, String::new()),
+    };
+    let ladder = match &signals {
+        Some(sig) => Some(ladder_trades(&oos_decisions(raw, sig), &ladder_cfg, d.fee_bps, &rule)?),
+        None => None,
+    };
+    // A classification run's direction accuracy: its BUY / SELL calls against the sign of the
+    // realised value (HOLD calls are not scored).
+    let class_direction = match (task, wf) {
+        (Task::Classification, Some(w)) => {
+            let (mut hit, mut n) = (0usize, 0usize);
+            for &(i, s) in &w.oos {
+                let v = f64::from(raw.cands[i].value);
+                if s == Signal::Hold || v == 0.0 {
+                    continue;
+                }
+                n += 1;
+                hit += usize::from((s == Signal::Buy) == (v > 0.0));
+            }
+            (n > 0).then(|| hit as f64 / n as f64)
+        }
+        _ => None,
+    };
+    let (regression, source) = match (wf_reg, validation_regression) {
+        (Some(w), _) => (Some(&w.report.pooled), format!("walk-forward, {} windows pooled out of sample", w.report.k)),
+        (None, Some(v)) => (Some(v), "the validation split (data.walk_forward = 0)".to_string()),
+        (None, None) => (None, format!("walk-forward, {} windows pooled out of sample", d.walk_forward)),
+    };
+    let reason = "data.walk_forward = 0: no out-of-sample decisions over time to open ladder trades on (set \
+                  data.walk_forward ≥ 1)";
+    Ok(seed004_expectations(regression, class_direction, ladder, &source, reason))
 }

@@ -25,6 +25,7 @@ use vane_models::{ModelConfig, Task, TrainConfig};
 use crate::artifacts::{MAJORITY, Scores, Verdict, WindowMetrics};
 use crate::error::{PipelineError, Result};
 use crate::sequence::{Candidate, RawData, SequenceData, assign_classes, normalised};
+use crate::sequence_metrics::{ClassificationMetrics, RegressionMetrics};
 
 /// Which candidates one walk-forward window uses (indices into the candidate list).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,12 +147,18 @@ pub struct WalkForwardReport {
     /// Reliability table of the pooled out-of-sample probabilities (top label, 10 bins), what
     /// `reliability.png` draws.
     pub reliability: Vec<ReliabilityBin>,
+    /// Seed 004's classification scores of the pooled out-of-sample predictions (uncalibrated):
+    /// accuracy, precision, recall, F1, ROC-AUC.
+    #[serde(default)]
+    pub classification: Option<ClassificationMetrics>,
 }
 
 /// The walk-forward report and what ships from it.
 #[derive(Debug)]
 pub(crate) struct WalkForwardOutcome {
     pub(crate) report: WalkForwardReport,
+    /// Every out-of-sample prediction: (candidate index, argmax signal).
+    pub(crate) oos: Vec<(usize, Signal)>,
     pub(crate) calibration: CalibrationFile,
     pub(crate) reliability: Vec<vane_report::ReliabilityPoint>,
 }
@@ -185,6 +192,7 @@ pub(crate) fn run(
     let mut pooled_model: Vec<Vec<f64>> = Vec::new();
     let mut pooled_base: Vec<Vec<f64>> = Vec::new();
     let mut for_verdict = Vec::with_capacity(plans.len());
+    let mut oos = Vec::new();
     for plan in &plans {
         let mut cands: Vec<Candidate> = raw.cands.clone();
         let percentile = assign_classes(d, &mut cands, &plan.train)?;
@@ -247,6 +255,9 @@ pub(crate) fn run(
             scores: BTreeMap::from([(name.clone(), sm), (MAJORITY.to_string(), sb)]),
             calibrator: None,
         });
+        for (&i, c) in plan.test.iter().zip(tp.classes()) {
+            oos.push((i, Signal::ALL[c]));
+        }
         pooled_y.extend_from_slice(&y);
         pooled_model.extend(p);
         pooled_base.extend(bp);
@@ -297,7 +308,9 @@ pub(crate) fn run(
         vane_calibration::choose_multiclass_among(&pooled_model, &pooled_y, 0.3, &vane_calibration::PIPELINE_METHODS)?;
     let reliability = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled_model, 10)?;
     let points = crate::train::reliability_points(&reliability);
+    let classification = Some(ClassificationMetrics::of(&pooled_y, &pooled_model)?);
     let report = WalkForwardReport {
+        classification,
         k: d.walk_forward,
         model: name.clone(),
         permuted_labels: d.permute_labels,
@@ -311,7 +324,146 @@ pub(crate) fn run(
     };
     Ok(WalkForwardOutcome {
         report,
+        oos,
         calibration: CalibrationFile::from_multiclass(calibrator, choice),
         reliability: points,
     })
+}
+
+/// One walk-forward window of a regression run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegressionWindow {
+    /// Samples the window's model was fitted on.
+    pub train_rows: usize,
+    /// Samples of its inner early-stopping slice.
+    pub inner_valid_rows: usize,
+    /// The test block's first sample (open time).
+    pub test_first_open_time_ms: i64,
+    /// The test block's last sample (open time).
+    pub test_last_open_time_ms: i64,
+    /// Best epoch on the inner slice (1-based).
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// The window's out-of-sample scores.
+    pub metrics: RegressionMetrics,
+}
+
+/// The walk-forward out-of-sample report of a regression run (`metrics.json`'s
+/// `walk_forward_regression`): the same purged expanding windows as [`WalkForwardReport`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegressionWalkForward {
+    /// K.
+    pub k: usize,
+    /// The model kind.
+    pub model: String,
+    /// Trained on shuffled targets (`--permute-labels`).
+    pub permuted_labels: bool,
+    /// The predicted value scored: the quantile closest to the median for a quantile head (the
+    /// TFT), else the single regression output.
+    pub point: String,
+    /// Per window.
+    pub windows: Vec<RegressionWindow>,
+    /// Every out-of-sample prediction pooled.
+    pub pooled: RegressionMetrics,
+    /// The same scores for always predicting the training part's mean (the baseline).
+    pub pooled_baseline: RegressionMetrics,
+}
+
+/// A regression walk-forward and its out-of-sample predictions.
+#[derive(Debug)]
+pub(crate) struct RegressionOutcome {
+    pub(crate) report: RegressionWalkForward,
+    /// (candidate index, predicted value) for every out-of-sample row.
+    pub(crate) oos: Vec<(usize, f64)>,
+}
+
+/// The index of the point prediction among a model's regression outputs and its name.
+pub(crate) fn point_output(mcfg: &ModelConfig) -> (usize, String) {
+    match mcfg.quantiles() {
+        Some(q) if !q.is_empty() => {
+            let (i, v) = q
+                .iter()
+                .enumerate()
+                .min_by(|a, b| (a.1 - 0.5).abs().total_cmp(&(b.1 - 0.5).abs()))
+                .map(|(i, v)| (i, *v))
+                .unwrap_or((0, 0.5));
+            (i, format!("quantile {v}"))
+        }
+        _ => (0, "regression output".into()),
+    }
+}
+
+/// Runs the walk-forward of a regression job (`d.walk_forward` windows): each window trains on
+/// its purged training part, early-stops on its inner slice and predicts its test block.
+pub(crate) fn run_regression(
+    raw: &RawData,
+    d: &SequenceData,
+    mcfg: &ModelConfig,
+    tcfg: &TrainConfig,
+    device: &burn::tensor::Device,
+) -> Result<RegressionOutcome> {
+    let name = mcfg.kind().to_string();
+    let (point, point_name) = point_output(mcfg);
+    let times: Vec<i64> = raw.cands.iter().map(|c| c.time).collect();
+    let ends: Vec<i64> = raw.cands.iter().map(|c| c.label_end).collect();
+    let plans = plan_windows(&times, &ends, d.walk_forward, d.valid_frac)?;
+    let (mut windows, mut oos) = (Vec::with_capacity(plans.len()), Vec::new());
+    let (mut all_y, mut all_p, mut all_b) = (Vec::new(), Vec::new(), Vec::new());
+    for plan in &plans {
+        let cands = &raw.cands;
+        let samples = |idx: &[usize]| -> Vec<Sample> {
+            idx.iter()
+                .map(|&i| Sample {
+                    end: cands[i].row,
+                    target: vane_models::data::Target { class: cands[i].class, value: cands[i].value, weight: 1.0 },
+                })
+                .collect()
+        };
+        let (matrix, _) = normalised(raw, d.normaliser, plan.inner_cut_ms)?;
+        let train = WindowedDataset::new(&matrix, d.seq_len, samples(&plan.train), None)?;
+        let valid = WindowedDataset::new(&matrix, d.seq_len, samples(&plan.inner_valid), None)?;
+        let test = WindowedDataset::new(&matrix, d.seq_len, samples(&plan.test), None)?;
+        let inputs = TrainInputs {
+            model: mcfg,
+            config: tcfg,
+            train: &train,
+            valid: &valid,
+            checkpoint_dir: None,
+            resume: false,
+            context: None,
+        };
+        let outcome = fit(&inputs, device, &mut Quiet)?;
+        let settings = loss_settings(tcfg, outcome.class_weights.clone());
+        let tp = predict(&outcome.model, mcfg, &test, Task::Regression, &settings, 256, device);
+        let p: Vec<f64> = tp.values.iter().map(|v| f64::from(v.get(point).copied().unwrap_or(f32::NAN))).collect();
+        let y: Vec<f64> = plan.test.iter().map(|&i| f64::from(cands[i].value)).collect();
+        let fitted: Vec<f64> = plan.train.iter().chain(&plan.inner_valid).map(|&i| f64::from(cands[i].value)).collect();
+        let mean = fitted.iter().sum::<f64>() / fitted.len().max(1) as f64;
+        let first = plan.test.iter().map(|&i| times[i]).min().unwrap_or(plan.test_start_ms);
+        let last = plan.test.iter().map(|&i| times[i]).max().unwrap_or(plan.test_start_ms);
+        windows.push(RegressionWindow {
+            train_rows: plan.train.len(),
+            inner_valid_rows: plan.inner_valid.len(),
+            test_first_open_time_ms: first,
+            test_last_open_time_ms: last,
+            best_epoch: outcome.best_epoch,
+            epochs_run: outcome.history.len(),
+            metrics: RegressionMetrics::of(&y, &p)?,
+        });
+        oos.extend(plan.test.iter().copied().zip(p.iter().copied()));
+        all_b.extend(std::iter::repeat_n(mean, y.len()));
+        all_y.extend(y);
+        all_p.extend(p);
+    }
+    let report = RegressionWalkForward {
+        k: d.walk_forward,
+        model: name,
+        permuted_labels: d.permute_labels,
+        point: point_name,
+        windows,
+        pooled: RegressionMetrics::of(&all_y, &all_p)?,
+        pooled_baseline: RegressionMetrics::of(&all_y, &all_b)?,
+    };
+    Ok(RegressionOutcome { report, oos })
 }

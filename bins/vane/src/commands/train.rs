@@ -352,12 +352,57 @@ impl Render for SequenceReport {
             m.epochs_run,
             if m.stopped_early { " (early stop)" } else { "" }
         );
-        let _ = writeln!(
-            s,
-            "validation: loss {:.4}, accuracy {:.4}, macro-F1 {:.4}",
-            m.val_loss, m.val_accuracy, m.val_macro_f1
-        );
+        // A regression run has no classes: no accuracy / macro-F1 line (it read "macro-F1 NaN").
+        match (&self.validation_regression, &self.validation_classification) {
+            (Some(r), _) => {
+                let _ = writeln!(
+                    s,
+                    "validation: loss {:.4}, MAE {:.4} ({:.2} %), RMSE {:.4}, R² {:.4}, direction accuracy {:.4}",
+                    m.val_loss, r.mae, r.mae_pct, r.rmse, r.r2, r.direction_accuracy
+                );
+            }
+            (None, Some(c)) => {
+                let _ = writeln!(
+                    s,
+                    "validation: loss {:.4}, accuracy {:.4}, precision {:.4}, recall {:.4}, F1 {:.4}, ROC-AUC {}",
+                    m.val_loss,
+                    c.accuracy,
+                    c.precision,
+                    c.recall,
+                    c.f1,
+                    c.roc_auc.map_or_else(|| "undefined".to_string(), |a| format!("{a:.4}"))
+                );
+            }
+            (None, None) => {
+                let _ = writeln!(
+                    s,
+                    "validation: loss {:.4}, accuracy {:.4}, macro-F1 {:.4}",
+                    m.val_loss, m.val_accuracy, m.val_macro_f1
+                );
+            }
+        }
+        if let Some(w) = &self.walk_forward_regression {
+            let x = &w.pooled;
+            let b = &w.pooled_baseline;
+            let _ = writeln!(
+                s,
+                "walk-forward ({} windows, pooled out of sample, {}): MAE {:.4} ({:.2} %), RMSE {:.4}, R² {:.4}, direction accuracy {:.4}; training-mean baseline MAE {:.4}, R² {:.4}",
+                w.k, w.point, x.mae, x.mae_pct, x.rmse, x.r2, x.direction_accuracy, b.mae, b.r2
+            );
+        }
         if let Some(w) = &self.walk_forward {
+            if let Some(c) = &w.classification {
+                let _ = writeln!(
+                    s,
+                    "walk-forward ({} windows, pooled out of sample): accuracy {:.4}, precision {:.4}, recall {:.4}, F1 {:.4}, ROC-AUC {}",
+                    w.k,
+                    c.accuracy,
+                    c.precision,
+                    c.recall,
+                    c.f1,
+                    c.roc_auc.map_or_else(|| "undefined".to_string(), |a| format!("{a:.4}"))
+                );
+            }
             for (name, x) in &w.pooled {
                 let _ = writeln!(
                     s,
@@ -368,6 +413,14 @@ impl Render for SequenceReport {
             let _ = writeln!(s, "verdict: {}", w.verdict.text);
         }
         let _ = writeln!(s, "{}", self.calibration_note);
+        if let Some(e) = &self.seed004 {
+            let _ = writeln!(s, "seed 004 expected results: {}", if e.all_met { "all met" } else { "NOT all met" });
+            for r in &e.rows {
+                let value = r.value.map_or_else(|| "–".to_string(), |v| format!("{v:.2} %"));
+                let verdict = if r.met { "met".to_string() } else { format!("not met ({})", r.status) };
+                let _ = writeln!(s, "  {:<24} target {:<10} value {:>9}  {verdict}  [{}]", r.metric, r.target, value, r.source);
+            }
+        }
         let c = &self.checklist;
         if let Some(d) = &c.data {
             let asked = d.requested_days.map_or(String::new(), |n| format!(" (asked for the last {n})"));
@@ -432,14 +485,18 @@ impl TrainObserver for Progress {
     }
     fn on_epoch(&mut self, r: &EpochRecord) {
         if let Some(b) = &self.bar {
+            // Regression records carry no macro-F1 (NaN) and a direction accuracy.
+            let scores = if r.val_macro_f1.is_nan() {
+                format!("direction acc {:.3}", r.val_accuracy)
+            } else {
+                format!("acc {:.3} macro-F1 {:.3}", r.val_accuracy, r.val_macro_f1)
+            };
             let line = format!(
-                "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3} macro-F1 {:.3} | lr {:.2e}{}",
+                "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} {scores} | lr {:.2e}{}",
                 r.epoch,
                 r.train_loss,
                 r.train_accuracy,
                 r.val_loss,
-                r.val_accuracy,
-                r.val_macro_f1,
                 r.lr,
                 if r.best { "  *best" } else { "" }
             );

@@ -3,6 +3,7 @@
 use burn::config::Config;
 use burn::nn::{EmbeddingConfig, Initializer};
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
 use crate::error::config_err;
 use crate::nn::check;
@@ -10,7 +11,26 @@ use crate::nn::init::linear;
 use crate::nn::{BatchedGrnConfig, FusedLstmConfig, GateAddNormConfig, GrnConfig};
 use crate::tft::{InterpretableAttentionConfig, Tft};
 
-/// TFT hyper-parameters (seed 004: seq 60, d_model 128, 8 heads, dropout 0.2).
+/// How the TFT encodes a step's position in the window before the LSTM encoder.
+///
+/// Seed 004 lists "Positional Encoding" beside the VSN, the LSTM encoder and the attention
+/// without saying which kind; vane uses the fixed sinusoidal encoding of "Attention Is All You
+/// Need" (no parameters, any window length, the same table at training and inference), added to
+/// the variable-selection output `φ₀` — the encoder's input — so the attention block, which
+/// reads the LSTM skip path `φ₀ + PE`, sees absolute positions too.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionalEncoding {
+    /// No positional encoding (the TFT of Lim et al.; models saved before it existed).
+    None,
+    /// `PE[p, 2i] = sin(p / 10000^(2i/d))`, `PE[p, 2i+1] = cos(p / 10000^(2i/d))`, `p = 0` the
+    /// window's first (oldest) step.
+    #[default]
+    Sinusoidal,
+}
+
+/// TFT hyper-parameters (seed 004: seq 60, d_model 128, 8 heads, dropout 0.2, sinusoidal
+/// positional encoding).
 #[derive(Config, Debug)]
 pub struct TftConfig {
     /// Past observed features per step.
@@ -33,6 +53,10 @@ pub struct TftConfig {
     /// Quantile levels in (0, 1) predicted by the regression head.
     #[config(default = "vec![0.1, 0.5, 0.9]")]
     pub quantiles: Vec<f64>,
+    /// Positional encoding added to the encoder input; `None` (absent from a saved config: a model
+    /// saved before positional encoding existed) means none.
+    #[config(default = "Some(PositionalEncoding::Sinusoidal)")]
+    pub positional_encoding: Option<PositionalEncoding>,
 }
 
 impl TftConfig {
@@ -81,6 +105,7 @@ impl TftConfig {
             gate_output: GateAddNormConfig::new(d, p).init(device)?,
             head: linear(d, self.n_classes, true, device),
             quantile_head: linear(d, self.quantiles.len(), true, device),
+            positional: self.positional_encoding.unwrap_or(PositionalEncoding::None) == PositionalEncoding::Sinusoidal,
         })
     }
 }

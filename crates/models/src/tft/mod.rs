@@ -6,6 +6,7 @@
 //! c_s, c_e, c_h, c_c = GRN_s(e), GRN_e(e), GRN_h(e), GRN_c(e)             static contexts
 //! ξ_j = x_j · W_j + b_j  (per feature, W, b: [F, d]);  ξ̃_j = GRN_j(ξ_j)    per-variable GRNs
 //! v = softmax(GRN_v(flatten ξ, c_s)) ∈ Δ^F;  φ₀ = Σ_j v_j ξ̃_j              variable selection
+//! φ₀ ← φ₀ + PE  (sinusoidal, [`PositionalEncoding`]; off for `None`)       positional encoding
 //! o = LSTM(d → d, state₀ = (c_h, c_c))(φ₀)
 //! φ = LayerNorm(φ₀ + GLU(dropout(o)))                                       gate 1
 //! θ = GRN(φ, c_e)                                                          static enrichment
@@ -21,9 +22,12 @@
 pub mod attention;
 /// [`TftConfig`].
 pub mod config;
+/// Variable-selection and attention summaries over a dataset.
+pub mod interpret;
 /// [`Tft`].
 pub mod model;
 
 pub use attention::{InterpretableAttention, InterpretableAttentionConfig};
-pub use config::TftConfig;
-pub use model::Tft;
+pub use config::{PositionalEncoding, TftConfig};
+pub use interpret::{FeatureWeight, TftInterpretation, interpret};
+pub use model::{Tft, sinusoidal, sinusoidal_table};

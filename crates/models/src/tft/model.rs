@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 
 use crate::nn::{BatchedGrn, DropoutRng, FusedLstm, GateAddNorm, Grn};
 use crate::output::{Interpretation, ModelOutput};
@@ -48,6 +48,27 @@ pub struct Tft {
     pub head: Linear,
     /// Quantile head.
     pub quantile_head: Linear,
+    /// Whether the sinusoidal positional encoding is added to the encoder input.
+    pub positional: bool,
+}
+
+/// The sinusoidal positional-encoding table, row-major `[seq_len, d_model]`:
+/// `PE[p, 2i] = sin(p / 10000^(2i/d))`, `PE[p, 2i+1] = cos(p / 10000^(2i/d))`.
+pub fn sinusoidal_table(seq_len: usize, d_model: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; seq_len * d_model];
+    for p in 0..seq_len {
+        for j in 0..d_model {
+            let i2 = (j - j % 2) as f64;
+            let angle = p as f64 / 10_000f64.powf(i2 / d_model as f64);
+            out[p * d_model + j] = if j % 2 == 0 { angle.sin() } else { angle.cos() } as f32;
+        }
+    }
+    out
+}
+
+/// [`sinusoidal_table`] as a `[seq_len, d_model]` tensor on `device`.
+pub fn sinusoidal(seq_len: usize, d_model: usize, device: &Device) -> Tensor<2> {
+    Tensor::<1>::from_floats(sinusoidal_table(seq_len, d_model).as_slice(), device).reshape([seq_len, d_model])
 }
 
 impl Tft {
@@ -71,9 +92,16 @@ impl Tft {
         self.head.forward(self.encode(x, symbol, &mut DropoutRng::off()).0)
     }
 
+    /// Variable-selection weights `[batch, seq, F]` of a batch (inference: no dropout); each
+    /// `[b, t, ·]` row sums to 1. What "variable importance" plots average.
+    pub fn variable_selection_weights(&self, x: Tensor<3>, symbol: Tensor<1, Int>) -> Tensor<3> {
+        self.encode(x, symbol, &mut DropoutRng::off()).1.variable_weights
+    }
+
     /// The gated output of every step `[batch, seq, d]` and the interpretation weights.
     pub fn encode(&self, x: Tensor<3>, symbol: Tensor<1, Int>, rng: &mut DropoutRng) -> (Tensor<3>, Interpretation) {
         let [b, t, f] = x.dims();
+        let x_device = x.device();
         let d = self.feature_weight.dims()[1];
         let e = self.symbol_embedding.forward(symbol.reshape([b, 1])); // [b, 1, d]
         let c_s = self.ctx_selection.forward(e.clone(), None, rng);
@@ -91,6 +119,8 @@ impl Tft {
             .reshape([b, t, f, d]);
         let v = softmax(self.selection.forward(xi.reshape([b, t, f * d]), Some(c_s), rng), 2); // [b, t, f]
         let phi0 = (per_var * v.clone().unsqueeze_dim::<4>(3)).sum_dim(2).reshape([b, t, d]);
+        // Positional encoding on the encoder input (and so on the skip path into the attention).
+        let phi0 = if self.positional { phi0 + sinusoidal(t, d, &x_device).unsqueeze_dim::<3>(0) } else { phi0 };
 
         let (o, _) = self.lstm.forward(phi0.clone(), Some((c_h, c_c)));
         let phi = self.gate_lstm.forward(o, phi0, rng);
