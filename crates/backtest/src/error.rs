@@ -9,6 +9,26 @@ pub enum BacktestError {
     /// Bad costs or exit rules.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    /// A risk profile that is not valid TOML or has unknown or mistyped keys.
+    #[error("{origin}{}: {}", .line.map(|l| format!(":{l}")).unwrap_or_default(), .error.message())]
+    ProfileToml {
+        /// The file.
+        origin: String,
+        /// 1-based line of the error, when known.
+        line: Option<usize>,
+        /// The TOML error.
+        error: Box<toml::de::Error>,
+    },
+    /// A risk profile field with a value the profile refuses.
+    #[error("{origin}: {field} = {message}")]
+    Profile {
+        /// The file.
+        origin: String,
+        /// The field (`buy.stop_loss`, `ladder[1].share`, …).
+        field: String,
+        /// What is wrong and what would be right.
+        message: String,
+    },
 }
 
 impl BacktestError {
@@ -18,6 +38,7 @@ impl BacktestError {
         match self {
             BacktestError::InvalidInput { .. } => ErrorClass::Data,
             BacktestError::InvalidParameter { .. } => ErrorClass::Usage,
+            BacktestError::ProfileToml { .. } | BacktestError::Profile { .. } => ErrorClass::Usage,
         }
     }
 }

@@ -23,6 +23,8 @@ pub mod error;
 pub mod metrics;
 /// Sparse position decisions → one position per bar.
 pub mod positions;
+/// Seed 004's risk profile (leverage, SL/TP per side, the partial-close ladder) as configuration.
+pub mod risk;
 
 pub use deflated::{DeflatedSharpe, deflated_sharpe, expected_max_sharpe, probabilistic_sharpe};
 pub use error::{BacktestError, Result};
@@ -33,6 +35,7 @@ use vane_labeling::ladder::{LadderConfig, Side, simulate};
 
 pub use metrics::{Metrics, compute as compute_metrics};
 pub use positions::forward_fill;
+pub use risk::{ExitCounts, LadderStep, LadderSummary, PartialCloses, ProfileBacktest, RiskProfile, StopTarget};
 
 /// One round trip: from a position opening (or flipping) to it closing (or flipping).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -227,13 +230,26 @@ impl Exits {
 /// part to each close and the exiting part to its fill price; each fill and the entry pay
 /// `fee + slip` per side.
 pub fn run_exits(bars: &Bars, signals: &[Signal], exits: &Exits, costs: &CostModel) -> Result<BacktestResult> {
+    run_exits_sided(bars, signals, exits, exits, costs)
+}
+
+/// [`run_exits`] with one set of exits for longs (BUY) and another for shorts (SELL), e.g. a
+/// [`RiskProfile`] whose SELL levels differ from its BUY levels.
+pub fn run_exits_sided(
+    bars: &Bars,
+    signals: &[Signal],
+    long: &Exits,
+    short: &Exits,
+    costs: &CostModel,
+) -> Result<BacktestResult> {
     costs.validate().map_err(|e| BacktestError::InvalidParameter(e.to_string()))?;
     let n = bars.len();
     if signals.len() != n {
         return Err(BacktestError::InvalidInput(format!("{} decisions for {n} bars", signals.len())));
     }
-    let cfg = exits.ladder();
-    cfg.validate().map_err(|e| BacktestError::InvalidParameter(e.to_string()))?;
+    let (cfg_long, cfg_short) = (long.ladder(), short.ladder());
+    cfg_long.validate().map_err(|e| BacktestError::InvalidParameter(e.to_string()))?;
+    cfg_short.validate().map_err(|e| BacktestError::InvalidParameter(e.to_string()))?;
     let per_side = costs.per_side_bps() * vane_costs::BP;
     let close = bars.close();
     let mut returns = vec![0.0; n];
@@ -250,7 +266,8 @@ pub fn run_exits(bars: &Bars, signals: &[Signal], exits: &Exits, costs: &CostMod
             }
         };
         let s = if side == Side::Long { 1.0 } else { -1.0 };
-        let out = simulate(bars, t, close[t], side, &cfg);
+        let cfg = if side == Side::Long { &cfg_long } else { &cfg_short };
+        let out = simulate(bars, t, close[t], side, cfg);
         // Mark to market: the entry cost is paid in the first period.
         returns[t + 1] -= per_side;
         let mut left = 1.0;

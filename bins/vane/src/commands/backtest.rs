@@ -1,14 +1,18 @@
 //! `vane backtest`.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use serde::Serialize;
-use vane_backtest::{BacktestError, Metrics, forward_fill, run_positions};
-use vane_core::{Interval, Timestamp};
+use vane_backtest::{
+    BacktestError, LadderSummary, Mapping, Metrics, RiskProfile, forward_fill, positions_from_signals, run_positions,
+};
+use vane_core::{Interval, Signal, Timestamp};
 use vane_costs::CostModel;
 use vane_market_data::read_bars_file;
 use vane_tabular::Table;
 
-use crate::args::backtest::BacktestArgs;
+use crate::args::backtest::{BacktestArgs, ExitsKind};
 use crate::failure::usage;
 use crate::output::{Render, opt_time};
 
@@ -21,6 +25,12 @@ pub(crate) struct BacktestReport {
     pub(crate) metrics: Metrics,
     /// Which periods were scored.
     pub(crate) window: Window,
+    /// `close-to-close` or `ladder`.
+    pub(crate) exits: &'static str,
+    /// With `--exits ladder`: the profile's leverage and reward/risk, fills per ladder step and
+    /// trades by their last exit (over all trades of the price file, not only the window's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ladder: Option<LadderSummary>,
 }
 
 /// The scored window: `[from_ms, to_ms)` as asked (null: open), the open times of the first and
@@ -60,13 +70,102 @@ impl Render for BacktestReport {
                 String::new()
             }
         ));
+        if let Some(l) = &self.ladder {
+            s.push_str(&format!(
+                "{:<24} leverage {} (returns ×{}), reward/risk 1:{:.2}\n",
+                "ladder exits", l.leverage, l.leverage, l.risk_reward
+            ));
+            let steps: Vec<String> = l
+                .partial_closes
+                .iter()
+                .map(|c| format!("{}% @ +{}%: {}", c.share * 100.0, c.trigger * 100.0, c.count))
+                .collect();
+            s.push_str(&format!("{:<24} {}\n", "partial closes", steps.join(", ")));
+            let e = &l.exits;
+            s.push_str(&format!(
+                "{:<24} stop-loss {}, breakeven {}, profit lock {}, take-profit {}, time {}{}\n",
+                "exits by reason",
+                e.stop_loss,
+                e.breakeven,
+                e.profit_lock,
+                e.take_profit,
+                e.time,
+                if e.ladder > 0 { format!(", last ladder step {}", e.ladder) } else { String::new() }
+            ));
+        }
         s
     }
 }
 
+/// The data rows' open times, refused unless strictly increasing (an error naming the line).
+fn increasing_times(table: &Table, path: &Path) -> Result<Vec<i64>> {
+    let times = table.column::<i64>("open_time_ms")?;
+    if let Some(i) = times.windows(2).position(|w| w[1] <= w[0]) {
+        let line = table.line(i + 1).unwrap_or(i + 3);
+        return Err(BacktestError::InvalidInput(format!(
+            "{}:{line}: open_time_ms {} {} the row before it ({}): rows must be in strictly increasing time order, one per bar",
+            path.display(),
+            times[i + 1],
+            if times[i + 1] == times[i] { "repeats" } else { "comes before" },
+            times[i]
+        ))
+        .into());
+    }
+    Ok(times)
+}
+
+/// One decision per bar from `open_time_ms,signal` (bars without a row: HOLD).
+fn read_decisions(path: &Path, open_time: &[i64]) -> Result<Vec<Signal>> {
+    let table = Table::read(path)?;
+    let times = increasing_times(&table, path)?;
+    let signals = table.column::<Signal>("signal")?;
+    let mut out = vec![Signal::Hold; open_time.len()];
+    for (i, (t, s)) in times.iter().zip(signals).enumerate() {
+        let Ok(bar) = open_time.binary_search(t) else {
+            let line = table.line(i).unwrap_or(i + 2);
+            return Err(BacktestError::InvalidInput(format!(
+                "{}:{line}: open_time_ms {t} ({}) is not a bar of the price file",
+                path.display(),
+                Timestamp(*t)
+            ))
+            .into());
+        };
+        out[bar] = s;
+    }
+    Ok(out)
+}
+
 pub(crate) fn run(a: BacktestArgs) -> Result<BacktestReport> {
+    let input = match (&a.positions, &a.decisions) {
+        (Some(p), None) | (None, Some(p)) => p,
+        _ => return Err(usage("pass one of --positions FILE.csv and --decisions FILE.csv")),
+    };
+    let ladder = a.exits == ExitsKind::Ladder;
+    if ladder && a.positions.is_some() {
+        return Err(usage(
+            "--exits ladder opens trades on decisions: pass --decisions FILE.csv (open_time_ms,signal with BUY/SELL/HOLD) instead of --positions",
+        ));
+    }
+    if !ladder && a.risk.is_some() {
+        return Err(usage("--risk applies to --exits ladder only: add --exits ladder or leave --risk out"));
+    }
+    let profile = match (&a.risk, ladder) {
+        (Some(path), true) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the risk profile --risk {}", path.display()))?;
+            Some(RiskProfile::from_toml(&text, &path.display().to_string())?)
+        }
+        (None, true) => {
+            return Err(usage(
+                "--exits ladder needs --risk FILE.toml, the risk profile (e.g. examples/seed004/risk_profile.toml)",
+            ));
+        }
+        _ => None,
+    };
     if let Some(out) = &a.returns_out {
-        vane_artifact::check_output(out, &[&a.prices, &a.positions], &[])?;
+        let mut inputs = vec![a.prices.as_path(), input.as_path()];
+        inputs.extend(a.risk.as_deref());
+        vane_artifact::check_output(out, &inputs, &[])?;
     }
     if !(a.max_leverage.is_finite() && a.max_leverage > 0.0) {
         return Err(usage(format!("--max-leverage {} must be a positive number", a.max_leverage)));
@@ -79,30 +178,30 @@ pub(crate) fn run(a: BacktestArgs) -> Result<BacktestReport> {
         )));
     }
     let bars = read_bars_file(&a.prices, None)?;
-    let decisions = Table::read(&a.positions)?;
-    let times = decisions.column::<i64>("open_time_ms")?;
-    if let Some(i) = times.windows(2).position(|w| w[1] <= w[0]) {
-        let line = decisions.line(i + 1).unwrap_or(i + 3);
-        return Err(BacktestError::InvalidInput(format!(
-            "{}:{line}: open_time_ms {} {} the row before it ({}): positions must be in strictly increasing time order, one per bar",
-            a.positions.display(),
-            times[i + 1],
-            if times[i + 1] == times[i] { "repeats" } else { "comes before" },
-            times[i]
-        ))
-        .into());
-    }
-    let max = a.max_leverage;
-    let held = decisions.column_where::<f64>(
-        "position",
-        |p| p.is_finite() && p.abs() <= max,
-        "must be a finite number with |position| at most --max-leverage",
-    )?;
     let open_time = bars.open_time();
-    let positions = forward_fill(open_time, &times, &held)
-        .with_context(|| format!("{} against the bars of {}", a.positions.display(), a.prices.display()))?;
     let costs = CostModel { fee_bps: a.fee_bps, slip_bps: a.slip_bps, funding_bps_per_8h: 0.0 };
-    let bt = run_positions(bars.close(), &positions, &costs)?;
+    let (bt, ladder_summary) = if let Some(path) = &a.positions {
+        let decisions = Table::read(path)?;
+        let times = increasing_times(&decisions, path)?;
+        let max = a.max_leverage;
+        let held = decisions.column_where::<f64>(
+            "position",
+            |p| p.is_finite() && p.abs() <= max,
+            "must be a finite number with |position| at most --max-leverage",
+        )?;
+        let positions = forward_fill(open_time, &times, &held)
+            .with_context(|| format!("{} against the bars of {}", path.display(), a.prices.display()))?;
+        (run_positions(bars.close(), &positions, &costs)?, None)
+    } else {
+        let signals = read_decisions(input, open_time)?;
+        match &profile {
+            Some(p) => {
+                let pb = p.backtest(&bars, &signals, &costs)?;
+                (pb.result, Some(pb.summary))
+            }
+            None => (run_positions(bars.close(), &positions_from_signals(&signals, Mapping::LongShort), &costs)?, None),
+        }
+    };
     let ppy = match a.periods_per_year {
         Some(p) => p,
         None => Interval::infer(open_time)
@@ -154,5 +253,7 @@ pub(crate) fn run(a: BacktestArgs) -> Result<BacktestReport> {
             periods_total: n.saturating_sub(1),
             trades_straddling,
         },
+        exits: if ladder { "ladder" } else { "close-to-close" },
+        ladder: ladder_summary,
     })
 }
