@@ -169,6 +169,8 @@ fn draw_underwater<DB: DrawingBackend>(
     let mut chart = b
         .margin(16)
         .margin_top(if caption.is_some() { 16 } else { 4 })
+        // Room on the right for the last date label, centred on its tick.
+        .margin_right(44)
         .x_label_area_size(44)
         .y_label_area_size(80)
         .build_cartesian_2d(x_lo..x_hi, y_lo..0.0)?;
@@ -247,6 +249,7 @@ fn draw_equity<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(&top)
         .caption(title, (common_font(), 24))
         .margin(16)
+        .margin_right(44)
         .margin_bottom(0)
         .x_label_area_size(8)
         .y_label_area_size(80)
