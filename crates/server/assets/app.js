@@ -248,7 +248,7 @@ function renderRuns() {
       updateCompareButton();
     });
     const link = el("a", { class: "mono", "data-id": r.id, text: shortId(r.id), title: `open ${r.id}` });
-    link.addEventListener("click", () => openRun(r.id));
+    link.addEventListener("click", () => openRunShown(r.id));
     const tr = el("tr", { class: state.current === r.id ? "current" : "" },
       el("td", {}, box), el("td", {}, link), el("td", { text: `${r.verb} · ${r.model}` }),
       el("td", { text: r.symbols.join(",") + (r.interval ? ` ${r.interval}` : "") }),
@@ -319,7 +319,7 @@ async function compareSelected(ids = [...state.selected]) {
   c.runs.forEach((r, i) => {
     const item = el("span", { class: "link mono", "data-id": r.id, title: "open this run" });
     item.append(el("span", { text: "■ ", style: `color:${COLORS[i % COLORS.length]}` }), r.id);
-    item.addEventListener("click", () => openRun(r.id));
+    item.addEventListener("click", () => openRunShown(r.id));
     legend.append(item);
   });
   const table = $("#compare-table");
@@ -425,6 +425,12 @@ async function openRun(id) {
   if (d.has_windows) await loadWindows(id, r.config && r.config.optimize_metric);
   else clearWindows(`${r.id} is a ${r.verb} run: no windows.csv.`);
   return d;
+}
+
+// openRun for a click: a failure (a corrupt file of the run, say) is shown in the panel.
+function openRunShown(id) {
+  $("#run-error").textContent = "";
+  openRun(id).catch((e) => { $("#run-error").textContent = `${id}: ${e.message}`; });
 }
 
 // ---------------------------------------------------------------------------------------------
