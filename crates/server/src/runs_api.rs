@@ -5,7 +5,7 @@
 //!   paged (`limit`, `offset`), with the filter values present (`facets`);
 //! - `GET /v1/runs/{id}` — one run's record and files;
 //! - `GET /v1/runs/{id}/series?kind=equity|drawdown|returns|history&max_points=N` — a series,
-//!   downsampled on the server ([`downsample`]);
+//!   downsampled on the server ([`downsample`](crate::runs_api::downsample));
 //! - `GET /v1/runs/{id}/windows` — a walk-forward run's `windows.csv` as JSON rows;
 //! - `GET /v1/runs/{id}/plots/{name}` — one of the run's `plots/*.svg|png`;
 //! - `GET /v1/runs/compare?ids=A,B&max_points=N` — metrics side by side and equity curves
