@@ -37,6 +37,8 @@ pub mod sequence_wf;
 pub mod sequence_metrics;
 /// Seed 001 training.
 pub mod train;
+/// Training plots refreshed every `plot_every` epochs (seed 004).
+pub mod train_plots;
 /// Seed 003's train/test workflow (`vane train-test`).
 pub mod train_test;
 /// Walk-forward optimisation (`vane wfo`, seed 003).

@@ -173,8 +173,10 @@ pub struct SequenceReport {
     /// Seed 004's expected results, met / not met (TFT runs and expected-return labels;
     /// `metrics.json`'s `seed004_expected`).
     pub seed004: Option<SeedExpectations>,
+    /// Training plots (`plot_every`) that could not be drawn or moved into `plots/`; training
     /// went on without them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plot_notes: Vec<String>,
 }
 
 fn cfg_err<T>(m: impl Into<String>) -> Result<T> {
@@ -344,11 +346,11 @@ pub(crate) struct RawData {
     pub(crate) columns: Vec<String>,
     /// Days covered by the bars used.
     pub(crate) days: f64,
-}
-
     /// The bars of each symbol (segment order): seed 004's ladder trades on the out-of-sample
     /// decisions.
     pub(crate) bars: Vec<Bars>,
+}
+
 /// Reads the bars, computes the features and labels every window (`permute_labels` shuffles the
 /// targets here, before any split, so every split and walk-forward window sees the same shuffle).
 pub(crate) fn raw_data(store: &ParquetStore, d: &SequenceData) -> Result<RawData> {
@@ -629,10 +631,32 @@ pub fn train_sequence(
         resume,
         context: Some(&context),
     };
-    let outcome = fit(&inputs, &device, observer)?;
+    // Seed 004's training plots every `plot_every` epochs (0 = off): see `train_plots`.
+    let quantity = match d.label {
+        LabelKind::ExpectedReturn => "expected return (long − short)",
+        LabelKind::Fixed | LabelKind::Percentile => "forward return",
+    };
+    let progress = crate::train_plots::progress_dir(artifacts_dir, &name);
+    let mut plots = crate::train_plots::TrainPlots::new(
+        progress,
+        tcfg.plot_every,
+        mcfg.kind().to_string(),
+        quantity,
+        prepared.columns.clone(),
+    );
+    let outcome = if tcfg.plot_every > 0 {
+        fit(&inputs, &device, &mut crate::train_plots::Both { first: observer, second: &mut plots })?
+    } else {
+        fit(&inputs, &device, observer)?
+    };
     // The out-of-sample report and the calibrator fitted on its pooled predictions.
     let wf = if job.task == Task::Classification && d.walk_forward > 0 {
         Some(crate::sequence_wf::run(&raw, d, &mcfg, &tcfg, &device)?)
+    } else {
+        None
+    };
+    let wf_reg = if job.task == Task::Regression && d.walk_forward > 0 {
+        Some(crate::sequence_wf::run_regression(&raw, d, &mcfg, &tcfg, &device)?)
     } else {
         None
     };
@@ -653,13 +677,15 @@ pub fn train_sequence(
     };
     let settings = loss_settings(&tcfg, outcome.class_weights.clone());
     let vp: Predictions = predict(&outcome.model, &mcfg, &valid, tcfg.task, &settings, 256, &device);
+    plots.finish(&outcome.history, outcome.best_epoch, tcfg.task, &outcome.model, &mcfg, &valid, &vp, &device);
     let best = outcome.history.iter().find(|r| r.epoch == outcome.best_epoch).cloned();
-    // The trainer's checklist plus seed 002's data warnings (days, label imbalance).
-    let wf_reg = if job.task == Task::Regression && d.walk_forward > 0 {
-        Some(crate::sequence_wf::run_regression(&raw, d, &mcfg, &tcfg, &device)?)
+    let (validation_regression, validation_classification) = validation_scores(&mcfg, job.task, &prepared, &vp)?;
+    let seed004 = if mcfg.kind() == ModelKind::Tft || d.label == LabelKind::ExpectedReturn {
+        Some(seed_expectations(&raw, d, job.task, wf.as_ref(), wf_reg.as_ref(), validation_regression.as_ref())?)
     } else {
         None
     };
+    // The trainer's checklist plus seed 002's data warnings (days, label imbalance).
     let checklist = Checklist::evaluate(
         &tcfg,
         &ChecklistInputs {
@@ -679,12 +705,6 @@ pub fn train_sequence(
         n_train: train.len(),
         n_valid: valid.len(),
         param_count: burn::module::Module::num_params(&outcome.model),
-    let (validation_regression, validation_classification) = validation_scores(&mcfg, job.task, &prepared, &vp)?;
-    let seed004 = if mcfg.kind() == ModelKind::Tft || d.label == LabelKind::ExpectedReturn {
-        Some(seed_expectations(&raw, d, job.task, wf.as_ref(), wf_reg.as_ref(), validation_regression.as_ref())?)
-    } else {
-        None
-    };
     };
     let schema = SequenceSchema {
         format_version: FORMAT_VERSION,
@@ -730,6 +750,7 @@ pub fn train_sequence(
         },
     };
     artifact::save(&dir, &outcome.model, &files)?;
+    plots.install(&dir);
     let _ = std::fs::remove_dir_all(&ckpt);
     Ok(SequenceReport {
         dir,
@@ -742,6 +763,11 @@ pub fn train_sequence(
         walk_forward: wf.map(|w| w.report),
         calibration_note,
         percentile: prepared.percentile,
+        validation_regression,
+        validation_classification,
+        walk_forward_regression: wf_reg.map(|w| w.report),
+        seed004,
+        plot_notes: plots.errors().to_vec(),
     })
 }
 
@@ -763,10 +789,6 @@ fn walk_forward_extras(
         extra.json.push(("calibration.json".into(), serde_json::to_value(&w.calibration).expect("serialises")));
         if !w.reliability.is_empty() {
             // The model kind, not the folder name: the whole id does not fit the plot's width.
-        validation_regression,
-        validation_classification,
-        walk_forward_regression: wf_reg.map(|w| w.report),
-        seed004,
             let title = format!("{}: walk-forward reliability (uncalibrated)", w.report.model);
             extra.reliability = Some((w.reliability.clone(), title));
         }

@@ -15,6 +15,10 @@
 //!   [`correlation_heatmap`]) and confusion matrices ([`confusion_heatmap`]).
 //! - [`distribution`]: the histogram of returns ([`return_histogram_png`]) and the rolling
 //!   Sharpe ratio ([`rolling_sharpe`], [`rolling_sharpe_png`]).
+//! - [`scatter`]: predicted against realised values of a regression model with `y = x`, R² and
+//!   MAE ([`scatter_png`], [`fit_stats`]).
+//! - [`importance`]: variable importance as horizontal bars, largest on top
+//!   ([`importance_png`]).
 //! - [`tearsheet`]: a self-contained HTML report of one run ([`tearsheet_html`],
 //!   [`write_tearsheet`]) with the plots above inlined as SVG.
 //!
@@ -37,10 +41,14 @@ pub mod error;
 pub mod font;
 /// Heatmaps: monthly returns, correlations, confusion matrices.
 pub mod heatmap;
+/// Variable importance bars.
+pub mod importance;
 /// Loss curves.
 pub mod loss;
 /// Reliability diagrams.
 pub mod reliability;
+/// Predicted against realised scatter plots.
+pub mod scatter;
 /// HTML tearsheets.
 pub mod tearsheet;
 
@@ -60,6 +68,8 @@ pub use heatmap::{
     CellFormat, Heatmap, MonthlyReturns, Scale, confusion_heatmap, correlation_heatmap, heatmap_png, heatmap_svg,
     heatmap_svg_string, monthly_heatmap, monthly_returns, pearson_matrix,
 };
+pub use importance::{Importance, importance_png, importance_svg, importance_svg_string};
 pub use loss::{LossSeries, loss_curve_png, loss_curve_svg, loss_curve_svg_string};
 pub use reliability::{ReliabilityPoint, reliability_png, reliability_svg, reliability_svg_string};
+pub use scatter::{FitStats, Scatter, fit_stats, scatter_png, scatter_svg, scatter_svg_string};
 pub use tearsheet::{Format, MetricRow, Panel, Tearsheet, tearsheet_html, write_tearsheet};

@@ -82,6 +82,12 @@ pub struct TrainConfig {
     pub value_scale: f64,
     /// Seed of initialisation, shuffling, dropout and augmentation.
     pub seed: u64,
+    /// Draw the training plots (loss curve, predicted vs realised, variable importance) every
+    /// this many epochs and at the end (0 = off; seed 004: 5). How often to look does not change
+    /// the model: the field is read from configs but never written, so it is not part of the
+    /// checkpoint's config, the model folder's name or `config.json`.
+    #[serde(default, skip_serializing)]
+    pub plot_every: usize,
 }
 
 impl Default for TrainConfig {
@@ -118,6 +124,7 @@ impl Default for TrainConfig {
             value_weight: 0.5,
             value_scale: 100.0,
             seed: 42,
+            plot_every: 0,
         }
     }
 }

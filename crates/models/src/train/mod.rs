@@ -21,5 +21,6 @@ pub use config::{Task, TrainConfig};
 pub use early_stopping::EarlyStopping;
 pub use schedule::{Plateau, Scheduler};
 pub use trainer::{
-    EpochRecord, Predictions, Quiet, TrainInputs, TrainObserver, TrainOutcome, batch_loss, fit, loss_settings, predict,
+    EpochRecord, EpochValidation, Predictions, Quiet, TrainInputs, TrainObserver, TrainOutcome, batch_loss, fit,
+    loss_settings, predict,
 };

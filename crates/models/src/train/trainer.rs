@@ -55,6 +55,32 @@ pub trait TrainObserver {
     fn on_batch(&mut self, _epoch: usize, _batch: usize, _loss: f64) {}
     /// After each epoch.
     fn on_epoch(&mut self, _record: &EpochRecord) {}
+    /// After each epoch (right after [`TrainObserver::on_epoch`]), with what the trainer
+    /// computed on the validation windows: the predictions it scored the epoch with and the
+    /// model in inference mode. Drawing plots from it costs the observer's time only (e.g. every
+    /// `plot_every` epochs).
+    fn on_validation(&mut self, _validation: &EpochValidation<'_, '_>) {}
+}
+
+/// What [`TrainObserver::on_validation`] receives after each epoch.
+#[derive(Debug)]
+pub struct EpochValidation<'a, 'b> {
+    /// The epoch's record (also passed to [`TrainObserver::on_epoch`]).
+    pub record: &'a EpochRecord,
+    /// The epochs configured (training may stop earlier).
+    pub epochs: usize,
+    /// Classification or regression.
+    pub task: Task,
+    /// The model after this epoch, in inference mode on the plain device.
+    pub model: &'a SequenceModel,
+    /// The network's config.
+    pub model_config: &'a ModelConfig,
+    /// The validation windows (realised targets in `samples()`).
+    pub valid: &'a WindowedDataset<'b>,
+    /// The model's outputs on `valid`, in its order.
+    pub predictions: &'a Predictions,
+    /// The plain device `model` is on.
+    pub device: &'a Device,
 }
 
 /// An observer that ignores everything.
@@ -342,9 +368,6 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
         let (val_accuracy, val_macro_f1) = scores(cfg.task, valid, &vp);
         let improved = state.stopping.update(epoch + 1, vp.loss, cfg.min_delta);
         state.plateau.update(cfg, improved);
-        if improved {
-            best_model = Some(inference);
-        }
         let record = EpochRecord {
             epoch: epoch + 1,
             train_loss: loss_sum / n_sum.max(1) as f64,
@@ -356,6 +379,19 @@ pub fn fit(inputs: &TrainInputs<'_, '_>, device: &Device, observer: &mut dyn Tra
             best: improved,
         };
         observer.on_epoch(&record);
+        observer.on_validation(&EpochValidation {
+            record: &record,
+            epochs: cfg.epochs,
+            task: cfg.task,
+            model: &inference,
+            model_config: mcfg,
+            valid,
+            predictions: &vp,
+            device,
+        });
+        if improved {
+            best_model = Some(inference);
+        }
         state.history.push(record);
         epoch += 1;
         state.epochs_done = epoch;
