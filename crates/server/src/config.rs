@@ -33,6 +33,9 @@ pub struct ServeConfig {
     pub workers: usize,
     /// The job queue's SQLite file (`None`: `<artifacts_dir>/jobs.sqlite`).
     pub queue_path: Option<PathBuf>,
+    /// A PostgreSQL job queue shared with `vane worker` processes on other machines; when set,
+    /// `queue_path` is unused.
+    pub queue_url: Option<crate::jobs::PgUrl>,
     /// Requests handled at once; beyond that, `429` with `Retry-After`.
     pub max_in_flight: usize,
     /// Retries of a synchronous refresh, kept short: a dead exchange costs seconds.
@@ -59,6 +62,7 @@ impl ServeConfig {
             insecure_local: false,
             workers: 1,
             queue_path: None,
+            queue_url: None,
             max_in_flight: 64,
             refresh_retry: RetryPolicy {
                 max_attempts: 2,
@@ -75,6 +79,14 @@ impl ServeConfig {
     /// The job queue's file.
     pub fn queue_path(&self) -> PathBuf {
         self.queue_path.clone().unwrap_or_else(|| self.artifacts_dir.join("jobs.sqlite"))
+    }
+
+    /// Where the job queue is: `queue_url` when set, else [`queue_path`](Self::queue_path).
+    pub fn queue_location(&self) -> crate::jobs::QueueLocation {
+        match &self.queue_url {
+            Some(url) => crate::jobs::QueueLocation::Postgres(url.clone()),
+            None => crate::jobs::QueueLocation::Sqlite(self.queue_path()),
+        }
     }
 
     /// Checks the combination: `insecure_local` only on a loopback address, sizes ≥ 1, a quote

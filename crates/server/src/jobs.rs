@@ -17,6 +17,10 @@
 //!   owner is gone (its process is not alive on this host, or its heartbeat is older than
 //!   30 s) becomes `failed` with [`INTERRUPTED`] when a queue is opened and every couple of
 //!   seconds while a pool runs: never lost, never silently re-run.
+//!
+//! The same design runs on PostgreSQL ([`JobQueue::open_postgres`], `--queue postgres://…`):
+//! apalis-postgres holds the tasks (schema `apalis`), vane's table is `vane_queue.jobs`, and any
+//! number of `vane worker` processes on any machines drain the one queue (see [`QueueLocation`]).
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -32,6 +36,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use vane_core::{ErrorClass, Symbol, Timestamp};
+
+#[path = "queue_pg.rs"]
+mod queue_pg;
+pub use queue_pg::{PgUrl, QueueLocation};
 
 /// The error text of a job whose process stopped while it ran.
 pub const INTERRUPTED: &str = "interrupted: the process running it stopped (killed or crashed); submit it again";
@@ -85,7 +93,7 @@ macro_rules! select_jobs {
     ($tail:literal) => {
         concat!(
             "SELECT id, kind, symbol, status, progress, created_at_ms, started_at_ms, finished_at_ms, ",
-            "error, model_id, dedupe_key, attempts, cancel_requested FROM vane_jobs ",
+            "error, model_id, dedupe_key, attempts, cancel_requested, owner FROM vane_jobs ",
             $tail
         )
     };
@@ -134,15 +142,49 @@ pub enum JobError {
     /// The async runtime of [`run_worker`] cannot be built.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// A `postgres://` queue URL that cannot be used as given (shown without its password).
+    #[error("invalid job queue URL {url}: {reason}")]
+    BadUrl {
+        /// The URL, password masked.
+        url: String,
+        /// What is wrong, and the expected form.
+        reason: String,
+    },
+    /// The PostgreSQL queue cannot be reached or its tables set up.
+    #[error("cannot open the job queue on PostgreSQL at {target} ({what}): {source}")]
+    PgOpen {
+        /// `host:port/database` (never the password).
+        target: String,
+        /// What failed (connect, vane's tables).
+        what: &'static str,
+        /// The driver's reason.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// apalis-postgres cannot set up or use its tables (`apalis` schema).
+    #[error("job queue on PostgreSQL at {target} ({what}): {source}")]
+    PgApalis {
+        /// `host:port/database` (never the password).
+        target: String,
+        /// What failed.
+        what: &'static str,
+        /// apalis's reason.
+        #[source]
+        source: apalis_postgres::Error,
+    },
 }
 
 impl JobError {
     /// The class of this error (exit code of the CLI, HTTP status of the service).
     pub fn class(&self) -> ErrorClass {
         match self {
-            JobError::CreateDir { .. } | JobError::Open { .. } | JobError::Db { .. } => ErrorClass::Io,
+            JobError::CreateDir { .. }
+            | JobError::Open { .. }
+            | JobError::Db { .. }
+            | JobError::PgOpen { .. }
+            | JobError::PgApalis { .. } => ErrorClass::Io,
             JobError::Corrupt { .. } => ErrorClass::Data,
-            JobError::Invalid(_) => ErrorClass::Usage,
+            JobError::Invalid(_) | JobError::BadUrl { .. } => ErrorClass::Usage,
             JobError::Runtime(_) => ErrorClass::Internal,
         }
     }
@@ -260,6 +302,8 @@ pub struct JobInfo {
     pub attempts: u32,
     /// A cancel was asked for while it runs; it ends `cancelled` at its next progress report.
     pub cancel_requested: bool,
+    /// The worker that ran (or runs) it: `vane:<host>:<pid>:<instance>`; `None` while queued.
+    pub worker: Option<String>,
 }
 
 /// What a running job sees of the queue.
@@ -282,9 +326,22 @@ struct Dispatch {
     id: String,
 }
 
-/// A durable job queue in one SQLite file. Cheap to clone; share it.
+/// A durable job queue: one SQLite file ([`JobQueue::open`]) or a PostgreSQL database
+/// ([`JobQueue::open_postgres`]). Cheap to clone; share it.
 #[derive(Clone, Debug)]
 pub struct JobQueue {
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(SqliteQueue),
+    Postgres(queue_pg::PgQueue),
+}
+
+/// The SQLite backend.
+#[derive(Clone, Debug)]
+struct SqliteQueue {
     pool: SqlitePool,
     path: PathBuf,
 }
@@ -299,10 +356,113 @@ impl JobQueue {
         artifacts_dir.join(DEFAULT_FILE)
     }
 
-    /// Opens (creating the file and its folders) the queue at `path`: apalis's tables and
+    /// Opens (creating the file and its folders) the SQLite queue at `path`: apalis's tables and
     /// vane's, WAL mode. `running` jobs whose process is gone become `failed` with
     /// [`INTERRUPTED`], and apalis tasks held by such a process are released for other workers.
     pub async fn open(path: &Path) -> Result<Self, JobError> {
+        Ok(Self { backend: Backend::Sqlite(SqliteQueue::open(path).await?) })
+    }
+
+    /// Connects to the PostgreSQL queue at `url`, runs apalis-postgres's migrations (schema
+    /// `apalis`) and vane's (`vane_queue.jobs`), and reaps interrupted jobs as [`open`](Self::open)
+    /// does. An unreachable server is an error naming `host:port/database`; the password is
+    /// never shown.
+    pub async fn open_postgres(url: &PgUrl) -> Result<Self, JobError> {
+        Ok(Self { backend: Backend::Postgres(queue_pg::PgQueue::open(url).await?) })
+    }
+
+    /// Opens the queue at `location` (a SQLite file or a PostgreSQL URL).
+    pub async fn open_at(location: &QueueLocation) -> Result<Self, JobError> {
+        match location {
+            QueueLocation::Sqlite(path) => Self::open(path).await,
+            QueueLocation::Postgres(url) => Self::open_postgres(url).await,
+        }
+    }
+
+    /// The queue file (`None` on PostgreSQL).
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Sqlite(q) => Some(&q.path),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Where the queue is, for messages: the file, or the URL with its password masked.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(q) => q.path.display().to_string(),
+            Backend::Postgres(q) => q.url().to_string(),
+        }
+    }
+
+    /// Submits a job, unless a `queued` or `running` job has `dedupe_key`: then that job is
+    /// returned with `created = false`. Atomic across tasks and processes.
+    pub async fn submit(&self, spec: JobSpec, dedupe_key: &str) -> Result<(JobInfo, bool), JobError> {
+        match &self.backend {
+            Backend::Sqlite(q) => q.submit(spec, dedupe_key).await,
+            Backend::Postgres(q) => q.submit(spec, dedupe_key).await,
+        }
+    }
+
+    /// The job `id`, if there is one.
+    pub async fn get(&self, id: &str) -> Result<Option<JobInfo>, JobError> {
+        match &self.backend {
+            Backend::Sqlite(q) => q.get(id).await,
+            Backend::Postgres(q) => q.get(id).await,
+        }
+    }
+
+    /// The `limit` newest jobs, newest first.
+    pub async fn list(&self, limit: usize) -> Result<Vec<JobInfo>, JobError> {
+        match &self.backend {
+            Backend::Sqlite(q) => q.list(limit).await,
+            Backend::Postgres(q) => q.list(limit).await,
+        }
+    }
+
+    /// Cancels job `id`: a `queued` job becomes `cancelled` at once (a worker that pops it
+    /// skips it); a `running` one gets `cancel_requested` and ends `cancelled` at its next
+    /// progress report; a finished one is left as it is. `None` when there is no such job.
+    pub async fn cancel(&self, id: &str) -> Result<Option<JobInfo>, JobError> {
+        match &self.backend {
+            Backend::Sqlite(q) => q.cancel(id).await,
+            Backend::Postgres(q) => q.cancel(id).await,
+        }
+    }
+
+    /// How many jobs are `(queued, running)`.
+    pub async fn counts(&self) -> Result<(usize, usize), JobError> {
+        match &self.backend {
+            Backend::Sqlite(q) => q.counts().await,
+            Backend::Postgres(q) => q.counts().await,
+        }
+    }
+
+    /// The `queued` or `running` job with `dedupe_key`, if any.
+    pub async fn active_for(&self, dedupe_key: &str) -> Result<Option<JobInfo>, JobError> {
+        match &self.backend {
+            Backend::Sqlite(q) => q.active_for(dedupe_key).await,
+            Backend::Postgres(q) => q.active_for(dedupe_key).await,
+        }
+    }
+
+    /// Starts an apalis worker that runs up to `n` jobs at once (`n = 0` counts as 1) on the
+    /// current tokio runtime. Each job runs `runner.run` on a blocking thread; progress goes to
+    /// the database at most every 200 ms and reads the cancel flag back, so a cancel from
+    /// another process reaches the job too. A panic in `run` fails the job with its message.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn spawn_workers(&self, n: usize, runner: Arc<dyn Runner>) -> WorkerPool {
+        match &self.backend {
+            Backend::Sqlite(q) => q.spawn_workers(n, runner),
+            Backend::Postgres(q) => q.spawn_workers(n, runner),
+        }
+    }
+}
+
+impl SqliteQueue {
+    async fn open(path: &Path) -> Result<Self, JobError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| JobError::CreateDir { path: dir.to_path_buf(), source })?;
         }
@@ -338,14 +498,9 @@ impl JobQueue {
         Ok(queue)
     }
 
-    /// The queue file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Submits a job, unless a `queued` or `running` job has `dedupe_key`: then that job is
     /// returned with `created = false`. Atomic across tasks and processes.
-    pub async fn submit(&self, spec: JobSpec, dedupe_key: &str) -> Result<(JobInfo, bool), JobError> {
+    async fn submit(&self, spec: JobSpec, dedupe_key: &str) -> Result<(JobInfo, bool), JobError> {
         if dedupe_key.is_empty() || dedupe_key.len() > 512 {
             return Err(JobError::Invalid(format!("the dedupe key must be 1 to 512 bytes, got {}", dedupe_key.len())));
         }
@@ -400,19 +555,20 @@ impl JobQueue {
             dedupe_key: dedupe_key.to_string(),
             attempts: 0,
             cancel_requested: false,
+            worker: None,
         };
         Ok((info, true))
     }
 
     /// The job `id`, if there is one.
-    pub async fn get(&self, id: &str) -> Result<Option<JobInfo>, JobError> {
+    async fn get(&self, id: &str) -> Result<Option<JobInfo>, JobError> {
         let sql = select_jobs!("WHERE id = ?1");
         let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await.map_err(db("get"))?;
         row.as_ref().map(info_from_row).transpose()
     }
 
     /// The `limit` newest jobs, newest first.
-    pub async fn list(&self, limit: usize) -> Result<Vec<JobInfo>, JobError> {
+    async fn list(&self, limit: usize) -> Result<Vec<JobInfo>, JobError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = select_jobs!("ORDER BY created_at_ms DESC, id DESC LIMIT ?1");
         let rows = sqlx::query(sql).bind(limit).fetch_all(&self.pool).await.map_err(db("list"))?;
@@ -422,7 +578,7 @@ impl JobQueue {
     /// Cancels job `id`: a `queued` job becomes `cancelled` at once (a worker that pops it
     /// skips it); a `running` one gets `cancel_requested` and ends `cancelled` at its next
     /// progress report; a finished one is left as it is. `None` when there is no such job.
-    pub async fn cancel(&self, id: &str) -> Result<Option<JobInfo>, JobError> {
+    async fn cancel(&self, id: &str) -> Result<Option<JobInfo>, JobError> {
         sqlx::query(
             "UPDATE vane_jobs SET status = 'cancelled', finished_at_ms = ?2 WHERE id = ?1 AND status = 'queued'",
         )
@@ -440,7 +596,7 @@ impl JobQueue {
     }
 
     /// How many jobs are `(queued, running)`.
-    pub async fn counts(&self) -> Result<(usize, usize), JobError> {
+    async fn counts(&self) -> Result<(usize, usize), JobError> {
         let rows = sqlx::query(
             "SELECT status, COUNT(*) AS n FROM vane_jobs WHERE status IN ('queued', 'running') GROUP BY status",
         )
@@ -461,7 +617,7 @@ impl JobQueue {
     }
 
     /// The `queued` or `running` job with `dedupe_key`, if any.
-    pub async fn active_for(&self, dedupe_key: &str) -> Result<Option<JobInfo>, JobError> {
+    async fn active_for(&self, dedupe_key: &str) -> Result<Option<JobInfo>, JobError> {
         let sql = select_jobs!("WHERE dedupe_key = ?1 AND status IN ('queued', 'running')");
         let row = sqlx::query(sql).bind(dedupe_key).fetch_optional(&self.pool).await.map_err(db("active_for"))?;
         row.as_ref().map(info_from_row).transpose()
@@ -474,7 +630,7 @@ impl JobQueue {
     ///
     /// # Panics
     /// Outside a tokio runtime.
-    pub fn spawn_workers(&self, n: usize, runner: Arc<dyn Runner>) -> WorkerPool {
+    fn spawn_workers(&self, n: usize, runner: Arc<dyn Runner>) -> WorkerPool {
         let n = n.max(1);
         let owner = owner_name();
         live_instances().lock().unwrap_or_else(|e| e.into_inner()).insert(owner.clone());
@@ -482,9 +638,7 @@ impl JobQueue {
             pool: self.pool.clone(),
             runner,
             owner: owner.clone(),
-            in_flight: AtomicUsize::new(0),
-            idle: tokio::sync::Notify::new(),
-            interrupt: AtomicBool::new(false),
+            flight: Arc::new(Flight::default()),
         });
         let config = ApalisConfig::default().queue(APALIS_QUEUE).batch_size(1).heartbeat_interval(APALIS_HEARTBEAT);
         let backend = SqliteStorage::<Dispatch>::new(&self.pool).with_config(config).poll_with_interval(POLL);
@@ -517,7 +671,14 @@ impl JobQueue {
                 }
             })
         };
-        WorkerPool { shared, stop: Some(stop_tx), worker: Some(worker_task), beat, owner, workers: n }
+        WorkerPool {
+            flight: Arc::clone(&shared.flight),
+            stop: Some(stop_tx),
+            worker: Some(worker_task),
+            beat,
+            owner,
+            workers: n,
+        }
     }
 
     /// Fails the `running` jobs of gone owners and releases the apalis tasks gone workers held.
@@ -594,6 +755,7 @@ fn info_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<JobInfo, JobError> {
         dedupe_key: row.try_get("dedupe_key").map_err(db("read a job"))?,
         attempts: u32::try_from(attempts).unwrap_or(0),
         cancel_requested: cancel != 0,
+        worker: row.try_get("owner").map_err(db("read a job"))?,
         id,
     })
 }
@@ -604,11 +766,23 @@ fn info_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<JobInfo, JobError> {
 /// finish before stopping them ([`WorkerPool::shutdown_within`]); a second signal returns at once
 /// (jobs still running then are failed as interrupted by the next process that opens the queue).
 pub fn run_worker(queue_path: &Path, workers: usize, runner: Arc<dyn Runner>, grace: Duration) -> Result<(), JobError> {
+    run_worker_at(&QueueLocation::Sqlite(queue_path.to_path_buf()), workers, runner, grace)
+}
+
+/// [`run_worker`] on the queue at `location`: a SQLite file, or a PostgreSQL URL that any
+/// number of workers on any machines share (each job runs once). Prints
+/// `worker: N workers on LOCATION (name NAME)`, the URL's password masked.
+pub fn run_worker_at(
+    location: &QueueLocation,
+    workers: usize,
+    runner: Arc<dyn Runner>,
+    grace: Duration,
+) -> Result<(), JobError> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(JobError::Runtime)?;
     let result = rt.block_on(async move {
-        let queue = JobQueue::open(queue_path).await?;
+        let queue = JobQueue::open_at(location).await?;
         let pool = queue.spawn_workers(workers, runner);
-        eprintln!("worker: {} workers on {}", pool.workers(), queue_path.display());
+        eprintln!("worker: {} workers on {} (name {})", pool.workers(), queue.describe(), pool.name());
         crate::shutdown_signal().await;
         eprintln!("worker: stopping; running jobs get {} s to finish (a second signal stops at once)", grace.as_secs());
         tokio::select! {
@@ -678,9 +852,31 @@ struct Shared {
     pool: SqlitePool,
     runner: Arc<dyn Runner>,
     owner: String,
+    flight: Arc<Flight>,
+}
+
+/// What a pool and its running jobs share, whatever the backend.
+#[derive(Debug, Default)]
+struct Flight {
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
     interrupt: AtomicBool,
+}
+
+impl Flight {
+    fn enter(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt.load(Ordering::SeqCst)
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -693,15 +889,13 @@ impl std::fmt::Debug for Shared {
 /// recorded even if apalis drops this future.
 async fn handle(task: Dispatch, shared: Data<Arc<Shared>>) -> Result<(), BoxDynError> {
     let shared = Arc::clone(&shared);
-    shared.in_flight.fetch_add(1, Ordering::SeqCst);
+    shared.flight.enter();
     let job = tokio::spawn({
         let shared = Arc::clone(&shared);
         async move { execute(&shared, &task.id).await }
     });
     let result = job.await;
-    if shared.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-        shared.idle.notify_waiters();
-    }
+    shared.flight.leave();
     match result {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(Box::new(e)),
@@ -831,7 +1025,7 @@ impl JobControl for Control {
         if self.stop.is_some() {
             return ControlFlow::Break(());
         }
-        if self.shared.interrupt.load(Ordering::SeqCst) {
+        if self.shared.flight.interrupted() {
             self.stop = Some(Stop::ShutDown);
             return ControlFlow::Break(());
         }
@@ -871,7 +1065,7 @@ impl JobControl for Control {
 /// waiting; prefer [`WorkerPool::shutdown`].
 #[derive(Debug)]
 pub struct WorkerPool {
-    shared: Arc<Shared>,
+    flight: Arc<Flight>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     worker: Option<tokio::task::JoinHandle<()>>,
     beat: tokio::task::JoinHandle<()>,
@@ -892,7 +1086,7 @@ impl WorkerPool {
 
     /// How many jobs this pool is running now.
     pub fn running(&self) -> usize {
-        self.shared.in_flight.load(Ordering::SeqCst)
+        self.flight.in_flight.load(Ordering::SeqCst)
     }
 
     /// Stops taking jobs and waits until the running ones finish (or end `cancelled` when
@@ -907,7 +1101,7 @@ impl WorkerPool {
     pub async fn shutdown_within(mut self, grace: Duration) {
         self.stop_taking().await;
         if tokio::time::timeout(grace, self.wait_idle()).await.is_err() {
-            self.shared.interrupt.store(true, Ordering::SeqCst);
+            self.flight.interrupt.store(true, Ordering::SeqCst);
             self.wait_idle().await;
         }
     }
@@ -923,8 +1117,8 @@ impl WorkerPool {
 
     async fn wait_idle(&self) {
         loop {
-            let notified = self.shared.idle.notified();
-            if self.shared.in_flight.load(Ordering::SeqCst) == 0 {
+            let notified = self.flight.idle.notified();
+            if self.flight.in_flight.load(Ordering::SeqCst) == 0 {
                 return;
             }
             notified.await;

@@ -2,7 +2,7 @@
 //! refresh, per-symbol model or `global` fallback, background training jobs queued with
 //! `train=true`), the job endpoints, `POST /v1/thresholds/reload`, seed 000's runtime
 //! (`GET /v1/signal/{tag}`, the Server-Sent Events of `GET /v1/stream`) and `GET /health`.
-//! axum on tokio; jobs on apalis with a SQLite queue ([`jobs`]). Every answer is JSON, errors
+//! axum on tokio; jobs on apalis with a SQLite or PostgreSQL queue ([`jobs`]). Every answer is JSON, errors
 //! as `{"error": {"code", "message"}}`; `docs/api.md` documents each endpoint.
 //!
 //! ```no_run
@@ -58,7 +58,7 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight, lets the running jobs stop and returns. Opens the job queue (`cfg.queue_path()`),
+/// flight, lets the running jobs stop and returns. Opens the job queue (`cfg.queue_location()`),
 /// starts `cfg.workers` workers, loads every model folder, and watches the disk for new models
 /// and bars. `cfg.addr` is informational here: the listener decides the address.
 pub async fn serve<F>(listener: tokio::net::TcpListener, cfg: ServeConfig, shutdown: F) -> Result<()>
@@ -67,7 +67,7 @@ where
 {
     cfg.validate().map_err(ServerError::Config)?;
     let addr = listener.local_addr().unwrap_or(cfg.addr);
-    let queue = JobQueue::open(&cfg.queue_path()).await.map_err(|e| ServerError::Jobs(e.to_string()))?;
+    let queue = JobQueue::open_at(&cfg.queue_location()).await.map_err(|e| ServerError::Jobs(e.to_string()))?;
     let state = AppState::new(cfg.clone(), Some(queue.clone()));
     {
         let st = state.clone();

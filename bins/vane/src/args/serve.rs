@@ -43,9 +43,11 @@ pub(crate) struct ServeArgs {
     /// Background training jobs run at once in this process (0: leave them to `vane worker`).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub(crate) workers: u16,
-    /// The job queue's SQLite file (default: <artifacts-dir>/jobs.sqlite).
+    /// The job queue: a SQLite file (default: <artifacts-dir>/jobs.sqlite) or a
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL that `vane worker`s on other machines
+    /// share (its password is never printed).
     #[arg(long)]
-    pub(crate) queue: Option<PathBuf>,
+    pub(crate) queue: Option<String>,
     /// Requests handled at once; beyond that 429 with Retry-After.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub(crate) max_in_flight: u32,

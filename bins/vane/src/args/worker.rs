@@ -4,14 +4,16 @@ use std::path::PathBuf;
 
 use super::DataDir;
 
-/// Runs background training jobs from a job queue (the SQLite file `vane serve` submits to)
-/// until Ctrl-C / SIGTERM. Several workers, in one process or many, may share one queue: each
-/// job runs once.
+/// Runs background training jobs from a job queue (the SQLite file `vane serve` submits to, or
+/// a PostgreSQL database) until Ctrl-C / SIGTERM. Several workers, in one process or many (on
+/// several machines with a `postgres://` queue), may share one queue: each job runs once.
 #[derive(Debug, clap::Args)]
 pub(crate) struct WorkerArgs {
-    /// The job queue's SQLite file (default: <artifacts-dir>/jobs.sqlite).
+    /// The job queue: a SQLite file (default: <artifacts-dir>/jobs.sqlite) or a
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL shared by workers on any machines
+    /// (its password is never printed; PGPASSWORD or ~/.pgpass keep it off the command line).
     #[arg(long)]
-    pub(crate) queue: Option<PathBuf>,
+    pub(crate) queue: Option<String>,
     /// Jobs run at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) workers: u16,

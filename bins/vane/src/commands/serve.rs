@@ -60,7 +60,11 @@ pub(crate) fn config(a: ServeArgs) -> Result<ServeConfig> {
     cfg.token = token;
     cfg.insecure_local = a.insecure_local;
     cfg.workers = usize::from(a.workers);
-    cfg.queue_path = a.queue;
+    match crate::commands::worker::queue_flag(a.queue.as_deref())? {
+        Some(vane_server::jobs::QueueLocation::Postgres(url)) => cfg.queue_url = Some(url),
+        Some(vane_server::jobs::QueueLocation::Sqlite(path)) => cfg.queue_path = Some(path),
+        None => {}
+    }
     cfg.max_in_flight = a.max_in_flight as usize;
     cfg.runtime = runtime;
     cfg.validate().map_err(usage)?;
