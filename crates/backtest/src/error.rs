@@ -20,7 +20,7 @@ pub enum BacktestError {
         error: Box<toml::de::Error>,
     },
     /// A risk profile field with a value the profile refuses.
-    #[error("{origin}: {field} = {message}")]
+    #[error("{origin}: {field}: {message}")]
     Profile {
         /// The file.
         origin: String,

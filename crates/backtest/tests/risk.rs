@@ -36,14 +36,14 @@ fn refused(text: &str) -> String {
 #[test]
 fn bad_values_name_the_field_and_the_file() {
     let e = refused(&EXAMPLE.replace("stop_loss = -0.011", "stop_loss = 0.011"));
-    assert!(e.starts_with("my/profile.toml: buy.stop_loss = 0.011"), "{e}");
+    assert!(e.starts_with("my/profile.toml: buy.stop_loss: 0.011"), "{e}");
     let e = refused(&EXAMPLE.replace("stop_loss = -0.011", "stop_loss = 0.0"));
     assert!(e.contains("buy.stop_loss") && e.contains("negative"), "{e}");
     let e = refused(&EXAMPLE.replace("take_profit = -0.058", "take_profit = 0.058"));
     assert!(e.contains("my/profile.toml: sell.take_profit"), "{e}");
     // 0.2 + 0.3 + 0.6 > 1.
     let e = refused(&EXAMPLE.replacen("share = 0.3\ntrigger = 0.035", "share = 0.6\ntrigger = 0.035", 1));
-    assert!(e.starts_with("my/profile.toml: ladder = ") && e.contains("sum to 1.1"), "{e}");
+    assert!(e.starts_with("my/profile.toml: ladder: ") && e.contains("sum to 1.1"), "{e}");
     let e = refused(&EXAMPLE.replace("trigger = 0.035", "trigger = 0.02"));
     assert!(e.contains("ladder[2].trigger"), "{e}");
     let e = refused(&EXAMPLE.replace("profit_locks = [0.024, 0.035]", "profit_locks = [0.035]"));

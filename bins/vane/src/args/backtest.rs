@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use vane_core::Timestamp;
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["positions", "decisions"])))]
 pub(crate) struct BacktestArgs {
     /// Candles (.csv in the fixture schema, or .parquet).
     #[arg(long)]
     pub(crate) prices: PathBuf,
     /// Positions CSV: `open_time_ms,position` (a position decided at that bar's close); bars
     /// without a row keep the previous position. Close-to-close exits only.
-    #[arg(long, required_unless_present = "decisions", conflicts_with = "decisions")]
+    #[arg(long)]
     pub(crate) positions: Option<PathBuf>,
     /// Decisions CSV: `open_time_ms,signal` with BUY, SELL or HOLD (decided at that bar's close);
     /// bars without a row are HOLD. Close-to-close: BUY +1, SELL −1, HOLD keeps the position;

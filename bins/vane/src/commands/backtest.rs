@@ -78,7 +78,7 @@ impl Render for BacktestReport {
             let steps: Vec<String> = l
                 .partial_closes
                 .iter()
-                .map(|c| format!("{}% @ +{}%: {}", c.share * 100.0, c.trigger * 100.0, c.count))
+                .map(|c| format!("{}% @ +{}%: {}", pct(c.share), pct(c.trigger), c.count))
                 .collect();
             s.push_str(&format!("{:<24} {}\n", "partial closes", steps.join(", ")));
             let e = &l.exits;
@@ -95,6 +95,11 @@ impl Render for BacktestReport {
         }
         s
     }
+}
+
+/// A fraction as a percentage without the binary noise (0.035 → 3.5).
+fn pct(x: f64) -> f64 {
+    (x * 100.0 * 1e9).round() / 1e9
 }
 
 /// The data rows' open times, refused unless strictly increasing (an error naming the line).
