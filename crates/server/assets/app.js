@@ -23,6 +23,7 @@ const $ = (sel) => document.querySelector(sel);
 const PAGE_SIZE = 50;
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d"];
 const HEADLINE = ["total_return", "sharpe_ratio", "max_drawdown", "win_rate"];
+const HEADLINE_SHORT = { total_return: "return", sharpe_ratio: "sharpe", max_drawdown: "max dd", win_rate: "win rate" };
 const TOKEN_KEY = "vane.apiToken";
 
 const state = {
@@ -235,7 +236,7 @@ function renderRuns() {
   thead.textContent = "";
   const hr = el("tr", {}, el("th", { text: "" }), el("th", { text: "id (start…suffix)" }), el("th", { text: "verb · model" }),
     el("th", { text: "symbols" }), el("th", { text: "status" }));
-  for (const m of metricCols) hr.append(el("th", { class: "num", text: m }));
+  for (const m of metricCols) hr.append(el("th", { class: "num", text: HEADLINE_SHORT[m], title: m }));
   thead.append(hr);
   const tbody = $("#runs-table tbody");
   tbody.textContent = "";
