@@ -37,6 +37,8 @@ pub mod error;
 pub mod files;
 /// Gap reports.
 pub mod gaps;
+/// Regular grids from sparse series (1-second data), flagged filled bars, the last N days.
+pub mod grid;
 /// Store inventory and CSV import.
 pub mod info;
 /// Resampling to coarser intervals.
@@ -52,6 +54,7 @@ pub use download::{Clock, DownloadRequest, DownloadSummary, Downloader, Freshnes
 pub use error::{MarketDataError, Result};
 pub use files::{is_parquet, read_bars_file, read_bars_file_with_interval, read_universe};
 pub use gaps::{Gap, GapReport, gap_report};
+pub use grid::{DaysSelection, GridBars, last_days, regularise, resample_grid};
 pub use info::{FileError, ImportReport, SeriesInfo, StoreReport, import_csv, import_csv_in, store_info, store_report};
 pub use resample::resample;
 pub use store::{
