@@ -10,6 +10,9 @@
 //! [`run_exits`] is the event-driven variant: entries on decisions, exits by seed 004's
 //! partial-take-profit ladder (breakeven, profit lock), stop-loss, take-profit and time exits —
 //! all through `vane_labeling::ladder::simulate`, the same engine the expected-return labels use.
+//! [`RiskProfile`] is seed 004's risk profile (leverage, SL/TP per side, the partial-close
+//! ladder) read from TOML; it converts to that engine's ladder and backtests through
+//! [`run_exits_sided`].
 //!
 //! # Feature flags
 //! None.
