@@ -69,6 +69,7 @@ pub(crate) fn outcome(e: &anyhow::Error) -> Outcome {
             vane_models::ModelError,
             vane_tabular::TabularError,
             vane_tabular::TableError,
+            vane_postgres::PgError,
             vane_market_data::MarketDataError,
             vane_calibration::CalibrationError,
             vane_backtest::BacktestError,

@@ -55,6 +55,7 @@ fn dispatch(command: Command, json: bool) -> anyhow::Result<()> {
         Command::Download(a) => commands::download::run(a).and_then(|r| emit(&r, json)),
         Command::Import(a) => commands::import::run(a).and_then(|r| emit(&r, json)),
         Command::Export(a) => commands::export::run(a).and_then(|r| emit(&r, json)),
+        Command::Db(a) => commands::db::run(a).and_then(|r| emit(&r, json)),
         Command::Data { command: DataCommand::Info(a) } => commands::info::run(a).and_then(|r| emit(&r, json)),
         Command::Resample(a) => commands::resample::run(a).and_then(|r| emit(&r, json)),
         Command::Features(a) => commands::features::run(a).and_then(|r| emit(&r, json)),

@@ -113,7 +113,7 @@ fn a_newer_schema_is_refused() {
 #[test]
 fn a_changed_migration_is_refused() {
     let Some(db) = test_db() else { return };
-    let mut s = db.migrated();
+    let s = db.migrated();
     s.block_on(s.client().batch_execute("UPDATE vane_schema_migrations SET checksum = 'deadbeef' WHERE version = 1"))
         .unwrap();
     let e = db.store().migrate().unwrap_err();

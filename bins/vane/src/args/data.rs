@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use vane_core::{Interval, Symbol, Timestamp};
 
 use super::DataDir;
+use super::db::PgOption;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ImportArgs {
@@ -19,6 +20,11 @@ pub(crate) struct ImportArgs {
     pub(crate) interval: Interval,
     #[command(flatten)]
     pub(crate) data: DataDir,
+    #[command(flatten)]
+    pub(crate) pg: PgOption,
+    /// With --database-url: the exchange the bars are stored under (default bybit-linear).
+    #[arg(long, requires = "database_url")]
+    pub(crate) exchange: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -40,15 +46,25 @@ pub(crate) struct ExportArgs {
     pub(crate) to: Option<Timestamp>,
     #[command(flatten)]
     pub(crate) data: DataDir,
+    #[command(flatten)]
+    pub(crate) pg: PgOption,
+    /// With --database-url: the exchange the series is stored under (default: the only one
+    /// holding it).
+    #[arg(long, requires = "database_url")]
+    pub(crate) exchange: Option<String>,
 }
 
 /// `--json` prints `{"files":[{symbol, interval, rows, first_open_time_ms, last_open_time_ms, gaps,
 /// duplicates, misaligned, checksummed}], "errors":[{path, error}], "stale_temps":[path]}`; an
 /// unreadable file is listed under `errors` (exit 1 at the end) and hides no other series.
+/// With `--database-url`: `{"server", "database", "series":[{exchange, symbol, interval, rows,
+/// first_open_time_ms, last_open_time_ms, gaps, misaligned}]}`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct InfoArgs {
     #[command(flatten)]
     pub(crate) data: DataDir,
+    #[command(flatten)]
+    pub(crate) pg: PgOption,
 }
 
 #[derive(Debug, clap::Args)]

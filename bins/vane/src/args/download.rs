@@ -6,6 +6,7 @@ use vane_core::{Interval, Symbol, Timestamp};
 use vane_market_data::Exchange;
 
 use super::DataDir;
+use super::db::PgOption;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownloadArgs {
@@ -32,6 +33,9 @@ pub(crate) struct DownloadArgs {
     pub(crate) until: Option<Timestamp>,
     #[command(flatten)]
     pub(crate) data: DataDir,
+    // --database-url: the bars go to PostgreSQL (under the --exchange name), not the parquet store.
+    #[command(flatten)]
+    pub(crate) pg: PgOption,
     /// Exchange endpoint (default: the exchange's public API).
     #[arg(long)]
     pub(crate) base_url: Option<String>,

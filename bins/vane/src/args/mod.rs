@@ -4,6 +4,7 @@ pub(crate) mod backtest;
 pub(crate) mod bench_train;
 pub(crate) mod calibrate;
 pub(crate) mod data;
+pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod download;
 pub(crate) mod features;
@@ -43,6 +44,8 @@ pub(crate) enum Command {
     Import(data::ImportArgs),
     /// Export stored candles to CSV.
     Export(data::ExportArgs),
+    /// The PostgreSQL store's schema: `db migrate`, `db status` (docs/postgres.md).
+    Db(db::DbArgs),
     /// Inspect the store.
     Data {
         #[command(subcommand)]

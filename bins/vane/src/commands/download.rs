@@ -61,6 +61,10 @@ pub(crate) fn run(a: DownloadArgs) -> Result<Downloads> {
     });
     let client = a.exchange.client(a.base_url.as_deref(), retry, sleeper);
     let store = ParquetStore::new(&a.data.data_dir);
+    let mut pg = match &a.pg.database_url {
+        Some(url) => Some(crate::commands::db::open(Some(url))?),
+        None => None,
+    };
     let since = a.since.unwrap_or_else(|| Timestamp(Timestamp::now().0 - i64::from(a.since_days) * DAY_MS));
     let mut report = Downloads { exchange: a.exchange, downloads: Vec::new(), failures: Vec::new() };
     for symbol in symbols {
@@ -69,10 +73,19 @@ pub(crate) fn run(a: DownloadArgs) -> Result<Downloads> {
         if let Ok(mut c) = current.lock() {
             *c = Some(bar.clone());
         }
-        let result = Downloader::new(client.as_ref(), &store).download(&req, &mut |p| {
+        let mut on_page = |p: &vane_market_data::Progress| {
             bar.set_position((p.fraction() * 1000.0) as u64);
             bar.set_message(format!("{} bars, up to {}", p.rows_fetched, p.fetched_until));
-        });
+        };
+        let result = match pg.as_mut() {
+            None => Downloader::new(client.as_ref(), &store).download(&req, &mut on_page),
+            Some(pg) => match pg.download(client.as_ref(), &req, Timestamp::now(), &mut on_page) {
+                Ok(s) => Ok(s),
+                Err(vane_postgres::PgError::MarketData(e)) => Err(e),
+                // The database failed (unreachable, not migrated, ...): every symbol would.
+                Err(e) => return Err(e.into()),
+            },
+        };
         bar.finish_and_clear();
         if let Ok(mut c) = current.lock() {
             *c = None;

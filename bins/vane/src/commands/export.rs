@@ -20,9 +20,16 @@ pub(crate) struct Exported {
 }
 
 pub(crate) fn run(a: ExportArgs) -> Result<Exported> {
+    let (from, to) = (a.from.unwrap_or(Timestamp(i64::MIN)), a.to.unwrap_or(Timestamp(i64::MAX)));
+    if let Some(url) = &a.pg.database_url {
+        check_output(&a.csv, &[], &[])?;
+        let store = crate::commands::db::open(Some(url))?;
+        let bars = store.read_bars(a.exchange.as_deref(), &a.symbol, a.interval, from, to)?;
+        write_csv(&a.csv, &bars, Some(a.interval))?;
+        return Ok(Exported { symbol: a.symbol, interval: a.interval, rows: bars.len(), csv: a.csv });
+    }
     check_output(&a.csv, &[], &[("the bar store", &a.data.data_dir)])?;
     let store = ParquetStore::new(&a.data.data_dir);
-    let (from, to) = (a.from.unwrap_or(Timestamp(i64::MIN)), a.to.unwrap_or(Timestamp(i64::MAX)));
     let bars = store.read_range(&a.symbol, a.interval, from, to)?;
     write_csv(&a.csv, &bars, Some(a.interval))?;
     Ok(Exported { symbol: a.symbol, interval: a.interval, rows: bars.len(), csv: a.csv })

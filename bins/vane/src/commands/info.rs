@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 use vane_core::Timestamp;
 use vane_market_data::{FileError, ParquetStore, SeriesInfo, store_report};
+use vane_postgres::PgSeriesInfo;
 
 use crate::args::data::InfoArgs;
 use crate::output::{Render, opt_time};
@@ -22,10 +23,93 @@ pub(crate) struct StoreReport {
     pub(crate) dir: PathBuf,
 }
 
-pub(crate) fn run(a: InfoArgs) -> Result<StoreReport> {
+/// `vane data info` of the parquet store or, with `--database-url`, of the PostgreSQL store.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum Info {
+    Parquet(StoreReport),
+    Postgres(PgInfo),
+}
+
+/// The series of the PostgreSQL store.
+#[derive(Serialize)]
+pub(crate) struct PgInfo {
+    server: String,
+    database: String,
+    series: Vec<PgSeriesInfo>,
+}
+
+pub(crate) fn run(a: InfoArgs) -> Result<Info> {
+    if let Some(url) = &a.pg.database_url {
+        let store = crate::commands::db::open(Some(url))?;
+        let series = store.series_info()?;
+        return Ok(Info::Postgres(PgInfo {
+            server: store.server().to_string(),
+            database: store.database().to_string(),
+            series,
+        }));
+    }
     let store = ParquetStore::new(&a.data.data_dir);
     let r = store_report(&store)?;
-    Ok(StoreReport { files: r.files, errors: r.errors, stale_temps: r.stale_temps, dir: a.data.data_dir })
+    Ok(Info::Parquet(StoreReport {
+        files: r.files,
+        errors: r.errors,
+        stale_temps: r.stale_temps,
+        dir: a.data.data_dir,
+    }))
+}
+
+impl Render for Info {
+    fn human(&self) -> String {
+        match self {
+            Info::Parquet(r) => r.human(),
+            Info::Postgres(r) => r.human(),
+        }
+    }
+    fn failure(&self) -> Option<String> {
+        match self {
+            Info::Parquet(r) => r.failure(),
+            Info::Postgres(_) => None,
+        }
+    }
+    fn compact(&self) -> bool {
+        true
+    }
+}
+
+impl PgInfo {
+    fn human(&self) -> String {
+        if self.series.is_empty() {
+            return format!("no candles in raw_market_data of {} at {}", self.database, self.server);
+        }
+        let mut s = format!(
+            "{:<14} {:<12} {:>4} {:>8}  {:<20}  {:<20}  {:>5} {:>8}\n",
+            "exchange", "symbol", "int", "rows", "first open (UTC)", "last open (UTC)", "gaps", "missing"
+        );
+        for f in &self.series {
+            let missing: i64 = f.gaps.iter().map(|g| g.missing_bars).sum();
+            let _ = writeln!(
+                s,
+                "{:<14} {:<12} {:>4} {:>8}  {:<20}  {:<20}  {:>5} {:>8}",
+                f.exchange,
+                f.symbol,
+                f.interval,
+                f.rows,
+                opt_time(f.first_open_time_ms),
+                opt_time(f.last_open_time_ms),
+                f.gaps.len(),
+                missing
+            );
+            for g in f.gaps.iter().take(5) {
+                let _ =
+                    writeln!(s, "    gap after {}: {} missing bar(s)", Timestamp(g.after_open_time_ms), g.missing_bars);
+            }
+            if f.gaps.len() > 5 {
+                let _ = writeln!(s, "    ... {} more gap(s)", f.gaps.len() - 5);
+            }
+        }
+        s
+    }
 }
 
 /// The store table of `data info` and `demo`.

@@ -4,6 +4,7 @@
 pub(crate) mod backtest;
 pub(crate) mod bench_train;
 pub(crate) mod calibrate;
+pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod download;
 pub(crate) mod export;
