@@ -7,7 +7,15 @@
 //! * focal (γ): `ℓ = −Σ_c t'_c (1 − p_c)^γ log p_c` (γ = 0 is cross-entropy)
 //!
 //! Class weights α and sample weights w combine into `ω_i = w_i · Σ_c t_ic α_c`, and the batch
-//! loss is `Σ ω_i ℓ_i / Σ ω_i` (PyTorch's weighted mean). Extra terms:
+//! loss is `Σ ω_i ℓ_i / Σ ω_i` (PyTorch's weighted mean; a batch whose weights are all 0 has loss
+//! 0 and no gradient). The normalisation by `Σ ω_i` rather than the batch size keeps the loss's
+//! scale, and so the effective learning rate, independent of the weights' overall scale:
+//! multiplying every weight by c changes nothing, a weight of 0 removes the sample (its loss and
+//! its gradient), and a dead-zone weight of 0.2 counts the sample as a fifth of a full one
+//! relative to its batch. Every term below is weighted the same way: cross-entropy, focal loss,
+//! label smoothing (they are one per-sample term), the directional penalty (by ω), the
+//! confidence BCE and the regression losses (by w: class weights do not apply to them).
+//! Extra terms:
 //!
 //! * directional penalty λ (three classes, BUY 0 / SELL 1): `λ · mean_ω(t_BUY p_SELL + t_SELL p_BUY)`
 //! * multitask (CNN-LSTM): `+ w_conf · BCE(confidence, 1[argmax z = class]) + w_ret · MSE(value, s·y)`
@@ -58,6 +66,21 @@ impl Default for LossSettings {
 
 fn weighted_mean(per_sample: Tensor<1>, omega: Tensor<1>) -> Tensor<1> {
     (per_sample * omega.clone()).sum() / omega.sum().clamp_min(1e-12)
+}
+
+/// `Σ_i ω_i` of a host batch: `weights` `[batch]`, soft `targets` `[batch × k]`, class weights α
+/// (empty = all 1) — the normaliser of [`classification_loss`], used to combine batch means into
+/// a dataset mean (`Σ_batches ω_b · loss_b / Σ_batches ω_b`).
+pub fn effective_weight_sum(weights: &[f32], targets: &[f32], class_weights: &[f32]) -> f64 {
+    if class_weights.is_empty() || weights.is_empty() {
+        return weights.iter().map(|&w| f64::from(w)).sum();
+    }
+    let k = class_weights.len();
+    weights
+        .iter()
+        .zip(targets.chunks(k))
+        .map(|(&w, t)| f64::from(w) * t.iter().zip(class_weights).map(|(&t, &a)| f64::from(t * a)).sum::<f64>())
+        .sum()
 }
 
 /// `ω_i = w_i · Σ_c t_ic α_c`.

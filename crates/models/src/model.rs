@@ -76,6 +76,8 @@ pub struct ModelSpec {
     pub hidden_high: Option<usize>,
     /// HRM: slow-cell period (default 10).
     pub high_period: Option<usize>,
+    /// HRM: recurrent cell, `"gru"` or `"lstm"` (default `"lstm"`; seed 000's examples: `"gru"`).
+    pub cell: Option<crate::hrm::HrmCell>,
     /// CNN-LSTM: convolution channels (default 64).
     pub conv_channels: Option<usize>,
     /// CNN-LSTM: residual blocks (default 2).
@@ -141,6 +143,7 @@ impl ModelSpec {
             ("hidden_low", self.hidden_low.is_some()),
             ("hidden_high", self.hidden_high.is_some()),
             ("high_period", self.high_period.is_some()),
+            ("cell", self.cell.is_some()),
         ];
         let cnn_fields = [
             ("conv_channels", self.conv_channels.is_some()),
@@ -169,6 +172,7 @@ impl ModelSpec {
                 c.hidden_low = self.hidden_low.unwrap_or(c.hidden_low);
                 c.hidden_high = self.hidden_high.unwrap_or(c.hidden_high);
                 c.high_period = self.high_period.unwrap_or(c.high_period);
+                c.cell = Some(self.cell.unwrap_or_default());
                 c.dropout = dropout.unwrap_or(c.dropout);
                 ModelConfig::Hrm(c)
             }
@@ -273,10 +277,12 @@ impl ModelConfig {
     }
 
     /// Checks that windows of `seq_len` steps suit the model (the Lorentzian classifier reads
-    /// the last `lookback` steps; the others read any length); the error names the field.
+    /// the last `lookback` steps; a GRU HRM needs `seq_len ≥ high_period`; the others read any
+    /// length); the error names the field.
     pub fn validate_seq_len(&self, seq_len: usize) -> Result<()> {
         match self {
             Self::Lorentzian(c) => c.validate_seq_len(seq_len),
+            Self::Hrm(c) => c.validate_seq_len(seq_len),
             _ => Ok(()),
         }
     }

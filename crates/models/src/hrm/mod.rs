@@ -1,9 +1,14 @@
 //! Hierarchical recurrent model (seed 000's L1 network: the Hierarchical Reasoning Model's two
 //! timescales adapted to series).
 //!
+//! `cell` picks the recurrent cell of both levels, `"lstm"` (the default: configs and models
+//! saved before the option load unchanged) or `"gru"` (seed 000's examples: our reading of the
+//! seed's predecessor, an HRM head whose low GRU reads `[x_t ‖ h_high]` every step and whose high
+//! GRU updates every `high_period` steps). Same structure, same heads; see docs/models.md.
+//!
 //! ```text
-//! low  = LSTM cell (F + H_high → H_low), updated every step from [x_t, h_high]
-//! high = LSTM cell (H_low → H_high), updated when (t + 1) % high_period == 0 from h_low
+//! low  = LSTM (or GRU) cell (F + H_high → H_low), updated every step from [x_t, h_high]
+//! high = LSTM (or GRU) cell (H_low → H_high), updated when (t + 1) % high_period == 0 from h_low
 //! z = dropout(LayerNorm([h_low, h_high]))  at the last step
 //! logits = Linear(H_low + H_high → k)(z),  value = Linear(H_low + H_high → 1)(z)
 //! ```
@@ -15,5 +20,5 @@ pub mod config;
 /// [`Hrm`].
 pub mod model;
 
-pub use config::HrmConfig;
+pub use config::{HrmCell, HrmConfig};
 pub use model::Hrm;

@@ -17,6 +17,8 @@ pub(crate) mod check;
 pub mod dropout;
 /// Gated linear unit, gate–add–norm, gated residual networks.
 pub mod grn;
+/// GRU cell (PyTorch's equations, batched gates).
+pub mod gru;
 pub(crate) mod init;
 /// LSTM cell and layer.
 pub mod lstm;
@@ -24,4 +26,5 @@ pub mod lstm;
 pub use attention::{SelfAttention, SelfAttentionConfig};
 pub use dropout::{Dropout, DropoutConfig, DropoutRng};
 pub use grn::{BatchedGrn, BatchedGrnConfig, GateAddNorm, GateAddNormConfig, Glu, GluConfig, Grn, GrnConfig};
+pub use gru::{GruCell, GruCellConfig};
 pub use lstm::{FusedLstm, FusedLstmConfig, LstmCell, LstmCellConfig, tanh_via_sigmoid};

@@ -252,14 +252,19 @@ impl Checklist {
         let targets = if classification {
             let mut loss_row = TargetRow::less_than("val_loss", "< 0.7", 0.7, val_loss);
             if cfg.focal_gamma > 0.0 {
-                // A uniform 1/3 guess scores (2/3)^γ · ln 3 on the focal term alone, whatever the
-                // smoothing and weights; the penalty and multitask terms only add to it.
-                let uniform = (2.0f64 / 3.0).powf(cfg.focal_gamma) * 3f64.ln();
+                // A uniform 1/k guess scores (1 − 1/k)^γ · ln k on the focal term alone, whatever
+                // the smoothing and weights; the penalty and multitask terms only add to it. k is
+                // the number of classes in the data (binary heads: 2), 3 when unknown.
+                let k = inputs.data.map(|d| d.label_counts.len()).filter(|&k| k >= 2).unwrap_or(3);
+                let kf = k as f64;
+                let uniform = (1.0 - 1.0 / kf).powf(cfg.focal_gamma) * kf.ln();
                 loss_row.note = Some(format!(
                     "measured under the training loss (focal γ {}, label smoothing {}), not cross-entropy: a uniform \
-                     1/3 guess already scores ≥ {uniform:.3} under it (ln 3 = 1.099 under cross-entropy); read it \
+                     1/{k} guess already scores ≥ {uniform:.3} under it (ln {k} = {:.3} under cross-entropy); read it \
                      with accuracy and macro-F1",
-                    cfg.focal_gamma, cfg.label_smoothing
+                    cfg.focal_gamma,
+                    cfg.label_smoothing,
+                    kf.ln()
                 ));
             }
             vec![
