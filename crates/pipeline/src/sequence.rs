@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use vane_core::{Bars, Interval, Signal, Symbol};
 use vane_indicators::FeatureSet;
+use vane_labeling::barrier::{Touch, TripleBarrier, Vertical};
+use vane_labeling::deadzone::DeadZone;
 use vane_labeling::fixed::FixedHorizon;
 use vane_labeling::fixed::classify;
 use vane_labeling::ladder::{LadderConfig, expected_returns};
@@ -50,6 +52,42 @@ pub enum LabelKind {
     /// `close[t+H]/close[t] − 1` of the **training rows only** (each walk-forward window refits
     /// them on its own training rows), then applied to every row; regression on r. θ is unused.
     Percentile,
+    /// Seed 000's binary direction with a dead zone (`vane_labeling::deadzone`, exactly as
+    /// `vane label --kind deadzone`): class 1 (up) when `r = close[t+H]/close[t] − 1 > 0`, else
+    /// class 0 (down); a sample with `|r| < deadzone_eps` keeps its class (by the sign of r) with
+    /// sample weight `deadzone_weight`, every other sample weight 1. Two classes; regression on r.
+    #[serde(alias = "deadzone")]
+    DeadZone,
+    /// Seed 000's volatility-scaled triple barrier (`vane_labeling::barrier`, exactly as `vane
+    /// label --kind triple-barrier`): σ over `sigma_window` log returns, upper barrier
+    /// `up_k_sigma`·σ, lower `dn_k_sigma`·σ, vertical barrier at the horizon. Up first → BUY, down
+    /// first → SELL, the vertical barrier → HOLD (or the sign of the return there with
+    /// `barrier_vertical = "sign"`). Three classes; regression on the return at the touch.
+    TripleBarrier,
+}
+
+impl LabelKind {
+    /// Classes of the label: 2 for the binary dead-zone labels (0 down, 1 up), 3 otherwise
+    /// (BUY 0, SELL 1, HOLD 2: [`Signal::class_index`]).
+    pub fn n_classes(self) -> usize {
+        match self {
+            LabelKind::DeadZone => 2,
+            _ => Signal::ALL.len(),
+        }
+    }
+
+    /// The class names in class-index order (`schema.json`'s and `inference.json`'s `classes`).
+    pub fn class_names(self) -> Vec<String> {
+        match self {
+            LabelKind::DeadZone => vec!["down".into(), "up".into()],
+            _ => Signal::NAMES.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    /// Whether the label is binary (one probability, P(up)).
+    pub fn is_binary(self) -> bool {
+        self.n_classes() == 2
+    }
 }
 
 /// The `[data]` table.
@@ -94,6 +132,52 @@ pub struct SequenceData {
     pub percentile_sell: f64,
     /// Percentile labels: the BUY quantile of the training returns (seed 002: 0.70).
     pub percentile_buy: f64,
+    /// Dead-zone labels: half-width of the dead zone on r (seed 000: 0.0005).
+    #[serde(skip_serializing_if = "is_default_eps")]
+    pub deadzone_eps: f64,
+    /// Dead-zone labels: sample weight inside the dead zone, in [0, 1] (seed 000: 0.2).
+    #[serde(skip_serializing_if = "is_default_dz_weight")]
+    pub deadzone_weight: f64,
+    /// Triple-barrier labels: log returns in σ, in bars (seconds on the 1 s grid), ≥ 2.
+    #[serde(skip_serializing_if = "is_default_sigma_window")]
+    pub sigma_window: usize,
+    /// Triple-barrier labels: upper barrier in σ (> 0).
+    #[serde(skip_serializing_if = "is_default_k")]
+    pub up_k_sigma: f64,
+    /// Triple-barrier labels: lower barrier in σ (> 0).
+    #[serde(skip_serializing_if = "is_default_k")]
+    pub dn_k_sigma: f64,
+    /// Triple-barrier labels: which prices touch the barriers (`close` or `high-low`).
+    #[serde(skip_serializing_if = "is_default_touch")]
+    pub barrier_touch: Touch,
+    /// Triple-barrier labels: the label at the vertical barrier (`zero` = HOLD, or `sign`).
+    #[serde(skip_serializing_if = "is_default_vertical")]
+    pub barrier_vertical: Vertical,
+}
+
+// The label parameters added for seed 000 are left out of the serialised config while they hold
+// their defaults, so the artifact names (a hash of the config) of existing jobs do not change.
+const DEFAULT_DEADZONE_EPS: f64 = 0.0005;
+const DEFAULT_DEADZONE_WEIGHT: f64 = 0.2;
+const DEFAULT_SIGMA_WINDOW: usize = 60;
+const DEFAULT_K_SIGMA: f64 = 1.2;
+fn is_default_eps(v: &f64) -> bool {
+    *v == DEFAULT_DEADZONE_EPS
+}
+fn is_default_dz_weight(v: &f64) -> bool {
+    *v == DEFAULT_DEADZONE_WEIGHT
+}
+fn is_default_sigma_window(v: &usize) -> bool {
+    *v == DEFAULT_SIGMA_WINDOW
+}
+fn is_default_k(v: &f64) -> bool {
+    *v == DEFAULT_K_SIGMA
+}
+fn is_default_touch(v: &Touch) -> bool {
+    *v == Touch::Close
+}
+fn is_default_vertical(v: &Vertical) -> bool {
+    *v == Vertical::Zero
 }
 
 impl Default for SequenceData {
@@ -115,6 +199,13 @@ impl Default for SequenceData {
             walk_forward: 3,
             percentile_sell: 0.3,
             percentile_buy: 0.7,
+            deadzone_eps: DEFAULT_DEADZONE_EPS,
+            deadzone_weight: DEFAULT_DEADZONE_WEIGHT,
+            sigma_window: DEFAULT_SIGMA_WINDOW,
+            up_k_sigma: DEFAULT_K_SIGMA,
+            dn_k_sigma: DEFAULT_K_SIGMA,
+            barrier_touch: Touch::Close,
+            barrier_vertical: Vertical::Zero,
         }
     }
 }
@@ -219,17 +310,51 @@ impl SequenceJob {
         if !(d.theta.is_finite() && d.theta >= 0.0) {
             return cfg_err(format!("data.theta must be ≥ 0, got {}", d.theta));
         }
+        match d.label {
+            // The labellers' own checks (errors name the parameter: data.<name>).
+            LabelKind::DeadZone => {
+                DeadZone::new(d.horizon, d.deadzone_eps, d.deadzone_weight)?;
+            }
+            LabelKind::TripleBarrier => {
+                TripleBarrier::new(d.horizon, d.sigma_window, d.up_k_sigma, d.dn_k_sigma)?;
+            }
+            _ => {}
+        }
         d.feature_set.parse::<FeatureSet>().map_err(|e| PipelineError::Config(format!("data.feature_set: {e}")))?;
         // The [model] fields, checked before any data is read (the feature count is not known
         // yet: one stands in; the real one is resolved in `train_sequence`).
-        let model = self.model.resolve(1, Signal::ALL.len(), d.symbols.len(), None)?;
+        let model = self.model.resolve(1, d.label.n_classes(), d.symbols.len(), None)?;
         model.validate_seq_len(d.seq_len)?;
         self.decision.validate()
     }
 }
 
-/// Per-bar targets of one symbol: `(class, value, label end bar)`.
-fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usize)>>> {
+/// The training target of one bar ([`label_targets`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LabelTarget {
+    /// Class index (see [`LabelKind::n_classes`]; HOLD for percentile labels until the split).
+    pub class: usize,
+    /// Regression target (the forward return; the ladder's `er_long − er_short`; the return at
+    /// the barrier touch).
+    pub value: f32,
+    /// Sample weight (dead-zone labels: `deadzone_weight` inside the dead zone; else 1).
+    pub weight: f32,
+    /// The last bar the label looks at.
+    pub end: usize,
+}
+
+/// Per-bar training targets of one symbol's bars (`None` where no label exists), with the same
+/// labellers and parameters as `vane label`. On a 1-second grid, bars are seconds: the horizon
+/// and σ window count seconds.
+pub fn label_targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<LabelTarget>>> {
+    Ok(targets(bars, d)?
+        .into_iter()
+        .map(|t| t.map(|(class, value, end, weight)| LabelTarget { class, value, weight, end }))
+        .collect())
+}
+
+/// Per-bar targets of one symbol: `(class, value, label end bar, weight)`.
+fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usize, f32)>>> {
     let n = bars.len();
     let mut out = vec![None; n];
     match d.label {
@@ -238,7 +363,28 @@ fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usiz
         LabelKind::Fixed | LabelKind::Percentile => {
             let labels = FixedHorizon::new(d.horizon, d.theta)?.label(bars.close());
             for (t, l, span) in labels.iter() {
-                out[t] = Some((l.signal.class_index(), l.ret as f32, span.end));
+                out[t] = Some((l.signal.class_index(), l.ret as f32, span.end, 1.0));
+            }
+        }
+        LabelKind::DeadZone => {
+            let labels = DeadZone::new(d.horizon, d.deadzone_eps, d.deadzone_weight)?.label(bars.close());
+            for (t, l, span) in labels.iter() {
+                out[t] = Some((usize::from(l.up), l.ret as f32, span.end, l.weight as f32));
+            }
+        }
+        LabelKind::TripleBarrier => {
+            let tb = TripleBarrier {
+                touch: d.barrier_touch,
+                vertical: d.barrier_vertical,
+                ..TripleBarrier::new(d.horizon, d.sigma_window, d.up_k_sigma, d.dn_k_sigma)?
+            };
+            for (t, l, span) in tb.label(bars)?.iter() {
+                let class = match l.label {
+                    1 => Signal::Buy,
+                    -1 => Signal::Sell,
+                    _ => Signal::Hold,
+                };
+                out[t] = Some((class.class_index(), l.ret as f32, span.end, 1.0));
             }
         }
         LabelKind::ExpectedReturn => {
@@ -252,7 +398,7 @@ fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usiz
                 } else {
                     Signal::Hold
                 };
-                out[t] = Some((class.class_index(), (er.er_long - er.er_short) as f32, span.end));
+                out[t] = Some((class.class_index(), (er.er_long - er.er_short) as f32, span.end, 1.0));
             }
         }
     }
@@ -281,6 +427,12 @@ pub struct Prepared {
 /// The stored bars a job trains on, per symbol: `data.days` (the last N days, counted back from
 /// the last stored bar of all the job's symbols: bars whose open time is at or after
 /// `last open + interval − N days`), then `data.max_bars`.
+///
+/// Second intervals (`1s` … `30s`: seed 000's sparse 1-second data, a bar only where trades
+/// happened) are put on a regular grid first ([`vane_market_data::regularise`]: every second from
+/// the first to the last bar, empty ones filled with the previous close and zero volume), so the
+/// window, the horizon and the σ window count seconds; `max_bars` then counts grid bars. Every
+/// grid second is a decision point, filled or not (seed 000 predicts every second).
 pub fn read_bars(store: &ParquetStore, d: &SequenceData) -> Result<Vec<Bars>> {
     let mut all = Vec::with_capacity(d.symbols.len());
     for sym in &d.symbols {
@@ -294,6 +446,11 @@ pub fn read_bars(store: &ParquetStore, d: &SequenceData) -> Result<Vec<Bars>> {
                 let start = bars.open_time().partition_point(|&t| t < from);
                 *bars = bars.slice(start..bars.len());
             }
+        }
+    }
+    if d.interval < Interval::M1 {
+        for bars in &mut all {
+            *bars = vane_market_data::regularise(bars, d.interval)?.bars;
         }
     }
     for bars in &mut all {
@@ -321,6 +478,8 @@ pub(crate) struct Candidate {
     pub(crate) class: usize,
     /// Regression target (the forward return for fixed and percentile labels).
     pub(crate) value: f32,
+    /// Sample weight (dead-zone labels; 1 otherwise).
+    pub(crate) weight: f32,
     /// Open time of the bar the label ends at.
     pub(crate) label_end: i64,
     /// Open time of the window's last bar.
@@ -329,7 +488,7 @@ pub(crate) struct Candidate {
 
 impl Candidate {
     fn sample(&self) -> Sample {
-        Sample { end: self.row, target: Target { class: self.class, value: self.value, weight: 1.0 } }
+        Sample { end: self.row, target: Target { class: self.class, value: self.value, weight: self.weight } }
     }
 }
 
@@ -373,20 +532,20 @@ pub(crate) fn raw_data(store: &ParquetStore, d: &SequenceData) -> Result<RawData
         for t in first + d.seq_len.saturating_sub(1)..bars.len() {
             let row = rows.start + (t - first);
             let window = matrix.rows_slice(row + 1 - d.seq_len..row + 1);
-            if let Some((class, value, end)) = tg[t]
+            if let Some((class, value, end, weight)) = tg[t]
                 && window.iter().all(|v| v.is_finite())
             {
-                cands.push(Candidate { row, class, value, label_end: times[end], time: times[t] });
+                cands.push(Candidate { row, class, value, weight, label_end: times[end], time: times[t] });
             }
         }
     }
     if d.permute_labels {
         // Targets move between windows; each window keeps its own time and label span, so the
         // split and the purging are unchanged.
-        let mut targets: Vec<(usize, f32)> = cands.iter().map(|c| (c.class, c.value)).collect();
+        let mut targets: Vec<(usize, f32, f32)> = cands.iter().map(|c| (c.class, c.value, c.weight)).collect();
         targets.shuffle(&mut rand::rngs::StdRng::seed_from_u64(PERMUTE_SEED));
-        for (c, (class, value)) in cands.iter_mut().zip(targets) {
-            (c.class, c.value) = (class, value);
+        for (c, (class, value, weight)) in cands.iter_mut().zip(targets) {
+            (c.class, c.value, c.weight) = (class, value, weight);
         }
     }
     if cands.len() < 4 {
@@ -471,7 +630,7 @@ pub(crate) fn prepare_from(raw: &RawData, d: &SequenceData) -> Result<Prepared> 
     let valid: Vec<Sample> = valid_idx.iter().map(|&i| cands[i].sample()).collect();
     // Normaliser rows: every matrix row before the cut (per symbol).
     let (matrix, normaliser) = normalised(raw, d.normaliser, cut)?;
-    let mut label_counts = vec![0usize; Signal::ALL.len()];
+    let mut label_counts = vec![0usize; d.label.n_classes()];
     for s in train.iter().chain(&valid) {
         label_counts[s.target.class] += 1;
     }
@@ -608,7 +767,7 @@ pub fn train_sequence(
     tcfg.task = job.task;
     let raw = raw_data(store, d)?;
     let prepared = prepare_from(&raw, d)?;
-    let k = Signal::ALL.len();
+    let k = d.label.n_classes();
     let mcfg = job.model.resolve(prepared.columns.len(), k, d.symbols.len(), tcfg.dropout)?;
     let n_classes = (job.task == Task::Classification).then_some(k);
     let train = WindowedDataset::new(&prepared.matrix, d.seq_len, prepared.train.clone(), n_classes)?;
@@ -634,7 +793,8 @@ pub fn train_sequence(
     // Seed 004's training plots every `plot_every` epochs (0 = off): see `train_plots`.
     let quantity = match d.label {
         LabelKind::ExpectedReturn => "expected return (long − short)",
-        LabelKind::Fixed | LabelKind::Percentile => "forward return",
+        LabelKind::Fixed | LabelKind::Percentile | LabelKind::DeadZone => "forward return",
+        LabelKind::TripleBarrier => "return at the barrier touch",
     };
     let progress = crate::train_plots::progress_dir(artifacts_dir, &name);
     let mut plots = crate::train_plots::TrainPlots::new(
@@ -650,7 +810,9 @@ pub fn train_sequence(
         fit(&inputs, &device, observer)?
     };
     // The out-of-sample report and the calibrator fitted on its pooled predictions.
-    let wf = if job.task == Task::Classification && d.walk_forward > 0 {
+    // The walk-forward report is three-class (BUY / SELL / HOLD decisions): binary labels skip it
+    // (seed 000's out-of-fold predictions are the stacking crate's).
+    let wf = if job.task == Task::Classification && d.walk_forward > 0 && !d.label.is_binary() {
         Some(crate::sequence_wf::run(&raw, d, &mcfg, &tcfg, &device)?)
     } else {
         None
@@ -668,6 +830,11 @@ pub fn train_sequence(
             w.report.k,
             w.report.calibration.reason
         ),
+        (None, Task::Classification) if d.label.is_binary() && d.walk_forward > 0 => {
+            "no calibration.json: the walk-forward report is three-class and binary labels skip it; \
+             probs are the network's raw softmax over (down, up)"
+                .to_string()
+        }
         (None, Task::Classification) => {
             "no calibration.json: data.walk_forward = 0, so there are no out-of-sample predictions to fit one on; \
              probs are the network's raw softmax"
@@ -713,7 +880,7 @@ pub fn train_sequence(
         seq_len: d.seq_len,
         normaliser: prepared.normaliser.clone(),
         symbols: d.symbols.iter().map(|s| s.to_string()).collect(),
-        classes: Signal::NAMES.iter().map(|c| c.to_string()).collect(),
+        classes: d.label.class_names(),
     };
     let interp = interpretation(&outcome.model, &valid, &prepared.columns, &device);
     let inference = SequenceInference {
@@ -722,7 +889,7 @@ pub fn train_sequence(
         model_kind: mcfg.kind().to_string(),
         task: job.task,
         interval: d.interval,
-        classes: Signal::NAMES.iter().map(|c| c.to_string()).collect(),
+        classes: d.label.class_names(),
         decision: job.decision,
     };
     let files = ArtifactFiles {

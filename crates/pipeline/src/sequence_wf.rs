@@ -200,7 +200,11 @@ pub(crate) fn run(
             idx.iter()
                 .map(|&i| Sample {
                     end: cands[i].row,
-                    target: vane_models::data::Target { class: cands[i].class, value: cands[i].value, weight: 1.0 },
+                    target: vane_models::data::Target {
+                        class: cands[i].class,
+                        value: cands[i].value,
+                        weight: cands[i].weight,
+                    },
                 })
                 .collect()
         };
@@ -416,7 +420,11 @@ pub(crate) fn run_regression(
             idx.iter()
                 .map(|&i| Sample {
                     end: cands[i].row,
-                    target: vane_models::data::Target { class: cands[i].class, value: cands[i].value, weight: 1.0 },
+                    target: vane_models::data::Target {
+                        class: cands[i].class,
+                        value: cands[i].value,
+                        weight: cands[i].weight,
+                    },
                 })
                 .collect()
         };
