@@ -209,7 +209,7 @@ impl TrainPlots {
                         counts[s.target.class][c] += 1;
                     }
                 }
-                let title = format!("{}: validation confusion matrix ({})", self.title, p.label);
+                let title = format!("{}: confusion, validation ({})", self.title, p.label);
                 let mut heat = vane_report::confusion_heatmap(&names, &counts, &title)?;
                 heat.row_axis = "true class".into();
                 heat.col_axis = "predicted class".into();
@@ -269,7 +269,7 @@ impl TrainPlots {
             return;
         }
         let inputs = PlotInputs {
-            label: format!("kept epoch {best_epoch} of {}", history.len()),
+            label: format!("kept epoch {best_epoch}/{}", history.len()),
             history,
             task,
             model,
@@ -347,7 +347,7 @@ impl TrainObserver for TrainPlots {
         }
         let history = self.loss_history();
         let inputs = PlotInputs {
-            label: format!("epoch {epoch} of {}", v.epochs),
+            label: format!("epoch {epoch}/{}", v.epochs),
             history: &history,
             task: v.task,
             model: v.model,
