@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::FORMAT_VERSION;
 use crate::data::{SeqBatch, SeqBatcher, WindowedDataset, class_weights, oversample};
 use crate::error::{ModelError, Result, config_err};
-use crate::loss::{LossSettings, classification_loss, confidence_loss, pinball, value_mse};
+use crate::loss::{LossSettings, classification_loss, confidence_loss, effective_weight_sum, pinball, value_mse};
 use crate::model::{ModelConfig, SequenceModel};
 use crate::nn::DropoutRng;
 use crate::output::ModelOutput;
@@ -97,7 +97,8 @@ pub struct Predictions {
     pub values: Vec<Vec<f32>>,
     /// Confidence-head output per sample, where the model has one.
     pub confidence: Vec<f32>,
-    /// Mean loss (the training loss without augmentation).
+    /// Mean loss (the training loss without augmentation): weighted by sample × class weights
+    /// as in training (`Σ ω ℓ / Σ ω`, see [`crate::loss`]); NaN when every weight is 0.
     pub loss: f64,
 }
 
@@ -204,7 +205,12 @@ pub fn predict(
     for chunk in idx.chunks(batch_size.max(1)) {
         let items: Vec<_> = chunk.iter().map(|&i| ds.get(i)).collect();
         let host = batcher.host(&items);
-        let w: f64 = host.weight.iter().map(|&v| f64::from(v)).sum();
+        // Batch means combine by their normaliser, so the result is the dataset's weighted mean
+        // (sample × class weights, as in training; see `crate::loss`).
+        let w = match task {
+            Task::Classification => effective_weight_sum(&host.weight, &host.target, &settings.class_weights),
+            Task::Regression => effective_weight_sum(&host.weight, &host.target, &[]),
+        };
         let batch = host.to_device(device);
         let o = model.forward(batch.x.clone(), batch.symbol.clone());
         let l = scalar(batch_loss(&o, &batch, task, model_cfg.quantiles(), settings));
