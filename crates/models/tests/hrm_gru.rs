@@ -164,6 +164,15 @@ fn gru_hrm_save_load_gives_identical_outputs() {
     let a = vec2(model.forward(x.clone(), sym.clone()).logits);
     let b = vec2(loaded.forward(x, sym).logits);
     assert_eq!(a, b);
+    // The LSTM HRM's parameter names are those of models saved before the option
+    // (`low.w_ih`, …: an `Option` field adds no path segment), so they still load.
+    let lstm_path = dir.path().join("lstm.bpk");
+    ModelConfig::Hrm(gru_config(3, 2, 2).with_cell(None)).init(&dev()).unwrap().save_file(&lstm_path).unwrap();
+    let bytes = std::fs::read(&lstm_path).unwrap();
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"Hrm.low.w_ih") && has(b"Hrm.high.w_hh") && has(b"Hrm.feedback") && !has(b"low_gru"));
+    let gru_bytes = std::fs::read(&path).unwrap();
+    assert!(gru_bytes.windows(16).any(|w| w == b"Hrm.low_gru.w_ih"));
     // A GRU file does not load into an LSTM HRM (different parameters), and says so.
     let lstm = ModelConfig::Hrm(gru_config(3, 2, 2).with_cell(None));
     assert!(lstm.init(&dev()).unwrap().try_load_file(&path).is_err());
@@ -303,4 +312,54 @@ fn config_errors_name_the_fields() {
     assert!(e.contains("hidden_high"), "{e}");
     let e = vane_models::nn::GruCellConfig::new(0, 3).init(&dev()).unwrap_err().to_string();
     assert!(e.contains("d_input"), "{e}");
+}
+
+#[test]
+fn every_model_takes_a_binary_head() {
+    let _rng = rng_lock();
+    let (m, samples) = separable_binary(8, 6);
+    let ds = WindowedDataset::new(&m, 6, samples, Some(2)).unwrap();
+    let cfg = small_train_config(1);
+    let specs = [
+        ModelSpec {
+            cell: Some(HrmCell::Gru),
+            hidden_low: Some(4),
+            hidden_high: Some(4),
+            high_period: Some(3),
+            ..ModelSpec::of(ModelKind::Hrm)
+        },
+        ModelSpec {
+            conv_channels: Some(4),
+            lstm_hidden: Some(4),
+            n_heads: Some(2),
+            n_conv_blocks: Some(1),
+            ..ModelSpec::of(ModelKind::CnnLstm)
+        },
+        ModelSpec { d_model: Some(4), n_heads: Some(2), ..ModelSpec::of(ModelKind::Tft) },
+        ModelSpec { hidden: Some(4), prototypes: Some(2), lookback: Some(3), ..ModelSpec::of(ModelKind::Lorentzian) },
+    ];
+    let mut cfg_multitask = cfg.clone();
+    cfg_multitask.confidence_weight = 0.5;
+    cfg_multitask.value_weight = 0.5;
+    for spec in specs {
+        let mcfg = spec.resolve(2, 2, 1, None).unwrap();
+        assert_eq!(mcfg.n_classes(), 2);
+        let inputs = TrainInputs {
+            model: &mcfg,
+            config: &cfg_multitask,
+            train: &ds,
+            valid: &ds,
+            checkpoint_dir: None,
+            resume: false,
+            context: None,
+        };
+        let out = fit(&inputs, &dev(), &mut Quiet).unwrap();
+        let settings = LossSettings::default();
+        let p = predict(&out.model, &mcfg, &ds, Task::Classification, &settings, 4, &dev());
+        assert!(p.loss.is_finite(), "{}", spec.kind);
+        for probs in &p.probs {
+            assert_eq!(probs.len(), 2, "{}", spec.kind);
+            assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{}: {probs:?}", spec.kind);
+        }
+    }
 }
