@@ -1,6 +1,6 @@
 //! Errors of vane-stacking.
 
-/// What can go wrong generating out-of-fold predictions.
+/// What can go wrong generating out-of-fold predictions or training and loading a stack.
 #[derive(Debug, thiserror::Error)]
 pub enum StackingError {
     /// Inputs that do not fit each other, or predictions that are not probabilities.
@@ -12,6 +12,30 @@ pub enum StackingError {
     /// A tabular model rejected its input.
     #[error(transparent)]
     Tabular(#[from] vane_tabular::TabularError),
+    /// A stack configuration value that cannot be used (names the table and key).
+    #[error("{0}")]
+    Config(String),
+    /// A network failed to build, train, save or load.
+    #[error(transparent)]
+    Net(#[from] vane_models::ModelError),
+    /// Reading or writing a stack file.
+    #[error(transparent)]
+    Artifact(#[from] vane_artifact::ArtifactError),
+    /// A calibrator could not be fitted.
+    #[error(transparent)]
+    Calibration(#[from] vane_calibration::CalibrationError),
+    /// The threshold optimiser rejected its input.
+    #[error(transparent)]
+    Policy(#[from] vane_policy::PolicyError),
+    /// A labeller rejected its parameters.
+    #[error(transparent)]
+    Label(#[from] vane_labeling::LabelError),
+    /// A cost model is invalid.
+    #[error(transparent)]
+    Cost(#[from] vane_costs::CostError),
+    /// The bars could not be read or put on the grid.
+    #[error(transparent)]
+    MarketData(#[from] vane_market_data::MarketDataError),
     /// The model failed on one fold.
     #[error("fold {fold} (test rows {test_start}..{test_end}): {source}")]
     Model {
@@ -36,6 +60,14 @@ impl StackingError {
             StackingError::Validation(e) => e.class(),
             StackingError::Tabular(e) => e.class(),
             StackingError::Model { .. } => ErrorClass::Data,
+            StackingError::Config(_) => ErrorClass::Usage,
+            StackingError::Net(e) => e.class(),
+            StackingError::Artifact(e) => e.class(),
+            StackingError::Calibration(e) => e.class(),
+            StackingError::Policy(e) => e.class(),
+            StackingError::Label(e) => e.class(),
+            StackingError::Cost(e) => e.class(),
+            StackingError::MarketData(e) => e.class(),
         }
     }
 }
