@@ -69,15 +69,14 @@ fn reference_step(x: &[f64; IN], h: &[f64; H]) -> [f64; H] {
 #[test]
 fn gru_cell_matches_a_hand_computation_over_one_and_two_steps() {
     let cell = hand_cell();
-    let xs = [[[0.5, -1.0], [1.5, 0.25]], [[-0.7, 0.3], [0.2, -0.9]]]; // [batch 2][step 2][IN]
+    let xs = [[[0.5, -1.0], [-0.7, 0.3]], [[1.5, 0.25], [0.2, -0.9]]]; // [step 2][batch 2][IN]
     let h0 = [[0.0, 0.0], [0.3, -0.6]];
     let mut h = t2(&h0.concat(), [2, H]);
     let mut want = h0;
-    for step in 0..2 {
-        let x = t2(&[xs[0][step], xs[1][step]].concat(), [2, IN]);
-        h = cell.forward(x, h);
-        for b in 0..2 {
-            want[b] = reference_step(&xs[b][step], &want[b]);
+    for (step, x_t) in xs.iter().enumerate() {
+        h = cell.forward(t2(&x_t.concat(), [2, IN]), h);
+        for (w, x) in want.iter_mut().zip(x_t) {
+            *w = reference_step(x, w);
         }
         let got = vec2(h.clone());
         for (g, w) in got.iter().zip(want.concat()) {
