@@ -58,7 +58,7 @@ pub fn progress_dir(artifacts_dir: &Path, name: &str) -> PathBuf {
 
 /// Whether epoch `epoch` (1-based) of `epochs` is drawn when plotting every `every` epochs.
 pub fn is_plot_epoch(every: usize, epoch: usize, epochs: usize) -> bool {
-    every > 0 && (epoch % every == 0 || epoch == epochs)
+    every > 0 && (epoch.is_multiple_of(every) || epoch == epochs)
 }
 
 /// What one set of plots is drawn from.

@@ -60,11 +60,14 @@ fn keep(file: &Path, name: &str) {
     }
 }
 
+/// The plot files (name, bytes) seen after one epoch.
+type Seen = (usize, Vec<(String, Vec<u8>)>);
+
 /// Records, at each `on_validation`, which plot files exist in `dir` (or in its one
 /// subfolder: `<artifacts>/.progress/<model name>`) and their bytes.
 struct Snapshots {
     dir: PathBuf,
-    seen: Vec<(usize, Vec<(String, Vec<u8>)>)>,
+    seen: Vec<Seen>,
 }
 
 impl TrainObserver for Snapshots {

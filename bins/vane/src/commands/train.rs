@@ -204,6 +204,9 @@ fn sequence_outcome(r: &SequenceReport, config: Value) -> RunOutcome {
         .map(|e: &EpochRecord| HistoryRow { epoch: e.epoch, train_loss: e.train_loss, valid_loss: Some(e.val_loss) })
         .collect();
     o.plots = plots_in(&r.dir, "");
+    // The training plots (`train.plot_every`), beside the model's own loss curve.
+    o.plots.extend(plots_in(&r.dir.join(vane_pipeline::train_plots::PLOTS_DIR), "training_"));
+    o.notes.extend(r.plot_notes.iter().cloned());
     o.artifacts.push(r.dir.clone());
     o.notes.extend(r.checklist.warnings.iter().cloned());
     // The config as given, and the training settings it resolved to (preset + overrides).
