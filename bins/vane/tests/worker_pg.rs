@@ -195,6 +195,13 @@ fn two_workers_drain_one_postgres_queue_without_running_a_job_twice() {
         &["serve", "--addr", "127.0.0.1:0", "--token-file", "token.txt", "--workers", "0", "--queue", &db.url],
     );
     let base = server.wait_line("listening on ", 60).trim_start_matches("listening on ").trim().to_string();
+    // Two workers on the one queue, both waiting for work before the jobs come.
+    let mut workers: Vec<Proc> =
+        (0..2).map(|_| Proc::start(dir.path(), &["worker", "--queue", &db.url, "--grace-sec", "30"])).collect();
+    for w in &mut workers {
+        let line = w.wait_line("worker: 1 workers on ", 60);
+        assert!(line.contains("127.0.0.1"), "{line}");
+    }
     let mut jobs = BTreeMap::new();
     for n in &names {
         let (s, p) = call(&base, "GET", &format!("/v1/predict?symbol={n}&train=true"));
@@ -203,16 +210,7 @@ fn two_workers_drain_one_postgres_queue_without_running_a_job_twice() {
         jobs.insert(p["job_id"].as_str().expect("a job id").to_string(), n.clone());
     }
     assert_eq!(jobs.len(), 6, "one job per symbol");
-    let (_, h) = call(&base, "GET", "/health");
-    assert_eq!(h["jobs"]["queued"], 6, "{h}");
 
-    // Two workers on the one queue.
-    let mut workers: Vec<Proc> =
-        (0..2).map(|_| Proc::start(dir.path(), &["worker", "--queue", &db.url, "--grace-sec", "30"])).collect();
-    for w in &mut workers {
-        let line = w.wait_line("worker: 1 workers on ", 60);
-        assert!(line.contains("127.0.0.1"), "{line}");
-    }
     let start = Instant::now();
     let finished = loop {
         let (_, list) = call(&base, "GET", "/v1/jobs?limit=100");
@@ -262,6 +260,8 @@ fn two_workers_drain_one_postgres_queue_without_running_a_job_twice() {
         assert!(w.terminate().success(), "{:?}", w.lines());
         assert!(w.lines().iter().any(|l| l.starts_with("worker: stopping")), "{:?}", w.lines());
     }
+    let (_, h) = call(&base, "GET", "/health");
+    assert_eq!((h["jobs"]["queued"].as_u64(), h["jobs"]["running"].as_u64()), (Some(0), Some(0)), "{h}");
     assert!(server.terminate().success(), "{:?}", server.lines());
 }
 
@@ -311,4 +311,68 @@ fn the_password_never_shows_and_a_second_worker_reuses_the_tables() {
         w2.wait_line("worker: 1 workers on ", 60);
         assert!(w2.terminate().success(), "{:?}", w2.lines());
     }
+}
+
+#[test]
+fn a_worker_killed_mid_job_fails_it_as_interrupted_and_no_other_worker_reruns_it() {
+    let Some(db) = fresh_db("kill") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let names = vec!["S00USDT".to_string()];
+    store_with(dir.path(), &names);
+    // A slow job: the global model's config (which jobs inherit) asks for many trees.
+    let cfg_path = dir.path().join("artifacts/models/global/config.json");
+    let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    cfg["config"]["iterations_fast"] = serde_json::json!(20000);
+    std::fs::write(&cfg_path, serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
+    let mut server = Proc::start(
+        dir.path(),
+        &["serve", "--addr", "127.0.0.1:0", "--token-file", "token.txt", "--workers", "0", "--queue", &db.url],
+    );
+    let base = server.wait_line("listening on ", 60).trim_start_matches("listening on ").trim().to_string();
+    let mut workers: Vec<Proc> = (0..2).map(|_| Proc::start(dir.path(), &["worker", "--queue", &db.url])).collect();
+    for w in &mut workers {
+        w.wait_line("worker: 1 workers on ", 60);
+    }
+    let (s, p) = call(&base, "GET", "/v1/predict?symbol=S00USDT&train=true");
+    assert_eq!(s, 200, "{p}");
+    let job = p["job_id"].as_str().unwrap().to_string();
+    let wait_job = |what: &str, done: &dyn Fn(&Value) -> bool| {
+        let start = Instant::now();
+        loop {
+            let (_, j) = call(&base, "GET", &format!("/v1/jobs/{job}"));
+            if done(&j) {
+                return j;
+            }
+            assert!(start.elapsed() < Duration::from_secs(120), "the job never got {what}: {j}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let running = wait_job("running", &|j| j["status"] == "running");
+    let pid = running["worker"].as_str().unwrap().split(':').nth(2).unwrap().to_string();
+    let victim = workers.iter().position(|w| w.child.id().to_string() == pid).expect("one of the two ran it");
+    let mut dead = workers.remove(victim);
+    dead.child.kill().unwrap(); // SIGKILL
+    dead.child.wait().unwrap();
+    let survivor = &mut workers[0];
+
+    // The survivor's reaper fails the job as interrupted, and releases the apalis task the dead
+    // worker held; the survivor then takes that task and skips it: the job is not run again.
+    let failed = wait_job("failed", &|j| j["status"] != "running");
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["error"].as_str().unwrap().contains("interrupted"), "{failed}");
+    assert_eq!(failed["attempts"], 1, "{failed}");
+    let start = Instant::now();
+    while psql(&db.url, "SELECT status FROM apalis.jobs").unwrap() != "Done" {
+        assert!(start.elapsed() < Duration::from_secs(120), "apalis never re-delivered the task");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !survivor.lines().iter().any(|l| l.starts_with("worker: start")),
+        "the survivor re-ran the job: {:?}",
+        survivor.lines()
+    );
+    let (_, again) = call(&base, "GET", &format!("/v1/jobs/{job}"));
+    assert_eq!((again["status"].as_str(), again["attempts"].as_u64()), (Some("failed"), Some(1)), "{again}");
+    assert!(survivor.terminate().success(), "{:?}", survivor.lines());
+    assert!(server.terminate().success(), "{:?}", server.lines());
 }

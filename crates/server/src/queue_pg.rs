@@ -17,6 +17,7 @@ use std::str::FromStr;
 
 use apalis_postgres::PostgresStorage;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions, Connection};
 
 use super::*;
 
@@ -49,6 +50,9 @@ CREATE INDEX IF NOT EXISTS jobs_status ON vane_queue.jobs(status);
 
 /// The advisory lock key of vane's migration (so that workers starting together do not race).
 const MIGRATION_LOCK: i64 = 0x7661_6e65_5f71_7565; // "vane_que"
+
+/// How long connecting to the server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// apalis re-enqueues the tasks of a worker silent for this many of its heartbeats.
 const MISSED_HEARTBEATS: usize = 3;
@@ -216,9 +220,24 @@ impl PgQueue {
             .map_err(|e| JobError::BadUrl {
                 url: url.to_string(), reason: e.to_string().replace(url.expose(), "…")
             })?;
+        // One direct connection first: the pool would report only "timed out" for a refused
+        // connection, this says why (refused, unknown host, authentication failed, …).
+        match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+            }
+            Ok(Err(source)) => return Err(JobError::PgOpen { target, what: "connect", source }),
+            Err(_) => {
+                let source = sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                ));
+                return Err(JobError::PgOpen { target, what: "connect", source });
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|source| JobError::PgOpen { target: target.clone(), what: "connect", source })?;
