@@ -347,29 +347,27 @@ pub struct LabelTarget {
 /// labellers and parameters as `vane label`. On a 1-second grid, bars are seconds: the horizon
 /// and σ window count seconds.
 pub fn label_targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<LabelTarget>>> {
-    Ok(targets(bars, d)?
-        .into_iter()
-        .map(|t| t.map(|(class, value, end, weight)| LabelTarget { class, value, weight, end }))
-        .collect())
+    targets(bars, d)
 }
 
-/// Per-bar targets of one symbol: `(class, value, label end bar, weight)`.
-fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usize, f32)>>> {
+/// Per-bar targets of one symbol.
+fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<LabelTarget>>> {
     let n = bars.len();
     let mut out = vec![None; n];
+    let target = |class: usize, value: f32, end: usize, weight: f32| Some(LabelTarget { class, value, weight, end });
     match d.label {
         // Percentile classes depend on the training rows' quantiles: `assign_classes` sets them
         // once the split is known (HOLD until then).
         LabelKind::Fixed | LabelKind::Percentile => {
             let labels = FixedHorizon::new(d.horizon, d.theta)?.label(bars.close());
             for (t, l, span) in labels.iter() {
-                out[t] = Some((l.signal.class_index(), l.ret as f32, span.end, 1.0));
+                out[t] = target(l.signal.class_index(), l.ret as f32, span.end, 1.0);
             }
         }
         LabelKind::DeadZone => {
             let labels = DeadZone::new(d.horizon, d.deadzone_eps, d.deadzone_weight)?.label(bars.close());
             for (t, l, span) in labels.iter() {
-                out[t] = Some((usize::from(l.up), l.ret as f32, span.end, l.weight as f32));
+                out[t] = target(usize::from(l.up), l.ret as f32, span.end, l.weight as f32);
             }
         }
         LabelKind::TripleBarrier => {
@@ -384,7 +382,7 @@ fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usiz
                     -1 => Signal::Sell,
                     _ => Signal::Hold,
                 };
-                out[t] = Some((class.class_index(), l.ret as f32, span.end, 1.0));
+                out[t] = target(class.class_index(), l.ret as f32, span.end, 1.0);
             }
         }
         LabelKind::ExpectedReturn => {
@@ -398,7 +396,7 @@ fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<(usize, f32, usiz
                 } else {
                     Signal::Hold
                 };
-                out[t] = Some((class.class_index(), (er.er_long - er.er_short) as f32, span.end, 1.0));
+                out[t] = target(class.class_index(), (er.er_long - er.er_short) as f32, span.end, 1.0);
             }
         }
     }
@@ -532,7 +530,7 @@ pub(crate) fn raw_data(store: &ParquetStore, d: &SequenceData) -> Result<RawData
         for t in first + d.seq_len.saturating_sub(1)..bars.len() {
             let row = rows.start + (t - first);
             let window = matrix.rows_slice(row + 1 - d.seq_len..row + 1);
-            if let Some((class, value, end, weight)) = tg[t]
+            if let Some(LabelTarget { class, value, end, weight }) = tg[t]
                 && window.iter().all(|v| v.is_finite())
             {
                 cands.push(Candidate { row, class, value, weight, label_end: times[end], time: times[t] });
