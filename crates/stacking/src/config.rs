@@ -386,7 +386,9 @@ impl StackConfig {
             return bad("[data] days = 0: must be ≥ 1");
         }
         let t = &self.thresholds;
-        if !(0.0..0.5).contains(&t.min_margin) || !(0.0..1.0).contains(&t.min_act) || !(0.0..1.0).contains(&t.min_abstain)
+        if !(0.0..0.5).contains(&t.min_margin)
+            || !(0.0..1.0).contains(&t.min_act)
+            || !(0.0..1.0).contains(&t.min_abstain)
         {
             return bad("[thresholds] min_margin must be in [0, 0.5), min_act and min_abstain in [0, 1)");
         }

@@ -47,6 +47,13 @@ pub struct Thresholds {
     pub short: f64,
 }
 
+impl Default for Thresholds {
+    /// [`Thresholds::never`].
+    fn default() -> Self {
+        Self::never()
+    }
+}
+
 impl Thresholds {
     /// The neutral rule used when the optimiser finds no feasible pair: never act.
     pub fn never() -> Self {
@@ -176,7 +183,9 @@ pub fn gather(cols: &Columns, names: &[String], n: usize) -> Result<Vec<f32>> {
     let mut out = vec![f32::NAN; n * names.len()];
     for (j, name) in names.iter().enumerate() {
         let c = cols.get(name).ok_or_else(|| {
-            StackingError::InvalidInput(format!("input column {name:?} is not computed (a stack file refers to a level that is missing)"))
+            StackingError::InvalidInput(format!(
+                "input column {name:?} is not computed (a stack file refers to a level that is missing)"
+            ))
         })?;
         for (r, v) in c.iter().enumerate().take(n) {
             out[r * names.len() + j] = *v;
