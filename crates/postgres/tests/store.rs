@@ -193,7 +193,7 @@ fn duplicates_are_upserted_and_counted() {
     let Some(db) = test_db() else { return };
     let mut s = db.migrated();
     let symbol = sym("ETHUSDT");
-    let start = 1_700_000_100_000 - 1_700_000_100_000 % 900_000;
+    let start = 1_700_000_100_000; // a multiple of 15 minutes
     let bars = synthetic(start, 100, 3.0);
     let r = s.upsert_bars(EX, &symbol, Interval::M15, &bars).unwrap();
     assert_eq!((r.rows, r.inserted, r.updated, r.unchanged), (100, 100, 0, 0));
