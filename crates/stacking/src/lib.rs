@@ -30,6 +30,8 @@ pub mod features;
 pub mod net;
 /// Out-of-fold predictions.
 pub mod oof;
+/// The streaming runtime (`StackRuntime`) and its policy part.
+pub mod runtime;
 /// A trained stack loaded for prediction.
 pub mod stack;
 /// Training the stack.

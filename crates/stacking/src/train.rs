@@ -285,12 +285,17 @@ fn deadzone(close: &[f64], h: usize, eps: f64, w: f64) -> Result<Vec<Option<(Row
         .collect())
 }
 
-fn permute<T: Clone>(xs: &mut [Option<T>], seed: u64) {
-    let mut idx: Vec<usize> = (0..xs.len()).filter(|&i| xs[i].is_some()).collect();
-    let vals: Vec<T> = idx.iter().map(|&i| xs[i].clone().expect("some")).collect();
-    idx.shuffle(&mut StdRng::seed_from_u64(seed));
-    for (i, v) in idx.into_iter().zip(vals) {
-        xs[i] = Some(v);
+/// Shuffles the classes and weights of the labelled bars (each bar keeps its own label window,
+/// so purging and embargo stay those of the real labels).
+fn permute(xs: &mut [Option<RowLabel>], seed: u64) {
+    let idx: Vec<usize> = (0..xs.len()).filter(|&i| xs[i].is_some()).collect();
+    let mut vals: Vec<(bool, f32)> = idx.iter().filter_map(|&i| xs[i].map(|l| (l.up, l.weight))).collect();
+    vals.shuffle(&mut StdRng::seed_from_u64(seed));
+    for (i, (up, weight)) in idx.into_iter().zip(vals) {
+        if let Some(l) = xs[i].as_mut() {
+            l.up = up;
+            l.weight = weight;
+        }
     }
 }
 
