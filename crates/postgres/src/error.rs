@@ -110,6 +110,9 @@ pub enum PgError {
     /// A market-data error (CSV import, exchange download).
     #[error(transparent)]
     MarketData(#[from] vane_market_data::MarketDataError),
+    /// The expected-return labels could not be computed (`vane prepare`).
+    #[error(transparent)]
+    Labeling(#[from] vane_labeling::LabelError),
     /// The internal runtime could not be started.
     #[error("cannot start the database client's runtime")]
     Runtime(#[source] std::io::Error),
@@ -132,6 +135,7 @@ impl PgError {
             PgError::Db { source, .. } => db_class(source),
             PgError::Core(e) => e.class(),
             PgError::MarketData(e) => e.class(),
+            PgError::Labeling(e) => e.class(),
             PgError::Runtime(_) => ErrorClass::Io,
         }
     }

@@ -59,6 +59,8 @@ pub mod migrate;
 pub mod models;
 /// Features and targets (`processed_market_data`).
 pub mod processed;
+/// `vane prepare`: incremental features and expected-return targets into `processed_market_data`.
+pub mod prepare;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -67,6 +69,7 @@ pub use bars::{PgImportReport, PgSeriesInfo, SeriesRef, UpsertReport};
 pub use error::{PgError, Result};
 pub use migrate::{AppliedMigration, MIGRATIONS, Migration, SchemaStatus};
 pub use models::{DailyMetrics, LadderMetrics, ModelMetadata, PredictionRow, SymbolMetrics, TrainingSequence};
+pub use prepare::{PrepareOptions, PrepareReport, ladder_class, prepare_rows};
 pub use processed::{ProcessedRows, processed_feature_columns};
 
 /// The exchange name [`PgStore`] writes when a CSV import does not say (seed 004 trades Bybit
