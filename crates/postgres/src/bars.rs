@@ -1,5 +1,5 @@
 //! `raw_market_data`: bulk upserts by binary `COPY` through a staging table, streaming reads
-//! into validated [`Bars`], and the per-series inventory of `vane data info`.
+//! into validated [`Bars`](vane_core::Bars), and the per-series inventory of `vane data info`.
 
 use std::time::Instant;
 
