@@ -25,6 +25,12 @@ pub(crate) struct LabelArgs {
     /// Output CSV: `open_time_ms` and the label columns; empty fields where there is no label.
     #[arg(long)]
     pub(crate) output: PathBuf,
+    /// Put the candles on a regular grid of this interval first (e.g. `1s`): empty slots become
+    /// filled bars (carried close, zero volume), so horizons and σ windows count seconds, exactly
+    /// as training does for intervals under a minute (docs/data.md, "1-second grid"). Adds a
+    /// `filled` column (1 for a filled bar).
+    #[arg(long)]
+    pub(crate) grid: Option<vane_core::Interval>,
     /// Bars ahead (fixed, deadzone, percentile: 6; triple-barrier: 12; expected-return: 100).
     #[arg(long)]
     pub(crate) horizon: Option<usize>,

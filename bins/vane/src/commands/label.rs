@@ -32,9 +32,27 @@ fn rows<T>(out: &mut String, times: &[i64], values: &[Option<T>], cells: impl Fn
     }
 }
 
+/// Appends a `filled` column (1 = a bar the grid filled in) to the CSV `text` (header + one row
+/// per bar).
+fn with_filled_column(text: &str, filled: &[bool]) -> String {
+    let mut out = String::with_capacity(text.len() + 2 * filled.len() + 8);
+    for (i, line) in text.lines().enumerate() {
+        let cell = if i == 0 { "filled" } else if filled[i - 1] { "1" } else { "0" };
+        let _ = writeln!(out, "{line},{cell}");
+    }
+    out
+}
+
 pub(crate) fn run(a: LabelArgs) -> Result<Labelled> {
     vane_artifact::check_output(&a.output, &[&a.input], &[])?;
-    let bars = read_bars_file(&a.input, None)?;
+    let raw = read_bars_file(&a.input, None)?;
+    let (bars, filled) = match a.grid {
+        Some(iv) => {
+            let g = vane_market_data::grid::regularise(&raw, iv)?;
+            (g.bars, Some(g.filled))
+        }
+        None => (raw, None),
+    };
     let (c, t) = (bars.close(), bars.open_time());
     let mut out = String::new();
     let mut percentile = None;
@@ -91,6 +109,9 @@ pub(crate) fn run(a: LabelArgs) -> Result<Labelled> {
             labels.labeled()
         }
     };
+    if let Some(f) = &filled {
+        out = with_filled_column(&out, f);
+    }
     vane_artifact::write_atomic(&a.output, out.as_bytes())?;
     Ok(Labelled { labelled, bars: bars.len(), output: a.output, percentile })
 }
