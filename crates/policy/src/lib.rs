@@ -115,6 +115,15 @@ impl Policy {
         &self.cfg
     }
 
+    /// Replaces the decision rule (thresholds reloaded while running), keeping the current
+    /// decision and the time of its last change.
+    pub fn set_rule(&mut self, rule: Rule) -> Result<()> {
+        let cfg = PolicyConfig { rule, ..self.cfg };
+        cfg.validate()?;
+        self.cfg = cfg;
+        Ok(())
+    }
+
     /// The current decision.
     pub fn current(&self) -> Signal {
         self.current
