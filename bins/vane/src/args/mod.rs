@@ -11,10 +11,12 @@ pub(crate) mod features;
 pub(crate) mod label;
 pub(crate) mod metrics;
 pub(crate) mod predict;
+pub(crate) mod prepare;
 pub(crate) mod report;
 pub(crate) mod runs;
 pub(crate) mod serve;
 pub(crate) mod split;
+pub(crate) mod stack;
 pub(crate) mod tabular;
 pub(crate) mod train;
 pub(crate) mod train_test;
@@ -55,6 +57,9 @@ pub(crate) enum Command {
     Resample(data::ResampleArgs),
     /// Compute a feature set (talib, v1, full, regime, lorentzian) over candles.
     Features(features::FeaturesArgs),
+    /// Features (`full`) and seed 004's expected-return targets of stored series into the
+    /// PostgreSQL store's processed_market_data, incrementally (docs/postgres.md).
+    Prepare(prepare::PrepareArgs),
     /// Label candles (fixed, deadzone, percentile, triple-barrier, expected-return).
     Label(label::LabelArgs),
     /// Train/test index ranges of a purged splitter.
@@ -87,6 +92,8 @@ pub(crate) enum Command {
     /// Seed 003's basic workflow: one chronological train/test split of the last days, one model,
     /// its test-split classification and trading metrics, model file and loss curve (docs/wfo.md).
     TrainTest(train_test::TrainTestArgs),
+    /// Seed 000's L1 → L2 → L3 stack: `stack train`, `stack predict` (docs/stacking.md).
+    Stack(stack::StackArgs),
     /// Run background training jobs from the job queue until Ctrl-C (beside or without `serve`).
     Worker(worker::WorkerArgs),
 }

@@ -1,0 +1,224 @@
+//! `vane stack train` and `vane stack predict`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use vane_core::{Interval, Signal, Symbol};
+use vane_market_data::{ParquetStore, last_days, regularise};
+use vane_models::DeviceKind;
+use vane_stacking::{Stack, StackConfig, TrainOptions, TrainReport, consensus, majority, train_stacks};
+
+use super::runs::{RunOutcome, RunStart, record_run};
+use crate::args::stack::{StackArgs, StackCommand, StackPredictArgs, StackTrainArgs};
+use crate::output::Render;
+
+/// Either verb's result.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum StackOutput {
+    /// `stack train`.
+    Train(TrainReport),
+    /// `stack predict`.
+    Predict(PredictOutput),
+}
+
+/// `stack predict`'s answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct PredictOutput {
+    decision: Signal,
+    tags: BTreeMap<String, TagOutput>,
+    consensus: String,
+    as_of: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TagOutput {
+    l1: BTreeMap<String, f64>,
+    l2: f64,
+    l3: f64,
+    vote: Signal,
+}
+
+impl Render for StackOutput {
+    fn human(&self) -> String {
+        match self {
+            StackOutput::Train(r) => {
+                let mut s = format!(
+                    "stack trained on {} grid bars (stride {}, {} out-of-fold rows, {} held-out rows, history {} bars) in {:.1} s\n",
+                    r.grid_bars,
+                    r.stride,
+                    r.train_rows,
+                    r.valid_rows,
+                    r.history,
+                    r.seconds.get("total").copied().unwrap_or(f64::NAN)
+                );
+                for (tag, m) in &r.tags {
+                    let f = |l: &str, k: &str| m[l][k].as_f64().unwrap_or(f64::NAN);
+                    s.push_str(&format!(
+                        "{tag:>5}: log-loss L1 {:.4} L2 {:.4} L3 {:.4} (base rate {:.4}); L3 precision {:.3} at activity {:.3}, \
+                         realised net edge {:.2} bps over {} trades; uplift over best L1 {:+.3}\n",
+                        f("l1", "log_loss"),
+                        f("l2", "log_loss"),
+                        f("l3", "log_loss"),
+                        f("l3", "base_rate_log_loss"),
+                        f("l3", "precision"),
+                        f("l3", "activity"),
+                        f("l3", "realised_net_edge_bps"),
+                        m["l3"]["trades"],
+                        m["l3_precision_uplift_over_best_l1"].as_f64().unwrap_or(f64::NAN)
+                    ));
+                }
+                s
+            }
+            StackOutput::Predict(p) => {
+                let mut s = format!("{} ({}) as of {}\n", p.decision.as_str(), p.consensus, p.as_of);
+                for (tag, t) in &p.tags {
+                    s.push_str(&format!("{tag:>5}: L2 {:.4} L3 {:.4} → {}\n", t.l2, t.l3, t.vote.as_str()));
+                }
+                s
+            }
+        }
+    }
+}
+
+pub(crate) fn run(a: StackArgs, quiet: bool) -> Result<StackOutput> {
+    match a.command {
+        StackCommand::Train(t) => train(t, quiet).map(StackOutput::Train),
+        StackCommand::Predict(p) => predict(p).map(StackOutput::Predict),
+    }
+}
+
+fn grid_of(
+    store: &ParquetStore,
+    symbol: &Symbol,
+    interval: Interval,
+    days: u32,
+) -> Result<(vane_market_data::GridBars, String)> {
+    let bars = store.read(symbol, interval).with_context(|| format!("reading {symbol} {interval} from the store"))?;
+    if bars.is_empty() {
+        return Err(crate::failure::usage(format!(
+            "no {symbol} {interval} bars in the store: download or import them first (vane download / vane import)"
+        )));
+    }
+    let (bars, sel) = last_days(&bars, interval, days)?;
+    Ok((regularise(&bars, interval)?, sel.describe()))
+}
+
+fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
+    let text =
+        std::fs::read_to_string(&a.config).with_context(|| format!("reading --config {}", a.config.display()))?;
+    let mut cfg = StackConfig::from_toml(&text)
+        .map_err(|e| crate::failure::usage(format!("--config {}: {e}", a.config.display())))?;
+    let symbol = match &a.symbols {
+        Some(s) => s.clone(),
+        None => cfg
+            .data
+            .symbols
+            .first()
+            .ok_or_else(|| crate::failure::usage("no symbol: pass --symbols or set [data] symbols"))?
+            .parse::<Symbol>()
+            .map_err(|e| crate::failure::usage(format!("--config [data] symbols: {e}")))?,
+    };
+    let interval = match a.interval {
+        Some(i) => i,
+        None => cfg
+            .data
+            .interval
+            .parse::<Interval>()
+            .map_err(|e| crate::failure::usage(format!("--config [data] interval: {e}")))?,
+    };
+    let store = ParquetStore::new(&a.data.data_dir);
+    let (mut grid, days) = grid_of(&store, &symbol, interval, cfg.data.days)?;
+    if cfg.data.last_bars > 0 && grid.len() > cfg.data.last_bars {
+        let n = grid.len();
+        let keep = n - cfg.data.last_bars..n;
+        grid = vane_market_data::GridBars {
+            bars: grid.bars.slice(keep.clone()),
+            filled: grid.filled[keep].to_vec(),
+            interval: grid.interval,
+        };
+    }
+    if a.fast_sanity {
+        cfg = cfg.fast_sanity(grid.len());
+    }
+    if !quiet {
+        eprintln!("stack: {symbol} {interval}: {days}");
+    }
+    let start = RunStart {
+        verb: "stack-train".into(),
+        model: "hrm-stack".into(),
+        symbols: vec![symbol.to_string()],
+        interval: Some(interval.to_string()),
+        config: serde_json::json!({ "stack": cfg, "fast_sanity": a.fast_sanity, "permute_labels": a.permute_labels }),
+    };
+    let root = a.artifacts_dir.join("stacks");
+    let opts = TrainOptions { symbol: symbol.to_string(), permute_labels: a.permute_labels };
+    let work = || -> Result<TrainReport> {
+        let device = DeviceKind::Cpu.device()?;
+        let mut progress = |m: &str| {
+            if !quiet {
+                eprintln!("{m}");
+            }
+        };
+        Ok(train_stacks(&grid, &cfg, &opts, &root, &device, &mut progress)?)
+    };
+    let root_for_outcome = root.clone();
+    let (report, _) = record_run(&a.record, start, work, move |r: &TrainReport| {
+        let mut metrics = Vec::new();
+        for (tag, m) in &r.tags {
+            for level in ["l1", "l2", "l3"] {
+                for k in ["log_loss", "base_rate_log_loss", "precision", "realised_net_edge_bps"] {
+                    metrics.push((format!("{tag}.{level}.{k}"), m[level][k].as_f64().unwrap_or(f64::NAN)));
+                }
+            }
+        }
+        for (k, v) in &r.seconds {
+            metrics.push((format!("seconds.{k}"), *v));
+        }
+        RunOutcome { metrics, artifacts: vec![root_for_outcome], ..RunOutcome::default() }
+    })?;
+    Ok(report)
+}
+
+fn predict(a: StackPredictArgs) -> Result<PredictOutput> {
+    let device = DeviceKind::Cpu.device()?;
+    let root = a.artifacts_dir.join("stacks");
+    let mut stacks = Vec::new();
+    for tag in &a.tags {
+        stacks.push(Stack::load(&root, tag, &device)?);
+    }
+    let need = stacks.iter().map(Stack::history).max().unwrap_or(1);
+    let store = ParquetStore::new(&a.data.data_dir);
+    let bars = store.read(&a.symbol, a.interval).with_context(|| format!("reading {} {}", a.symbol, a.interval))?;
+    // Enough source bars for `need` grid bars (a sparse series has fewer bars than seconds).
+    let from = bars.len().saturating_sub(need);
+    let mut grid = regularise(&bars.slice(from..bars.len()), a.interval)?;
+    if grid.len() < need {
+        grid = regularise(&bars, a.interval)?;
+    }
+    if grid.len() < need {
+        return Err(crate::failure::usage(format!(
+            "{} {}: {} grid bars stored, the stacks need {need}",
+            a.symbol,
+            a.interval,
+            grid.len()
+        )));
+    }
+    let n = grid.len();
+    let mut tags = BTreeMap::new();
+    let mut votes = Vec::new();
+    for s in &stacks {
+        let p = s.predict_last(&grid.bars.slice(n - s.history()..n), &grid.filled[n - s.history()..])?;
+        votes.push(p.vote);
+        tags.insert(s.tag().to_string(), TagOutput { l1: p.l1, l2: p.l2, l3: p.l3, vote: p.vote });
+    }
+    let k = majority(votes.len());
+    let decision = consensus(&votes, k);
+    Ok(PredictOutput {
+        decision,
+        tags,
+        consensus: format!("{k} of {}", votes.len()),
+        as_of: vane_core::Timestamp(grid.bars.open_time()[n - 1]).to_string(),
+    })
+}
