@@ -51,6 +51,14 @@ CREATE INDEX IF NOT EXISTS jobs_status ON vane_queue.jobs(status);
 /// The advisory lock key of vane's migration (so that workers starting together do not race).
 const MIGRATION_LOCK: i64 = 0x7661_6e65_5f71_7565; // "vane_que"
 
+/// The database server's clock in ms: heartbeats are written and judged by it, so that workers
+/// on machines whose clocks disagree do not take each other for dead.
+macro_rules! db_now_ms {
+    () => {
+        "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT"
+    };
+}
+
 /// How long connecting to the server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -420,11 +428,12 @@ impl PgQueue {
                 let mut tick = tokio::time::interval(HEARTBEAT);
                 loop {
                     tick.tick().await;
-                    let _ = sqlx::query(
-                        "UPDATE vane_queue.jobs SET heartbeat_ms = $2 WHERE owner = $1 AND status = 'running'",
-                    )
+                    let _ = sqlx::query(concat!(
+                        "UPDATE vane_queue.jobs SET heartbeat_ms = ",
+                        db_now_ms!(),
+                        " WHERE owner = $1 AND status = 'running'"
+                    ))
                     .bind(&owner)
-                    .bind(now_ms())
                     .execute(&queue.pool)
                     .await;
                     let _ = queue.reap().await;
@@ -445,7 +454,10 @@ impl PgQueue {
     /// this host held (apalis itself re-enqueues those of workers silent for
     /// `MISSED_HEARTBEATS` heartbeats, on any host).
     async fn reap(&self) -> Result<(), JobError> {
-        let now = now_ms();
+        let now: i64 = sqlx::query_scalar(concat!("SELECT ", db_now_ms!()))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reap: the server's clock"))?;
         let rows = sqlx::query("SELECT id, owner, heartbeat_ms FROM vane_queue.jobs WHERE status = 'running'")
             .fetch_all(&self.pool)
             .await
@@ -562,10 +574,11 @@ async fn handle_pg(task: Dispatch, shared: Data<Arc<PgShared>>) -> Result<(), Bo
 
 async fn execute_pg(shared: &Arc<PgShared>, id: &str) -> Result<(), JobError> {
     let now = now_ms();
-    let claimed = sqlx::query(
-        "UPDATE vane_queue.jobs SET status = 'running', started_at_ms = $2, heartbeat_ms = $2, owner = $3, \
-         attempts = attempts + 1, progress = 0 WHERE id = $1 AND status = 'queued' RETURNING spec",
-    )
+    let claimed = sqlx::query(concat!(
+        "UPDATE vane_queue.jobs SET status = 'running', started_at_ms = $2, heartbeat_ms = ",
+        db_now_ms!(),
+        ", owner = $3, attempts = attempts + 1, progress = 0 WHERE id = $1 AND status = 'queued' RETURNING spec"
+    ))
     .bind(id)
     .bind(now)
     .bind(&shared.owner)
@@ -663,15 +676,12 @@ impl JobControl for PgControl {
         }
         self.last_write = Some(Instant::now());
         let fraction = if fraction.is_nan() { None } else { Some(fraction.clamp(0.0, 1.0)) };
-        let query = sqlx::query(
-            "UPDATE vane_queue.jobs SET progress = COALESCE($3, progress), heartbeat_ms = $4 \
-             WHERE id = $1 AND owner = $2 AND status = 'running' RETURNING cancel_requested",
-        )
-        .bind(&self.id)
-        .bind(&self.owner)
-        .bind(fraction)
-        .bind(now_ms())
-        .fetch_optional(&self.pool);
+        let sql = concat!(
+            "UPDATE vane_queue.jobs SET progress = COALESCE($3, progress), heartbeat_ms = ",
+            db_now_ms!(),
+            " WHERE id = $1 AND owner = $2 AND status = 'running' RETURNING cancel_requested"
+        );
+        let query = sqlx::query(sql).bind(&self.id).bind(&self.owner).bind(fraction).fetch_optional(&self.pool);
         match self.rt.block_on(query) {
             Ok(Some(row)) => {
                 if row.try_get::<bool, _>("cancel_requested").unwrap_or(false) {
