@@ -85,7 +85,7 @@ fn fast_sanity_train_then_predict_json() {
     // Errors name the input.
     fails(
         &vane(&["stack", "predict", "--tags", "30s", "--symbol", "BTCUSD", "--artifacts-dir", "a"], dir),
-        1,
+        2,
         &["30s"],
     );
 }
