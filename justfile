@@ -49,6 +49,12 @@ seed003:
     cargo run --release -p vane-cli -- runs list --runs-dir vane-seed003/runs
 
 # The three sequence models on the demo's store (run `just demo` first).
+# Seed 000's stack, fast sanity, on the bundled real 1 s day (offline; docs/stacking.md).
+seed000:
+    cargo run --release -p vane-cli -- import --csv fixtures/coinbase/BTCUSD_1s.csv --symbol BTCUSD --interval 1s --data-dir vane-seed000/data
+    cargo run --release -p vane-cli -- stack train --config examples/seed000.toml --fast-sanity --symbols BTCUSD --data-dir vane-seed000/data --artifacts-dir vane-seed000/artifacts --runs-dir vane-seed000/runs
+    cargo run --release -p vane-cli -- stack predict --tags 1s,10s,15s --symbol BTCUSD --data-dir vane-seed000/data --artifacts-dir vane-seed000/artifacts --json
+
 sequence:
     cargo run --release -p vane-cli -- train --config examples/sequence/hrm.toml --data-dir vane-demo/data --artifacts-dir vane-demo/artifacts
     cargo run --release -p vane-cli -- train --config examples/sequence/cnn_lstm.toml --data-dir vane-demo/data --artifacts-dir vane-demo/artifacts
