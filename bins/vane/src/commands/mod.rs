@@ -14,7 +14,6 @@ pub(crate) mod info;
 pub(crate) mod label;
 pub(crate) mod metrics;
 pub(crate) mod predict;
-pub(crate) mod prepare;
 pub(crate) mod report;
 pub(crate) mod resample;
 pub(crate) mod runs;
