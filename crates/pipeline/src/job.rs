@@ -18,8 +18,9 @@ use crate::sequence::SequenceJob;
 pub enum Job {
     /// Seed 001's GBDT pipeline.
     Gbdt(TrainConfig),
-    /// A sequence model (HRM, CNN-LSTM, TFT).
-    Sequence(SequenceJob),
+    /// A sequence model (HRM, CNN-LSTM, TFT, Lorentzian), boxed: its config is several times
+    /// the GBDT's.
+    Sequence(Box<SequenceJob>),
 }
 
 /// A config that cannot become a [`Job`].
@@ -327,7 +328,7 @@ impl Job {
             }
             Kind::Sequence => {
                 let job: SequenceJob = Self::check(text, origin, file, overrides, false, validate_sequence)?;
-                Ok(Job::Sequence(job))
+                Ok(Job::Sequence(Box::new(job)))
             }
         }
     }
