@@ -7,21 +7,13 @@ use anyhow::Result;
 use vane_artifact::runs::{HistoryRow, ReturnRow};
 use vane_core::Timestamp;
 use vane_market_data::ParquetStore;
-use vane_pipeline::PipelineError;
 use vane_pipeline::train_test::{TrainTestConfig, TrainTestReport, run_train_test};
 use vane_pipeline::wfo::{METRIC_NAMES, WfoConfig, WfoModel, metric_value};
 
 use super::runs::{RunOutcome, RunStart, record_run};
+use super::wfo::{flag, num, pct};
 use crate::args::train_test::TrainTestArgs;
 use crate::output::Render;
-
-/// Flag errors (the pipeline's config errors here name a flag) exit as usage errors.
-fn flag(e: PipelineError) -> anyhow::Error {
-    match e {
-        PipelineError::Config(m) => crate::failure::usage(m),
-        e => e.into(),
-    }
-}
 
 pub(crate) fn run(a: TrainTestArgs, quiet: bool) -> Result<TrainTestReport> {
     let model: WfoModel = a.model.parse().map_err(flag)?;
@@ -127,14 +119,6 @@ fn outcome(r: &TrainTestReport) -> RunOutcome {
         notes: r.notes.clone(),
         ..RunOutcome::default()
     }
-}
-
-fn num(x: f64, decimals: usize) -> String {
-    if x.is_finite() { format!("{x:.decimals$}") } else { "–".into() }
-}
-
-fn pct(x: f64) -> String {
-    if x.is_finite() { format!("{:+.2}%", 100.0 * x) } else { "–".into() }
 }
 
 fn day(ms: i64) -> String {

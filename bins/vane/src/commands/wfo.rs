@@ -13,8 +13,9 @@ use super::runs::{RunOutcome, RunStart, plots_in, record_run};
 use crate::args::wfo::WfoArgs;
 use crate::output::Render;
 
-/// Flag errors (the pipeline's config errors here name a flag) exit as usage errors.
-fn flag(e: PipelineError) -> anyhow::Error {
+/// Flag errors (the pipeline's config errors here name a flag) exit as usage errors (also used
+/// by `train-test`).
+pub(crate) fn flag(e: PipelineError) -> anyhow::Error {
     match e {
         PipelineError::Config(m) => crate::failure::usage(m),
         e => e.into(),
@@ -129,11 +130,12 @@ fn outcome(r: &WfoReport) -> RunOutcome {
 }
 
 /// A metric for people: NaN as "–".
-fn num(x: f64, decimals: usize) -> String {
+pub(crate) fn num(x: f64, decimals: usize) -> String {
     if x.is_finite() { format!("{x:.decimals$}") } else { "–".into() }
 }
 
-fn pct(x: f64) -> String {
+/// A return for people: signed percent, NaN as "–".
+pub(crate) fn pct(x: f64) -> String {
     if x.is_finite() { format!("{:+.2}%", 100.0 * x) } else { "–".into() }
 }
 
