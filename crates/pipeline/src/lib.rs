@@ -29,6 +29,8 @@ pub mod overrides;
 pub mod predictor;
 /// Sequence-model training.
 pub mod sequence;
+/// A sequence run's out-of-sample predictions and the bars each split used (for the PostgreSQL store).
+pub mod sequence_oos;
 /// Forecasts from trained sequence models.
 pub mod sequence_predictor;
 /// The walk-forward out-of-sample report and calibrator of sequence models.

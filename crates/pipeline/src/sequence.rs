@@ -268,6 +268,15 @@ pub struct SequenceReport {
     /// went on without them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plot_notes: Vec<String>,
+    /// Walk-forward runs: every out-of-sample prediction with its symbol, open time and realised
+    /// target (not serialised; the PostgreSQL store writes them to `model_predictions`).
+    #[serde(skip)]
+    pub oos_predictions: Vec<crate::sequence_oos::OosPrediction>,
+    /// The bars each split used, per symbol: window 0 the shipped model's train / validation,
+    /// then each walk-forward window's train / validation / test (not serialised;
+    /// `training_sequences`).
+    #[serde(skip)]
+    pub splits: Vec<crate::sequence_oos::SplitUse>,
 }
 
 fn cfg_err<T>(m: impl Into<String>) -> Result<T> {
@@ -917,6 +926,13 @@ pub fn train_sequence(
     artifact::save(&dir, &outcome.model, &files)?;
     plots.install(&dir);
     let _ = std::fs::remove_dir_all(&ckpt);
+    let mut splits = crate::sequence_oos::split_uses(&raw, d, prepared.train.iter().map(|s| s.end), 0, "train");
+    splits.extend(crate::sequence_oos::split_uses(&raw, d, prepared.valid.iter().map(|s| s.end), 0, "validation"));
+    let mut oos_predictions = Vec::new();
+    for (rows, s) in wf.iter().map(|w| (&w.rows, &w.splits)).chain(wf_reg.iter().map(|w| (&w.rows, &w.splits))) {
+        oos_predictions.extend(rows.iter().cloned());
+        splits.extend(s.iter().cloned());
+    }
     Ok(SequenceReport {
         dir,
         model: mcfg.kind(),
@@ -933,6 +949,8 @@ pub fn train_sequence(
         walk_forward_regression: wf_reg.map(|w| w.report),
         seed004,
         plot_notes: plots.errors().to_vec(),
+        oos_predictions,
+        splits,
     })
 }
 

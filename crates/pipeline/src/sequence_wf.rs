@@ -161,6 +161,10 @@ pub(crate) struct WalkForwardOutcome {
     pub(crate) oos: Vec<(usize, Signal)>,
     pub(crate) calibration: CalibrationFile,
     pub(crate) reliability: Vec<vane_report::ReliabilityPoint>,
+    /// Every out-of-sample prediction with its symbol, time and realised target.
+    pub(crate) rows: Vec<crate::sequence_oos::OosPrediction>,
+    /// The bars each window's splits used.
+    pub(crate) splits: Vec<crate::sequence_oos::SplitUse>,
 }
 
 /// Softmax outputs (f32) as probability rows summing to 1 in f64.
@@ -193,6 +197,7 @@ pub(crate) fn run(
     let mut pooled_base: Vec<Vec<f64>> = Vec::new();
     let mut for_verdict = Vec::with_capacity(plans.len());
     let mut oos = Vec::new();
+    let (mut oos_rows, mut splits) = (Vec::new(), Vec::new());
     for plan in &plans {
         let mut cands: Vec<Candidate> = raw.cands.clone();
         let percentile = assign_classes(d, &mut cands, &plan.train)?;
@@ -261,6 +266,13 @@ pub(crate) fn run(
         });
         for (&i, c) in plan.test.iter().zip(tp.classes()) {
             oos.push((i, Signal::ALL[c]));
+        }
+        // For stores (model_predictions, training_sequences): the score P(BUY) − P(SELL).
+        let score: Vec<f64> = p.iter().map(|r| r[0] - r[1]).collect();
+        oos_rows.extend(crate::sequence_oos::oos_rows(raw, d, &cands, windows.len(), &plan.test, &score, Some(&p)));
+        for (idx, split) in [(&plan.train, "train"), (&plan.inner_valid, "validation"), (&plan.test, "test")] {
+            let rows = idx.iter().map(|&i| cands[i].row);
+            splits.extend(crate::sequence_oos::split_uses(raw, d, rows, windows.len(), split));
         }
         pooled_y.extend_from_slice(&y);
         pooled_model.extend(p);
@@ -331,6 +343,8 @@ pub(crate) fn run(
         oos,
         calibration: CalibrationFile::from_multiclass(calibrator, choice),
         reliability: points,
+        rows: oos_rows,
+        splits,
     })
 }
 
@@ -380,6 +394,10 @@ pub(crate) struct RegressionOutcome {
     pub(crate) report: RegressionWalkForward,
     /// (candidate index, predicted value) for every out-of-sample row.
     pub(crate) oos: Vec<(usize, f64)>,
+    /// Every out-of-sample prediction with its symbol, time and realised target.
+    pub(crate) rows: Vec<crate::sequence_oos::OosPrediction>,
+    /// The bars each window's splits used.
+    pub(crate) splits: Vec<crate::sequence_oos::SplitUse>,
 }
 
 /// The index of the point prediction among a model's regression outputs and its name.
@@ -413,6 +431,7 @@ pub(crate) fn run_regression(
     let ends: Vec<i64> = raw.cands.iter().map(|c| c.label_end).collect();
     let plans = plan_windows(&times, &ends, d.walk_forward, d.valid_frac)?;
     let (mut windows, mut oos) = (Vec::with_capacity(plans.len()), Vec::new());
+    let (mut oos_rows, mut splits) = (Vec::new(), Vec::new());
     let (mut all_y, mut all_p, mut all_b) = (Vec::new(), Vec::new(), Vec::new());
     for plan in &plans {
         let cands = &raw.cands;
@@ -460,6 +479,12 @@ pub(crate) fn run_regression(
             metrics: RegressionMetrics::of(&y, &p)?,
         });
         oos.extend(plan.test.iter().copied().zip(p.iter().copied()));
+        // For stores (model_predictions, training_sequences).
+        oos_rows.extend(crate::sequence_oos::oos_rows(raw, d, cands, windows.len(), &plan.test, &p, None));
+        for (idx, split) in [(&plan.train, "train"), (&plan.inner_valid, "validation"), (&plan.test, "test")] {
+            let rows = idx.iter().map(|&i| cands[i].row);
+            splits.extend(crate::sequence_oos::split_uses(raw, d, rows, windows.len(), split));
+        }
         all_b.extend(std::iter::repeat_n(mean, y.len()));
         all_y.extend(y);
         all_p.extend(p);
@@ -473,5 +498,5 @@ pub(crate) fn run_regression(
         pooled: RegressionMetrics::of(&all_y, &all_p)?,
         pooled_baseline: RegressionMetrics::of(&all_y, &all_b)?,
     };
-    Ok(RegressionOutcome { report, oos })
+    Ok(RegressionOutcome { report, oos, rows: oos_rows, splits })
 }

@@ -6,13 +6,15 @@ use vane_core::{Interval, Symbol};
 use vane_indicators::FeatureSet;
 
 use super::DataDir;
+use super::db::PgOption;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct FeaturesArgs {
     /// Candles from a file (.csv in the fixture schema, or .parquet as the store writes it) ...
     #[arg(long, required_unless_present = "symbol")]
     pub(crate) input: Option<PathBuf>,
-    /// ... or from the store.
+    /// ... or from the store (the parquet store, or PostgreSQL's raw_market_data with
+    /// --database-url).
     #[arg(long, conflicts_with = "input", requires = "interval")]
     pub(crate) symbol: Option<Symbol>,
     /// Bar interval (required with --symbol; inferred from the open times of --input otherwise).
@@ -29,4 +31,10 @@ pub(crate) struct FeaturesArgs {
     pub(crate) output: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) data: DataDir,
+    #[command(flatten)]
+    pub(crate) pg: PgOption,
+    /// With --database-url: the exchange the series is stored under (default: the only one
+    /// holding it).
+    #[arg(long, requires = "database_url")]
+    pub(crate) exchange: Option<String>,
 }

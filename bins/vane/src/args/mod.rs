@@ -11,6 +11,7 @@ pub(crate) mod features;
 pub(crate) mod label;
 pub(crate) mod metrics;
 pub(crate) mod predict;
+pub(crate) mod prepare;
 pub(crate) mod report;
 pub(crate) mod runs;
 pub(crate) mod serve;
@@ -56,6 +57,9 @@ pub(crate) enum Command {
     Resample(data::ResampleArgs),
     /// Compute a feature set (talib, v1, full, regime, lorentzian) over candles.
     Features(features::FeaturesArgs),
+    /// Features (`full`) and seed 004's expected-return targets of stored series into the
+    /// PostgreSQL store's processed_market_data, incrementally (docs/postgres.md).
+    Prepare(prepare::PrepareArgs),
     /// Label candles (fixed, deadzone, percentile, triple-barrier, expected-return).
     Label(label::LabelArgs),
     /// Train/test index ranges of a purged splitter.

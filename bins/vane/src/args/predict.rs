@@ -7,6 +7,7 @@ use vane_core::Symbol;
 use vane_market_data::Exchange;
 
 use super::DataDir;
+use super::db::PgOption;
 
 /// `--json` prints `{symbol, model_kind, model_id_used, as_of, signal, confidence, probs: {BUY, SELL,
 /// HOLD}}` for a classifier and `{symbol, model_kind, model_id_used, as_of, expected_return[, signal]}`
@@ -49,4 +50,13 @@ pub(crate) struct PredictArgs {
     /// Artifacts folder.
     #[arg(long, default_value = "artifacts")]
     pub(crate) artifacts_dir: PathBuf,
+    /// Read the candles from PostgreSQL's raw_market_data and write the forecast to
+    /// model_predictions (realised NULL until its horizon has passed; each run fills in the
+    /// realised targets of the model's earlier rows whose horizon has passed).
+    #[command(flatten)]
+    pub(crate) pg: PgOption,
+    /// With --database-url: the exchange the candles are stored under (default: the only one
+    /// holding the series).
+    #[arg(long = "db-exchange", requires = "database_url", value_name = "EXCHANGE")]
+    pub(crate) db_exchange: Option<String>,
 }

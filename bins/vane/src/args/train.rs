@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use vane_core::Symbol;
+use vane_core::{Interval, Symbol};
 use vane_models::{DeviceKind, Preset};
 use vane_pipeline::{Mode, Override};
 
 use super::DataDir;
+use super::db::PgOption;
 use super::runs::RecordArgs;
 
 #[derive(Debug, clap::Args)]
@@ -60,4 +61,16 @@ pub(crate) struct TrainArgs {
     // `runs/<run_id>/` (docs/runs.md).
     #[command(flatten)]
     pub(crate) record: RecordArgs,
+    /// Read the job's candles from PostgreSQL's raw_market_data (instead of --data-dir); a
+    /// sequence run also writes its walk-forward out-of-sample predictions (model_predictions),
+    /// its model (model_metadata) and the bars each split used (training_sequences).
+    #[command(flatten)]
+    pub(crate) pg: PgOption,
+    /// With --database-url: the exchange the candles are stored under (default: the only one
+    /// holding each series).
+    #[arg(long, requires = "database_url")]
+    pub(crate) exchange: Option<String>,
+    /// Override the config's bar interval.
+    #[arg(long)]
+    pub(crate) interval: Option<Interval>,
 }

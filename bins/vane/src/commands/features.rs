@@ -28,7 +28,14 @@ pub(crate) fn run(a: FeaturesArgs) -> Result<Features> {
     let (bars, interval) = match (&a.symbol, &a.input) {
         (Some(symbol), _) => {
             let iv = a.interval.context("--symbol needs --interval")?;
-            (ParquetStore::new(&a.data.data_dir).read(symbol, iv)?, Some(iv))
+            match &a.pg.database_url {
+                Some(url) => {
+                    let store = crate::commands::db::open(Some(url))?;
+                    let all = (vane_core::Timestamp(i64::MIN), vane_core::Timestamp(i64::MAX));
+                    (store.read_bars(a.exchange.as_deref(), symbol, iv, all.0, all.1)?, Some(iv))
+                }
+                None => (ParquetStore::new(&a.data.data_dir).read(symbol, iv)?, Some(iv)),
+            }
         }
         (None, Some(path)) => read_bars_file_with_interval(path, a.interval)?,
         (None, None) => return Err(usage("give --input FILE or --symbol S --interval I")),

@@ -23,11 +23,38 @@ pub(crate) struct Predicted {
     /// Why `--refresh` did not bring the store up to date (the forecast uses the stored bars).
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_error: Option<String>,
+    /// With `--database-url`: the row written to model_predictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<crate::commands::pg_pipeline::PgPredictWrite>,
 }
 
 pub(crate) fn run(a: PredictArgs) -> Result<Predicted> {
     let predictor = AnyPredictor::resolve(&a.artifacts_dir, &a.symbol, a.model_id.as_ref())?;
     let interval = predictor.interval();
+    if let Some(url) = &a.pg.database_url {
+        if a.refresh {
+            return Err(crate::failure::usage(
+                "--refresh downloads into the parquet store: with --database-url run `vane download --database-url ...` first",
+            ));
+        }
+        let mut db = crate::commands::db::open(Some(url))?;
+        let all = (Timestamp(i64::MIN), Timestamp(i64::MAX));
+        let bars = db.read_bars(a.db_exchange.as_deref(), &a.symbol, interval, all.0, all.1)?;
+        let forecast = predictor.predict(&a.symbol, &bars)?;
+        let dir = match &predictor {
+            AnyPredictor::Gbdt(p) => p.dir().to_path_buf(),
+            AnyPredictor::Sequence(p) => p.dir().to_path_buf(),
+        };
+        let written = crate::commands::pg_pipeline::write_forecast(&mut db, &dir, &forecast, interval, &bars)?;
+        let fresh = Freshness::at(bars.open_time().last().map(|&t| Timestamp(t)), interval, Timestamp::now());
+        return Ok(Predicted {
+            forecast,
+            stale: fresh.stale,
+            as_of_age_s: fresh.age_s,
+            refresh_error: None,
+            database: Some(written),
+        });
+    }
     let store = ParquetStore::new(&a.data.data_dir);
     let mut refresh_error = None;
     if a.refresh {
@@ -49,7 +76,7 @@ pub(crate) fn run(a: PredictArgs) -> Result<Predicted> {
     // Stored bars are closed bars only (downloads never store the open one).
     let forecast = predictor.predict(&a.symbol, &store.read(&a.symbol, interval)?)?;
     let fresh = Freshness::of(&store, &a.symbol, interval, Timestamp::now())?;
-    Ok(Predicted { forecast, stale: fresh.stale, as_of_age_s: fresh.age_s, refresh_error })
+    Ok(Predicted { forecast, stale: fresh.stale, as_of_age_s: fresh.age_s, refresh_error, database: None })
 }
 
 impl Render for Predicted {
@@ -58,12 +85,22 @@ impl Render for Predicted {
     }
     fn status(&self) -> Option<String> {
         let age = self.as_of_age_s.map_or_else(String::new, |s| format!(" (its last bar closed {} ago)", ago(s)));
-        match (&self.refresh_error, self.stale) {
+        let db = self.database.as_ref().map(|d| {
+            format!(
+                "written to model_predictions of {} at {} (model {}, horizon {}); realised targets filled in for {} earlier rows",
+                d.database, d.server, d.prediction.model_id, d.prediction.horizon, d.realised_filled
+            )
+        });
+        let warning = match (&self.refresh_error, self.stale) {
             (Some(e), _) => {
                 Some(format!("warning: the refresh failed, so this forecast uses the stored bars{age}: {e}"))
             }
             (None, true) => Some(format!("warning: the stored bars are not up to date{age}: the forecast is stale")),
             (None, false) => None,
+        };
+        match (db, warning) {
+            (Some(d), Some(w)) => Some(format!("{d}\n{w}")),
+            (d, w) => d.or(w),
         }
     }
     fn compact(&self) -> bool {

@@ -16,6 +16,7 @@ use vane_pipeline::sequence::{SequenceReport, train_sequence};
 use vane_pipeline::{Job, TrainReport, train};
 
 use crate::args::train::TrainArgs;
+use crate::commands::pg_pipeline::{Materialised, PgRunWrite, materialise, write_sequence_run};
 use crate::commands::runs::{RecordedRun, RunOutcome, RunStart, plots_in, record_run};
 use crate::output::Render;
 use vane_pipeline::artifacts::{EARLIER_BASE_RATE, GBDT, GBDT_CALIBRATED, MAJORITY};
@@ -35,6 +36,9 @@ pub(crate) struct TrainOutput {
     /// The run in the registry (absent with `--no-run-record`).
     #[serde(skip_serializing_if = "Option::is_none")]
     run: Option<RecordedRun>,
+    /// With `--database-url`: what the run wrote to PostgreSQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<PgRunWrite>,
 }
 
 /// `value` (an object) with `"cli": cli` added.
@@ -52,13 +56,38 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<TrainOutput> {
     // A config that does not parse or validate fails here, before a run is started.
     let mut job = Job::read(a.config.as_deref(), &a.set)?;
     job.set_symbols(&a.symbols)?;
-    let store = ParquetStore::new(&a.data.data_dir);
-    let cli = json!({
+    if let Some(iv) = a.interval {
+        match &mut job {
+            Job::Gbdt(c) => c.interval = iv,
+            Job::Sequence(j) => j.data.interval = iv,
+        }
+    }
+    // `--database-url`: the job's series from raw_market_data, materialised into a temporary
+    // parquet store the pipeline reads (docs/postgres.md).
+    let mut pg = match &a.pg.database_url {
+        Some(url) => Some(crate::commands::db::open(Some(url))?),
+        None => None,
+    };
+    let materialised: Option<Materialised> = match &pg {
+        Some(db) => {
+            let (symbols, interval) = match &job {
+                Job::Gbdt(c) => (c.symbols.clone(), c.interval),
+                Job::Sequence(j) => (j.data.symbols.clone(), j.data.interval),
+            };
+            Some(materialise(db, a.exchange.as_deref(), &symbols, interval)?)
+        }
+        None => None,
+    };
+    let store = materialised.as_ref().map_or_else(|| ParquetStore::new(&a.data.data_dir), Materialised::store);
+    let mut cli = json!({
         "config_file": a.config,
         "data_dir": a.data.data_dir,
         "artifacts_dir": a.artifacts_dir,
         "permute_labels": a.permute_labels,
     });
+    if let Some(db) = &pg {
+        cli["database"] = json!({ "server": db.server(), "database": db.database() });
+    }
     match job {
         Job::Gbdt(mut cfg) => {
             if a.device.is_some() || a.preset.is_some() || a.resume || a.days.is_some() || a.walk_forward.is_some() {
@@ -82,7 +111,7 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<TrainOutput> {
                 || Ok(train(&store, &a.artifacts_dir, &cfg, a.mode, a.permute_labels)?),
                 gbdt_outcome,
             )?;
-            Ok(TrainOutput { trained: Trained::Gbdt(Box::new(report)), run })
+            Ok(TrainOutput { trained: Trained::Gbdt(Box::new(report)), run, database: None })
         }
         Job::Sequence(mut job) => {
             if let Some(p) = a.preset {
@@ -101,6 +130,7 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<TrainOutput> {
             let mut cli = cli;
             cli["resume"] = json!(a.resume);
             let config = with_cli(serde_json::to_value(&job)?, cli);
+            let db_config = config.clone();
             let start = RunStart {
                 verb: "train".into(),
                 model: job.model.kind.as_str().to_string(),
@@ -119,7 +149,16 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<TrainOutput> {
                 b.finish_and_clear();
             }
             let (report, run) = result?;
-            Ok(TrainOutput { trained: Trained::Sequence(Box::new(report)), run })
+            let database = match (&mut pg, &materialised) {
+                (Some(db), Some(m)) => {
+                    let model = report.dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                    let run_id =
+                        run.as_ref().map_or_else(|| format!("{model}_{}", Timestamp::now().0), |r| r.id.clone());
+                    Some(write_sequence_run(db, m, &job, &report, &db_config, &run_id)?)
+                }
+                _ => None,
+            };
+            Ok(TrainOutput { trained: Trained::Sequence(Box::new(report)), run, database })
         }
     }
 }
@@ -226,7 +265,25 @@ impl Render for TrainOutput {
         }
     }
     fn status(&self) -> Option<String> {
-        self.run.as_ref().map(|r| format!("run recorded in {} (vane runs show {})", r.dir.display(), r.id))
+        let run = self.run.as_ref().map(|r| format!("run recorded in {} (vane runs show {})", r.dir.display(), r.id));
+        let db = self.database.as_ref().map(|d| {
+            format!(
+                "database {} at {}: model_metadata {}, {} training_sequences rows (run {}), {} walk-forward predictions in model_predictions ({} new, {} replaced, {} unchanged)",
+                d.database,
+                d.server,
+                d.model_id,
+                d.training_sequences,
+                d.run_id,
+                d.predictions.rows,
+                d.predictions.inserted,
+                d.predictions.updated,
+                d.predictions.unchanged
+            )
+        });
+        match (run, db) {
+            (Some(r), Some(d)) => Some(format!("{r}\n{d}")),
+            (r, d) => r.or(d),
+        }
     }
 }
 
