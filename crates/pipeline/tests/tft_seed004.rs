@@ -209,3 +209,38 @@ fn tiny_tft_classification_end_to_end() {
     assert!(r.checklist.items.iter().any(|i| i.rule.contains("focal")));
     assert!(r.dir.join("interpretation.json").exists());
 }
+
+#[test]
+fn example_configs_carry_the_seed_values() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed004");
+    let load = |name: &str| {
+        let job = SequenceJob::from_toml(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
+        job.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        job
+    };
+    let universe: Vec<String> = std::fs::read_to_string(dir.join("../universes/bybit_linear_51.txt"))
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    for (name, task) in [("tft_regression.toml", Task::Regression), ("tft_classification.toml", Task::Classification)] {
+        let j = load(name);
+        assert_eq!(j.task, task, "{name}");
+        let d = &j.data;
+        let symbols: Vec<String> = d.symbols.iter().map(|s| s.to_string()).collect();
+        assert_eq!(symbols, universe, "{name}: the 51 Bybit linear symbols");
+        assert_eq!((d.interval.to_string().as_str(), d.days, d.seq_len, d.horizon), ("15m", Some(1095), 60, 100));
+        assert_eq!((d.label, d.feature_set.as_str()), (LabelKind::ExpectedReturn, "full"));
+        assert!(d.walk_forward > 0);
+        let m = &j.model;
+        assert_eq!((m.kind, m.d_model, m.n_heads, m.dropout), (ModelKind::Tft, Some(128), Some(8), Some(0.2)));
+        assert_eq!(m.positional_encoding, Some(vane_models::tft::PositionalEncoding::Sinusoidal));
+        assert_eq!(j.train["batch_size"], 32);
+        assert_eq!(j.train["epochs"], 100);
+    }
+    let tiny = load("tft_tiny.toml");
+    assert_eq!((tiny.model.d_model, tiny.model.n_heads, tiny.data.seq_len), (Some(16), Some(2), 32));
+    assert_eq!((tiny.data.symbols.len(), tiny.data.days), (2, Some(120)));
+}
