@@ -761,7 +761,7 @@ pub fn train_stacks(
         for (hh, _, run, _) in &l1_runs {
             let p: Vec<f64> = col_at(&run.column).iter().map(|&x| l1_cal[hh].apply(x)).collect();
             let prec = precision_at_activity(&p, &r_v, m3.activity);
-            if prec.is_finite() && !(best_l1 >= prec) {
+            if prec.is_finite() && (best_l1.is_nan() || prec > best_l1) {
                 best_l1 = prec;
             }
             per_h.insert(format!("{hh}s"), json!({ "precision_at_l3_activity": prec }));

@@ -265,3 +265,65 @@ fn shuffled_labels_score_at_chance() {
         assert!(ll > base - 0.02, "{level}: log-loss {ll} beats the base rate {base} on shuffled labels");
     }
 }
+
+#[test]
+fn a_memorising_level_is_perfect_in_fold_and_at_chance_out_of_fold_and_the_next_level_reads_the_oof() {
+    // Coin-flip labels: nothing to learn, everything to memorise.
+    let g = grid(1600, 5);
+    let n = g.bars.len();
+    let device = DeviceKind::Cpu.device().unwrap();
+    let cols: Columns = base_columns(&g.bars, &g.filled, None);
+    let mut rng = StdRng::seed_from_u64(9);
+    let labels_all: Vec<Option<RowLabel>> =
+        (0..n).map(|t| Some(RowLabel { up: rng.random_bool(0.5), weight: 1.0, end: (t + 1).min(n - 1) })).collect();
+    let layout = Layout::new(n, 0.2, 80, 1, 20, 2, 2).unwrap();
+    let labels: Vec<Option<RowLabel>> = layout.d.iter().map(|&t| labels_all[t]).collect();
+    let net = NetConfig {
+        hidden_low: 48,
+        hidden_high: 48,
+        high_period: 4,
+        epochs: 40,
+        batch: 64,
+        lr: 1e-2,
+        dropout: 0.0,
+        ..NetConfig::default()
+    };
+    let raw: Vec<String> = vane_stacking::features::RAW_NAMES.iter().map(|s| s.to_string()).collect();
+    let run = run_level(
+        &cols,
+        &LevelSpec {
+            name: "memo".into(),
+            inputs: raw.clone(),
+            seq_len: 8,
+            depth: 1,
+            labels: &labels,
+            horizon: 1,
+            net: &net,
+            seed: 3,
+        },
+        &layout,
+        &device,
+    )
+    .unwrap();
+    let acc =
+        |p: &[f64], y: &[bool]| p.iter().zip(y).filter(|(p, y)| (**p > 0.5) == **y).count() as f64 / y.len() as f64;
+    let (mut ends, mut y, mut oof) = (Vec::new(), Vec::new(), Vec::new());
+    for (j, &t) in layout.d.iter().enumerate() {
+        if let Some(p) = run.oof[j] {
+            ends.push(t);
+            y.push(labels[j].unwrap().up);
+            oof.push(p);
+            // What the next level reads at a training bar is the out-of-fold output.
+            assert_eq!(f64::from(run.column[t]), p, "bar {t}");
+        }
+    }
+    // In fold: the final model's last epoch on its own training rows.
+    let (_, last) = run.last.clone().unwrap();
+    let memo = vane_stacking::net::Net { model: last, file: run.net.file.clone() };
+    let values = gather(&cols, &raw, n).unwrap();
+    let in_fold = memo.predict(&values, &ends, &device).unwrap();
+    let (a_in, a_oof) = (acc(&in_fold, &y), acc(&oof, &y));
+    eprintln!("in-fold accuracy {a_in}, out-of-fold {a_oof} over {} rows", y.len());
+    assert!(a_in > 0.75, "in-fold accuracy {a_in}: the model did not memorise (leakage would not be visible)");
+    assert!((a_oof - 0.5).abs() < 0.08, "out-of-fold accuracy {a_oof} on coin flips");
+}

@@ -1,0 +1,150 @@
+//! Full-stack tick of seed 000's runtime: one new 1 s bar through 7 L1 HRMs (64/64/10, windows
+//! 30 … 300 s, with their meta heads), the L2 meta-gate (64/64/10, 60 steps), the L3 supervisor
+//! (96/96/12, 60 steps) and the policy, warm, with exact finite windows — p50/p99 per tick, and
+//! the parts: `Stack::predict_last` alone, the feature columns alone, the policy step alone.
+//!
+//! The stack is trained for the bench in release mode with seed 000's sizes and **one** epoch
+//! per level on a SYNTHETIC 1 s random walk with gaps (latency does not depend on the weights),
+//! so the setup takes a minute or two. Nothing is asserted (the house rule: no timed tests).
+//!
+//! One core: `RAYON_NUM_THREADS=1 taskset -c 0 cargo bench -p vane-stacking --bench tick`
+//! (build first with `cargo bench -p vane-stacking --bench tick --no-run`).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use vane_core::{BarColumns, Bars, Interval, Timestamp};
+use vane_market_data::grid::GridBars;
+use vane_models::DeviceKind;
+use vane_stacking::config::StackConfig;
+use vane_stacking::runtime::{DecisionEngine, RuntimeSettings, StackRuntime};
+use vane_stacking::stack::base_columns;
+use vane_stacking::{TrainOptions, train_stacks};
+
+fn grid(n: usize) -> GridBars {
+    let mut state = 0x9E3779B97F4A7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut c = BarColumns::with_extras(Default::default(), n);
+    let mut px = 2000.0f64;
+    let mut filled = Vec::with_capacity(n);
+    for i in 0..n {
+        let f = i > 0 && next() < 0.3;
+        let prev = px;
+        if !f {
+            px *= 1.0 + (next() - 0.5) * 6e-4;
+        }
+        c.open_time.push(1_700_000_000_000 + i as i64 * 1000);
+        c.open.push(prev);
+        c.high.push(if f { prev } else { prev.max(px) * 1.0001 });
+        c.low.push(if f { prev } else { prev.min(px) * 0.9999 });
+        c.close.push(px);
+        c.volume.push(if f { 0.0 } else { 0.1 + next() * 3.0 });
+        filled.push(f);
+    }
+    GridBars { bars: Bars::from_columns(c).expect("valid bars"), filled, interval: Interval::S1 }
+}
+
+fn pct(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn report(name: &str, mut ms: Vec<f64>) {
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "{name:<34} n={:<4} p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
+        ms.len(),
+        pct(&ms, 0.5),
+        pct(&ms, 0.99),
+        ms[ms.len() - 1]
+    );
+}
+
+fn main() {
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into());
+    println!("full-stack tick, seed 000 sizes (RAYON_NUM_THREADS={threads})");
+    let g = grid(8_000);
+    let mut cfg = StackConfig::seed000();
+    cfg.tags = vec!["10s".into()];
+    cfg.data.stride = 40;
+    cfg.l1.oof_splits = 2;
+    cfg.l1.net.epochs = 1;
+    cfg.l1.meta_epochs = 1;
+    cfg.l2.net.epochs = 1;
+    cfg.l3.net.epochs = 1;
+    cfg.validate().expect("bench config");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let device = DeviceKind::Cpu.device().expect("cpu");
+    let t0 = Instant::now();
+    let opts = TrainOptions { symbol: "SYNUSDT".into(), permute_labels: false };
+    train_stacks(&g, &cfg, &opts, &dir.path().join("stacks"), &device, &mut |_| {}).expect("train");
+    println!("setup: stack trained (1 epoch per level) in {:.1} s", t0.elapsed().as_secs_f64());
+
+    let settings = RuntimeSettings { tags: vec!["10s".into()], ..RuntimeSettings::default() };
+    let mut rt = StackRuntime::load_on(dir.path(), &["10s"], &settings, &device).expect("load");
+    let stack = &rt.stacks()[0];
+    let sup = &stack.supervisor;
+    let h = rt.history();
+    println!(
+        "stack: {} L1 (seq {:?}, meta heads {:?}), L2 heads {:?}, history {h} grid bars",
+        sup.l1.len(),
+        sup.l1.iter().map(|u| u.seq_len).collect::<Vec<_>>(),
+        sup.l1.iter().map(|u| u.meta_seq_len).collect::<Vec<_>>(),
+        sup.l2_heads
+    );
+
+    // Parts on fixed windows of the grid.
+    let ends: Vec<usize> = (h + 10..g.len()).step_by(((g.len() - h - 10) / 200).max(1)).take(200).collect();
+    let mut cols_ms = Vec::new();
+    let mut last_ms = Vec::new();
+    for &end in &ends {
+        let bars = g.bars.slice(end - h..end);
+        let filled = &g.filled[end - h..end];
+        let t = Instant::now();
+        black_box(base_columns(&bars, filled, Some(sup.sigma_window)));
+        cols_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        black_box(stack.predict_last(&bars, filled).expect("predict_last"));
+        last_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    report("raw + regime features (history rows)", cols_ms);
+    report("Stack::predict_last", last_ms);
+
+    // The policy alone.
+    let p = stack.predict_last(&g.bars.slice(g.len() - h..g.len()), &g.filled[g.len() - h..]).expect("probs");
+    let mut e = DecisionEngine::new(&settings, &settings.tags, &[stack.meta.thresholds]).expect("engine");
+    let mut step_ms = Vec::new();
+    for i in 0..10_000i64 {
+        let t = Instant::now();
+        black_box(e.step(Timestamp(1_700_000_000_000 + i * 1000), false, &[Some(&p)]).expect("step"));
+        step_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    report("policy step (DecisionEngine)", step_ms);
+
+    // The full tick: warm the runtime with `history` grid bars, then time each new bar.
+    let source: Vec<_> = (0..g.len()).filter(|&i| !g.filled[i]).map(|i| g.bars.get(i).expect("bar")).collect();
+    let mut tick_ms = Vec::new();
+    let mut inserted = 0usize;
+    for b in &source {
+        let before = rt.seen();
+        let t = Instant::now();
+        let d = rt.on_bar(b).expect("on_bar");
+        let el = t.elapsed().as_secs_f64() * 1e3;
+        // Only ticks with no gap before them: one grid bar, one evaluation.
+        if rt.seen() - before == 1 && before >= h {
+            tick_ms.push(el);
+        } else if before >= h {
+            inserted += 1;
+        }
+        black_box(d);
+        if tick_ms.len() >= 300 {
+            break;
+        }
+    }
+    report("StackRuntime::on_bar (full tick)", tick_ms);
+    println!("({inserted} ticks after a gap not timed: a gap of g seconds means g + 1 evaluations)");
+}
