@@ -545,17 +545,20 @@ impl TrainObserver for Progress {
     }
     fn on_epoch(&mut self, r: &EpochRecord) {
         if let Some(b) = &self.bar {
-            // Regression records carry no macro-F1 (NaN) and a direction accuracy.
-            let scores = if r.val_macro_f1.is_nan() {
-                format!("direction acc {:.3}", r.val_accuracy)
+            // Regression records carry no macro-F1 (NaN) and a direction accuracy; their training
+            // "accuracy" is the untrained class head's, so it is not shown.
+            let (train, scores) = if r.val_macro_f1.is_nan() {
+                (String::new(), format!("direction acc {:.3}", r.val_accuracy))
             } else {
-                format!("acc {:.3} macro-F1 {:.3}", r.val_accuracy, r.val_macro_f1)
+                (
+                    format!(" acc {:.3}", r.train_accuracy),
+                    format!("acc {:.3} macro-F1 {:.3}", r.val_accuracy, r.val_macro_f1),
+                )
             };
             let line = format!(
-                "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} {scores} | lr {:.2e}{}",
+                "epoch {:>3}: train loss {:.4}{train} | val loss {:.4} {scores} | lr {:.2e}{}",
                 r.epoch,
                 r.train_loss,
-                r.train_accuracy,
                 r.val_loss,
                 r.lr,
                 if r.best { "  *best" } else { "" }
