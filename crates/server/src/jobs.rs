@@ -943,24 +943,39 @@ async fn execute(shared: &Arc<Shared>, id: &str) -> Result<(), JobError> {
         (result, ctl.stop)
     })
     .await;
-    let outcome = match ran {
+    match outcome_of(ran) {
+        Some(outcome) => finish(shared, id, outcome).await,
+        None => Ok(()),
+    }
+}
+
+/// What the runner's thread came back with, as the job's outcome; `None` when the row is no
+/// longer this worker's to finish (both queue backends).
+fn outcome_of(ran: Result<(Result<String, String>, Option<Stop>), tokio::task::JoinError>) -> Option<Outcome> {
+    Some(match ran {
         Ok((Ok(model_id), _)) => Outcome::Done(model_id),
         Ok((Err(_), Some(Stop::Cancelled))) => Outcome::Cancelled,
         Ok((Err(_), Some(Stop::ShutDown))) => Outcome::Failed(SHUT_DOWN.to_string()),
-        Ok((Err(_), Some(Stop::Gone))) => return Ok(()),
+        Ok((Err(_), Some(Stop::Gone))) => return None,
         Ok((Err(message), None)) => Outcome::Failed(message),
         Err(e) if e.is_panic() => Outcome::Failed(format!("the job panicked: {}", panic_message(e.into_panic()))),
         Err(e) => Outcome::Failed(format!("the job's thread failed: {e}")),
-    };
-    finish(shared, id, outcome).await
+    })
+}
+
+impl Outcome {
+    /// The row's `(status, error, model_id, progress)` for this outcome.
+    fn columns(self) -> (&'static str, Option<String>, Option<String>, Option<f64>) {
+        match self {
+            Outcome::Done(model) => ("done", None, Some(model), Some(1.0)),
+            Outcome::Failed(message) => ("failed", Some(message), None, None),
+            Outcome::Cancelled => ("cancelled", None, None, None),
+        }
+    }
 }
 
 async fn finish(shared: &Shared, id: &str, outcome: Outcome) -> Result<(), JobError> {
-    let (status, error, model_id, progress) = match outcome {
-        Outcome::Done(model) => ("done", None, Some(model), Some(1.0)),
-        Outcome::Failed(message) => ("failed", Some(message), None, None),
-        Outcome::Cancelled => ("cancelled", None, None, None),
-    };
+    let (status, error, model_id, progress) = outcome.columns();
     // The end of a job must reach the table (else the row stays `running` while this pool
     // lives): retry a failing write a few times before giving up.
     let mut tries = 0;

@@ -607,24 +607,14 @@ async fn execute_pg(shared: &Arc<PgShared>, id: &str) -> Result<(), JobError> {
         (result, ctl.stop)
     })
     .await;
-    let outcome = match ran {
-        Ok((Ok(model_id), _)) => Outcome::Done(model_id),
-        Ok((Err(_), Some(Stop::Cancelled))) => Outcome::Cancelled,
-        Ok((Err(_), Some(Stop::ShutDown))) => Outcome::Failed(SHUT_DOWN.to_string()),
-        Ok((Err(_), Some(Stop::Gone))) => return Ok(()),
-        Ok((Err(message), None)) => Outcome::Failed(message),
-        Err(e) if e.is_panic() => Outcome::Failed(format!("the job panicked: {}", panic_message(e.into_panic()))),
-        Err(e) => Outcome::Failed(format!("the job's thread failed: {e}")),
-    };
-    finish_pg(shared, id, outcome).await
+    match outcome_of(ran) {
+        Some(outcome) => finish_pg(shared, id, outcome).await,
+        None => Ok(()),
+    }
 }
 
 async fn finish_pg(shared: &PgShared, id: &str, outcome: Outcome) -> Result<(), JobError> {
-    let (status, error, model_id, progress) = match outcome {
-        Outcome::Done(model) => ("done", None, Some(model), Some(1.0)),
-        Outcome::Failed(message) => ("failed", Some(message), None, None),
-        Outcome::Cancelled => ("cancelled", None, None, None),
-    };
+    let (status, error, model_id, progress) = outcome.columns();
     let mut tries = 0;
     loop {
         let written = sqlx::query(
