@@ -394,6 +394,7 @@ pub struct StackRuntime {
     stacks: Vec<Stack>,
     engine: DecisionEngine,
     buffer: GridBuffer,
+    last: Option<Decision>,
 }
 
 fn read_meta(stacks_root: &Path, tag: &str) -> Result<Meta> {
@@ -447,7 +448,7 @@ impl StackRuntime {
         let engine = DecisionEngine::new(&settings, &tags, &thresholds)?;
         let cap = stacks.iter().map(Stack::history).max().unwrap_or(1).max(1);
         let buffer = GridBuffer::new(cap, settings.interval);
-        Ok(Self { stacks_root, settings, stacks, engine, buffer })
+        Ok(Self { stacks_root, settings, stacks, engine, buffer, last: None })
     }
 
     /// The tags, the main one first.
@@ -465,6 +466,11 @@ impl StackRuntime {
         &self.stacks
     }
 
+    /// The loaded stacks, by value (to build a runtime with other settings).
+    pub fn into_stacks(self) -> Vec<Stack> {
+        self.stacks
+    }
+
     /// The policy part.
     pub fn engine(&self) -> &DecisionEngine {
         &self.engine
@@ -473,6 +479,16 @@ impl StackRuntime {
     /// Grid bars kept: the largest history of the stacks.
     pub fn history(&self) -> usize {
         self.buffer.cap
+    }
+
+    /// Open time of the last grid bar seen.
+    pub fn last_open_time(&self) -> Option<Timestamp> {
+        self.buffer.bars.back().map(|b| b.open_time)
+    }
+
+    /// The decision of the last grid bar seen.
+    pub fn last_decision(&self) -> Option<&Decision> {
+        self.last.as_ref()
     }
 
     /// Grid bars seen since the start (filled ones included).
@@ -498,6 +514,7 @@ impl StackRuntime {
             self.buffer.push_grid(b, filled);
             out.push(self.decide_last()?);
         }
+        self.last = out.last().cloned();
         Ok(out)
     }
 
@@ -547,6 +564,7 @@ impl StackRuntime {
         let series = self.batch_probabilities(grid)?;
         self.engine.reset()?;
         self.buffer = GridBuffer::new(self.buffer.cap, self.settings.interval);
+        self.last = None;
         let times = grid.bars.open_time();
         let mut out = Vec::with_capacity(grid.len());
         for (t, &time) in times.iter().enumerate() {

@@ -308,6 +308,14 @@ impl Stack {
         Ok(Stack { root: stacks_root.to_path_buf(), supervisor, meta, calibration, l1, l2, l3, device: device.clone() })
     }
 
+    /// Reads `meta.json` again (thresholds and calibration names), e.g. after a retune while
+    /// running; the networks and calibrators are unchanged.
+    pub fn reload_meta(&mut self) -> Result<()> {
+        let path = self.root.join(&self.supervisor.tag).join("meta.json");
+        self.meta = vane_artifact::read_versioned(&path, STACK_FORMAT_VERSION)?;
+        Ok(())
+    }
+
     /// The stacks root it was loaded from.
     pub fn root(&self) -> &Path {
         &self.root

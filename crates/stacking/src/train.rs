@@ -50,6 +50,10 @@ pub struct TrainOptions {
     pub symbol: String,
     /// Shuffle every level's labels (the null: the stack must score at chance).
     pub permute_labels: bool,
+    /// Seed 000's `--save-features`: write every per-bar column (raw, regime-free features, each
+    /// level's output — out of fold in the training part, the final models' in the tail — and the
+    /// `filled` flag) to this parquet file, keyed by `open_time_ms`.
+    pub save_features: Option<std::path::PathBuf>,
 }
 
 /// What training returns.
@@ -593,6 +597,7 @@ pub fn train_stacks(
     };
     let staged = vane_artifact::StagedDir::new(stacks_root)?;
     let root = staged.path().to_path_buf();
+    let mut l3_cols: Columns = Columns::new();
     let mut l1_units: Vec<L1Unit> = Vec::new();
     for (h, s, run, meta) in &l1_runs {
         let dir = format!("_l1/{h}s");
@@ -854,9 +859,23 @@ pub fn train_stacks(
         vane_artifact::write_versioned(&tdir.join("supervisor_L3.calib.json"), STACK_FORMAT_VERSION, &calib)?;
         vane_artifact::write_versioned(&tdir.join("metrics.json"), STACK_FORMAT_VERSION, &metrics)?;
         report.tags.insert(tag.clone(), metrics);
+        l3_cols.insert(format!("l3_{tag}"), run3.column);
     }
     seconds.insert("l3".to_string(), t3.elapsed().as_secs_f64());
     staged.commit()?;
+    if let Some(path) = &opts.save_features {
+        let mut names = vec!["filled".to_string()];
+        let mut columns = vec![grid.filled.iter().map(|&f| f64::from(u8::from(f))).collect::<Vec<f64>>()];
+        for (name, c) in cols.iter().chain(&l3_cols) {
+            names.push(name.clone());
+            columns.push(c.iter().map(|&v| f64::from(v)).collect());
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| vane_artifact::ArtifactError::io("create", dir, e))?;
+        }
+        vane_market_data::write_table_parquet(path, "open_time_ms", bars.open_time(), &names, &columns)?;
+        progress(&format!("features and out-of-fold outputs: {}", path.display()));
+    }
     seconds.insert("total".to_string(), started.elapsed().as_secs_f64());
     report.seconds = seconds;
     Ok(report)

@@ -19,6 +19,9 @@ pub(crate) enum StackCommand {
     Train(StackTrainArgs),
     /// Every level's probabilities and the consensus decision on the last stored bar.
     Predict(StackPredictArgs),
+    /// The runtime's decisions over stored bars, out of sample with the stack's costs (seed 003's
+    /// metrics); the same decision code as the live runtime.
+    Backtest(crate::commands::stack_backtest::StackBacktestArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -39,6 +42,10 @@ pub(crate) struct StackTrainArgs {
     /// Grid interval (default: the config's, 1s).
     #[arg(long)]
     pub(crate) interval: Option<Interval>,
+    /// Write every per-bar column (features, out-of-fold outputs of every level) to
+    /// `<artifacts-dir>/features/<SYMBOL>_<interval>_stack.parquet` (seed 000's --save-features).
+    #[arg(long)]
+    pub(crate) save_features: bool,
     #[command(flatten)]
     pub(crate) data: DataDir,
     /// Artifacts folder; the stacks go to `<dir>/stacks/`.

@@ -21,6 +21,8 @@ pub(crate) enum StackOutput {
     Train(TrainReport),
     /// `stack predict`.
     Predict(PredictOutput),
+    /// `stack backtest`.
+    Backtest(super::stack_backtest::StackBacktestReport),
 }
 
 /// `stack predict`'s answer.
@@ -71,6 +73,7 @@ impl Render for StackOutput {
                 }
                 s
             }
+            StackOutput::Backtest(b) => b.human(),
             StackOutput::Predict(p) => {
                 let mut s = format!("{} ({}) as of {}\n", p.decision.as_str(), p.consensus, p.as_of);
                 for (tag, t) in &p.tags {
@@ -86,6 +89,7 @@ pub(crate) fn run(a: StackArgs, quiet: bool) -> Result<StackOutput> {
     match a.command {
         StackCommand::Train(t) => train(t, quiet).map(StackOutput::Train),
         StackCommand::Predict(p) => predict(p).map(StackOutput::Predict),
+        StackCommand::Backtest(b) => super::stack_backtest::run(b).map(StackOutput::Backtest),
     }
 }
 
@@ -128,6 +132,11 @@ fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
             .parse::<Interval>()
             .map_err(|e| crate::failure::usage(format!("--config [data] interval: {e}")))?,
     };
+    if interval != Interval::S1 {
+        return Err(crate::failure::usage(format!(
+            "--interval {interval}: the stack runs on a 1s grid (its horizons, windows and σ windows are seconds); use --interval 1s"
+        )));
+    }
     let store = ParquetStore::new(&a.data.data_dir);
     let (mut grid, days) = grid_of(&store, &symbol, interval, cfg.data.days)?;
     if cfg.data.last_bars > 0 && grid.len() > cfg.data.last_bars {
@@ -153,7 +162,9 @@ fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
         config: serde_json::json!({ "stack": cfg, "fast_sanity": a.fast_sanity, "permute_labels": a.permute_labels }),
     };
     let root = a.artifacts_dir.join("stacks");
-    let opts = TrainOptions { symbol: symbol.to_string(), permute_labels: a.permute_labels };
+    let save_features =
+        a.save_features.then(|| a.artifacts_dir.join("features").join(format!("{symbol}_{interval}_stack.parquet")));
+    let opts = TrainOptions { symbol: symbol.to_string(), permute_labels: a.permute_labels, save_features };
     let work = || -> Result<TrainReport> {
         let device = DeviceKind::Cpu.device()?;
         let mut progress = |m: &str| {
