@@ -48,6 +48,34 @@ seed003:
     cargo run --release -p vane-cli -- wfo --model lorentzian --symbol BTCUSDT --interval 4h --data-days 180 --window-size 30 --test-size 7 --epochs 30 --optimize-metric sharpe_ratio --data-dir vane-seed003/data --out vane-seed003/models/wfo-lorentzian --runs-dir vane-seed003/runs
     cargo run --release -p vane-cli -- runs list --runs-dir vane-seed003/runs
 
+# Seed 004 end to end against a local PostgreSQL (.ci/pg.sh starts a throwaway one), on the
+# SYNTHETIC 15m candles examples/seed004/README.md trains tft_tiny on (BTCUSDT, ETHUSDT, 120 days):
+# db migrate, import, prepare (49 features + ladder targets), train tft_tiny for one epoch (its
+# walk-forward predictions, model and splits into the database), predict, the analytics views.
+# Its own database `vane_seed004` (re-running is idempotent); files in vane-seed004/.
+seed004:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    eval "$(bash .ci/pg.sh)"
+    psql "$DATABASE_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = 'vane_seed004'" | grep -q 1 || psql "$DATABASE_URL" -qc "CREATE DATABASE vane_seed004"
+    URL="${DATABASE_URL%/*}/vane_seed004"
+    cargo build --release -p vane-cli
+    vane=./target/release/vane
+    python3 examples/seed004/synth_15m.py vane-seed004/synth 120
+    $vane db migrate --database-url "$URL"
+    for s in BTCUSDT ETHUSDT; do $vane import --database-url "$URL" --csv vane-seed004/synth/${s}_15m.csv --symbol $s --interval 15m; done
+    $vane prepare --database-url "$URL" --symbols BTCUSDT,ETHUSDT --interval 15m
+    $vane train --config examples/seed004/tft_tiny.toml --database-url "$URL" --set train.epochs=1 --artifacts-dir vane-seed004/artifacts --runs-dir vane-seed004/runs
+    model=$(psql "$URL" -tAc "SELECT model_id FROM model_metadata ORDER BY created_at DESC LIMIT 1")
+    for s in BTCUSDT ETHUSDT; do $vane predict --database-url "$URL" --symbol $s --model-id "$model" --artifacts-dir vane-seed004/artifacts; done
+    psql "$URL" -c "SELECT model_id, kind, artifact_path, metrics->'walk_forward_regression'->'pooled' AS wf_pooled FROM model_metadata"
+    psql "$URL" -c "SELECT symbol, split, window_index, to_timestamp(start_ms/1000) AS start_time, to_timestamp(end_ms/1000) AS end_time, rows FROM training_sequences ORDER BY symbol, window_index, split"
+    psql "$URL" -c "SELECT symbol, count(*) AS rows, count(realised) AS realised, min(open_time) AS first, max(open_time) AS last FROM model_predictions GROUP BY symbol"
+    psql "$URL" -c "SELECT * FROM model_symbol_metrics"
+    psql "$URL" -c "SELECT * FROM model_symbol_ladder"
+    psql "$URL" -c "SELECT * FROM model_daily_metrics ORDER BY day DESC, symbol LIMIT 6"
+    psql "$URL" -c "SELECT symbol, open_time, horizon, prediction, realised FROM model_predictions WHERE realised IS NULL ORDER BY symbol"
+
 # The three sequence models on the demo's store (run `just demo` first).
 # Seed 000's stack, fast sanity, on the bundled real 1 s day (offline; docs/stacking.md).
 seed000:

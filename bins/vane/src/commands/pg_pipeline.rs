@@ -121,7 +121,10 @@ pub(crate) fn write_sequence_run(
         config: config.clone(),
         feature_schema: json_file(&report.dir.join("feature_schema.json")),
         metrics: json_file(&report.dir.join("metrics.json")),
-        artifact_path: Some(report.dir.display().to_string()),
+        // Absolute: the row is read from other machines and folders.
+        artifact_path: Some(
+            std::fs::canonicalize(&report.dir).unwrap_or_else(|_| report.dir.clone()).display().to_string(),
+        ),
     })?;
     let exchange_of =
         |s: &Symbol| m.exchanges.get(s).cloned().unwrap_or_else(|| vane_postgres::DEFAULT_EXCHANGE.into());
