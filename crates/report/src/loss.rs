@@ -64,6 +64,16 @@ impl LossSeries {
     }
 }
 
+/// Decimals that tell ~10 ticks over a span apart: 3 for spans ≥ 0.1 (the usual loss range),
+/// one more per decade below, at most 8 (a narrow range printed 0.618 twice with 3).
+fn tick_decimals(span: f64) -> usize {
+    if !(span.is_finite() && span > 0.0) {
+        return 3;
+    }
+    let d = 1.0 - (span / 10.0).log10().floor();
+    (d.max(3.0) as usize).min(8)
+}
+
 /// Runs of consecutive finite points `(epoch, value)`.
 fn segments(values: &[f64]) -> Vec<Vec<(f64, f64)>> {
     let mut out = vec![Vec::new()];
@@ -94,13 +104,14 @@ fn draw<DB: DrawingBackend>(
         .y_label_area_size(72)
         .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
     let x_labels = n.min(10);
+    let decimals = tick_decimals(y_hi - y_lo);
     chart
         .configure_mesh()
         .x_desc("epoch")
         .y_desc("loss")
         .x_labels(x_labels)
         .x_label_formatter(&|x| if (x - x.round()).abs() < 1e-9 { format!("{x:.0}") } else { String::new() })
-        .y_label_formatter(&|y| format!("{y:.3}"))
+        .y_label_formatter(&|y| format!("{y:.prec$}", prec = decimals))
         .label_style((FAMILY, 16))
         .axis_desc_style((FAMILY, 18))
         .max_light_lines(4)
@@ -163,4 +174,19 @@ pub fn loss_curve_svg_string(series: &LossSeries) -> Result<String> {
 pub fn loss_curve_svg(path: &Path, series: &LossSeries) -> Result<()> {
     let text = loss_curve_svg_string(series)?;
     std::fs::write(path, text).map_err(|source| ReportError::Io { path: path.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod tick_tests {
+    use super::tick_decimals;
+
+    #[test]
+    fn narrow_ranges_get_more_decimals() {
+        assert_eq!(tick_decimals(1.0), 3);
+        assert_eq!(tick_decimals(0.5), 3);
+        // 0.612..0.624: ticks 0.0012 apart need 4 decimals to differ.
+        assert_eq!(tick_decimals(0.012), 4);
+        assert_eq!(tick_decimals(0.0), 3);
+        assert_eq!(tick_decimals(1e-12), 8);
+    }
 }
