@@ -27,6 +27,11 @@ pub struct DataConfig {
     pub valid_frac: f64,
     /// Seed of initialisation, shuffling and `--permute-labels`.
     pub seed: u64,
+    /// Seed 000's `--save-features`: write every per-bar column (raw features, each level's
+    /// output — out of fold in the training part, the final models' in the tail — and the
+    /// `filled` flag) to `<artifacts>/features/<SYMBOL>_<interval>_stack.parquet`, keyed by
+    /// `open_time_ms` ([`crate::train::features_path`]).
+    pub save_features: bool,
 }
 
 impl Default for DataConfig {
@@ -39,6 +44,7 @@ impl Default for DataConfig {
             stride: 1,
             valid_frac: 0.2,
             seed: 42,
+            save_features: false,
         }
     }
 }

@@ -50,10 +50,12 @@ pub struct TrainOptions {
     pub symbol: String,
     /// Shuffle every level's labels (the null: the stack must score at chance).
     pub permute_labels: bool,
-    /// Seed 000's `--save-features`: write every per-bar column (raw, regime-free features, each
-    /// level's output — out of fold in the training part, the final models' in the tail — and the
-    /// `filled` flag) to this parquet file, keyed by `open_time_ms`.
-    pub save_features: Option<std::path::PathBuf>,
+}
+
+/// Where `[data] save_features` writes the per-bar columns: beside `stacks_root`, in
+/// `features/<SYMBOL>_<interval>_stack.parquet`.
+pub fn features_path(stacks_root: &Path, symbol: &str, interval: &str) -> std::path::PathBuf {
+    stacks_root.parent().unwrap_or(Path::new(".")).join("features").join(format!("{symbol}_{interval}_stack.parquet"))
 }
 
 /// What training returns.
@@ -863,7 +865,8 @@ pub fn train_stacks(
     }
     seconds.insert("l3".to_string(), t3.elapsed().as_secs_f64());
     staged.commit()?;
-    if let Some(path) = &opts.save_features {
+    if cfg.data.save_features {
+        let path = &features_path(stacks_root, &opts.symbol, &grid.interval.to_string());
         let mut names = vec!["filled".to_string()];
         let mut columns = vec![grid.filled.iter().map(|&f| f64::from(u8::from(f))).collect::<Vec<f64>>()];
         for (name, c) in cols.iter().chain(&l3_cols) {

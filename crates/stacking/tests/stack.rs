@@ -73,21 +73,19 @@ fn round_trip_and_streaming_window_equal_batch() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("stacks");
     let device = DeviceKind::Cpu.device().unwrap();
+    let mut cfg = tiny();
+    cfg.data.save_features = true;
     let report = train_stacks(
         &g,
-        &tiny(),
-        &TrainOptions {
-            symbol: "SYNUSDT".into(),
-            permute_labels: false,
-            save_features: Some(dir.path().join("features/syn.parquet")),
-        },
+        &cfg,
+        &TrainOptions { symbol: "SYNUSDT".into(), permute_labels: false },
         &root,
         &device,
         &mut |_| {},
     )
     .unwrap();
     assert_eq!(report.tags.len(), 2);
-    assert!(dir.path().join("features/syn.parquet").exists(), "--save-features");
+    assert!(dir.path().join("features/SYNUSDT_1s_stack.parquet").exists(), "--save-features");
     for tag in ["1s", "10s"] {
         for f in
             ["meta.json", "supervisor.json", "metrics.json", "supervisor_L3.calib.json", "l2/model.bpk", "l3/net.json"]
@@ -255,7 +253,7 @@ fn shuffled_labels_score_at_chance() {
     let r = train_stacks(
         &g,
         &cfg,
-        &TrainOptions { symbol: "SYNUSDT".into(), permute_labels: true, save_features: None },
+        &TrainOptions { symbol: "SYNUSDT".into(), permute_labels: true },
         &dir.path().join("stacks"),
         &device,
         &mut |_| {},

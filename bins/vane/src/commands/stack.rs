@@ -162,9 +162,8 @@ fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
         config: serde_json::json!({ "stack": cfg, "fast_sanity": a.fast_sanity, "permute_labels": a.permute_labels }),
     };
     let root = a.artifacts_dir.join("stacks");
-    let save_features =
-        a.save_features.then(|| a.artifacts_dir.join("features").join(format!("{symbol}_{interval}_stack.parquet")));
-    let opts = TrainOptions { symbol: symbol.to_string(), permute_labels: a.permute_labels, save_features };
+    cfg.data.save_features |= a.save_features;
+    let opts = TrainOptions { symbol: symbol.to_string(), permute_labels: a.permute_labels };
     let work = || -> Result<TrainReport> {
         let device = DeviceKind::Cpu.device()?;
         let mut progress = |m: &str| {
