@@ -3,6 +3,7 @@
 
 use vane_core::Bar;
 
+use super::v1::{Run, or_degenerate};
 use super::{FeatureStream, hour_and_weekday, names, val};
 use crate::Indicator;
 use crate::average::ExponentialMovingAverage;
@@ -106,6 +107,11 @@ pub(crate) struct FullStream {
     vortex: Vortex,
     close_lag: [Lag; 3],
     prev_rsi: Option<f64>,
+    prev_close: Option<f64>,
+    /// Bars since the last one with volume.
+    no_volume: Run,
+    /// Bars since the last one with a nonzero true range.
+    no_range: Run,
 }
 
 impl FullStream {
@@ -140,6 +146,9 @@ impl FullStream {
             vortex: Vortex::new(14).expect("valid"),
             close_lag: [Lag::new(1), Lag::new(4), Lag::new(16)],
             prev_rsi: None,
+            prev_close: None,
+            no_volume: Run::default(),
+            no_range: Run::default(),
         }
     }
 }
@@ -192,25 +201,25 @@ impl FeatureStream for FullStream {
         out[21] = bb.map_or(f64::NAN, |b| b.upper / c - 1.0);
         out[22] = bb.map_or(f64::NAN, |b| b.lower / c - 1.0);
         out[23] = bb.map_or(f64::NAN, |b| b.width);
-        out[24] = bb.map_or(f64::NAN, |b| b.percent_b);
+        out[24] = or_degenerate(bb.map(|b| b.percent_b), false, 0.5);
         let dc = self.donchian.update_valid(bar);
         out[25] = dc.map_or(f64::NAN, |d| d.upper / c - 1.0);
         out[26] = dc.map_or(f64::NAN, |d| d.lower / c - 1.0);
-        out[27] = dc.map_or(f64::NAN, |d| ratio(c - d.lower, d.upper - d.lower));
+        out[27] = or_degenerate(dc.map(|d| ratio(c - d.lower, d.upper - d.lower)), false, 0.5);
         // volume
-        out[28] = val(self.obv.update_valid(bar));
-        out[29] = val(self.cmf.update_valid(bar));
+        let no_volume = self.no_volume.update(v == 0.0);
+        out[28] = or_degenerate(self.obv.update_valid(bar), no_volume >= 20, 0.0);
+        out[29] = or_degenerate(self.cmf.update_valid(bar), no_volume >= 20, 0.0);
         let s5 = self.vol_sma5.update(v);
         let s20 = self.vol_sma20.update(v);
-        out[30] = match (s5, s20) {
-            (Some(a), Some(b)) => ratio(a, b),
-            _ => f64::NAN,
-        };
-        out[31] = s20.map_or(f64::NAN, |b| ratio(v, b));
+        out[30] = or_degenerate(s5.zip(s20).map(|(a, b)| ratio(a, b)), no_volume >= 5, 0.0);
+        out[31] = or_degenerate(s20.map(|b| ratio(v, b)), no_volume > 0, 0.0);
         // vortex
         let vx = self.vortex.update_valid(bar);
-        out[32] = vx.map_or(f64::NAN, |x| x.plus);
-        out[33] = vx.map_or(f64::NAN, |x| x.minus);
+        let pc = self.prev_close.replace(c).unwrap_or(c);
+        let no_range = self.no_range.update(h.max(pc) - l.min(pc) == 0.0) >= 14;
+        out[32] = or_degenerate(vx.map(|x| x.plus), no_range, 1.0);
+        out[33] = or_degenerate(vx.map(|x| x.minus), no_range, 1.0);
         // time
         let (hour, dow) = hour_and_weekday(bar.open_time.0);
         out[34] = hour;
@@ -225,7 +234,7 @@ impl FeatureStream for FullStream {
         out[41] = (c - o) / o;
         out[42] = (h - o.max(c)) / c;
         out[43] = (o.min(c) - l) / c;
-        out[44] = ratio(c - l, h - l);
+        out[44] = or_degenerate(Some(ratio(c - l, h - l)), false, 0.5);
         out[45] = self.adx.directional().map_or(f64::NAN, |d| (d.plus_di - d.minus_di) / 100.0);
         out[46] = match (e12, e26) {
             (Some(a), Some(b)) => a / b - 1.0,
@@ -236,10 +245,7 @@ impl FeatureStream for FullStream {
             _ => f64::NAN,
         };
         self.prev_rsi = rsi14;
-        out[48] = match (atr14, atr50) {
-            (Some(a), Some(b)) => ratio(a, b),
-            _ => f64::NAN,
-        };
+        out[48] = or_degenerate(atr14.zip(atr50).map(|(a, b)| ratio(a, b)), false, 0.0);
     }
 
     fn reset(&mut self) {

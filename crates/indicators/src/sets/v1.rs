@@ -42,6 +42,8 @@ pub(crate) struct V1Stream {
     vol30: VolumeSma,
     cmf: ChaikinMoneyFlow,
     obv: NormalizedObv,
+    /// Bars since the last one with volume.
+    no_volume: Run,
 }
 
 impl V1Stream {
@@ -60,6 +62,7 @@ impl V1Stream {
             vol30: VolumeSma::new(30).expect("valid"),
             cmf: ChaikinMoneyFlow::new(20).expect("valid"),
             obv: NormalizedObv::new(30).expect("valid"),
+            no_volume: Run::default(),
         }
     }
 }
@@ -84,15 +87,46 @@ impl FeatureStream for V1Stream {
         out[6] = self.atr.update_valid(bar).map_or(f64::NAN, |a| a / c);
         out[7] = val(self.rv.update_valid(bar));
         let bb = self.bb.update_valid(bar);
-        out[8] = bb.map_or(f64::NAN, |b| b.percent_b);
+        out[8] = or_degenerate(bb.map(|b| b.percent_b), false, 0.5);
         out[9] = bb.map_or(f64::NAN, |b| b.width);
         out[10] = bar.volume.ln_1p();
-        out[11] = self.vol30.update_valid(bar).map_or(f64::NAN, |v| v.ratio);
-        out[12] = val(self.cmf.update_valid(bar));
-        out[13] = val(self.obv.update_valid(bar));
+        let no_volume = self.no_volume.update(bar.volume == 0.0);
+        out[11] = or_degenerate(self.vol30.update_valid(bar).map(|v| v.ratio), no_volume > 0, 0.0);
+        out[12] = or_degenerate(self.cmf.update_valid(bar), no_volume >= 20, 0.0);
+        out[13] = or_degenerate(self.obv.update_valid(bar), no_volume >= 30, 0.0);
     }
 
     fn reset(&mut self) {
         *self = Self::new();
+    }
+}
+
+/// A column's value once warmed up, with its degenerate case defined: NaN in warm-up (`None`);
+/// `degenerate` when `flat` (an exact test that the column's window has zero range or zero
+/// volume: the building blocks' rolling sums can keep rounding residue there, e.g. a CMF of
+/// ±32) or when the value is NaN (0/0: a ratio with a zero denominator — the bars fed are valid
+/// candles, finite positive prices and volumes ≥ 0, so NaN after warm-up means exactly that);
+/// else the value itself. Each column's degenerate value and why: `docs/indicators.md`,
+/// "Degenerate windows".
+#[inline]
+pub(super) fn or_degenerate(x: Option<f64>, flat: bool, degenerate: f64) -> f64 {
+    match x {
+        None => f64::NAN,
+        Some(v) if flat || v.is_nan() => degenerate,
+        Some(v) => v,
+    }
+}
+
+/// The number of consecutive bars, up to the latest, for which a condition held: the window of
+/// the last `n` bars is wholly degenerate exactly when the run is ≥ n.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Run(usize);
+
+impl Run {
+    /// Extends the run when `holds`, else restarts it; returns its length.
+    #[inline]
+    pub(super) fn update(&mut self, holds: bool) -> usize {
+        self.0 = if holds { self.0.saturating_add(1) } else { 0 };
+        self.0
     }
 }
