@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use vane_core::{Bar, Bars, ClassProbs, Prediction, Signal, Symbol, Timestamp};
 
 /// What a model says about a symbol at one bar. A classifier fills `probs`, `signal` and
-/// `confidence`; a regressor fills `expected_return` (and `signal` only when its artifact has a
-/// decision rule).
+/// `confidence`; a binary classifier fills `p_up`, `signal` and `confidence` (no `probs`); a
+/// regressor fills `expected_return` (and `signal` only when its artifact has a decision rule).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Forecast {
     /// The instrument.
@@ -32,6 +32,11 @@ pub struct Forecast {
     /// The predicted forward return (regressors).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub expected_return: Option<f64>,
+    /// Binary classifiers (two classes, e.g. dead-zone `down`/`up` or ladder `loss`/`profit`):
+    /// the probability of class 1 (up / profit), calibrated when the model ships a binary
+    /// calibrator. `probs` stays `None` for them (no HOLD probability is invented).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub p_up: Option<f64>,
 }
 
 impl Forecast {
@@ -53,6 +58,36 @@ impl Forecast {
             confidence: Some(probs.confidence(signal)),
             probs: Some(probs),
             expected_return: None,
+            p_up: None,
+        }
+    }
+
+    /// A binary classifier's forecast: the signal of its decision rule on `p_up` (the
+    /// probability of class 1) and its confidence — `p_up` for BUY, `1 − p_up` for SELL, the
+    /// larger of the two for HOLD.
+    pub fn binary(
+        symbol: &Symbol,
+        model_kind: &str,
+        model_id: &str,
+        as_of: Timestamp,
+        signal: Signal,
+        p_up: f64,
+    ) -> Self {
+        let confidence = match signal {
+            Signal::Buy => p_up,
+            Signal::Sell => 1.0 - p_up,
+            Signal::Hold => p_up.max(1.0 - p_up),
+        };
+        Self {
+            symbol: symbol.clone(),
+            model_kind: model_kind.into(),
+            model_id_used: model_id.into(),
+            as_of,
+            signal: Some(signal),
+            confidence: Some(confidence),
+            probs: None,
+            expected_return: None,
+            p_up: Some(p_up),
         }
     }
 

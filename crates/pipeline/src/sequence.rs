@@ -28,10 +28,10 @@ use vane_models::train::{
 use vane_models::{DeviceKind, ModelKind, ModelSpec, SequenceModel, Task, TrainConfig};
 
 use crate::error::{PipelineError, Result};
-use crate::sequence_predictor::{Decision, INFERENCE_VERSION, SequenceInference};
 use crate::sequence_metrics::{
     ClassificationMetrics, RegressionMetrics, SeedExpectations, SymbolDecisions, ladder_trades, seed004_expectations,
 };
+use crate::sequence_predictor::{Decision, INFERENCE_VERSION, SequenceInference};
 use crate::sequence_wf::{RegressionWalkForward, WalkForwardReport, point_output};
 
 /// Seed of the target shuffle of [`SequenceData::permute_labels`].
@@ -64,14 +64,21 @@ pub enum LabelKind {
     /// first → SELL, the vertical barrier → HOLD (or the sign of the return there with
     /// `barrier_vertical = "sign"`). Three classes; regression on the return at the touch.
     TripleBarrier,
+    /// Seed 004's profit/loss classification: class 1 (`profit`) when the **long** ladder trade
+    /// opened at `close[t]` (`vane_labeling::ladder`, the same engine and parameters as
+    /// `expected_return`: seed 004's ladder, `horizon`, `fee_bps` per fill) ends with a positive
+    /// net return, `er_long > 0` after fees — exactly the sign of `vane label --kind
+    /// expected-return`'s `er_long`; class 0 (`loss`) otherwise (`er_long ≤ 0`). The label spans
+    /// `[t, exit of the long]`. Two classes; regression on `er_long`. θ is unused.
+    LadderProfit,
 }
 
 impl LabelKind {
-    /// Classes of the label: 2 for the binary dead-zone labels (0 down, 1 up), 3 otherwise
-    /// (BUY 0, SELL 1, HOLD 2: [`Signal::class_index`]).
+    /// Classes of the label: 2 for the binary labels (dead zone: 0 down, 1 up; ladder profit: 0
+    /// loss, 1 profit), 3 otherwise (BUY 0, SELL 1, HOLD 2: [`Signal::class_index`]).
     pub fn n_classes(self) -> usize {
         match self {
-            LabelKind::DeadZone => 2,
+            LabelKind::DeadZone | LabelKind::LadderProfit => 2,
             _ => Signal::ALL.len(),
         }
     }
@@ -80,11 +87,12 @@ impl LabelKind {
     pub fn class_names(self) -> Vec<String> {
         match self {
             LabelKind::DeadZone => vec!["down".into(), "up".into()],
+            LabelKind::LadderProfit => vec!["loss".into(), "profit".into()],
             _ => Signal::NAMES.iter().map(|c| c.to_string()).collect(),
         }
     }
 
-    /// Whether the label is binary (one probability, P(up)).
+    /// Whether the label is binary (one probability, P(class 1): P(up) or P(profit)).
     pub fn is_binary(self) -> bool {
         self.n_classes() == 2
     }
@@ -108,7 +116,7 @@ pub struct SequenceData {
     pub horizon: usize,
     /// θ of the class rule.
     pub theta: f64,
-    /// Ladder cost per fill (bps) for expected-return labels.
+    /// Ladder cost per fill (bps) for expected-return and ladder-profit labels.
     pub fee_bps: f64,
     /// Share of the time axis (the most recent part) used for validation.
     pub valid_frac: f64,
@@ -406,6 +414,13 @@ fn targets(bars: &Bars, d: &SequenceData) -> Result<Vec<Option<LabelTarget>>> {
                     Signal::Hold
                 };
                 out[t] = target(class.class_index(), (er.er_long - er.er_short) as f32, span.end, 1.0);
+            }
+        }
+        LabelKind::LadderProfit => {
+            let cfg = LadderConfig { horizon: d.horizon, fee_bps: d.fee_bps, ..LadderConfig::default() };
+            let labels = expected_returns(bars, &cfg)?;
+            for (t, er, _) in labels.iter() {
+                out[t] = target(usize::from(er.er_long > 0.0), er.er_long as f32, er.exit_long, 1.0);
             }
         }
     }
@@ -802,6 +817,7 @@ pub fn train_sequence(
         LabelKind::ExpectedReturn => "expected return (long − short)",
         LabelKind::Fixed | LabelKind::Percentile | LabelKind::DeadZone => "forward return",
         LabelKind::TripleBarrier => "return at the barrier touch",
+        LabelKind::LadderProfit => "long ladder net return",
     };
     let progress = crate::train_plots::progress_dir(artifacts_dir, &name);
     let mut plots = crate::train_plots::TrainPlots::new(
@@ -817,10 +833,9 @@ pub fn train_sequence(
         fit(&inputs, &device, observer)?
     };
     // The out-of-sample report and the calibrator fitted on its pooled predictions.
-    // The walk-forward report is three-class (BUY / SELL / HOLD decisions): binary labels skip it
-    // (seed 000's out-of-fold predictions are the stacking crate's).
-    let wf = if job.task == Task::Classification && d.walk_forward > 0 && !d.label.is_binary() {
-        Some(crate::sequence_wf::run(&raw, d, &mcfg, &tcfg, &device)?)
+    // Binary labels run the same windows with two classes and ship a binary calibrator on P(up).
+    let wf = if job.task == Task::Classification && d.walk_forward > 0 {
+        Some(crate::sequence_wf::run(&raw, d, &mcfg, &tcfg, &job.decision, &device)?)
     } else {
         None
     };
@@ -830,17 +845,16 @@ pub fn train_sequence(
         None
     };
     let calibration_note = match (&wf, job.task) {
-        (Some(w), _) => format!(
-            "calibration.json: {} fitted on the {} pooled out-of-sample rows of {} walk-forward windows ({})",
-            w.report.calibration.chosen.name(),
-            w.report.calibration_rows,
-            w.report.k,
-            w.report.calibration.reason
-        ),
-        (None, Task::Classification) if d.label.is_binary() && d.walk_forward > 0 => {
-            "no calibration.json: the walk-forward report is three-class and binary labels skip it; \
-             probs are the network's raw softmax over (down, up)"
-                .to_string()
+        (Some(w), _) => {
+            let (method, reason) = match (&w.report.calibration, &w.report.binary) {
+                (Some(c), _) => (c.chosen.name().to_string(), c.reason.clone()),
+                (None, Some(b)) => (format!("binary {} on P(up)", b.calibration.chosen), b.calibration.reason.clone()),
+                (None, None) => ("none".to_string(), String::new()),
+            };
+            format!(
+                "calibration.json: {method} fitted on the {} pooled out-of-sample rows of {} walk-forward windows ({reason})",
+                w.report.calibration_rows, w.report.k,
+            )
         }
         (None, Task::Classification) => {
             "no calibration.json: data.walk_forward = 0, so there are no out-of-sample predictions to fit one on; \
@@ -854,11 +868,12 @@ pub fn train_sequence(
     plots.finish(&outcome.history, outcome.best_epoch, tcfg.task, &outcome.model, &mcfg, &valid, &vp, &device);
     let best = outcome.history.iter().find(|r| r.epoch == outcome.best_epoch).cloned();
     let (validation_regression, validation_classification) = validation_scores(&mcfg, job.task, &prepared, &vp)?;
-    let seed004 = if mcfg.kind() == ModelKind::Tft || d.label == LabelKind::ExpectedReturn {
-        Some(seed_expectations(&raw, d, job.task, wf.as_ref(), wf_reg.as_ref(), validation_regression.as_ref())?)
-    } else {
-        None
-    };
+    let seed004 =
+        if mcfg.kind() == ModelKind::Tft || matches!(d.label, LabelKind::ExpectedReturn | LabelKind::LadderProfit) {
+            Some(seed_expectations(&raw, d, job.task, wf.as_ref(), wf_reg.as_ref(), validation_regression.as_ref())?)
+        } else {
+            None
+        };
     // The trainer's checklist plus seed 002's data warnings (days, label imbalance).
     let checklist = Checklist::evaluate(
         &tcfg,
@@ -918,7 +933,10 @@ pub fn train_sequence(
             };
             put("validation_regression", serde_json::to_value(validation_regression).expect("serialises"));
             put("validation_classification", serde_json::to_value(&validation_classification).expect("serialises"));
-            put("walk_forward_regression", serde_json::to_value(wf_reg.as_ref().map(|w| &w.report)).expect("serialises"));
+            put(
+                "walk_forward_regression",
+                serde_json::to_value(wf_reg.as_ref().map(|w| &w.report)).expect("serialises"),
+            );
             put("seed004_expected", serde_json::to_value(&seed004).expect("serialises"));
             extra
         },
@@ -1051,7 +1069,13 @@ fn seed_expectations(
             ),
             format!("BUY when the predicted value > θ = {theta}, SELL when < −θ"),
         ),
-        (Task::Classification, Some(w), _) => (Some(w.oos.clone()), "the argmax class (BUY / SELL; HOLD opens none)".into()),
+        (Task::Classification, Some(w), _) => (
+            Some(w.oos.clone()),
+            match &w.report.binary {
+                Some(b) => format!("{} (HOLD opens none)", b.rule),
+                None => "the argmax class (BUY / SELL; HOLD opens none)".into(),
+            },
+        ),
         _ => (None, String::new()),
     };
     let ladder = match &signals {

@@ -1,10 +1,13 @@
 //! [`SequencePredictor`]: a trained HRM, CNN-LSTM or TFT artifact folder turned into forecasts —
 //! the same feature set, window length and training-row normaliser as in training, then the
 //! network on the last `seq_len` bars. Classification gives BUY/SELL/HOLD probabilities and the
-//! signal of the saved decision rule; regression gives the expected return, and a signal only
+//! signal of the saved decision rule; a binary classifier (dead-zone `down`/`up`, ladder
+//! `loss`/`profit`) gives `p_up` = P(class 1) and the signal of its P(up) thresholds
+//! ([`Decision::decide_binary`]), with no `probs` (no HOLD probability is invented); regression gives the expected return, and a signal only
 //! when the artifact's `inference.json` has a `return_threshold`. A classification folder with a
 //! `calibration.json` (fitted on the walk-forward out-of-sample predictions) has its calibrator
-//! applied to every forecast, so `probs` and `confidence` are calibrated; a folder without one
+//! applied to every forecast (a binary model: one binary Platt / isotonic calibrator on P(up)), so
+//! `probs` (`p_up`) and `confidence` are calibrated; a folder without one
 //! (written before calibration shipped, or trained with `walk_forward = 0`) gives the raw softmax.
 
 use std::collections::VecDeque;
@@ -12,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use vane_artifact::{Forecast, Predict, PredictStream};
-use vane_calibration::MulticlassCalibrator;
+use vane_calibration::{Calibrator, MulticlassCalibrator};
 use vane_core::{Bar, Bars, ClassProbs, Signal, Symbol, Timestamp};
 use vane_indicators::{FeatureSet, FeatureStream};
 use vane_models::artifact::LoadedModel;
@@ -36,11 +39,19 @@ pub struct Decision {
     /// Regression: BUY when the predicted return is above `+return_threshold`, SELL below
     /// `−return_threshold`, else HOLD. Unset: regression forecasts carry no signal.
     pub return_threshold: Option<f64>,
+    /// Binary classification: BUY when P(up) (P(class 1)) is above this. Unset: 0.5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_up_long: Option<f64>,
+    /// Binary classification: SELL when P(up) is below this (0: never SELL — e.g. a long-only
+    /// ladder profit/loss model); between the two thresholds HOLD. Unset: 0.5. A symmetric
+    /// margin m is `p_up_long = 0.5 + m`, `p_up_short = 0.5 − m`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_up_short: Option<f64>,
 }
 
 impl Default for Decision {
     fn default() -> Self {
-        Self { min_conf: 0.0, return_threshold: None }
+        Self { min_conf: 0.0, return_threshold: None, p_up_long: None, p_up_short: None }
     }
 }
 
@@ -55,8 +66,54 @@ impl Decision {
         {
             return Err(PipelineError::Config(format!("decision.return_threshold must be ≥ 0, got {t}")));
         }
+        let (long, short) = self.binary_thresholds();
+        for (name, v) in [("p_up_long", long), ("p_up_short", short)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(PipelineError::Config(format!("decision.{name} must be in [0, 1], got {v}")));
+            }
+        }
+        if short > long {
+            return Err(PipelineError::Config(format!(
+                "decision.p_up_short ({short}) must be ≤ decision.p_up_long ({long})"
+            )));
+        }
         Ok(())
     }
+
+    /// The binary thresholds on P(up): `(p_up_long, p_up_short)`, 0.5 where unset.
+    pub fn binary_thresholds(&self) -> (f64, f64) {
+        (self.p_up_long.unwrap_or(0.5), self.p_up_short.unwrap_or(0.5))
+    }
+
+    /// A binary model's signal: BUY when `p_up > p_up_long`, SELL when `p_up < p_up_short`, else
+    /// HOLD (with the defaults 0.5 / 0.5: BUY above one half, SELL below, HOLD at exactly 0.5).
+    pub fn decide_binary(&self, p_up: f64) -> Signal {
+        let (long, short) = self.binary_thresholds();
+        if p_up > long {
+            Signal::Buy
+        } else if p_up < short {
+            Signal::Sell
+        } else {
+            Signal::Hold
+        }
+    }
+}
+
+/// The class lists a binary sequence model may carry (class 1 is the one `p_up` is the
+/// probability of).
+pub const BINARY_CLASS_LISTS: [[&str; 2]; 2] = [["down", "up"], ["loss", "profit"]];
+
+/// Whether `classes` is one of [`BINARY_CLASS_LISTS`].
+pub fn is_binary_classes<S: AsRef<str>>(classes: &[S]) -> bool {
+    BINARY_CLASS_LISTS.iter().any(|l| classes.len() == 2 && classes.iter().zip(l).all(|(a, b)| a.as_ref() == *b))
+}
+
+/// Checks a saved class list: BUY/SELL/HOLD (3 classes) or a binary list.
+fn check_classes(classes: &[String]) -> std::result::Result<(), String> {
+    if is_binary_classes(classes) {
+        return Ok(());
+    }
+    Signal::check_class_order(classes).map_err(|e| format!("{e} (nor a binary list {BINARY_CLASS_LISTS:?})"))
 }
 
 /// A sequence artifact's `inference.json`: what the model outputs and its decision rule.
@@ -72,7 +129,8 @@ pub struct SequenceInference {
     pub task: Task,
     /// The bar interval the model was trained on.
     pub interval: vane_core::Interval,
-    /// Class order of the probabilities (`["BUY", "SELL", "HOLD"]`), checked on load.
+    /// Class order of the probabilities (`["BUY", "SELL", "HOLD"]`, or a binary model's
+    /// `["down", "up"]` / `["loss", "profit"]`), checked on load.
     pub classes: Vec<String>,
     /// The decision rule.
     pub decision: Decision,
@@ -87,6 +145,28 @@ pub struct SequencePredictor {
     inference: SequenceInference,
     device: burn::tensor::Device,
     calibrator: Option<MulticlassCalibrator>,
+    binary_calibrator: Option<Calibrator>,
+}
+
+/// Reads `<dir>/calibration.json` of a binary model when it exists: its one binary calibrator
+/// (applied to P(up)); a file holding anything else is an error naming the file.
+fn load_binary_calibrator(dir: &Path) -> Result<Option<Calibrator>> {
+    let path = dir.join("calibration.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let file = vane_calibration::CalibrationFile::load(&path)?;
+    match (file.multiclass.is_some(), file.calibrators.as_slice()) {
+        (false, [c]) => Ok(Some(c.clone())),
+        _ => Err(PipelineError::Artifact {
+            path,
+            message: format!(
+                "a binary model needs one binary calibrator, the file holds {} binary and {} multiclass: retrain",
+                file.calibrators.len(),
+                usize::from(file.multiclass.is_some())
+            ),
+        }),
+    }
 }
 
 /// Reads `<dir>/calibration.json` when it exists: its multiclass calibrator for 3 classes (a
@@ -122,11 +202,17 @@ impl SequencePredictor {
         let inference_path = dir.join("inference.json");
         let inference: SequenceInference = vane_artifact::read_json(&inference_path, INFERENCE_VERSION)?;
         let bad = |m: String| PipelineError::Artifact { path: inference_path.clone(), message: m };
-        Signal::check_class_order(&inference.classes).map_err(|e| bad(e.to_string()))?;
+        check_classes(&inference.classes).map_err(bad)?;
         inference.decision.validate().map_err(|e| bad(e.to_string()))?;
         let loaded = vane_models::artifact::load(&dir, &device)?;
-        Signal::check_class_order(&loaded.schema.classes)
-            .map_err(|e| PipelineError::Artifact { path: dir.join("feature_schema.json"), message: e.to_string() })?;
+        check_classes(&loaded.schema.classes)
+            .map_err(|message| PipelineError::Artifact { path: dir.join("feature_schema.json"), message })?;
+        if inference.task == Task::Classification && loaded.schema.classes != inference.classes {
+            return Err(bad(format!(
+                "classes {:?}, but feature_schema.json has {:?}: retrain",
+                inference.classes, loaded.schema.classes
+            )));
+        }
         let schema_path = dir.join("feature_schema.json");
         let set: FeatureSet = loaded.schema.feature_set.parse().map_err(|e: vane_indicators::IndicatorError| {
             PipelineError::Artifact { path: schema_path.clone(), message: e.to_string() }
@@ -149,17 +235,30 @@ impl SequencePredictor {
                 inference.task, loaded.train.task
             )));
         }
-        let calibrator = match inference.task {
-            Task::Classification => load_calibrator(&dir)?,
-            Task::Regression => None,
+        let binary = is_binary_classes(&inference.classes);
+        let (calibrator, binary_calibrator) = match inference.task {
+            Task::Classification if binary => (None, load_binary_calibrator(&dir)?),
+            Task::Classification => (load_calibrator(&dir)?, None),
+            Task::Regression => (None, None),
         };
-        Ok(Self { dir, loaded, set, inference, device, calibrator })
+        Ok(Self { dir, loaded, set, inference, device, calibrator, binary_calibrator })
     }
 
     /// The calibrator from `calibration.json` applied to every classification forecast (`None`:
     /// the folder has none and probabilities are the raw softmax).
     pub fn calibrator(&self) -> Option<&MulticlassCalibrator> {
         self.calibrator.as_ref()
+    }
+
+    /// A binary model's calibrator from `calibration.json`, applied to P(up) (`None`: none
+    /// shipped, or not a binary model).
+    pub fn binary_calibrator(&self) -> Option<&Calibrator> {
+        self.binary_calibrator.as_ref()
+    }
+
+    /// Whether this is a binary classifier (forecasts carry `p_up`, not `probs`).
+    pub fn is_binary(&self) -> bool {
+        self.inference.task == Task::Classification && is_binary_classes(&self.inference.classes)
     }
 
     /// Its `inference.json` (task, interval, decision rule).
@@ -213,8 +312,8 @@ impl SequencePredictor {
         let mut matrix = FeatureMatrix::new(schema.columns.clone())?;
         let range = matrix.push_segment(self.symbol_id(symbol)?, rows)?;
         schema.normaliser.apply(&mut matrix)?;
-        let k = Signal::ALL.len();
         let task = self.inference.task;
+        let k = if self.is_binary() { 2 } else { Signal::ALL.len() };
         let n_classes = (task == Task::Classification).then_some(k);
         let sample = Sample { end: range.end - 1, target: Target { class: 0, value: 0.0, weight: 1.0 } };
         let ds = WindowedDataset::new(&matrix, schema.seq_len, vec![sample], n_classes)?;
@@ -224,6 +323,18 @@ impl SequencePredictor {
         let id = self.model_id();
         let d = self.inference.decision;
         match task {
+            Task::Classification if self.is_binary() => {
+                let p: Vec<f64> =
+                    out.probs.first().map(|p| p.iter().map(|&v| f64::from(v)).collect()).unwrap_or_default();
+                let raw = renormalised(&p).get(1).copied().unwrap_or(f64::NAN);
+                let p_up = self.binary_calibrator.as_ref().map_or(raw, |c| c.apply(raw));
+                if !(0.0..=1.0).contains(&p_up) {
+                    return Err(PipelineError::Data(format!(
+                        "{symbol}: the model's P(up) {p_up} is not a probability"
+                    )));
+                }
+                Ok(Forecast::binary(symbol, &kind, id, as_of, d.decide_binary(p_up), p_up))
+            }
             Task::Classification => {
                 let p: Vec<f64> =
                     out.probs.first().map(|p| p.iter().map(|&v| f64::from(v)).collect()).unwrap_or_default();
@@ -251,6 +362,7 @@ impl SequencePredictor {
                     confidence: None,
                     probs: None,
                     expected_return: Some(v),
+                    p_up: None,
                 })
             }
         }

@@ -10,6 +10,14 @@
 //! of its training part), the scores are pooled over every out-of-sample row, the verdict says
 //! whether the model beats the base rate, and `vane_calibration::choose_multiclass_among` (the pipeline candidates) is fitted on
 //! the pooled out-of-sample predictions only.
+//!
+//! Binary labels (dead zone `down`/`up`, ladder `loss`/`profit`) run the same windows with two
+//! classes: the scores are of the (P(down), P(up)) rows, the base rate is the training part's
+//! share of class 1, [`BinaryWalkForward`] adds the pooled log-loss against that base rate and
+//! the ECE of P(up) before and after calibration, the reliability table is of P(up), and the
+//! shipped calibrator is a binary one (`vane_calibration::fit_binary`, `Method::Auto`: Platt or
+//! isotonic by held-out log-loss, with fallback) on P(up). The out-of-sample signals follow the
+//! job's binary decision rule ([`Decision::decide_binary`](crate::sequence_predictor::Decision::decide_binary)).
 
 use std::collections::BTreeMap;
 
@@ -142,15 +150,61 @@ pub struct WalkForwardReport {
     pub verdict: Verdict,
     /// Rows `calibration.json` was fitted on: the pooled out-of-sample rows, nothing else.
     pub calibration_rows: usize,
-    /// How the shipped calibrator was chosen (every candidate's held-out log-loss, the reason).
-    pub calibration: MulticlassChoice,
-    /// Reliability table of the pooled out-of-sample probabilities (top label, 10 bins), what
-    /// `reliability.png` draws.
+    /// How the shipped calibrator was chosen (every candidate's held-out log-loss, the reason);
+    /// `None` for binary labels (see `binary.calibration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<MulticlassChoice>,
+    /// Binary labels: log-loss against the base rate, ECE before and after calibration, the
+    /// binary calibrator's choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<BinaryWalkForward>,
+    /// Reliability table of the pooled out-of-sample probabilities (top label, 10 bins; binary
+    /// labels: of P(up)), what `reliability.png` draws.
     pub reliability: Vec<ReliabilityBin>,
     /// Seed 004's classification scores of the pooled out-of-sample predictions (uncalibrated):
     /// accuracy, precision, recall, F1, ROC-AUC.
     #[serde(default)]
     pub classification: Option<ClassificationMetrics>,
+}
+
+/// The binary part of a walk-forward report (two-class labels), pooled over every
+/// out-of-sample row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BinaryWalkForward {
+    /// The class names, class 1 last (`["down", "up"]`, `["loss", "profit"]`).
+    pub classes: Vec<String>,
+    /// Out-of-sample rows.
+    pub n: usize,
+    /// Share of class 1 among the out-of-sample rows.
+    pub oos_positive_rate: f64,
+    /// The training base rate (share of class 1 of each window's training part), averaged over
+    /// the out-of-sample rows.
+    pub base_rate: f64,
+    /// Log-loss of the model's P(up) (uncalibrated).
+    pub log_loss: f64,
+    /// Log-loss of always predicting each window's training base rate.
+    pub base_rate_log_loss: f64,
+    /// `log_loss − base_rate_log_loss` (< 0: the model beats the base rate).
+    pub log_loss_vs_base_rate: f64,
+    /// ROC-AUC of P(up) (None when one class is absent).
+    pub roc_auc: Option<f64>,
+    /// ECE (10 bins) of the uncalibrated P(up).
+    pub ece: f64,
+    /// Rows scored through a calibrator fitted on earlier windows' out-of-sample rows only (the
+    /// first window's rows never are).
+    pub calibrated_rows: usize,
+    /// Log-loss of those rows, calibrated (None: no window was calibrated).
+    pub calibrated_log_loss: Option<f64>,
+    /// Log-loss of the same rows uncalibrated (to compare with `calibrated_log_loss`).
+    pub calibrated_rows_raw_log_loss: Option<f64>,
+    /// ECE of those rows, calibrated.
+    pub calibrated_ece: Option<f64>,
+    /// ECE of the same rows uncalibrated.
+    pub calibrated_rows_raw_ece: Option<f64>,
+    /// How the shipped binary calibrator (`calibration.json`) was chosen on the pooled rows.
+    pub calibration: vane_calibration::Choice,
+    /// The out-of-sample signals' rule (P(up) thresholds).
+    pub rule: String,
 }
 
 /// The walk-forward report and what ships from it.
@@ -184,9 +238,11 @@ pub(crate) fn run(
     d: &SequenceData,
     mcfg: &ModelConfig,
     tcfg: &TrainConfig,
+    decision: &crate::sequence_predictor::Decision,
     device: &burn::tensor::Device,
 ) -> Result<WalkForwardOutcome> {
-    let k = Signal::ALL.len();
+    let k = d.label.n_classes();
+    let binary = d.label.is_binary();
     let name = mcfg.kind().to_string();
     let times: Vec<i64> = raw.cands.iter().map(|c| c.time).collect();
     let ends: Vec<i64> = raw.cands.iter().map(|c| c.label_end).collect();
@@ -264,11 +320,17 @@ pub(crate) fn run(
             scores: BTreeMap::from([(name.clone(), sm), (MAJORITY.to_string(), sb)]),
             calibrator: None,
         });
-        for (&i, c) in plan.test.iter().zip(tp.classes()) {
-            oos.push((i, Signal::ALL[c]));
+        if binary {
+            // The job's binary decision rule on P(up).
+            oos.extend(plan.test.iter().zip(&p).map(|(&i, r)| (i, decision.decide_binary(r[1]))));
+        } else {
+            for (&i, c) in plan.test.iter().zip(tp.classes()) {
+                oos.push((i, Signal::ALL[c]));
+            }
         }
-        // For stores (model_predictions, training_sequences): the score P(BUY) − P(SELL).
-        let score: Vec<f64> = p.iter().map(|r| r[0] - r[1]).collect();
+        // For stores (model_predictions, training_sequences): the score P(BUY) − P(SELL); P(up)
+        // for binary labels.
+        let score: Vec<f64> = p.iter().map(|r| if binary { r[1] } else { r[0] - r[1] }).collect();
         oos_rows.extend(crate::sequence_oos::oos_rows(raw, d, &cands, windows.len(), &plan.test, &score, Some(&p)));
         for (idx, split) in [(&plan.train, "train"), (&plan.inner_valid, "validation"), (&plan.test, "test")] {
             let rows = idx.iter().map(|&i| cands[i].row);
@@ -284,18 +346,30 @@ pub(crate) fn run(
     let calibrated_name = format!("{name}_calibrated");
     let (mut cal_y, mut cal_model, mut cal_base) = (Vec::new(), Vec::new(), Vec::new());
     let lens: Vec<usize> = windows.iter().map(|w| w.test_rows).collect();
-    let cals = crate::train::walk_forward_calibrators(&pooled_model, &pooled_y, &lens);
+    let cals: Vec<Option<(WindowCalibrator, Option<vane_calibration::MulticlassMethod>)>> = if binary {
+        binary_walk_forward_calibrators(&pooled_model, &pooled_y, &lens)
+            .into_iter()
+            .map(|c| c.map(|c| (WindowCalibrator::Binary(c), None)))
+            .collect()
+    } else {
+        crate::train::walk_forward_calibrators(&pooled_model, &pooled_y, &lens)
+            .into_iter()
+            .map(|c| c.map(|(cal, chosen)| (WindowCalibrator::Multi(cal), Some(chosen))))
+            .collect()
+    };
     let mut offset = 0;
+    let mut raw_cal_rows: Vec<Vec<f64>> = Vec::new();
     for (i, (w, c)) in windows.iter_mut().zip(cals).enumerate() {
         let rows = offset..offset + w.test_rows;
         offset += w.test_rows;
         let Some((cal, chosen)) = c else { continue };
         let cp = cal.apply_all(&pooled_model[rows.clone()]);
+        raw_cal_rows.extend_from_slice(&pooled_model[rows.clone()]);
         let sc = Scores::of(&pooled_y[rows.clone()], &cp)?;
         w.scores.insert(calibrated_name.clone(), sc);
-        w.calibrator = Some(chosen);
+        w.calibrator = chosen;
         for_verdict[i].scores.insert(calibrated_name.clone(), sc);
-        for_verdict[i].calibrator = Some(chosen);
+        for_verdict[i].calibrator = chosen;
         cal_y.extend_from_slice(&pooled_y[rows.clone()]);
         cal_model.extend(cp);
         cal_base.extend_from_slice(&pooled_base[rows]);
@@ -320,11 +394,41 @@ pub(crate) fn run(
     }
     // The calibrator: fitted on the pooled out-of-sample rows only (no window model was fitted
     // or early-stopped on them).
-    let (calibrator, choice) =
-        vane_calibration::choose_multiclass_among(&pooled_model, &pooled_y, 0.3, &vane_calibration::PIPELINE_METHODS)?;
-    let reliability = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled_model, 10)?;
-    let points = crate::train::reliability_points(&reliability);
     let classification = Some(ClassificationMetrics::of(&pooled_y, &pooled_model)?);
+    let (file, choice, binary_report, reliability) = if binary {
+        let up: Vec<bool> = pooled_y.iter().map(|&c| c == 1).collect();
+        let p_up: Vec<f64> = pooled_model.iter().map(|r| r[1]).collect();
+        let (cal, bchoice) = vane_calibration::fit_binary(vane_calibration::Method::Auto, &p_up, &up, 0.3)?;
+        let file = CalibrationFile {
+            format_version: vane_calibration::FORMAT_VERSION,
+            calibrators: vec![cal],
+            temperature: None,
+            choices: vec![bchoice.clone()],
+            multiclass: None,
+        };
+        let reliability = vane_calibration::metrics::reliability(&up, &p_up, 10)?;
+        let report = binary_summary(
+            d,
+            &pooled_y,
+            &pooled_model,
+            &pooled_base,
+            (&cal_y, &cal_model, &raw_cal_rows),
+            bchoice,
+            decision,
+            classification.as_ref().and_then(|c| c.roc_auc),
+        )?;
+        (file, None, Some(report), reliability)
+    } else {
+        let (calibrator, choice) = vane_calibration::choose_multiclass_among(
+            &pooled_model,
+            &pooled_y,
+            0.3,
+            &vane_calibration::PIPELINE_METHODS,
+        )?;
+        let reliability = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled_model, 10)?;
+        (CalibrationFile::from_multiclass(calibrator, choice.clone()), Some(choice), None, reliability)
+    };
+    let points = crate::train::reliability_points(&reliability);
     let report = WalkForwardReport {
         classification,
         k: d.walk_forward,
@@ -335,16 +439,102 @@ pub(crate) fn run(
         pooled,
         verdict,
         calibration_rows: pooled_y.len(),
-        calibration: choice.clone(),
+        calibration: choice,
+        binary: binary_report,
         reliability,
     };
-    Ok(WalkForwardOutcome {
-        report,
-        oos,
-        calibration: CalibrationFile::from_multiclass(calibrator, choice),
-        reliability: points,
-        rows: oos_rows,
-        splits,
+    Ok(WalkForwardOutcome { report, oos, calibration: file, reliability: points, rows: oos_rows, splits })
+}
+
+/// A window's calibrator: multiclass, or binary on P(up).
+enum WindowCalibrator {
+    Multi(vane_calibration::MulticlassCalibrator),
+    Binary(vane_calibration::Calibrator),
+}
+
+impl WindowCalibrator {
+    fn apply_all(&self, probs: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        match self {
+            Self::Multi(c) => c.apply_all(probs),
+            Self::Binary(c) => probs
+                .iter()
+                .map(|r| {
+                    let q = c.apply(r[1]).clamp(0.0, 1.0);
+                    vec![1.0 - q, q]
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Per window (test lengths `lens`, in order), the binary calibrator on P(up) fitted on the
+/// earlier windows' out-of-sample rows only (`fit_binary`, `Method::Auto`); `None` for windows
+/// with fewer than [`MIN_CALIBRATION_ROWS`](crate::artifacts::MIN_CALIBRATION_ROWS) earlier rows
+/// or when no calibrator can be fitted.
+fn binary_walk_forward_calibrators(
+    probs: &[Vec<f64>],
+    y: &[usize],
+    lens: &[usize],
+) -> Vec<Option<vane_calibration::Calibrator>> {
+    let mut start = 0;
+    lens.iter()
+        .map(|&len| {
+            let earlier = start;
+            start += len;
+            if earlier < crate::artifacts::MIN_CALIBRATION_ROWS {
+                return None;
+            }
+            let p: Vec<f64> = probs[..earlier].iter().map(|r| r[1]).collect();
+            let up: Vec<bool> = y[..earlier].iter().map(|&c| c == 1).collect();
+            vane_calibration::fit_binary(vane_calibration::Method::Auto, &p, &up, 0.3).ok().map(|(c, _)| c)
+        })
+        .collect()
+}
+
+/// The binary summary of a walk-forward: pooled log-loss against the base rate, ECE before and
+/// after the walk-forward calibration (`cal`: the calibrated rows' classes, calibrated and raw
+/// probabilities).
+#[allow(clippy::too_many_arguments)]
+fn binary_summary(
+    d: &SequenceData,
+    y: &[usize],
+    model: &[Vec<f64>],
+    base: &[Vec<f64>],
+    cal: (&[usize], &[Vec<f64>], &[Vec<f64>]),
+    calibration: vane_calibration::Choice,
+    decision: &crate::sequence_predictor::Decision,
+    roc_auc: Option<f64>,
+) -> Result<BinaryWalkForward> {
+    use vane_calibration::metrics::{ece, log_loss_binary};
+    let up = |y: &[usize]| y.iter().map(|&c| c == 1).collect::<Vec<bool>>();
+    let p1 = |rows: &[Vec<f64>]| rows.iter().map(|r| r[1]).collect::<Vec<f64>>();
+    let yb = up(y);
+    let n = y.len();
+    let log_loss = log_loss_binary(&yb, &p1(model))?;
+    let base_rate_log_loss = log_loss_binary(&yb, &p1(base))?;
+    let (cy, cp, craw) = cal;
+    let cyb = up(cy);
+    let scored = |rows: &[Vec<f64>], f: fn(&[bool], &[f64]) -> vane_calibration::Result<f64>| {
+        if cy.is_empty() { Ok(None) } else { f(&cyb, &p1(rows)).map(Some) }
+    };
+    let (long, short) = decision.binary_thresholds();
+    Ok(BinaryWalkForward {
+        classes: d.label.class_names(),
+        n,
+        oos_positive_rate: yb.iter().filter(|&&b| b).count() as f64 / n.max(1) as f64,
+        base_rate: p1(base).iter().sum::<f64>() / n.max(1) as f64,
+        log_loss,
+        base_rate_log_loss,
+        log_loss_vs_base_rate: log_loss - base_rate_log_loss,
+        roc_auc,
+        ece: ece(&yb, &p1(model))?,
+        calibrated_rows: cy.len(),
+        calibrated_log_loss: scored(cp, log_loss_binary)?,
+        calibrated_rows_raw_log_loss: scored(craw, log_loss_binary)?,
+        calibrated_ece: scored(cp, ece)?,
+        calibrated_rows_raw_ece: scored(craw, ece)?,
+        calibration,
+        rule: format!("BUY when P(up) > {long}, SELL when P(up) < {short}, else HOLD"),
     })
 }
 

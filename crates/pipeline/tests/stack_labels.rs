@@ -204,7 +204,8 @@ fn a_binary_hrm_trains_on_the_one_second_grid() {
     assert!(r.metrics.val_loss.is_finite());
     assert_eq!(r.metrics.class_weights.len(), 2);
     assert_eq!(r.validation_classification.as_ref().unwrap().k, 2);
-    assert!(r.walk_forward.is_none(), "binary labels skip the three-class walk-forward");
+    // Binary labels run the walk-forward with two classes and a binary calibrator on P(up).
+    assert!(r.walk_forward.as_ref().is_some_and(|w| w.binary.is_some()), "binary walk-forward report");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(r.dir.join("feature_schema.json")).unwrap()).unwrap();
     assert_eq!(schema["classes"], serde_json::json!(["down", "up"]), "{schema}");

@@ -232,7 +232,9 @@ fn example_configs_carry_the_seed_values() {
         let symbols: Vec<String> = d.symbols.iter().map(|s| s.to_string()).collect();
         assert_eq!(symbols, universe, "{name}: the 51 Bybit linear symbols");
         assert_eq!((d.interval.to_string().as_str(), d.days, d.seq_len, d.horizon), ("15m", Some(1095), 60, 100));
-        assert_eq!((d.label, d.feature_set.as_str()), (LabelKind::ExpectedReturn, "full"));
+        // Seed 004's classification is profit / loss: the binary ladder_profit label.
+        let label = if task == Task::Classification { LabelKind::LadderProfit } else { LabelKind::ExpectedReturn };
+        assert_eq!((d.label, d.feature_set.as_str()), (label, "full"), "{name}");
         assert!(d.walk_forward > 0);
         let m = &j.model;
         assert_eq!((m.kind, m.d_model, m.n_heads, m.dropout), (ModelKind::Tft, Some(128), Some(8), Some(0.2)));

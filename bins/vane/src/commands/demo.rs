@@ -52,12 +52,14 @@ impl Render for DemoReport {
         );
         if let Some(wf) = &self.sequence.walk_forward {
             let _ = writeln!(s, "   walk-forward ({} windows, out of sample): {}", wf.k, wf.verdict.text);
-            let _ = writeln!(
-                s,
-                "   calibration (calibration.json, applied by predict): {} — {}",
-                wf.calibration.chosen.name(),
-                wf.calibration.reason
-            );
+            if let Some(c) = &wf.calibration {
+                let _ = writeln!(
+                    s,
+                    "   calibration (calibration.json, applied by predict): {} — {}",
+                    c.chosen.name(),
+                    c.reason
+                );
+            }
         }
         let items = &self.sequence.checklist.items;
         let passed = items.iter().filter(|i| i.ok).count();

@@ -212,7 +212,6 @@ fn model_label(dir: &Path) -> (i32, Option<String>, f64) {
 /// `bars`: the ladder's `er_long`, `er_short` at those bars, and — for an `expected_return`
 /// model — `realised = er_long − er_short` (other label kinds: `realised` stays NULL; their
 /// walk-forward rows carry it from training).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_forecast(
     pg: &mut PgStore,
     model_dir: &Path,
@@ -224,7 +223,7 @@ pub(crate) fn write_forecast(
     let prediction = match (&forecast.probs, forecast.expected_return) {
         (_, Some(er)) => er,
         (Some(p), None) => p.buy - p.sell,
-        (None, None) => f64::NAN,
+        (None, None) => forecast.p_up.unwrap_or(f64::NAN),
     };
     let row = PredictionRow {
         model_id: forecast.model_id_used.clone(),
@@ -233,7 +232,7 @@ pub(crate) fn write_forecast(
         open_time_ms: forecast.as_of.0,
         horizon,
         prediction,
-        probabilities: forecast.probs.map(|p| vec![p.buy, p.sell, p.hold]),
+        probabilities: forecast.probs.map(|p| vec![p.buy, p.sell, p.hold]).or(forecast.p_up.map(|u| vec![1.0 - u, u])),
         realised: None,
         realised_long: None,
         realised_short: None,

@@ -126,6 +126,15 @@ impl Render for Forecast {
     fn human(&self) -> String {
         let signal = self.signal.map_or_else(|| "no signal".to_string(), |s| s.to_string());
         let model = format!("{} model {}", self.model_kind, self.model_id_used);
+        if let Some(p_up) = self.p_up {
+            // A binary classifier: P(class 1) (up / profit) and its decision rule's signal.
+            return format!(
+                "{} {signal} at {} (P(up) {p_up:.3}; confidence {:.3}; {model})",
+                self.symbol,
+                self.as_of,
+                self.confidence.unwrap_or(f64::NAN)
+            );
+        }
         match (self.probs, self.expected_return) {
             (Some(p), _) => format!(
                 "{} {signal} at {} (confidence {:.3}; BUY {:.3} SELL {:.3} HOLD {:.3}; {model})",
