@@ -58,7 +58,7 @@ impl CnnLstm {
         for block in &self.blocks {
             h = h.clone() + self.dropout.forward(block.forward(h), rng);
         }
-        let (s, _) = self.lstm.forward(h, None);
+        let s = self.lstm.forward_sequence(h, None);
         let [b, t, hd] = s.dims();
         let a = self.attention.forward(s.clone(), rng);
         let s = self.attention_norm.forward(s + self.dropout.forward(a, rng));

@@ -140,4 +140,20 @@ impl FusedLstm {
         }
         (Tensor::stack(outs, 1), (h, c))
     }
+
+    /// All hidden states `[batch, seq, h]` of `x: [batch, seq, d_input]`: the fused sequence op
+    /// ([`lstm_sequence`](crate::nn::fused_seq::lstm_sequence), one autodiff node with a
+    /// hand-written BPTT) on the flex CPU device, [`forward`](Self::forward) (the reference path)
+    /// elsewhere or with `VANE_FUSED=0`. The state starts at zero unless `init` is given.
+    pub fn forward_sequence(&self, x: Tensor<3>, init: Option<(Tensor<2>, Tensor<2>)>) -> Tensor<3> {
+        if !crate::nn::fused_seq::fused_available(&x.device()) {
+            return self.forward(x, init).0;
+        }
+        let [b, _, _] = x.dims();
+        let (h0, c0) = init.unwrap_or_else(|| {
+            let z = Tensor::zeros([b, self.cell.d_hidden], &x.device());
+            (z.clone(), z)
+        });
+        crate::nn::fused_seq::lstm_sequence(x, self.cell.w_ih.val(), self.cell.w_hh.val(), self.cell.bias.val(), h0, c0)
+    }
 }

@@ -122,7 +122,7 @@ impl Tft {
         // Positional encoding on the encoder input (and so on the skip path into the attention).
         let phi0 = if self.positional { phi0 + sinusoidal(t, d, &x_device).unsqueeze_dim::<3>(0) } else { phi0 };
 
-        let (o, _) = self.lstm.forward(phi0.clone(), Some((c_h, c_c)));
+        let o = self.lstm.forward_sequence(phi0.clone(), Some((c_h, c_c)));
         let phi = self.gate_lstm.forward(o, phi0, rng);
         let theta = self.enrichment.forward(phi.clone(), Some(c_e), rng);
         let (att, weights) = self.attention.forward(theta.clone(), rng);

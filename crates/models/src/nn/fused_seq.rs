@@ -1,0 +1,355 @@
+//! A whole LSTM layer over a sequence as one primitive: one autodiff graph node on the CPU
+//! (`flex`) backend, with a hand-written backpropagation through time.
+//!
+//! The reference path ([`FusedLstm::forward`](crate::nn::FusedLstm::forward)) records about a
+//! dozen burn autodiff nodes per time step (slice, two matmuls, add, sigmoid, narrows, products,
+//! the `tanh` built from a sigmoid) and burn's backward walks all of them. Here the forward pass
+//! projects every step's input in one `[batch·seq, d_in] × [d_in, 4h]` matmul, then runs the time
+//! loop with one `[batch, h] × [h, 4h]` matmul per step and the element-wise gate arithmetic in
+//! plain loops over safe slices (the compiler vectorises them); it keeps the gate activations, the
+//! cell states and `tanh(c)` for the backward pass. The backward pass does BPTT in one reverse
+//! loop (one `[batch, 4h] × [4h, h]` matmul per step) and then three whole-sequence matmuls for
+//! the weight and input gradients. Matrix products go through the backend's own `float_matmul`
+//! (the `gemm` crate inside flex), so no `unsafe` is needed here.
+//!
+//! The equations are exactly those of [`LstmCell::step`](crate::nn::LstmCell::step), including
+//! the cell gate's `tanh(z) = 2σ(z') − 1` convention (its columns store `z' = 2z`): the fused and
+//! reference paths compute the same function with the same parameters.
+//!
+//! Only the `flex` backend (plain or under `Autodiff`) implements the op; on other devices
+//! [`lstm_sequence`] is not called ([`fused_available`] says so) and the layer runs the reference
+//! path. `VANE_FUSED=0` in the environment forces the reference path everywhere.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use burn::backend::Flex;
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, DispatchDevice, backend_extension};
+use burn::tensor::{DType, Device, Shape, Tensor, TensorData};
+
+/// The backend extension: a whole LSTM layer (zero or given initial state) over `[b, t, d]`.
+#[backend_extension(Flex, Autodiff)]
+pub trait LstmSequenceBackend: Backend {
+    /// `x [b, t, d]`, `w_ih [d, 4h]`, `w_hh [h, 4h]`, `bias [4h]`, `h0 [b, h]`, `c0 [b, h]` →
+    /// every step's hidden state `[b, t, h]`.
+    fn lstm_sequence(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+impl LstmSequenceBackend for Flex {
+    fn lstm_sequence(
+        x: FlexTensor,
+        w_ih: FlexTensor,
+        w_hh: FlexTensor,
+        bias: FlexTensor,
+        h0: FlexTensor,
+        c0: FlexTensor,
+    ) -> FlexTensor {
+        forward(x, w_ih, w_hh, bias, h0, c0, false).0
+    }
+}
+
+impl<C: CheckpointStrategy> LstmSequenceBackend for Autodiff<Flex, C> {
+    fn lstm_sequence(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let (x, nx) = x.into_parts();
+        let (w_ih, nwi) = w_ih.into_parts();
+        let (w_hh, nwh) = w_hh.into_parts();
+        let (bias, nb) = bias.into_parts();
+        let (h0, nh) = h0.into_parts();
+        let (c0, nc) = c0.into_parts();
+        match LstmSequenceBackward.prepare::<C>([nx, nwi, nwh, nb, nh, nc]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, saved) = forward(x, w_ih, w_hh, bias, h0, c0, true);
+                prep.finish(Arc::new(saved), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(forward(x, w_ih, w_hh, bias, h0, c0, false).0),
+        }
+    }
+}
+
+/// What the backward pass needs, all time-major (`[t, b, ·]`).
+#[derive(Debug)]
+struct Saved {
+    b: usize,
+    t: usize,
+    d: usize,
+    h: usize,
+    /// Inputs `[t·b, d]`.
+    x: Vec<f32>,
+    /// Gate activations `[t·b, 4h]`: σ(i), σ(f), tanh-style g, σ(o).
+    act: Vec<f32>,
+    /// Cell states `[(t+1)·b, h]`, `c0` first.
+    c: Vec<f32>,
+    /// Hidden states `[(t+1)·b, h]`, `h0` first.
+    hs: Vec<f32>,
+    /// `tanh(c_t)` `[t·b, h]`.
+    tc: Vec<f32>,
+    w_ih: FlexTensor,
+    w_hh: FlexTensor,
+}
+
+#[derive(Debug)]
+struct LstmSequenceBackward;
+
+impl Backward<Flex, 6> for LstmSequenceBackward {
+    type State = Arc<Saved>;
+
+    fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let out = backward(&ops.state, grad);
+        for (parent, g) in ops.parents.iter().zip(out) {
+            if let Some(node) = parent {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+fn to_vec(t: FlexTensor) -> Vec<f32> {
+    if t.dtype() == DType::F32
+        && let Some(s) = t.as_slice::<f32>()
+    {
+        return s.to_vec();
+    }
+    let data = t.into_data().convert::<f32>();
+    data.try_into_vec::<f32>().unwrap_or_default()
+}
+
+fn tensor(v: Vec<f32>, shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, Shape::from(shape.to_vec())))
+}
+
+fn matmul(a: Vec<f32>, a_shape: [usize; 2], b: FlexTensor) -> Vec<f32> {
+    to_vec(Flex::float_matmul(tensor(a, &a_shape), b))
+}
+
+#[inline]
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The forward pass and the states; with `save`, also the gate activations [`backward`] needs.
+fn forward(
+    x: FlexTensor,
+    w_ih: FlexTensor,
+    w_hh: FlexTensor,
+    bias: FlexTensor,
+    h0: FlexTensor,
+    c0: FlexTensor,
+    save: bool,
+) -> (FlexTensor, Saved) {
+    let dims = x.layout().shape().to_vec();
+    let (b, t, d) = (dims[0], dims[1], dims[2]);
+    let h = w_hh.layout().shape().to_vec()[0];
+    let g4 = 4 * h;
+    let xv = to_vec(x);
+    // Time-major copy of the input: row (step, batch).
+    let mut xt = vec![0.0f32; t * b * d];
+    for bi in 0..b {
+        for s in 0..t {
+            xt[(s * b + bi) * d..(s * b + bi + 1) * d].copy_from_slice(&xv[(bi * t + s) * d..(bi * t + s + 1) * d]);
+        }
+    }
+    drop(xv);
+    let biasv = to_vec(bias);
+    let mut xg = matmul(xt.clone(), [t * b, d], w_ih.clone());
+    for row in xg.chunks_exact_mut(g4) {
+        for (z, bb) in row.iter_mut().zip(&biasv) {
+            *z += bb;
+        }
+    }
+    let mut hs = Vec::with_capacity((t + 1) * b * h);
+    hs.extend_from_slice(&to_vec(h0));
+    let mut cs = Vec::with_capacity((t + 1) * b * h);
+    cs.extend_from_slice(&to_vec(c0));
+    let mut act = if save { vec![0.0f32; t * b * g4] } else { Vec::new() };
+    let mut tcs = if save { vec![0.0f32; t * b * h] } else { Vec::new() };
+    let mut gate = vec![0.0f32; b * g4];
+    for s in 0..t {
+        let h_prev = hs[s * b * h..(s + 1) * b * h].to_vec();
+        let hg = matmul(h_prev, [b, h], w_hh.clone());
+        let xs = &xg[s * b * g4..(s + 1) * b * g4];
+        for ((g, z1), z2) in gate.iter_mut().zip(xs).zip(&hg) {
+            *g = sigmoid(z1 + z2);
+        }
+        let c_prev_start = s * b * h;
+        let mut c_new = vec![0.0f32; b * h];
+        let mut h_new = vec![0.0f32; b * h];
+        let mut tc_new = vec![0.0f32; b * h];
+        for bi in 0..b {
+            let row = &mut gate[bi * g4..(bi + 1) * g4];
+            let (ifg, o) = row.split_at_mut(3 * h);
+            let (i, fg) = ifg.split_at_mut(h);
+            let (f, g) = fg.split_at_mut(h);
+            for gv in g.iter_mut() {
+                *gv = 2.0 * *gv - 1.0;
+            }
+            let cp = &cs[c_prev_start + bi * h..c_prev_start + (bi + 1) * h];
+            let cn = &mut c_new[bi * h..(bi + 1) * h];
+            let hn = &mut h_new[bi * h..(bi + 1) * h];
+            let tn = &mut tc_new[bi * h..(bi + 1) * h];
+            for k in 0..h {
+                let c = f[k] * cp[k] + i[k] * g[k];
+                let tc = 2.0 * sigmoid(2.0 * c) - 1.0;
+                cn[k] = c;
+                tn[k] = tc;
+                hn[k] = o[k] * tc;
+            }
+        }
+        if save {
+            act[s * b * g4..(s + 1) * b * g4].copy_from_slice(&gate);
+            tcs[s * b * h..(s + 1) * b * h].copy_from_slice(&tc_new);
+        }
+        cs.extend_from_slice(&c_new);
+        hs.extend_from_slice(&h_new);
+    }
+    // Batch-first output.
+    let mut out = vec![0.0f32; b * t * h];
+    for s in 0..t {
+        for bi in 0..b {
+            let src = ((s + 1) * b + bi) * h;
+            out[(bi * t + s) * h..(bi * t + s + 1) * h].copy_from_slice(&hs[src..src + h]);
+        }
+    }
+    let out = tensor(out, &[b, t, h]);
+    let saved = Saved { b, t, d, h, x: xt, act, c: cs, hs, tc: tcs, w_ih, w_hh };
+    (out, saved)
+}
+
+/// BPTT over the saved states: gradients for `[x, w_ih, w_hh, bias, h0, c0]`.
+fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 6] {
+    let (b, t, d, h) = (st.b, st.t, st.d, st.h);
+    let g4 = 4 * h;
+    let gv = to_vec(grad);
+    let w_hh_t = Flex::float_transpose(st.w_hh.clone());
+    let mut dz = vec![0.0f32; t * b * g4];
+    let mut dh_next = vec![0.0f32; b * h];
+    let mut dc_next = vec![0.0f32; b * h];
+    for s in (0..t).rev() {
+        let mut dc_prev = vec![0.0f32; b * h];
+        for bi in 0..b {
+            let a = &st.act[(s * b + bi) * g4..(s * b + bi + 1) * g4];
+            let (i, rest) = a.split_at(h);
+            let (f, rest) = rest.split_at(h);
+            let (g, o) = rest.split_at(h);
+            let tc = &st.tc[(s * b + bi) * h..(s * b + bi + 1) * h];
+            let cp = &st.c[(s * b + bi) * h..(s * b + bi + 1) * h];
+            let dho = &gv[(bi * t + s) * h..(bi * t + s + 1) * h];
+            let dhn = &dh_next[bi * h..(bi + 1) * h];
+            let dcn = &dc_next[bi * h..(bi + 1) * h];
+            let dcp = &mut dc_prev[bi * h..(bi + 1) * h];
+            let row = &mut dz[(s * b + bi) * g4..(s * b + bi + 1) * g4];
+            let (dzi, rest) = row.split_at_mut(h);
+            let (dzf, rest) = rest.split_at_mut(h);
+            let (dzg, dzo) = rest.split_at_mut(h);
+            for k in 0..h {
+                let dh = dho[k] + dhn[k];
+                let dc = dcn[k] + dh * o[k] * (1.0 - tc[k] * tc[k]);
+                dzo[k] = dh * tc[k] * o[k] * (1.0 - o[k]);
+                dzi[k] = dc * g[k] * i[k] * (1.0 - i[k]);
+                dzf[k] = dc * cp[k] * f[k] * (1.0 - f[k]);
+                // g = 2σ(z) − 1  ⇒  dg/dz = (1 − g²)/2.
+                dzg[k] = dc * i[k] * 0.5 * (1.0 - g[k] * g[k]);
+                dcp[k] = dc * f[k];
+            }
+        }
+        dh_next = matmul(dz[s * b * g4..(s + 1) * b * g4].to_vec(), [b, g4], w_hh_t.clone());
+        dc_next = dc_prev;
+    }
+    let dz_t = tensor(dz, &[t * b, g4]);
+    // Weight gradients over all steps at once.
+    let x_t = Flex::float_transpose(tensor(st.x.clone(), &[t * b, d]));
+    let dw_ih = Flex::float_matmul(x_t, dz_t.clone());
+    let hp_t = Flex::float_transpose(tensor(st.hs[..t * b * h].to_vec(), &[t * b, h]));
+    let dw_hh = Flex::float_matmul(hp_t, dz_t.clone());
+    let dzv = to_vec(dz_t.clone());
+    let mut db = vec![0.0f32; g4];
+    for row in dzv.chunks_exact(g4) {
+        for (acc, v) in db.iter_mut().zip(row) {
+            *acc += v;
+        }
+    }
+    let dxt = to_vec(Flex::float_matmul(dz_t, Flex::float_transpose(st.w_ih.clone())));
+    let mut dx = vec![0.0f32; b * t * d];
+    for s in 0..t {
+        for bi in 0..b {
+            dx[(bi * t + s) * d..(bi * t + s + 1) * d].copy_from_slice(&dxt[(s * b + bi) * d..(s * b + bi + 1) * d]);
+        }
+    }
+    [tensor(dx, &[b, t, d]), dw_ih, dw_hh, tensor(db, &[g4]), tensor(dh_next, &[b, h]), tensor(dc_next, &[b, h])]
+}
+
+/// 0: follow `VANE_FUSED`; 1: forced on; 2: forced off (see [`set_fused`]).
+static OVERRIDE: AtomicU8 = AtomicU8::new(0);
+
+/// Forces the fused path on (`Some(true)`) or off (`Some(false)`) for the whole process, or
+/// returns to the environment's choice (`None`). For tests and benchmarks that compare the two
+/// paths in one process (the environment cannot be changed safely from inside it).
+pub fn set_fused(choice: Option<bool>) {
+    OVERRIDE.store(
+        match choice {
+            None => 0,
+            Some(true) => 1,
+            Some(false) => 2,
+        },
+        Ordering::SeqCst,
+    );
+}
+
+/// Whether the fused op is allowed: [`set_fused`]'s choice, else not switched off by
+/// `VANE_FUSED=0` (or `false`, `off`, `no`) in the environment. On by default.
+pub fn fused_enabled() -> bool {
+    match OVERRIDE.load(Ordering::SeqCst) {
+        1 => true,
+        2 => false,
+        _ => !matches!(std::env::var("VANE_FUSED").as_deref(), Ok("0" | "false" | "off" | "no")),
+    }
+}
+
+/// Whether [`lstm_sequence`] can run on `device` (the flex CPU backend, with or without autodiff)
+/// and is enabled ([`fused_enabled`]).
+pub fn fused_available(device: &Device) -> bool {
+    fused_enabled() && matches!(device.clone().without_autodiff().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// The fused LSTM layer on tensors: `x [b, t, d]` → hidden states `[b, t, h]`. Only on the flex
+/// device ([`fused_available`]); any other backend panics in burn's dispatch.
+pub fn lstm_sequence(
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    w_hh: Tensor<2>,
+    bias: Tensor<1>,
+    h0: Tensor<2>,
+    c0: Tensor<2>,
+) -> Tensor<3> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(Dispatch::lstm_sequence(
+        x.into_dispatch(),
+        w_ih.into_dispatch(),
+        w_hh.into_dispatch(),
+        bias.into_dispatch(),
+        h0.into_dispatch(),
+        c0.into_dispatch(),
+    ))
+}
