@@ -451,6 +451,25 @@ impl Render for SequenceReport {
             );
         }
         if let Some(w) = &self.walk_forward {
+            if let Some(b) = &w.binary {
+                let opt = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |x| format!("{x:.4}"));
+                let _ = writeln!(
+                    s,
+                    "walk-forward ({} windows, pooled out of sample, P({})): log-loss {:.4} vs the training base rate's {:.4} (base rate {:.3}); ECE {:.4}; calibrated on earlier windows ({} rows): log-loss {} (raw {}), ECE {} (raw {}); {}",
+                    w.k,
+                    b.classes.last().map_or("up", String::as_str),
+                    b.log_loss,
+                    b.base_rate_log_loss,
+                    b.base_rate,
+                    b.ece,
+                    b.calibrated_rows,
+                    opt(b.calibrated_log_loss),
+                    opt(b.calibrated_rows_raw_log_loss),
+                    opt(b.calibrated_ece),
+                    opt(b.calibrated_rows_raw_ece),
+                    b.rule
+                );
+            }
             if let Some(c) = &w.classification {
                 let _ = writeln!(
                     s,
