@@ -302,3 +302,58 @@ fn ladder_profit_labels_equal_a_hand_computation_and_the_ladder_engine() {
         }
     }
 }
+
+#[test]
+fn tiny_tft_ladder_profit_reports_binary_classification_and_seed004() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = vane_testkit::fixture_store_4h(dir.path());
+    let train: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+        "epochs": 1, "batch_size": 64, "learning_rate": 1e-3, "use_augmentation": false
+    }))
+    .unwrap();
+    let job = SequenceJob {
+        task: Task::Classification,
+        data: SequenceData {
+            symbols: vec![Symbol::new("BTCUSDT").unwrap(), Symbol::new("ETHUSDT").unwrap()],
+            seq_len: 8,
+            max_bars: 260,
+            label: LabelKind::LadderProfit,
+            horizon: 6,
+            fee_bps: 5.5,
+            walk_forward: 2,
+            ..SequenceData::default()
+        },
+        decision: Decision { p_up_short: Some(0.0), ..Decision::default() },
+        model: ModelSpec {
+            d_model: Some(8),
+            n_heads: Some(2),
+            dropout: Some(0.0),
+            ..ModelSpec::of(vane_models::ModelKind::Tft)
+        },
+        train,
+        ..SequenceJob::default()
+    };
+    let r = train_sequence(&st, &dir.path().join("artifacts"), &job, &[], false, &mut Quiet).unwrap();
+    // Validation and walk-forward: binary precision / recall / F1 / ROC-AUC of `profit`.
+    assert_eq!(r.validation_classification.as_ref().unwrap().k, 2);
+    let w = r.walk_forward.as_ref().unwrap();
+    let c = w.classification.as_ref().unwrap();
+    assert_eq!(c.k, 2);
+    assert!(c.accuracy.is_finite() && c.support.iter().sum::<usize>() == c.n);
+    let b = w.binary.as_ref().unwrap();
+    assert_eq!(b.classes, ["loss", "profit"]);
+    assert!(b.rule.contains("P(up) < 0"), "{}", b.rule);
+    // Seed 004's expectations: the long-only rule opens the ladder trades (never a short).
+    let e = r.seed004.as_ref().expect("seed 004 expectations for a TFT");
+    assert!(e.rows[2].source.contains("P(up) > 0.5"), "{:?}", e.rows[2]);
+    let f = AnyPredictor::load(&r.dir)
+        .unwrap()
+        .predict(&Symbol::new("ETHUSDT").unwrap(), &st.read(&Symbol::new("ETHUSDT").unwrap(), Interval::H4).unwrap())
+        .unwrap();
+    assert!(f.p_up.is_some() && f.probs.is_none());
+    assert_ne!(f.signal, Some(Signal::Sell), "p_up_short = 0 never sells");
+    let inference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.dir.join("inference.json")).unwrap()).unwrap();
+    assert_eq!(inference["classes"], serde_json::json!(["loss", "profit"]));
+    assert_eq!(inference["decision"]["p_up_short"], 0.0);
+}

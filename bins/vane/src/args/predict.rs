@@ -10,8 +10,9 @@ use super::DataDir;
 use super::db::PgOption;
 
 /// `--json` prints `{symbol, model_kind, model_id_used, as_of, signal, confidence, probs: {BUY, SELL,
-/// HOLD}}` for a classifier and `{symbol, model_kind, model_id_used, as_of, expected_return[, signal]}`
-/// for a regressor, plus `stale` (closed bars are missing from the store), `as_of_age_s` (seconds
+/// HOLD}}` for a classifier, `{symbol, model_kind, model_id_used, as_of, signal, confidence, p_up}`
+/// for a binary classifier (P(up) / P(profit), no `probs`), and `{symbol, model_kind,
+/// model_id_used, as_of, expected_return[, signal]}` for a regressor, plus `stale` (closed bars are missing from the store), `as_of_age_s` (seconds
 /// since the last stored bar closed) and, when `--refresh` failed, `refresh_error`: a failed
 /// refresh predicts from the stored bars and says so.
 #[derive(Debug, clap::Args)]
