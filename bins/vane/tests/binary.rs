@@ -31,6 +31,7 @@ fn binary_model_trains_and_predict_json_carries_p_up() {
     .unwrap();
     let out = ok(&vane(&["train", "--config", "bin.toml", "--walk-forward", "2"], dir.path()));
     assert!(out.contains("calibration.json: binary"), "{out}");
+    assert!(out.contains("labels down ") && out.contains("P(up)): log-loss"), "{out}");
     let dirs = model_dirs(dir.path());
     assert_eq!(dirs.len(), 1);
     let m = &dirs[0];

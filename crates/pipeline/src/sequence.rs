@@ -257,6 +257,8 @@ pub struct SequenceReport {
     /// The walk-forward out-of-sample report (classification with `data.walk_forward` > 0), also
     /// in `metrics.json` under `walk_forward`.
     pub walk_forward: Option<WalkForwardReport>,
+    /// The label's class names in class-index order (BUY/SELL/HOLD, `down`/`up`, `loss`/`profit`).
+    pub classes: Vec<String>,
     /// What `calibration.json` holds, or why there is none (one sentence).
     pub calibration_note: String,
     /// Percentile labels: the thresholds of the shipped model (fitted on its training rows).
@@ -960,6 +962,7 @@ pub fn train_sequence(
         history: outcome.history,
         checklist,
         walk_forward: wf.map(|w| w.report),
+        classes: d.label.class_names(),
         calibration_note,
         percentile: prepared.percentile,
         validation_regression,

@@ -504,7 +504,7 @@ impl Render for SequenceReport {
         if let Some(d) = &c.data {
             let asked = d.requested_days.map_or(String::new(), |n| format!(" (asked for the last {n})"));
             let counts: Vec<String> =
-                vane_core::Signal::NAMES.iter().zip(&d.label_counts).map(|(n, k)| format!("{n} {k}")).collect();
+                self.classes.iter().zip(&d.label_counts).map(|(n, k)| format!("{n} {k}")).collect();
             let _ = writeln!(s, "data: {:.1} days{asked}; labels {}", d.days, counts.join(", "));
         }
         let _ = writeln!(
