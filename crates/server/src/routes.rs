@@ -276,8 +276,11 @@ async fn reload_thresholds(State(state): State<AppState>, headers: HeaderMap) ->
         })
         .collect();
     let changed = models.iter().filter(|m| m.changed).count();
+    // Seed 000's stack tags re-read their meta.json (docs/stacking.md, Runtime).
+    let st = state.clone();
+    let stacks = blocking(move || Ok(st.inner.runtime.reload_stacks())).await?;
     state.inner.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(Json(serde_json::json!({ "reloaded": models.len(), "changed": changed, "models": models })))
+    Ok(Json(serde_json::json!({ "reloaded": models.len(), "changed": changed, "models": models, "stacks": stacks })))
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

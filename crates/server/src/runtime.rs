@@ -2,6 +2,12 @@
 //! hysteresis and cooldown per model and k-of-n consensus across them, advanced whenever a new
 //! bar reaches the store (a refresh by the runtime itself, `vane download`, another process), and
 //! published as `GET /v1/signal/{tag}` and the Server-Sent Events of `GET /v1/stream`.
+//!
+//! A tag naming a stack (`<artifacts>/stacks/<TAG>/supervisor.json`, seed 000's L1 → L2 → L3)
+//! is served by a [`StackRuntime`] per (tag, symbol), fed the stored 1 s bars it has not seen:
+//! its decision carries every level's probabilities (`stack`: `l1`, `l2`, `l3`, `vote`), its
+//! hysteresis and cooldown are the runtime's, and `POST /v1/thresholds/reload` re-reads its
+//! `meta.json` ([`Runtime::reload_stacks`]). Other tags are single models, as before.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -16,8 +22,9 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::BroadcastStream;
-use vane_core::{ClassProbs, Signal, Symbol, Timestamp};
+use vane_core::{ClassProbs, Interval, Signal, Symbol, Timestamp};
 use vane_policy::{Consensus, Input, Policy, PolicyConfig, Rule};
+use vane_stacking::runtime::{RuntimeSettings, StackRuntime, ThresholdChange};
 
 use crate::api::{ApiError, ApiResult};
 use crate::config::RuntimeConfig;
@@ -37,6 +44,9 @@ pub struct TagDecision {
     /// Why there is no fresh decision (the model cannot be loaded, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A stack tag's L1 (per horizon), L2 and L3 probabilities, vote and decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<vane_stacking::runtime::TagDecision>,
 }
 
 /// A decision update: every tag's decision for one symbol's new bar, and their consensus.
@@ -65,6 +75,7 @@ pub struct Runtime {
     tx: broadcast::Sender<Update>,
     latest: RwLock<HashMap<Symbol, Update>>,
     policies: Mutex<HashMap<(String, Symbol), Policy>>,
+    stacks: Mutex<HashMap<(String, Symbol), StackRuntime>>,
     seen: Mutex<HashMap<Symbol, i64>>,
 }
 
@@ -77,6 +88,7 @@ impl Runtime {
             tx,
             latest: RwLock::new(HashMap::new()),
             policies: Mutex::new(HashMap::new()),
+            stacks: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
         }
     }
@@ -97,6 +109,39 @@ impl Runtime {
         let n = self.config.tags().len().max(1);
         let k = self.config.consensus_k.unwrap_or(n / 2 + 1).clamp(1, n);
         Consensus { k, n }
+    }
+
+    /// Re-reads the `meta.json` thresholds of every running stack tag (`POST
+    /// /v1/thresholds/reload`), keeping each policy's state; returns what changed, or per
+    /// (tag, symbol) why the file could not be read.
+    pub fn reload_stacks(&self) -> Vec<StackReload> {
+        let mut stacks = self.stacks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out: Vec<StackReload> = stacks
+            .iter_mut()
+            .map(|((tag, symbol), rt)| match rt.reload_thresholds() {
+                Ok(changes) => StackReload { tag: tag.clone(), symbol: symbol.clone(), changes, error: None },
+                Err(e) => StackReload {
+                    tag: tag.clone(),
+                    symbol: symbol.clone(),
+                    changes: Vec::new(),
+                    error: Some(e.to_string()),
+                },
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.tag, &a.symbol).cmp(&(&b.tag, &b.symbol)));
+        out
+    }
+
+    /// The runtime settings of a stack tag: the server's hysteresis and cooldown, one tag (the
+    /// server's consensus combines the tags).
+    fn stack_settings(&self, tag: &str) -> RuntimeSettings {
+        RuntimeSettings {
+            tags: vec![tag.to_string()],
+            hysteresis: self.config.hysteresis,
+            cooldown_sec: self.config.cooldown_sec,
+            consensus_k: None,
+            interval: Interval::S1,
+        }
     }
 
     /// The policy settings of a model: its own `min_conf`, the runtime's hysteresis and cooldown.
@@ -120,7 +165,12 @@ pub fn tick(state: &AppState) -> Vec<Update> {
     let rt = &state.inner.runtime;
     let cfg = &rt.config;
     let Some(main) = cfg.model_tag.as_deref() else { return Vec::new() };
-    let Some(interval) = state.model(main).and_then(|m| m.summary.as_ref().map(|s| s.interval)) else {
+    let interval = if is_stack(state, main) {
+        Some(Interval::S1)
+    } else {
+        state.model(main).and_then(|m| m.summary.as_ref().map(|s| s.interval))
+    };
+    let Some(interval) = interval else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -146,6 +196,7 @@ pub fn tick(state: &AppState) -> Vec<Update> {
                 confidence: None,
                 probs: None,
                 error: Some(e),
+                stack: None,
             });
             tags.insert(tag, decision);
         }
@@ -177,6 +228,9 @@ pub fn tick(state: &AppState) -> Vec<Update> {
 /// One tag's decision for `symbol`'s last stored bar: the model's forecast through the tag's
 /// own policy (its `min_conf`, the runtime's hysteresis and cooldown), kept per (tag, symbol).
 fn decide(state: &AppState, tag: &str, symbol: &Symbol) -> Result<TagDecision, String> {
+    if is_stack(state, tag) {
+        return decide_stack(state, tag, symbol);
+    }
     let rt = &state.inner.runtime;
     let model = state.model(tag).ok_or_else(|| format!("no model {tag}"))?;
     let (f, _, thresholds) = crate::predict::forecast(state, &model, symbol)
@@ -195,7 +249,67 @@ fn decide(state: &AppState, tag: &str, symbol: &Symbol) -> Result<TagDecision, S
         (None, Some(s)) => s,
         (None, None) => Signal::Hold,
     };
-    Ok(TagDecision { raw: f.signal, signal, confidence: f.confidence, probs: f.probs, error: None })
+    Ok(TagDecision { raw: f.signal, signal, confidence: f.confidence, probs: f.probs, error: None, stack: None })
+}
+
+/// What [`Runtime::reload_stacks`] did for one (tag, symbol).
+#[derive(Clone, Debug, Serialize)]
+pub struct StackReload {
+    /// The stack tag.
+    pub tag: String,
+    /// The followed symbol.
+    pub symbol: Symbol,
+    /// Thresholds that changed.
+    pub changes: Vec<ThresholdChange>,
+    /// Why `meta.json` could not be reloaded (the old thresholds stay in force).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Whether `tag` names a stack: `<artifacts>/stacks/<TAG>/supervisor.json` exists.
+pub fn is_stack(state: &AppState, tag: &str) -> bool {
+    !tag.contains(['/', '\\'])
+        && state.config().artifacts_dir.join("stacks").join(tag).join("supervisor.json").is_file()
+}
+
+/// A stack tag's decision for `symbol`'s last stored 1 s bar: the stored bars the tag's
+/// [`StackRuntime`] has not seen go through [`StackRuntime::on_bar`] one by one. A new runtime
+/// (or one more than its history behind) starts from the last `history` stored bars.
+fn decide_stack(state: &AppState, tag: &str, symbol: &Symbol) -> Result<TagDecision, String> {
+    let rt = &state.inner.runtime;
+    let warm = state
+        .bars(symbol, Interval::S1)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no stored {symbol} 1s bars"))?;
+    let bars = &warm.bars;
+    let times = bars.open_time();
+    let mut stacks = rt.stacks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let key = (tag.to_string(), symbol.clone());
+    let stale = |s: &StackRuntime| {
+        s.last_open_time()
+            .is_none_or(|t| times.last().is_some_and(|&l| l - t.0 > s.history() as i64 * Interval::S1.millis()))
+    };
+    if stacks.get(&key).is_none_or(|s| stale(s)) {
+        let s = StackRuntime::load(&state.config().artifacts_dir, &[tag], &rt.stack_settings(tag))
+            .map_err(|e| format!("stack {tag}: {e}"))?;
+        stacks.insert(key.clone(), s);
+    }
+    let s = stacks.get_mut(&key).ok_or_else(|| format!("stack {tag}: not loaded"))?;
+    let from = match s.last_open_time() {
+        Some(t) => times.partition_point(|&x| x <= t.0),
+        None => times.len().saturating_sub(s.history()),
+    };
+    let mut last = None;
+    for i in from..times.len() {
+        let bar = bars.get(i).ok_or_else(|| format!("{symbol}: bar {i} missing"))?;
+        last = Some(s.on_bar(&bar).map_err(|e| format!("stack {tag}: {e}"))?);
+    }
+    let d = match last {
+        Some(d) => d,
+        None => s.last_decision().cloned().ok_or_else(|| format!("stack {tag}: no bar decided yet"))?,
+    };
+    let td = d.tags.get(tag).cloned().ok_or_else(|| format!("stack {tag}: no decision"))?;
+    Ok(TagDecision { raw: td.vote, signal: td.decision, confidence: td.l3, probs: None, error: None, stack: Some(td) })
 }
 
 /// Looks for new bars every `poll_every` until the server stops.

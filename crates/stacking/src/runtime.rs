@@ -29,7 +29,9 @@ use vane_market_data::grid::GridBars;
 use vane_policy::{Consensus, Input, Policy, PolicyConfig, Rule};
 
 use crate::error::{Result, StackingError};
-use crate::stack::{LevelProbs, Meta, STACK_FORMAT_VERSION, Stack, Thresholds};
+use crate::features::{RAW_NAMES, REGIME_NAMES, raw_features, raw_lookback, regime_features, regime_lookback};
+use crate::net::Net;
+use crate::stack::{LevelProbs, Meta, STACK_FORMAT_VERSION, Stack, Thresholds, l1_column, l1_meta_column, l2_column};
 
 /// The runtime's environment variables (seed 000's names).
 pub const ENV_MODEL_TAG: &str = "MODEL_TAG";
@@ -386,6 +388,142 @@ impl GridBuffer {
     }
 }
 
+/// One network of a tag's stack with the column it writes.
+#[derive(Debug)]
+struct Unit {
+    out: String,
+    net: Net,
+}
+
+/// One tag's stack evaluated one grid row at a time: every level's output of the last rows
+/// (as many as the level above reads) is kept, so a new bar costs one window per network — the
+/// 7 L1 windows, the meta heads', L2's and L3's — not the `history` rows of windows that
+/// [`Stack::predict_last`] recomputes. Each row is the same arithmetic on the same window as
+/// the batch path (the features are finite-window functions; every network sees the same
+/// normalised window), so the outputs are those of [`Stack::predict_series`] (tested).
+#[derive(Debug)]
+struct Incremental {
+    units: Vec<Unit>,
+    /// Rolling per-row columns (raw, regime, every unit's output), the last `cap` rows.
+    cols: BTreeMap<String, VecDeque<f32>>,
+    sigma_window: usize,
+    cap: usize,
+}
+
+impl Incremental {
+    fn new(stack: &Stack, device: &Device, cap: usize) -> Result<Self> {
+        let root = stack.root();
+        let sup = &stack.supervisor;
+        let mut units = Vec::new();
+        for u in &sup.l1 {
+            units.push(Unit { out: l1_column(u.horizon), net: Net::load(&root.join(&u.dir), device)? });
+            if let Some(d) = &u.meta_dir {
+                units.push(Unit { out: l1_meta_column(u.horizon), net: Net::load(&root.join(d), device)? });
+            }
+        }
+        for t in &sup.l2_heads {
+            units.push(Unit { out: l2_column(t), net: Net::load(&root.join(t).join("l2"), device)? });
+        }
+        units.push(Unit { out: "l3".into(), net: Net::load(&root.join(&sup.l3_dir), device)? });
+        let mut cols = BTreeMap::new();
+        for name in RAW_NAMES
+            .iter()
+            .chain(REGIME_NAMES.iter())
+            .map(|s| s.to_string())
+            .chain(units.iter().map(|u| u.out.clone()))
+        {
+            cols.insert(name, VecDeque::with_capacity(cap + 1));
+        }
+        Ok(Self { units, cols, sigma_window: sup.sigma_window, cap })
+    }
+
+    fn push(cols: &mut BTreeMap<String, VecDeque<f32>>, cap: usize, name: &str, v: f32) {
+        if let Some(c) = cols.get_mut(name) {
+            if c.len() == cap {
+                c.pop_front();
+            }
+            c.push_back(v);
+        }
+    }
+
+    /// Computes every column's value for the buffer's last row (the buffer already holds it).
+    fn advance(&mut self, buffer: &GridBuffer, device: &Device) -> Result<()> {
+        let len = buffer.bars.len();
+        let rl = raw_lookback();
+        if len > rl {
+            let (bars, filled) = buffer.tail(rl + 1)?;
+            let raw = raw_features(&bars, &filled);
+            let row = &raw[rl * RAW_NAMES.len()..];
+            for (name, v) in RAW_NAMES.iter().zip(row) {
+                Self::push(&mut self.cols, self.cap, name, *v);
+            }
+        } else {
+            for name in RAW_NAMES {
+                Self::push(&mut self.cols, self.cap, name, f32::NAN);
+            }
+        }
+        let gl = regime_lookback(self.sigma_window);
+        if len > gl {
+            let (bars, _) = buffer.tail(gl + 1)?;
+            let reg = regime_features(&bars, self.sigma_window);
+            let row = &reg[gl * REGIME_NAMES.len()..];
+            for (name, v) in REGIME_NAMES.iter().zip(row) {
+                Self::push(&mut self.cols, self.cap, name, *v);
+            }
+        } else {
+            for name in REGIME_NAMES {
+                Self::push(&mut self.cols, self.cap, name, f32::NAN);
+            }
+        }
+        for u in &self.units {
+            let seq = u.net.file.seq_len;
+            let names = &u.net.file.columns;
+            let mut values = Vec::with_capacity(seq * names.len());
+            let mut ok = true;
+            'rows: for r in 0..seq {
+                for name in names {
+                    let c = self.cols.get(name).ok_or_else(|| {
+                        StackingError::InvalidInput(format!(
+                            "input column {name:?} of {} is not computed (a stack file refers to a level that is missing)",
+                            u.out
+                        ))
+                    })?;
+                    // Row r of the window: `seq − 1 − r` rows before the last.
+                    let back = seq - 1 - r;
+                    let v = if c.len() > back { c[c.len() - 1 - back] } else { f32::NAN };
+                    if !v.is_finite() {
+                        ok = false;
+                        break 'rows;
+                    }
+                    values.push(v);
+                }
+            }
+            let out = if ok { u.net.predict(&values, &[seq - 1], device)?[0] as f32 } else { f32::NAN };
+            Self::push(&mut self.cols, self.cap, &u.out, out);
+        }
+        Ok(())
+    }
+
+    /// The last row's probabilities, as [`Stack::predict_series`] gives them.
+    fn probs(&self, stack: &Stack, open_time: i64) -> Option<LevelProbs> {
+        let last = |name: &str| self.cols.get(name).and_then(|c| c.back().copied());
+        let l3_raw = f64::from(last("l3")?);
+        if !l3_raw.is_finite() {
+            return None;
+        }
+        let cal = &stack.calibration;
+        let l2_raw = f64::from(last(&l2_column(stack.tag()))?);
+        let mut l1 = BTreeMap::new();
+        for u in &stack.supervisor.l1 {
+            let key = format!("{}s", u.horizon);
+            let p = f64::from(last(&l1_column(u.horizon))?);
+            l1.insert(key.clone(), cal.l1.get(&key).map_or(p, |c| c.apply(p)));
+        }
+        let l3 = cal.l3.apply(l3_raw);
+        Some(LevelProbs { open_time, l1, l2: cal.l2.apply(l2_raw), l3_raw, l3, vote: stack.meta.thresholds.vote(l3) })
+    }
+}
+
 /// The streaming runtime over one or more tags' stacks (see the module doc).
 #[derive(Debug)]
 pub struct StackRuntime {
@@ -395,6 +533,8 @@ pub struct StackRuntime {
     engine: DecisionEngine,
     buffer: GridBuffer,
     last: Option<Decision>,
+    incremental: Vec<Incremental>,
+    device: Device,
 }
 
 fn read_meta(stacks_root: &Path, tag: &str) -> Result<Meta> {
@@ -420,11 +560,17 @@ impl StackRuntime {
         let settings = RuntimeSettings { tags: names.clone(), ..settings.clone() };
         settings.validate()?;
         let stacks = names.iter().map(|t| Stack::load(&stacks_root, t, device)).collect::<Result<Vec<_>>>()?;
-        Self::from_stacks(stacks_root, stacks, &settings)
+        Self::from_stacks(stacks_root, stacks, &settings, device)
     }
 
-    /// A runtime over stacks already loaded (tags in the stacks' order).
-    pub fn from_stacks(stacks_root: PathBuf, stacks: Vec<Stack>, settings: &RuntimeSettings) -> Result<Self> {
+    /// A runtime over stacks already loaded (tags in the stacks' order) that evaluates on
+    /// `device`.
+    pub fn from_stacks(
+        stacks_root: PathBuf,
+        stacks: Vec<Stack>,
+        settings: &RuntimeSettings,
+        device: &Device,
+    ) -> Result<Self> {
         let tags: Vec<String> = stacks.iter().map(|s| s.tag().to_string()).collect();
         let settings = RuntimeSettings { tags: tags.clone(), ..settings.clone() };
         settings.validate()?;
@@ -448,7 +594,8 @@ impl StackRuntime {
         let engine = DecisionEngine::new(&settings, &tags, &thresholds)?;
         let cap = stacks.iter().map(Stack::history).max().unwrap_or(1).max(1);
         let buffer = GridBuffer::new(cap, settings.interval);
-        Ok(Self { stacks_root, settings, stacks, engine, buffer, last: None })
+        let incremental = stacks.iter().map(|s| Incremental::new(s, device, cap)).collect::<Result<Vec<_>>>()?;
+        Ok(Self { stacks_root, settings, stacks, engine, buffer, last: None, incremental, device: device.clone() })
     }
 
     /// The tags, the main one first.
@@ -512,6 +659,9 @@ impl StackRuntime {
         let mut out = Vec::with_capacity(plan.len());
         for (b, filled) in plan {
             self.buffer.push_grid(b, filled);
+            for inc in &mut self.incremental {
+                inc.advance(&self.buffer, &self.device)?;
+            }
             out.push(self.decide_last()?);
         }
         self.last = out.last().cloned();
@@ -519,8 +669,23 @@ impl StackRuntime {
     }
 
     /// Every level's probabilities of every tag for the last grid bar (`None` for a tag still
-    /// warming up: fewer than its history of grid bars seen).
+    /// warming up: fewer than its history of grid bars seen), from the rolling per-level
+    /// outputs: one window per network per bar.
     pub fn probabilities(&self) -> Result<Vec<Option<LevelProbs>>> {
+        let seen = self.buffer.seen;
+        let Some(last) = self.buffer.bars.back() else { return Ok(vec![None; self.stacks.len()]) };
+        Ok(self
+            .stacks
+            .iter()
+            .zip(&self.incremental)
+            .map(|(s, inc)| if seen < s.history() { None } else { inc.probs(s, last.open_time.0) })
+            .collect())
+    }
+
+    /// [`StackRuntime::probabilities`] recomputed from the last `history` grid bars with
+    /// [`Stack::predict_last`] (every level's window of every row the levels above read; the
+    /// reference the rolling path is checked against).
+    pub fn probabilities_from_window(&self) -> Result<Vec<Option<LevelProbs>>> {
         let seen = self.buffer.seen;
         let (bars, filled) = self.buffer.tail(self.buffer.cap)?;
         let n = bars.len();
@@ -565,6 +730,9 @@ impl StackRuntime {
         self.engine.reset()?;
         self.buffer = GridBuffer::new(self.buffer.cap, self.settings.interval);
         self.last = None;
+        for inc in &mut self.incremental {
+            inc.cols.values_mut().for_each(VecDeque::clear);
+        }
         let times = grid.bars.open_time();
         let mut out = Vec::with_capacity(grid.len());
         for (t, &time) in times.iter().enumerate() {

@@ -324,11 +324,24 @@ fn streaming_equals_batch_and_reload_changes_decisions() {
     let source: Vec<_> = (0..g.len()).filter(|&i| !g.filled[i]).map(|i| g.bars.get(i).unwrap()).collect();
     let mut live = StackRuntime::load_on(dir.path(), &["10s", "1s"], &s, &device).unwrap();
     let mut stream = Vec::new();
-    for b in &source {
+    let mut checked = 0;
+    for (i, b) in source.iter().enumerate() {
         let d = live.on_bar_all(b).unwrap();
         assert_eq!(d.last().unwrap().as_of, b.open_time);
         stream.extend(d);
+        // The rolling per-level outputs against Stack::predict_last on the window.
+        if i % 97 == 0 {
+            let (a, w) = (live.probabilities().unwrap(), live.probabilities_from_window().unwrap());
+            for (x, y) in a.iter().zip(&w) {
+                assert_eq!(x.is_some(), y.is_some(), "bar {i}");
+                if let (Some(x), Some(y)) = (x, y) {
+                    assert!((x.l3_raw - y.l3_raw).abs() <= 1e-6 && (x.l2 - y.l2).abs() <= 1e-6, "bar {i}");
+                    checked += 1;
+                }
+            }
+        }
     }
+    assert!(checked > 10);
     assert_eq!(live.seen(), g.len());
     let worst = compare(&stream, &batch);
     eprintln!("streaming vs batch: largest probability difference {worst:e} over {} bars", g.len());

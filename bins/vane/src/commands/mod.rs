@@ -22,6 +22,7 @@ pub(crate) mod runs;
 pub(crate) mod serve;
 pub(crate) mod split;
 pub(crate) mod stack;
+pub(crate) mod stack_backtest;
 pub(crate) mod tabular;
 pub(crate) mod train;
 pub(crate) mod train_test;
