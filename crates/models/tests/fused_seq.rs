@@ -1,10 +1,12 @@
 //! The fused LSTM sequence op (one autodiff node, hand-written BPTT) against the reference
 //! per-step autodiff path: forward, gradients of every parameter, the input and the initial
-//! state, finite differences, and a seeded training run's loss curve (CNN-LSTM and TFT).
+//! state, finite differences, and a seeded training run's loss curve (CNN-LSTM, TFT, HRM); the
+//! LSTM HRM's fused two-timescale recurrence likewise.
 
 use burn::module::Param;
 use burn::tensor::{Device, Distribution, Tensor};
 use vane_models::data::{FeatureMatrix, Sample, Target, WindowedDataset};
+use vane_models::hrm::HrmConfig;
 use vane_models::nn::fused_seq::{fused_available, set_fused};
 use vane_models::nn::{FusedLstm, FusedLstmConfig};
 use vane_models::train::{Quiet, TrainInputs, fit};
@@ -206,6 +208,13 @@ fn curve(kind: ModelKind, fused: bool) -> Vec<(f64, f64)> {
             dropout: Some(0.0),
             ..ModelSpec::of(kind)
         },
+        ModelKind::Hrm => ModelSpec {
+            hidden_low: Some(8),
+            hidden_high: Some(8),
+            high_period: Some(3),
+            dropout: Some(0.0),
+            ..ModelSpec::of(kind)
+        },
         _ => ModelSpec { d_model: Some(8), n_heads: Some(2), dropout: Some(0.0), ..ModelSpec::of(kind) },
     };
     let mcfg = spec.resolve(2, 3, 1, None).unwrap();
@@ -228,18 +237,79 @@ fn curve(kind: ModelKind, fused: bool) -> Vec<(f64, f64)> {
 #[test]
 fn seeded_training_curves_fused_equal_unfused() {
     let _g = lock();
-    for kind in [ModelKind::CnnLstm, ModelKind::Tft] {
+    for kind in [ModelKind::CnnLstm, ModelKind::Tft, ModelKind::Hrm] {
         let f = curve(kind, true);
         let r = curve(kind, false);
         eprintln!("{kind}: fused {f:?}\n{kind}: reference {r:?}");
         // Same maths, different float summation order: CNN-LSTM's curves agree to ~1e-8; the
         // TFT's (attention, softmax over the LSTM output) drift to ~1e-3 by epoch 3–4 as f32
         // rounding differences compound over the updates.
-        let tol = if kind == ModelKind::CnnLstm { 1e-5 } else { 1e-2 };
+        let tol = if kind == ModelKind::Tft { 1e-2 } else { 1e-5 };
         assert_eq!(f.len(), r.len(), "{kind}");
         for (e, ((ft, fv), (rt, rv))) in f.iter().zip(&r).enumerate() {
             assert!((ft - rt).abs() <= tol * rt.abs().max(1.0), "{kind} epoch {}: train {ft} vs {rt}", e + 1);
             assert!((fv - rv).abs() <= tol * rv.abs().max(1.0), "{kind} epoch {}: val {fv} vs {rv}", e + 1);
         }
+    }
+}
+
+fn track<const D: usize>(p: &Param<Tensor<D>>, device: &Device) -> Param<Tensor<D>> {
+    Param::from_tensor(Tensor::from_data(p.val().into_data(), device).require_grad())
+}
+
+/// The LSTM HRM's `[h_low, h_high]` and, on the autodiff device, the gradients of
+/// `Σ [h_low, h_high] ⊙ r` for every recurrent parameter and the input. `t = 8` with period 3
+/// leaves two fast steps after the last slow update.
+fn hrm_run(fused: bool) -> Vec<(String, Vec<f32>)> {
+    set_fused(Some(fused));
+    let ad = dev().autodiff();
+    let (b, t, f) = (2, 8, 3);
+    dev().seed(21);
+    let mut m = HrmConfig::new(f)
+        .with_hidden_low(5)
+        .with_hidden_high(4)
+        .with_high_period(3)
+        .with_dropout(0.0)
+        .init(&dev())
+        .unwrap();
+    let (mut low, mut high) = (m.low.take().unwrap(), m.high.take().unwrap());
+    for cell in [&mut low, &mut high] {
+        cell.w_ih = track(&cell.w_ih, &ad);
+        cell.w_hh = track(&cell.w_hh, &ad);
+        cell.bias = track(&cell.bias, &ad);
+    }
+    m.low = Some(low);
+    m.high = Some(high);
+    m.feedback = track(&m.feedback, &ad);
+    dev().seed(22);
+    let x = Tensor::<3>::random([b, t, f], Distribution::Normal(0.0, 1.0), &dev());
+    let r = Tensor::<2>::random([b, 9], Distribution::Normal(0.0, 1.0), &dev());
+    let x = Tensor::<3>::from_data(x.into_data(), &ad).require_grad();
+    let r = Tensor::<2>::from_data(r.into_data(), &ad);
+    let (hl, hh) = m.states(x.clone());
+    let both = Tensor::cat(vec![hl, hh], 1);
+    let mut out = vec![("states".to_string(), vals(both.clone()))];
+    let g = (both * r).sum().backward();
+    let (low, high) = (m.low.as_ref().unwrap(), m.high.as_ref().unwrap());
+    for (name, cell) in [("low", low), ("high", high)] {
+        out.push((format!("{name}.w_ih"), vals(cell.w_ih.val().grad(&g).unwrap())));
+        out.push((format!("{name}.w_hh"), vals(cell.w_hh.val().grad(&g).unwrap())));
+        out.push((format!("{name}.bias"), vals(cell.bias.val().grad(&g).unwrap())));
+    }
+    out.push(("feedback".to_string(), vals(m.feedback.val().grad(&g).unwrap())));
+    out.push(("x".to_string(), vals(x.grad(&g).unwrap())));
+    set_fused(None);
+    out
+}
+
+#[test]
+fn fused_hrm_states_and_gradients_equal_reference() {
+    let _g = lock();
+    let f = hrm_run(true);
+    let r = hrm_run(false);
+    assert_eq!(f.len(), r.len());
+    for ((name, a), (_, b)) in f.iter().zip(&r) {
+        let tol = if name == "states" { 1e-5 } else { 1e-4 };
+        assert_close(name, a, b, tol);
     }
 }

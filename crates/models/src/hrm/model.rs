@@ -62,6 +62,22 @@ impl Hrm {
         let mut h_high = Tensor::zeros([b, hh], &device);
         let mut fb = h_high.clone().matmul(self.feedback.val());
         let mut highs = Vec::with_capacity(if trace { t } else { 0 });
+        if let (false, Some(low), Some(high)) = (trace, &self.low, &self.high)
+            && crate::nn::fused_seq::fused_available(&device)
+        {
+            let both = crate::nn::fused_hrm::hrm_lstm(
+                x,
+                low.w_ih.val(),
+                low.w_hh.val(),
+                low.bias.val(),
+                high.w_ih.val(),
+                high.w_hh.val(),
+                high.bias.val(),
+                self.feedback.val(),
+                period,
+            );
+            return (both.clone().narrow(1, 0, hl), both.narrow(1, hl, hh), highs);
+        }
         let step_x = |step: usize| x.clone().narrow(1, step, 1).reshape([b, f]);
         match (&self.low, &self.high, &self.low_gru, &self.high_gru) {
             (_, _, Some(low), Some(high)) => {

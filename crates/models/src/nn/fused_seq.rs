@@ -126,7 +126,7 @@ impl Backward<Flex, 6> for LstmSequenceBackward {
     }
 }
 
-fn to_vec(t: FlexTensor) -> Vec<f32> {
+pub(crate) fn to_vec(t: FlexTensor) -> Vec<f32> {
     if t.dtype() == DType::F32
         && let Some(s) = t.as_slice::<f32>()
     {
@@ -136,16 +136,16 @@ fn to_vec(t: FlexTensor) -> Vec<f32> {
     data.try_into_vec::<f32>().unwrap_or_default()
 }
 
-fn tensor(v: Vec<f32>, shape: &[usize]) -> FlexTensor {
+pub(crate) fn tensor(v: Vec<f32>, shape: &[usize]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(v, Shape::from(shape.to_vec())))
 }
 
-fn matmul(a: Vec<f32>, a_shape: [usize; 2], b: FlexTensor) -> Vec<f32> {
+pub(crate) fn matmul(a: Vec<f32>, a_shape: [usize; 2], b: FlexTensor) -> Vec<f32> {
     to_vec(Flex::float_matmul(tensor(a, &a_shape), b))
 }
 
 #[inline]
-fn sigmoid(z: f32) -> f32 {
+pub(crate) fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -315,6 +315,74 @@ pub fn set_fused(choice: Option<bool>) {
         },
         Ordering::SeqCst,
     );
+}
+
+/// One LSTM step's element-wise part for `b` rows: `gate` holds the pre-activations `[b, 4h]` and
+/// is overwritten with the activations (σ(i), σ(f), g = 2σ(z_g) − 1, σ(o)); writes `c`, `tanh(c)`
+/// and `h` `[b, h]`.
+pub(crate) fn lstm_pointwise(
+    gate: &mut [f32],
+    c_prev: &[f32],
+    h: usize,
+    c: &mut [f32],
+    tc: &mut [f32],
+    hn: &mut [f32],
+) {
+    for z in gate.iter_mut() {
+        *z = sigmoid(*z);
+    }
+    let g4 = 4 * h;
+    for (bi, row) in gate.chunks_exact_mut(g4).enumerate() {
+        let (i, rest) = row.split_at_mut(h);
+        let (f, rest) = rest.split_at_mut(h);
+        let (g, o) = rest.split_at_mut(h);
+        for gv in g.iter_mut() {
+            *gv = 2.0 * *gv - 1.0;
+        }
+        let r = bi * h..(bi + 1) * h;
+        let (cp, cn, tn, hh) = (&c_prev[r.clone()], &mut c[r.clone()], &mut tc[r.clone()], &mut hn[r]);
+        for k in 0..h {
+            let cv = f[k] * cp[k] + i[k] * g[k];
+            let t = 2.0 * sigmoid(2.0 * cv) - 1.0;
+            cn[k] = cv;
+            tn[k] = t;
+            hh[k] = o[k] * t;
+        }
+    }
+}
+
+/// The backward of [`lstm_pointwise`]: from `dh` and `dc` (the gradients reaching `h` and `c`),
+/// the pre-activation gradients `dz [b, 4h]` and the gradient into `c_prev` (`dc_prev [b, h]`).
+pub(crate) fn lstm_pointwise_back(
+    act: &[f32],
+    tc: &[f32],
+    c_prev: &[f32],
+    h: usize,
+    dh: &[f32],
+    dc: &[f32],
+    dz: &mut [f32],
+    dc_prev: &mut [f32],
+) {
+    let g4 = 4 * h;
+    for (bi, (a, row)) in act.chunks_exact(g4).zip(dz.chunks_exact_mut(g4)).enumerate() {
+        let (i, rest) = a.split_at(h);
+        let (f, rest) = rest.split_at(h);
+        let (g, o) = rest.split_at(h);
+        let (dzi, rest) = row.split_at_mut(h);
+        let (dzf, rest) = rest.split_at_mut(h);
+        let (dzg, dzo) = rest.split_at_mut(h);
+        let r = bi * h..(bi + 1) * h;
+        let (t, cp, dhv, dcv, dcp) =
+            (&tc[r.clone()], &c_prev[r.clone()], &dh[r.clone()], &dc[r.clone()], &mut dc_prev[r]);
+        for k in 0..h {
+            let d = dcv[k] + dhv[k] * o[k] * (1.0 - t[k] * t[k]);
+            dzo[k] = dhv[k] * t[k] * o[k] * (1.0 - o[k]);
+            dzi[k] = d * g[k] * i[k] * (1.0 - i[k]);
+            dzf[k] = d * cp[k] * f[k] * (1.0 - f[k]);
+            dzg[k] = d * i[k] * 0.5 * (1.0 - g[k] * g[k]);
+            dcp[k] = d * f[k];
+        }
+    }
 }
 
 /// Whether the fused op is allowed: [`set_fused`]'s choice, else not switched off by

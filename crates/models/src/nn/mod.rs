@@ -17,6 +17,8 @@ pub(crate) mod check;
 pub mod dropout;
 /// Gated linear unit, gate–add–norm, gated residual networks.
 pub mod grn;
+/// The LSTM HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
+pub mod fused_hrm;
 /// A whole LSTM layer over a sequence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_seq;
 /// GRU cell (PyTorch's equations, batched gates).
