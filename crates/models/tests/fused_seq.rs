@@ -6,7 +6,7 @@
 use burn::module::Param;
 use burn::tensor::{Device, Distribution, Tensor};
 use vane_models::data::{FeatureMatrix, Sample, Target, WindowedDataset};
-use vane_models::hrm::HrmConfig;
+use vane_models::hrm::{HrmCell, HrmConfig};
 use vane_models::nn::fused_seq::{fused_available, set_fused};
 use vane_models::nn::{FusedLstm, FusedLstmConfig};
 use vane_models::train::{Quiet, TrainInputs, fit};
@@ -260,26 +260,25 @@ fn track<const D: usize>(p: &Param<Tensor<D>>, device: &Device) -> Param<Tensor<
 /// The LSTM HRM's `[h_low, h_high]` and, on the autodiff device, the gradients of
 /// `Σ [h_low, h_high] ⊙ r` for every recurrent parameter and the input. `t = 8` with period 3
 /// leaves two fast steps after the last slow update.
-fn hrm_run(fused: bool) -> Vec<(String, Vec<f32>)> {
+fn hrm_run(fused: bool, gru: bool) -> Vec<(String, Vec<f32>)> {
     set_fused(Some(fused));
     let ad = dev().autodiff();
     let (b, t, f) = (2, 8, 3);
     dev().seed(21);
-    let mut m = HrmConfig::new(f)
-        .with_hidden_low(5)
-        .with_hidden_high(4)
-        .with_high_period(3)
-        .with_dropout(0.0)
-        .init(&dev())
-        .unwrap();
-    let (mut low, mut high) = (m.low.take().unwrap(), m.high.take().unwrap());
-    for cell in [&mut low, &mut high] {
+    let cfg = HrmConfig::new(f).with_hidden_low(5).with_hidden_high(4).with_high_period(3).with_dropout(0.0);
+    let cfg = if gru { cfg.with_cell(Some(HrmCell::Gru)) } else { cfg };
+    let mut m = cfg.init(&dev()).unwrap();
+    for cell in [&mut m.low, &mut m.high].into_iter().flatten() {
         cell.w_ih = track(&cell.w_ih, &ad);
         cell.w_hh = track(&cell.w_hh, &ad);
         cell.bias = track(&cell.bias, &ad);
     }
-    m.low = Some(low);
-    m.high = Some(high);
+    for cell in [&mut m.low_gru, &mut m.high_gru].into_iter().flatten() {
+        cell.w_ih = track(&cell.w_ih, &ad);
+        cell.w_hh = track(&cell.w_hh, &ad);
+        cell.b_ih = track(&cell.b_ih, &ad);
+        cell.b_hh = track(&cell.b_hh, &ad);
+    }
     m.feedback = track(&m.feedback, &ad);
     dev().seed(22);
     let x = Tensor::<3>::random([b, t, f], Distribution::Normal(0.0, 1.0), &dev());
@@ -290,11 +289,20 @@ fn hrm_run(fused: bool) -> Vec<(String, Vec<f32>)> {
     let both = Tensor::cat(vec![hl, hh], 1);
     let mut out = vec![("states".to_string(), vals(both.clone()))];
     let g = (both * r).sum().backward();
-    let (low, high) = (m.low.as_ref().unwrap(), m.high.as_ref().unwrap());
-    for (name, cell) in [("low", low), ("high", high)] {
-        out.push((format!("{name}.w_ih"), vals(cell.w_ih.val().grad(&g).unwrap())));
-        out.push((format!("{name}.w_hh"), vals(cell.w_hh.val().grad(&g).unwrap())));
-        out.push((format!("{name}.bias"), vals(cell.bias.val().grad(&g).unwrap())));
+    for (name, cell) in [("low", &m.low), ("high", &m.high)] {
+        if let Some(cell) = cell {
+            out.push((format!("{name}.w_ih"), vals(cell.w_ih.val().grad(&g).unwrap())));
+            out.push((format!("{name}.w_hh"), vals(cell.w_hh.val().grad(&g).unwrap())));
+            out.push((format!("{name}.bias"), vals(cell.bias.val().grad(&g).unwrap())));
+        }
+    }
+    for (name, cell) in [("low_gru", &m.low_gru), ("high_gru", &m.high_gru)] {
+        if let Some(cell) = cell {
+            out.push((format!("{name}.w_ih"), vals(cell.w_ih.val().grad(&g).unwrap())));
+            out.push((format!("{name}.w_hh"), vals(cell.w_hh.val().grad(&g).unwrap())));
+            out.push((format!("{name}.b_ih"), vals(cell.b_ih.val().grad(&g).unwrap())));
+            out.push((format!("{name}.b_hh"), vals(cell.b_hh.val().grad(&g).unwrap())));
+        }
     }
     out.push(("feedback".to_string(), vals(m.feedback.val().grad(&g).unwrap())));
     out.push(("x".to_string(), vals(x.grad(&g).unwrap())));
@@ -303,13 +311,16 @@ fn hrm_run(fused: bool) -> Vec<(String, Vec<f32>)> {
 }
 
 #[test]
-fn fused_hrm_states_and_gradients_equal_reference() {
+fn fused_hrm_lstm_and_gru_states_and_gradients_equal_reference() {
     let _g = lock();
-    let f = hrm_run(true);
-    let r = hrm_run(false);
-    assert_eq!(f.len(), r.len());
-    for ((name, a), (_, b)) in f.iter().zip(&r) {
-        let tol = if name == "states" { 1e-5 } else { 1e-4 };
-        assert_close(name, a, b, tol);
+    for gru in [false, true] {
+        let f = hrm_run(true, gru);
+        let r = hrm_run(false, gru);
+        assert_eq!(f.len(), r.len());
+        assert_eq!(f.len(), if gru { 11 } else { 9 });
+        for ((name, a), (_, b)) in f.iter().zip(&r) {
+            let tol = if name == "states" { 1e-5 } else { 1e-4 };
+            assert_close(&format!("gru={gru} {name}"), a, b, tol);
+        }
     }
 }

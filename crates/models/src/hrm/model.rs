@@ -78,6 +78,24 @@ impl Hrm {
             );
             return (both.clone().narrow(1, 0, hl), both.narrow(1, hl, hh), highs);
         }
+        if let (false, Some(low), Some(high)) = (trace, &self.low_gru, &self.high_gru)
+            && crate::nn::fused_seq::fused_available(&device)
+        {
+            let both = crate::nn::fused_hrm_gru::hrm_gru(
+                x,
+                low.w_ih.val(),
+                low.w_hh.val(),
+                low.b_ih.val(),
+                low.b_hh.val(),
+                high.w_ih.val(),
+                high.w_hh.val(),
+                high.b_ih.val(),
+                high.b_hh.val(),
+                self.feedback.val(),
+                period,
+            );
+            return (both.clone().narrow(1, 0, hl), both.narrow(1, hl, hh), highs);
+        }
         let step_x = |step: usize| x.clone().narrow(1, step, 1).reshape([b, f]);
         match (&self.low, &self.high, &self.low_gru, &self.high_gru) {
             (_, _, Some(low), Some(high)) => {

@@ -19,6 +19,8 @@ pub mod dropout;
 pub mod grn;
 /// The LSTM HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_hrm;
+/// The GRU HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
+pub mod fused_hrm_gru;
 /// A whole LSTM layer over a sequence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_seq;
 /// GRU cell (PyTorch's equations, batched gates).
