@@ -290,3 +290,34 @@ fn a_tiny_tft_writes_its_predictions_model_and_sequences_and_the_views_score_the
     assert_eq!(realised_long.map(f64::to_bits), Some(el.to_bits()));
     assert_eq!(live(*all.open_time().last().unwrap()).1, None);
 }
+
+#[test]
+fn a_tiny_tft_classifier_writes_its_probabilities_and_signed_score() {
+    let Some(db) = test_db() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let url = db.url.as_str();
+    ok(&vane(&["db", "migrate", "--database-url", url], cwd));
+    import_two(url, cwd, fixture("SOLUSDT_15m.csv").to_str().unwrap());
+    std::fs::write(cwd.join("tiny.toml"), TINY_TFT.replace("\"regression\"", "\"classification\"")).unwrap();
+    let out = json(&vane(&["train", "--config", "tiny.toml", "--database-url", url, "--no-run-record", "--json"], cwd));
+    let pooled = out["walk_forward"]["calibration_rows"].as_u64().unwrap();
+    assert_eq!(out["database"]["predictions"]["inserted"].as_u64(), Some(pooled), "{}", out["database"]);
+    let model_id = out["database"]["model_id"].as_str().unwrap().to_string();
+    let store = PgStore::connect(url).unwrap();
+    let rows = store
+        .block_on(store.client().query(
+            "SELECT prediction, probabilities, realised, realised_long FROM model_predictions WHERE model_id = $1",
+            &[&model_id],
+        ))
+        .unwrap();
+    assert_eq!(rows.len() as u64, pooled);
+    for r in &rows {
+        let p: Vec<f64> = r.get::<_, Option<Vec<f64>>>(1).unwrap();
+        assert_eq!(p.len(), 3);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert_eq!(r.get::<_, f64>(0).to_bits(), (p[0] - p[1]).to_bits());
+        assert!(r.get::<_, Option<f64>>(2).is_some() && r.get::<_, Option<f64>>(3).is_some());
+    }
+    assert_eq!(store.model(&model_id).unwrap().unwrap().kind, "tft");
+}

@@ -38,8 +38,9 @@ use crate::bars::UpsertReport;
 use crate::error::{PgError, Result};
 use crate::processed::{ProcessedRows, processed_feature_columns};
 
-/// How [`PgStore::prepare`] labels and what it rewrites.
-#[derive(Clone, Debug, PartialEq)]
+/// How [`PgStore::prepare`] labels and what it rewrites ([`Default`]: seed 004's ladder,
+/// incremental).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrepareOptions {
     /// The ladder of the expected-return targets; [`LadderConfig::default`] is seed 004's
     /// (`vane label --kind expected-return`'s defaults): partials 20 % @ +1.2 %, 30 % @ +2.4 %,
@@ -48,12 +49,6 @@ pub struct PrepareOptions {
     /// Rewrite every row of the series (rows whose values did not change are counted
     /// unchanged), e.g. after re-importing corrected candles.
     pub recompute: bool,
-}
-
-impl Default for PrepareOptions {
-    fn default() -> Self {
-        PrepareOptions { ladder: LadderConfig::default(), recompute: false }
-    }
 }
 
 /// What [`PgStore::prepare`] did for one series.

@@ -25,6 +25,9 @@ pub(crate) fn run(a: FeaturesArgs) -> Result<Features> {
         let inputs: Vec<&std::path::Path> = a.input.iter().map(|p| p.as_path()).collect();
         check_output(out, &inputs, &[("the bar store", &a.data.data_dir)])?;
     }
+    if a.pg.database_url.is_some() && a.symbol.is_none() {
+        return Err(usage("--database-url reads a stored series: give --symbol S --interval I, not --input"));
+    }
     let (bars, interval) = match (&a.symbol, &a.input) {
         (Some(symbol), _) => {
             let iv = a.interval.context("--symbol needs --interval")?;
