@@ -98,7 +98,7 @@ fn main() {
     );
 
     // Parts on fixed windows of the grid.
-    let ends: Vec<usize> = (h + 10..g.len()).step_by(((g.len() - h - 10) / 200).max(1)).take(200).collect();
+    let ends: Vec<usize> = (h + 10..g.len()).step_by(((g.len() - h - 10) / 10).max(1)).take(10).collect();
     let mut cols_ms = Vec::new();
     let mut last_ms = Vec::new();
     for &end in &ends {
@@ -112,7 +112,40 @@ fn main() {
         last_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     report("raw + regime features (history rows)", cols_ms);
-    report("Stack::predict_last", last_ms);
+    report("Stack::predict_last (recomputes)", last_ms);
+
+    // Each network alone on one window (what one tick costs per network).
+    let root = dir.path().join("stacks");
+    let mut nets: Vec<(String, vane_stacking::net::Net)> = Vec::new();
+    for u in &sup.l1 {
+        nets.push((
+            format!("L1 {}s", u.horizon),
+            vane_stacking::net::Net::load(&root.join(&u.dir), &device).expect("net"),
+        ));
+        if let Some(d) = &u.meta_dir {
+            nets.push((
+                format!("L1 {}s meta", u.horizon),
+                vane_stacking::net::Net::load(&root.join(d), &device).expect("net"),
+            ));
+        }
+    }
+    nets.push(("L2".into(), vane_stacking::net::Net::load(&root.join("10s/l2"), &device).expect("net")));
+    nets.push(("L3".into(), vane_stacking::net::Net::load(&root.join(&sup.l3_dir), &device).expect("net")));
+    let mut total_p50 = 0.0;
+    for (name, net) in &nets {
+        let (seq, w) = (net.file.seq_len, net.file.columns.len());
+        let values: Vec<f32> = (0..seq * w).map(|i| ((i * 7919) % 101) as f32 / 101.0).collect();
+        let mut ms = Vec::new();
+        for _ in 0..30 {
+            let t = Instant::now();
+            black_box(net.predict(&values, &[seq - 1], &device).expect("predict"));
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        ms.sort_by(f64::total_cmp);
+        total_p50 += pct(&ms, 0.5);
+        report(&format!("{name} (seq {seq}, {w} inputs), one window"), ms);
+    }
+    println!("sum of the networks' p50: {total_p50:.3} ms");
 
     // The policy alone.
     let p = stack.predict_last(&g.bars.slice(g.len() - h..g.len()), &g.filled[g.len() - h..]).expect("probs");

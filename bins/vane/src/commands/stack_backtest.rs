@@ -164,8 +164,6 @@ pub(crate) fn run(a: StackBacktestArgs) -> Result<StackBacktestReport> {
             a.data.data_dir.display()
         )));
     }
-    // Source bars from `history` grid bars before --from (fewer source bars than seconds on a
-    // sparse series, so this reads at least that much history) to --to.
     let h = rt.history();
     let times = bars.open_time();
     let from_ms = a.from.map(|t| t.0);
@@ -175,8 +173,10 @@ pub(crate) fn run(a: StackBacktestArgs) -> Result<StackBacktestReport> {
     {
         return Err(usage(format!("--from {} is not before --to {}", Timestamp(f), Timestamp(t))));
     }
-    let start_ms = from_ms.map(|f| f - h as i64 * interval.millis());
-    let lo = start_ms.map_or(0, |s| times.partition_point(|&t| t < s));
+    // The grid starts at the last source bar at or before `--from − (history − 1)` so the bar
+    // at --from is the first with a full history (else at the first stored bar).
+    let start_ms = from_ms.map(|f| f - (h as i64 - 1) * interval.millis());
+    let lo = start_ms.map_or(0, |s| times.partition_point(|&t| t <= s).saturating_sub(1));
     let hi = to_ms.map_or(times.len(), |t| times.partition_point(|&x| x < t));
     if hi <= lo {
         return Err(usage(format!("no stored {symbol} {interval} bars between --from and --to")));
