@@ -18,7 +18,7 @@ use crate::output::Render;
 #[serde(untagged)]
 pub(crate) enum StackOutput {
     /// `stack train`.
-    Train(TrainReport),
+    Train(Box<TrainReport>),
     /// `stack predict`.
     Predict(PredictOutput),
     /// `stack backtest`.
@@ -87,7 +87,7 @@ impl Render for StackOutput {
 
 pub(crate) fn run(a: StackArgs, quiet: bool) -> Result<StackOutput> {
     match a.command {
-        StackCommand::Train(t) => train(t, quiet).map(StackOutput::Train),
+        StackCommand::Train(t) => train(t, quiet).map(|r| StackOutput::Train(Box::new(r))),
         StackCommand::Predict(p) => predict(p).map(StackOutput::Predict),
         StackCommand::Backtest(b) => super::stack_backtest::run(b).map(StackOutput::Backtest),
     }
