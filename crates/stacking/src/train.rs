@@ -218,7 +218,7 @@ pub fn run_level(cols: &Columns, spec: &LevelSpec<'_>, layout: &Layout, device: 
     let usable: Vec<bool> = d
         .iter()
         .zip(spec.labels)
-        .map(|(&t, l)| l.is_some() && finite_end[t] && layout.clean(t, spec.depth.max(spec.seq_len)))
+        .map(|(&t, l)| l.is_some() && finite_end[t] && layout.clean(t, spec.depth))
         .collect();
     let stride = layout.stride;
     let spans: Vec<vane_core::Span> = d
