@@ -289,7 +289,7 @@ fn decide_stack(state: &AppState, tag: &str, symbol: &Symbol) -> Result<TagDecis
         s.last_open_time()
             .is_none_or(|t| times.last().is_some_and(|&l| l - t.0 > s.history() as i64 * Interval::S1.millis()))
     };
-    if stacks.get(&key).is_none_or(|s| stale(s)) {
+    if stacks.get(&key).is_none_or(stale) {
         let s = StackRuntime::load(&state.config().artifacts_dir, &[tag], &rt.stack_settings(tag))
             .map_err(|e| format!("stack {tag}: {e}"))?;
         stacks.insert(key.clone(), s);

@@ -22,7 +22,7 @@ pub(crate) enum StackOutput {
     /// `stack predict`.
     Predict(PredictOutput),
     /// `stack backtest`.
-    Backtest(super::stack_backtest::StackBacktestReport),
+    Backtest(Box<super::stack_backtest::StackBacktestReport>),
 }
 
 /// `stack predict`'s answer.
@@ -89,7 +89,7 @@ pub(crate) fn run(a: StackArgs, quiet: bool) -> Result<StackOutput> {
     match a.command {
         StackCommand::Train(t) => train(t, quiet).map(|r| StackOutput::Train(Box::new(r))),
         StackCommand::Predict(p) => predict(p).map(StackOutput::Predict),
-        StackCommand::Backtest(b) => super::stack_backtest::run(b).map(StackOutput::Backtest),
+        StackCommand::Backtest(b) => super::stack_backtest::run(b).map(|r| StackOutput::Backtest(Box::new(r))),
     }
 }
 
