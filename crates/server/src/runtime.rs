@@ -390,3 +390,114 @@ pub async fn stream(State(state): State<AppState>) -> ApiResult<Sse<impl Stream<
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use vane_core::{BarColumns, Bars};
+    use vane_market_data::grid::GridBars;
+    use vane_stacking::config::{NetConfig, StackConfig};
+    use vane_stacking::stack::{Meta, STACK_FORMAT_VERSION};
+
+    use super::*;
+    use crate::config::ServeConfig;
+
+    /// A sparse 1 s series (every 5th second without a trade) and its grid.
+    fn series(n: usize) -> (Bars, GridBars) {
+        let mut s = 0x9E3779B97F4A7C15u64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut c = BarColumns::with_extras(Default::default(), n);
+        let mut px = 2000.0f64;
+        for i in 0..n {
+            if i % 5 == 2 {
+                continue;
+            }
+            let prev = px;
+            px *= 1.0 + (next() - 0.5) * 6e-4;
+            c.open_time.push(1_700_000_000_000 + i as i64 * 1000);
+            c.open.push(prev);
+            c.high.push(prev.max(px));
+            c.low.push(prev.min(px));
+            c.close.push(px);
+            c.volume.push(0.5 + next());
+        }
+        let bars = Bars::from_columns(c).unwrap();
+        let grid = vane_market_data::regularise(&bars, Interval::S1).unwrap();
+        (bars, grid)
+    }
+
+    #[test]
+    fn a_stack_tag_is_served_by_the_stack_runtime_and_reloads_its_thresholds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bars, grid) = series(1500);
+        let net =
+            NetConfig { hidden_low: 8, hidden_high: 8, high_period: 4, epochs: 1, batch: 128, ..NetConfig::default() };
+        let mut c = StackConfig::seed000();
+        c.tags = vec!["10s".into()];
+        c.data.stride = 3;
+        c.l1.horizons = vec![1, 10];
+        c.l1.seq_lens = vec![8, 8];
+        c.l1.oof_splits = 2;
+        c.l1.net = net.clone();
+        c.l1.meta_head = false;
+        c.l2.l1_seq_len = 8;
+        c.l2.l2_seq_len = 8;
+        c.l2.net = net.clone();
+        c.l3.l1_seq_len = 8;
+        c.l3.l3_seq_len = 8;
+        c.l3.net = net;
+        c.validate().unwrap();
+        let stacks = dir.path().join("artifacts/stacks");
+        let device = vane_models::DeviceKind::Cpu.device().unwrap();
+        let opts = vane_stacking::TrainOptions { symbol: "SYNUSDT".into(), permute_labels: false };
+        vane_stacking::train_stacks(&grid, &c, &opts, &stacks, &device, &mut |_| {}).unwrap();
+        let symbol: Symbol = "SYNUSDT".parse().unwrap();
+        vane_market_data::ParquetStore::new(dir.path().join("data")).write(&symbol, Interval::S1, &bars).unwrap();
+
+        let mut cfg =
+            ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("artifacts"), dir.path().join("data"));
+        cfg.runtime = RuntimeConfig {
+            model_tag: Some("10s".into()),
+            consensus_tags: Vec::new(),
+            consensus_k: None,
+            hysteresis: 0.01,
+            cooldown_sec: 10.0,
+            symbols: vec![symbol.clone()],
+            refresh: false,
+            poll_every: Duration::from_secs(1),
+        };
+        let state = AppState::new(cfg, None);
+        assert!(is_stack(&state, "10s") && !is_stack(&state, "1s") && !is_stack(&state, "../10s"));
+        let updates = tick(&state);
+        assert_eq!(updates.len(), 1);
+        let u = &updates[0];
+        assert_eq!(u.as_of.0, bars.open_time()[bars.len() - 1]);
+        let d = &u.tags["10s"];
+        assert!(d.error.is_none(), "{:?}", d.error);
+        let s = d.stack.as_ref().expect("stack probabilities");
+        assert_eq!(s.l1.len(), 2);
+        let l3 = s.l3.expect("l3");
+        assert!((0.0..=1.0).contains(&l3) && s.l2.is_some());
+        assert_eq!((d.confidence, d.raw, d.signal), (Some(l3), s.vote, s.decision));
+        // Nothing new in the store: no update.
+        assert!(tick(&state).is_empty());
+
+        // New thresholds on disk: the reload reports them, the runtime keeps running.
+        let p = stacks.join("10s/meta.json");
+        let mut m: Meta = vane_artifact::read_versioned(&p, STACK_FORMAT_VERSION).unwrap();
+        m.thresholds = vane_stacking::Thresholds { long: 0.0, short: 0.0 };
+        vane_artifact::write_json(&p, &vane_artifact::Versioned::new(STACK_FORMAT_VERSION, &m)).unwrap();
+        let r = state.inner.runtime.reload_stacks();
+        assert_eq!(r.len(), 1);
+        assert!(r[0].error.is_none());
+        assert_eq!(r[0].changes.len(), 1);
+        assert_eq!(r[0].changes[0].after.long, 0.0);
+        assert!(state.inner.runtime.reload_stacks()[0].changes.is_empty(), "a second reload changes nothing");
+    }
+}
