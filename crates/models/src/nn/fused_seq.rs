@@ -353,6 +353,7 @@ pub(crate) fn lstm_pointwise(
 
 /// The backward of [`lstm_pointwise`]: from `dh` and `dc` (the gradients reaching `h` and `c`),
 /// the pre-activation gradients `dz [b, 4h]` and the gradient into `c_prev` (`dc_prev [b, h]`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_pointwise_back(
     act: &[f32],
     tc: &[f32],
