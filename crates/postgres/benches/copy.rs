@@ -116,6 +116,20 @@ fn main() {
             .expect("stream");
         let s = t.elapsed().as_secs_f64();
         println!("stream one symbol in chunks of 10000: {got} bars in {:.3} s = {:.0} rows/s", s, got as f64 / s);
+        // `vane prepare` over every series: the full set + seed 004's targets into
+        // processed_market_data, then again with nothing new (the 100 pending rows per series).
+        if std::env::var("VANE_BENCH_PREPARE").as_deref() != Ok("0") {
+            let opts = vane_postgres::PrepareOptions::default();
+            for pass in ["prepare, every series from empty", "prepare again, nothing new"] {
+                let t = Instant::now();
+                let mut written = 0;
+                for s in &names {
+                    written += store.prepare(Some("synthetic"), s, Interval::M15, &opts).expect("prepare").rows_written;
+                }
+                let secs = t.elapsed().as_secs_f64();
+                println!("{pass}: {written} rows written in {secs:.1} s = {:.0} bars/s", rows / secs);
+            }
+        }
     };
     let result = std::panic::catch_unwind(run);
     let _ = admin.block_on(admin.client().batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
