@@ -68,10 +68,7 @@ fn train_records_a_run_that_list_show_and_compare_read_back() {
     // Filters.
     assert_eq!(json(&vane(&["runs", "list", "--model", "hrm", "--json"], d))["runs"].as_array().unwrap().len(), 0);
     assert_eq!(json(&vane(&["runs", "list", "--symbol", "ethusdt", "--json"], d))["runs"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        json(&vane(&["runs", "list", "--status", "failed", "--json"], d))["runs"].as_array().unwrap().len(),
-        0
-    );
+    assert_eq!(json(&vane(&["runs", "list", "--status", "failed", "--json"], d))["runs"].as_array().unwrap().len(), 0);
     // The table a person reads.
     let text = ok(&vane(&["runs", "list"], d));
     assert!(text.contains(&id_a) && text.contains("finished") && text.contains("log_loss"), "{text}");
@@ -184,9 +181,8 @@ fn a_sequence_run_records_its_history_and_loss_curve() {
 
 /// A run with returns, as `train-test` or `wfo` leave one: 600 4h periods over two windows.
 fn run_with_returns(runs: &RunsDir) -> String {
-    let mut w = runs
-        .start("wfo", "lorentzian", &["BTCUSDT".into()], Some("4h"), serde_json::json!({"lr": 0.001}))
-        .unwrap();
+    let mut w =
+        runs.start("wfo", "lorentzian", &["BTCUSDT".into()], Some("4h"), serde_json::json!({"lr": 0.001})).unwrap();
     let mut x: u64 = 7;
     let rows: Vec<ReturnRow> = (0..600)
         .map(|i| {

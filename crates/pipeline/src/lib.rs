@@ -29,14 +29,14 @@ pub mod overrides;
 pub mod predictor;
 /// Sequence-model training.
 pub mod sequence;
+/// Seed 004's out-of-sample scores and expected results of sequence runs.
+pub mod sequence_metrics;
 /// A sequence run's out-of-sample predictions and the bars each split used (for the PostgreSQL store).
 pub mod sequence_oos;
 /// Forecasts from trained sequence models.
 pub mod sequence_predictor;
 /// The walk-forward out-of-sample report and calibrator of sequence models.
 pub mod sequence_wf;
-/// Seed 004's out-of-sample scores and expected results of sequence runs.
-pub mod sequence_metrics;
 /// Seed 001 training.
 pub mod train;
 /// Training plots refreshed every `plot_every` epochs (seed 004).

@@ -215,11 +215,8 @@ pub fn run_level(cols: &Columns, spec: &LevelSpec<'_>, layout: &Layout, device: 
         m
     };
     let d = &layout.d;
-    let usable: Vec<bool> = d
-        .iter()
-        .zip(spec.labels)
-        .map(|(&t, l)| l.is_some() && finite_end[t] && layout.clean(t, spec.depth))
-        .collect();
+    let usable: Vec<bool> =
+        d.iter().zip(spec.labels).map(|(&t, l)| l.is_some() && finite_end[t] && layout.clean(t, spec.depth)).collect();
     let stride = layout.stride;
     let spans: Vec<vane_core::Span> = d
         .iter()

@@ -37,7 +37,13 @@ fn rows<T>(out: &mut String, times: &[i64], values: &[Option<T>], cells: impl Fn
 fn with_filled_column(text: &str, filled: &[bool]) -> String {
     let mut out = String::with_capacity(text.len() + 2 * filled.len() + 8);
     for (i, line) in text.lines().enumerate() {
-        let cell = if i == 0 { "filled" } else if filled[i - 1] { "1" } else { "0" };
+        let cell = if i == 0 {
+            "filled"
+        } else if filled[i - 1] {
+            "1"
+        } else {
+            "0"
+        };
         let _ = writeln!(out, "{line},{cell}");
     }
     out

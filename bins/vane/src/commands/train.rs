@@ -497,7 +497,11 @@ impl Render for SequenceReport {
             for r in &e.rows {
                 let value = r.value.map_or_else(|| "–".to_string(), |v| format!("{v:.2} %"));
                 let verdict = if r.met { "met".to_string() } else { format!("not met ({})", r.status) };
-                let _ = writeln!(s, "  {:<24} target {:<10} value {:>9}  {verdict}  [{}]", r.metric, r.target, value, r.source);
+                let _ = writeln!(
+                    s,
+                    "  {:<24} target {:<10} value {:>9}  {verdict}  [{}]",
+                    r.metric, r.target, value, r.source
+                );
             }
         }
         let c = &self.checklist;

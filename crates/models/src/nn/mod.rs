@@ -15,14 +15,14 @@ pub mod attention;
 pub(crate) mod check;
 /// Dropout and its random stream.
 pub mod dropout;
-/// Gated linear unit, gate–add–norm, gated residual networks.
-pub mod grn;
 /// The LSTM HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_hrm;
 /// The GRU HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_hrm_gru;
 /// A whole LSTM layer over a sequence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_seq;
+/// Gated linear unit, gate–add–norm, gated residual networks.
+pub mod grn;
 /// GRU cell (PyTorch's equations, batched gates).
 pub mod gru;
 pub(crate) mod init;
