@@ -19,17 +19,12 @@
 
 /// Errors of this crate.
 pub mod error;
-/// Atomic files and folders.
 pub mod fs;
 /// Output-path guards (never write over an input or into the store).
 pub mod guard;
-/// Model folder names.
 pub mod model_id;
-/// The `Predict` trait.
 pub mod predict;
-/// The runs registry (one folder per training session).
 pub mod runs;
-/// Versioned JSON files.
 pub mod versioned;
 
 pub use error::{ArtifactError, Result};

@@ -1,6 +1,6 @@
 //! [`Predict`]: the one interface of every trained model kind — seed 001's GBDT, the sequence
 //! models (HRM, CNN-LSTM, TFT) and the stack — loaded from an artifact folder, predicting on
-//! closed [`Bars`](vane_core::Bars) or streaming bar by bar with [`PredictStream::on_bar`].
+//! closed [`Bars`] or streaming bar by bar with [`PredictStream::on_bar`].
 
 use std::path::Path;
 

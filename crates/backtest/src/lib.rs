@@ -18,7 +18,6 @@
 //! None.
 #![warn(missing_docs)]
 
-/// The probabilistic and the deflated Sharpe ratio (Bailey & López de Prado 2014).
 pub mod deflated;
 /// Errors of this crate.
 pub mod error;

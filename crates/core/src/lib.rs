@@ -8,21 +8,15 @@
 //! None: this crate is dependency-light on purpose (serde and thiserror only).
 #![warn(missing_docs)]
 
-/// Candles: [`Bar`] and the validated columnar [`Bars`].
 pub mod bar;
 /// Error classes (exit codes, HTTP statuses).
 pub mod class;
 /// Errors of this crate.
 pub mod error;
-/// Bar intervals.
 pub mod interval;
-/// Decisions and predictions.
 pub mod signal;
-/// Inclusive ranges of bar positions (label windows).
 pub mod span;
-/// Validated instrument names.
 pub mod symbol;
-/// Timestamps (ms UTC).
 pub mod time;
 
 pub use bar::{Bar, BarColumns, Bars, Extras, MergeStats};

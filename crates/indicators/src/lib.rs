@@ -30,15 +30,12 @@
 pub mod average;
 /// Errors of this crate.
 pub mod error;
-/// Named feature frames and their CSV form.
 pub mod frame;
-/// The [`Indicator`] trait and batch helpers.
 pub mod indicator;
 /// Momentum and oscillators.
 pub mod momentum;
 /// Allocation-free rolling building blocks.
 pub mod rolling;
-/// Named, versioned feature sets.
 pub mod sets;
 /// Trend indicators.
 pub mod trend;

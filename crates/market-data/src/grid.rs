@@ -5,7 +5,7 @@
 //! A filled bar carries the previous close (`open = high = low = close = previous close`), zero
 //! volume and, when the series carries Binance's optional columns, zero quote volume, zero
 //! trades and zero taker-buy volumes. Resampling the grid ([`resample_grid`]) aggregates with
-//! [`resample`](crate::resample::resample); a bucket made only of filled bars is itself filled.
+//! [`resample`]; a bucket made only of filled bars is itself filled.
 //! Definitions: `docs/data.md` ("The 1-second grid").
 
 use vane_core::{BarColumns, Bars, Interval, Timestamp};

@@ -25,11 +25,9 @@
 //! The fixtures helper and the mock exchange server live in the `vane-testkit` crate.
 #![warn(missing_docs)]
 
-/// Exchange kline clients.
 pub mod client;
 /// CSV import and export.
 pub mod csv;
-/// Incremental download into the store.
 pub mod download;
 /// Errors of this crate.
 pub mod error;
@@ -37,15 +35,12 @@ pub mod error;
 pub mod files;
 /// Gap reports.
 pub mod gaps;
-/// Regular grids from sparse series (1-second data), flagged filled bars, the last N days.
 pub mod grid;
 /// Store inventory and CSV import.
 pub mod info;
 /// Resampling to coarser intervals.
 pub mod resample;
-/// The parquet candle store.
 pub mod store;
-/// The range of open times accepted from outside data.
 pub mod timerange;
 
 pub use client::{BinanceClient, BinanceMarket, BybitClient, Exchange, KlineSource, RetryNotice, RetryPolicy, Sleeper};

@@ -31,11 +31,9 @@ pub mod device;
 pub mod error;
 /// Hierarchical recurrent model.
 pub mod hrm;
-/// Trainable Lorentzian classifier.
 pub mod lorentzian;
 /// Losses.
 pub mod loss;
-/// The model kinds behind one type.
 pub mod model;
 /// Building blocks.
 pub mod nn;
@@ -43,7 +41,6 @@ pub mod nn;
 pub mod output;
 /// Training presets.
 pub mod presets;
-/// Temporal Fusion Transformer.
 pub mod tft;
 /// The trainer.
 pub mod train;

@@ -21,11 +21,9 @@ pub mod config;
 pub mod demo;
 /// Errors of this crate.
 pub mod error;
-/// Typed training jobs from TOML + overrides.
 pub mod job;
 /// `--set` overrides.
 pub mod overrides;
-/// The embeddable predictor.
 pub mod predictor;
 /// Sequence-model training.
 pub mod sequence;
@@ -33,17 +31,12 @@ pub mod sequence;
 pub mod sequence_metrics;
 /// A sequence run's out-of-sample predictions and the bars each split used (for the PostgreSQL store).
 pub mod sequence_oos;
-/// Forecasts from trained sequence models.
 pub mod sequence_predictor;
-/// The walk-forward out-of-sample report and calibrator of sequence models.
 pub mod sequence_wf;
 /// Seed 001 training.
 pub mod train;
-/// Training plots refreshed every `plot_every` epochs (seed 004).
 pub mod train_plots;
-/// Seed 003's train/test workflow (`vane train-test`).
 pub mod train_test;
-/// Walk-forward optimisation (`vane wfo`, seed 003).
 pub mod wfo;
 
 pub use config::{Mode, TrainConfig};

@@ -57,9 +57,7 @@ pub mod error;
 pub mod migrate;
 /// Models, training sequences, predictions and the analytics views.
 pub mod models;
-/// `vane prepare`: incremental features and expected-return targets into `processed_market_data`.
 pub mod prepare;
-/// Features and targets (`processed_market_data`).
 pub mod processed;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -31,7 +31,6 @@
 
 /// Per-window bar charts.
 pub mod bars;
-/// Return distributions and rolling Sharpe ratios.
 pub mod distribution;
 /// Equity and underwater curves.
 pub mod equity;
@@ -39,15 +38,12 @@ pub mod equity;
 pub mod error;
 /// The vendored font.
 pub mod font;
-/// Heatmaps: monthly returns, correlations, confusion matrices.
 pub mod heatmap;
-/// Variable importance bars.
 pub mod importance;
 /// Loss curves.
 pub mod loss;
 /// Reliability diagrams.
 pub mod reliability;
-/// Predicted against realised scatter plots.
 pub mod scatter;
 /// HTML tearsheets.
 pub mod tearsheet;

@@ -36,7 +36,6 @@ pub mod routes;
 pub mod runner;
 /// The runs registry over HTTP: `/v1/runs…`.
 pub mod runs_api;
-/// Seed 000's runtime: decisions, consensus, the event stream.
 pub mod runtime;
 /// The shared state: models, warm bars, forecasts.
 pub mod state;

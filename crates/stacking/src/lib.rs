@@ -24,17 +24,13 @@
 pub mod config;
 /// Errors of this crate.
 pub mod error;
-/// Raw and regime features on the grid.
 pub mod features;
 /// One level's network.
 pub mod net;
 /// Out-of-fold predictions.
 pub mod oof;
-/// The streaming runtime (`StackRuntime`) and its policy part.
 pub mod runtime;
-/// A trained stack loaded for prediction.
 pub mod stack;
-/// Training the stack.
 pub mod train;
 
 pub use config::{StackConfig, tag_secs};

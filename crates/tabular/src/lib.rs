@@ -12,9 +12,7 @@
 //! `clap`: [`TabularModel`] derives `clap::ValueEnum`.
 #![warn(missing_docs)]
 
-/// One interface for every classifier: `Fit` recipes and fitted `Classifier`s.
 pub mod classifier;
-/// Column data for training and prediction.
 pub mod data;
 /// Errors of this crate.
 pub mod error;
@@ -26,7 +24,6 @@ pub mod holdout;
 pub mod logistic;
 /// The Lorentzian nearest-neighbour classifier (seed 003).
 pub mod lorentzian;
-/// The CSV table reader.
 pub mod table;
 
 pub use classifier::{Classifier, Fit, GbdtClassifier, LogisticConfig, Majority, MajorityConfig};

@@ -19,7 +19,6 @@ pub mod dropout;
 pub mod fused_hrm;
 /// The GRU HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_hrm_gru;
-/// A whole LSTM layer over a sequence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_seq;
 /// Gated linear unit, gate–add–norm, gated residual networks.
 pub mod grn;

@@ -3,17 +3,14 @@
 //! patience, best-checkpoint saving and resume, deterministic seeds; per-epoch history and seed
 //! 002's pre-production checklist.
 
-/// Seed 002's pre-production checklist.
 pub mod checklist;
 /// Checkpoints: one folder swapped atomically.
 pub mod checkpoint;
-/// Training settings.
 pub mod config;
 /// Early stopping.
 pub mod early_stopping;
 /// Learning-rate schedules.
 pub mod schedule;
-/// The training loop.
 pub mod trainer;
 
 pub use checklist::{Checklist, ChecklistInputs, ChecklistItem, DataSummary, GapLosses, NotApplicable, TargetRow};
