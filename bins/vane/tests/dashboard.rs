@@ -10,6 +10,8 @@
 //! lorentzian-knn` on the fixture candles recorded into the registry. The test takes seconds. Without Chromium the test is
 //! skipped with a message, unless `VANE_REQUIRE_CHROMIUM=1` (CI) makes it fail.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -368,8 +370,10 @@ fn the_dashboard_renders_compares_and_reloads_thresholds_in_headless_chromium() 
     assert_eq!(health["models"].as_array().unwrap().len(), 0, "no models: a degraded server, not a failed one");
 
     let Some(bin) = chromium() else {
-        if std::env::var("VANE_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-            panic!("VANE_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)");
+        if common::required("VANE_REQUIRE_CHROMIUM") {
+            panic!(
+                "Chromium is required here (VANE_REQUIRE_CHROMIUM=1 or CI=true) but none is on PATH (apt-get install chromium)"
+            );
         }
         eprintln!("SKIPPED the browser part of the dashboard test: no chromium on PATH (apt-get install chromium)");
         return;

@@ -24,9 +24,9 @@ struct TestDb {
 }
 
 fn test_db() -> Option<TestDb> {
-    let required = std::env::var("VANE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    let required = common::required("VANE_REQUIRE_POSTGRES");
     let skip = |why: String| {
-        assert!(!required, "VANE_REQUIRE_POSTGRES=1 but {why}");
+        assert!(!required, "PostgreSQL is required here (VANE_REQUIRE_POSTGRES=1 or CI=true) but {why}");
         eprintln!("skipping: {why} (set DATABASE_URL, e.g. `eval \"$(bash .ci/pg.sh)\"`)");
         None
     };

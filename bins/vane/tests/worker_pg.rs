@@ -54,9 +54,9 @@ fn with_database(url: &str, db: &str) -> String {
 
 /// A fresh database, or `None` (with a message) when Postgres is not there and not required.
 fn fresh_db(tag: &str) -> Option<TestDb> {
-    let required = std::env::var("VANE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    let required = common::required("VANE_REQUIRE_POSTGRES");
     let missing = |why: String| {
-        assert!(!required, "VANE_REQUIRE_POSTGRES=1 but {why}");
+        assert!(!required, "PostgreSQL is required here (VANE_REQUIRE_POSTGRES=1 or CI=true) but {why}");
         eprintln!("skipping {tag}: {why} (eval \"$(bash .ci/pg.sh)\" to run it)");
         None
     };

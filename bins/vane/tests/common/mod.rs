@@ -7,6 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Whether a service a test needs (PostgreSQL, Chromium) must be there: `flag=1`
+/// (`VANE_REQUIRE_POSTGRES`, `VANE_REQUIRE_CHROMIUM`, set by `.ci/run`) or any CI run (`CI=true`).
+/// A required service that is missing fails the test instead of skipping it.
+pub fn required(flag: &str) -> bool {
+    std::env::var(flag).is_ok_and(|v| v == "1") || std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
 /// Exit codes of `vane` by error class (documented in `docs/reliability.md`).
 pub mod exit {
     /// The run finished but reported a failure (for example a partial download).

@@ -15,13 +15,15 @@ pub struct TestDb {
     admin_url: String,
 }
 
+/// `VANE_REQUIRE_POSTGRES=1` (set by `.ci/run`) or any CI run (`CI=true`): a missing database
+/// fails the test instead of skipping it.
 fn required() -> bool {
-    std::env::var("VANE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+    std::env::var("VANE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") || std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 fn skip(why: &str) -> Option<TestDb> {
     if required() {
-        panic!("VANE_REQUIRE_POSTGRES=1 but {why}");
+        panic!("PostgreSQL is required here (VANE_REQUIRE_POSTGRES=1 or CI=true) but {why}");
     }
     eprintln!("skipping: {why} (set DATABASE_URL, e.g. `eval \"$(bash .ci/pg.sh)\"`)");
     None
