@@ -36,6 +36,18 @@ pub enum StackingError {
     /// The bars could not be read or put on the grid.
     #[error(transparent)]
     MarketData(#[from] vane_market_data::MarketDataError),
+    /// No stack is stored for a symbol.
+    #[error(
+        "no stack for symbol {symbol} under {artifacts}: stored: {stored}; train it with `vane stack train --symbols {symbol}`"
+    )]
+    UnknownSymbol {
+        /// The symbol asked for.
+        symbol: String,
+        /// The artifacts folder searched.
+        artifacts: String,
+        /// What is stored (`SYMBOL (folder)`, comma separated, or `none`).
+        stored: String,
+    },
     /// The model failed on one fold.
     #[error("fold {fold} (test rows {test_start}..{test_end}): {source}")]
     Model {
@@ -61,6 +73,7 @@ impl StackingError {
             StackingError::Tabular(e) => e.class(),
             StackingError::Model { .. } => ErrorClass::Data,
             StackingError::Config(_) => ErrorClass::Usage,
+            StackingError::UnknownSymbol { .. } => ErrorClass::Usage,
             StackingError::Net(e) => e.class(),
             StackingError::Artifact(e) => e.class(),
             StackingError::Calibration(e) => e.class(),

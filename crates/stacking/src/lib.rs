@@ -29,6 +29,7 @@ pub mod features;
 pub mod net;
 /// Out-of-fold predictions.
 pub mod oof;
+pub mod resume;
 pub mod runtime;
 pub mod stack;
 pub mod train;
@@ -36,5 +37,9 @@ pub mod train;
 pub use config::{StackConfig, tag_secs};
 pub use error::{Result, StackingError};
 pub use oof::{FoldInfo, OutOfFold, out_of_fold, out_of_fold_classifier};
-pub use stack::{LevelProbs, Meta, Stack, Supervisor, Thresholds, consensus, majority};
-pub use train::{TrainOptions, TrainReport, train_stacks};
+pub use resume::L1Resume;
+pub use stack::{
+    LevelProbs, Meta, Stack, Supervisor, Thresholds, artifacts_for_symbol, consensus, majority, stored_stack_symbols,
+    symbol_artifacts_dir,
+};
+pub use train::{TrainOptions, TrainReport, train_stacks, train_stacks_with};

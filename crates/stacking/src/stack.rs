@@ -417,6 +417,65 @@ impl Stack {
     }
 }
 
+/// The artifacts folder of one symbol of a several-symbol run (`vane stack train --symbols
+/// A,B`): `<artifacts>/symbols/<SYMBOL>`. Its `stacks/` is laid out as a single-symbol run's
+/// `<artifacts>/stacks/`, so every reader that takes an artifacts folder (`Stack::load` on its
+/// `stacks/`, `StackRuntime::load`) reads it unchanged.
+pub fn symbol_artifacts_dir(artifacts_dir: &Path, symbol: &str) -> PathBuf {
+    artifacts_dir.join("symbols").join(symbol)
+}
+
+/// Symbols with stored stacks and the artifacts folder holding each one's `stacks/`:
+/// `<artifacts>/symbols/<S>/stacks/` for every `S`, and the symbol `supervisor.json` names in
+/// `<artifacts>/stacks/` (a single-symbol run). Sorted by symbol.
+pub fn stored_stack_symbols(artifacts_dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let single = artifacts_dir.join("stacks");
+    if let Ok(entries) = std::fs::read_dir(&single) {
+        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        names.sort();
+        for p in names {
+            let sup = p.join("supervisor.json");
+            if let Ok(s) = vane_artifact::read_versioned::<Supervisor>(&sup, STACK_FORMAT_VERSION) {
+                out.push((s.symbol, artifacts_dir.to_path_buf()));
+                break;
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(artifacts_dir.join("symbols")) {
+        for e in entries.flatten() {
+            if e.path().join("stacks").is_dir()
+                && let Some(name) = e.file_name().to_str()
+            {
+                out.push((name.to_string(), e.path()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The artifacts folder whose `stacks/` holds `symbol`'s stacks: `<artifacts>/symbols/<SYMBOL>`
+/// (a several-symbol run) or `<artifacts>` when its `stacks/` were trained on `symbol` (a
+/// single-symbol run); when both hold it, the one whose `stacks/` was written last. Otherwise [`StackingError::UnknownSymbol`] naming the symbol and listing what is
+/// stored.
+pub fn artifacts_for_symbol(artifacts_dir: &Path, symbol: &str) -> Result<PathBuf> {
+    let stored = stored_stack_symbols(artifacts_dir);
+    let modified = |d: &Path| std::fs::metadata(d.join("stacks")).and_then(|m| m.modified()).ok();
+    if let Some((_, dir)) = stored.iter().filter(|(s, _)| s == symbol).max_by_key(|(_, d)| modified(d)) {
+        return Ok(dir.clone());
+    }
+    Err(StackingError::UnknownSymbol {
+        symbol: symbol.to_string(),
+        artifacts: artifacts_dir.display().to_string(),
+        stored: if stored.is_empty() {
+            "none".into()
+        } else {
+            stored.iter().map(|(s, d)| format!("{s} ({})", d.join("stacks").display())).collect::<Vec<_>>().join(", ")
+        },
+    })
+}
+
 /// k-of-n consensus of votes: BUY (SELL) when at least `k` votes say so, else HOLD.
 pub fn consensus(votes: &[Signal], k: usize) -> Signal {
     let buys = votes.iter().filter(|v| **v == Signal::Buy).count();

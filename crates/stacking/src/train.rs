@@ -38,6 +38,7 @@ use crate::error::{Result, StackingError};
 use crate::features::{RAW_NAMES, REGIME_NAMES, regime_features};
 use crate::net::{Net, Row};
 use crate::oof::out_of_fold;
+use crate::resume::{DataPrint, L1Fingerprint, L1Resume};
 use crate::stack::{
     Columns, L1Unit, Meta, STACK_FORMAT_VERSION, StackCalibration, Supervisor, Thresholds, base_columns, gather,
     history_of, l1_column, l1_meta_column, l2_column, window_ends,
@@ -71,8 +72,25 @@ pub struct TrainReport {
     pub valid_rows: usize,
     /// Grid bars a stack needs to predict one bar.
     pub history: usize,
-    /// Seconds per level (`l1`, `l2`, `l3`, `total`).
+    /// Seconds per phase: `features` (raw features of the grid), `labels` (dead-zone labels),
+    /// `l1_<H>s` (each L1 horizon with its meta head; ~0 when resumed), `l1`, `l2`, `l3` (with
+    /// its triple-barrier labels, calibration, thresholds and files), `labels_l3` (the part of
+    /// `l3` spent on triple-barrier labels), `save` (the swap and
+    /// `--save-features`), `total`.
     pub seconds: BTreeMap<String, f64>,
+    /// Symbol trained.
+    #[serde(default)]
+    pub symbol: String,
+    /// L1 horizons reused from their `--resume` state (`"<H>s"`).
+    #[serde(default)]
+    pub l1_resumed: Vec<String>,
+    /// L1 horizons trained by this run.
+    #[serde(default)]
+    pub l1_trained: Vec<String>,
+    /// Per L1 column L2 and L3 read (`l1_<H>`, `l1meta_<H>`): FNV-1a 64 of its per-bar values'
+    /// bits ([`column_hash`]) — a resumed run must give the same as an uninterrupted one.
+    #[serde(default)]
+    pub l1_inputs: BTreeMap<String, String>,
     /// Per tag: `metrics.json`'s content.
     pub tags: BTreeMap<String, Value>,
 }
@@ -453,6 +471,33 @@ pub fn train_stacks(
     device: &Device,
     progress: &mut dyn FnMut(&str),
 ) -> Result<TrainReport> {
+    train_stacks_with(grid, cfg, opts, &L1Resume::none(), stacks_root, device, progress)
+}
+
+/// FNV-1a 64 of a column's f32 bits, hex: what [`TrainReport::l1_inputs`] records.
+pub fn column_hash(c: &[f32]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in c {
+        for b in v.to_bits().to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// [`train_stacks`] keeping each L1 horizon's state in `resume.dir` and, with `resume.resume`,
+/// reusing a horizon whose state is complete and whose [`L1Fingerprint`] matches instead of
+/// retraining it (seed 000's `--resume`; [`crate::resume`]).
+pub fn train_stacks_with(
+    grid: &GridBars,
+    cfg: &StackConfig,
+    opts: &TrainOptions,
+    resume: &L1Resume,
+    stacks_root: &Path,
+    device: &Device,
+    progress: &mut dyn FnMut(&str),
+) -> Result<TrainReport> {
     cfg.validate()?;
     let started = Instant::now();
     let bars = &grid.bars;
@@ -491,9 +536,12 @@ pub fn train_stacks(
         layout.v.len()
     ));
     let seed = cfg.data.seed;
+    let mut seconds = BTreeMap::new();
+    let tf = Instant::now();
     let mut cols: Columns = base_columns(bars, &grid.filled, None);
     let raw_names: Vec<String> = RAW_NAMES.iter().map(|s| s.to_string()).collect();
-    let mut seconds = BTreeMap::new();
+    seconds.insert("features".to_string(), tf.elapsed().as_secs_f64());
+    let tl = Instant::now();
 
     // Labels at every grid bar: dead-zone per L1 horizon (L2 reads the tag's).
     let mut dz: BTreeMap<usize, (Vec<Option<RowLabel>>, Vec<f64>)> = BTreeMap::new();
@@ -506,12 +554,45 @@ pub fn train_stacks(
         }
         dz.insert(h, (labels, rets));
     }
+    seconds.insert("labels".to_string(), tl.elapsed().as_secs_f64());
+    let data_print = resume.dir.as_ref().map(|_| DataPrint::of(bars, &grid.filled));
+    let interval = grid.interval.to_string();
+    let mut l1_resumed: Vec<String> = Vec::new();
+    let mut l1_trained: Vec<String> = Vec::new();
 
     // L1.
     let t1 = Instant::now();
     let mut l1_runs: Vec<(usize, usize, LevelRun, Option<LevelRun>)> = Vec::new();
+    let mut l1_state: BTreeMap<usize, std::path::PathBuf> = BTreeMap::new();
     let mut l1_cols: Vec<String> = Vec::new();
     for &(h, s) in &units {
+        let th = Instant::now();
+        let state_dir = resume.horizon_dir(h);
+        let fp = data_print
+            .as_ref()
+            .map(|dp| L1Fingerprint::new(cfg, &opts.symbol, &interval, dp, &layout, h, s, opts.permute_labels));
+        if let (Some(dir), Some(fp)) = (&state_dir, &fp)
+            && resume.resume
+        {
+            crate::resume::check_dir(dir)?;
+            match crate::resume::load(dir, fp, &layout, device)? {
+                Ok((run, meta)) => {
+                    progress(&format!("L1 {h}s: resumed from {} (complete, same fingerprint)", dir.display()));
+                    cols.insert(l1_column(h), run.column.clone());
+                    l1_cols.push(l1_column(h));
+                    if let Some(m) = &meta {
+                        cols.insert(l1_meta_column(h), m.column.clone());
+                        l1_cols.push(l1_meta_column(h));
+                    }
+                    l1_runs.push((h, s, run, meta));
+                    l1_state.insert(h, dir.clone());
+                    l1_resumed.push(format!("{h}s"));
+                    seconds.insert(format!("l1_{h}s"), th.elapsed().as_secs_f64());
+                    continue;
+                }
+                Err(why) => progress(&format!("L1 {h}s: {why}; training it")),
+            }
+        }
         progress(&format!("L1 {h}s: HRM over {s} bars, {k}-fold out of fold + final"));
         let labels = rows_at(&dz[&h].0, &layout.d);
         let spec = LevelSpec {
@@ -552,9 +633,16 @@ pub fn train_stacks(
             }
             None => None,
         };
+        if let (Some(dir), Some(fp)) = (&state_dir, &fp) {
+            crate::resume::save(dir, fp, &run, meta.as_ref())?;
+            l1_state.insert(h, dir.clone());
+        }
         l1_runs.push((h, s, run, meta));
+        l1_trained.push(format!("{h}s"));
+        seconds.insert(format!("l1_{h}s"), th.elapsed().as_secs_f64());
     }
     seconds.insert("l1".to_string(), t1.elapsed().as_secs_f64());
+    let l1_inputs: BTreeMap<String, String> = l1_cols.iter().map(|c| (c.clone(), column_hash(&cols[c]))).collect();
 
     // L2 per tag.
     let t2 = Instant::now();
@@ -592,6 +680,10 @@ pub fn train_stacks(
         train_rows: layout.d.len(),
         valid_rows: layout.v.len(),
         history,
+        symbol: opts.symbol.clone(),
+        l1_resumed,
+        l1_trained,
+        l1_inputs,
         ..TrainReport::default()
     };
     let staged = vane_artifact::StagedDir::new(stacks_root)?;
@@ -600,11 +692,18 @@ pub fn train_stacks(
     let mut l1_units: Vec<L1Unit> = Vec::new();
     for (h, s, run, meta) in &l1_runs {
         let dir = format!("_l1/{h}s");
-        run.net.save(&root.join(&dir), run.last.as_ref())?;
+        let state = l1_state.get(h);
+        match state {
+            Some(st) => crate::resume::copy_dir(&st.join("l1"), &root.join(&dir))?,
+            None => run.net.save(&root.join(&dir), run.last.as_ref())?,
+        }
         let meta_dir = match meta {
             Some(m) => {
                 let md = format!("{dir}/meta");
-                m.net.save(&root.join(&md), m.last.as_ref())?;
+                match state {
+                    Some(st) => crate::resume::copy_dir(&st.join("meta"), &root.join(&md))?,
+                    None => m.net.save(&root.join(&md), m.last.as_ref())?,
+                }
                 Some(md)
             }
             None => None,
@@ -635,9 +734,11 @@ pub fn train_stacks(
                 tcols.insert(name.to_string(), (0..n).map(|r| reg[r * REGIME_NAMES.len() + j]).collect());
             }
         }
+        let tlab = Instant::now();
         let mut tb = TripleBarrier::new(*h, sw, hc.k_sigma, hc.k_sigma)?;
         tb.vertical = Vertical::Sign;
         let tbl = tb.label(bars)?;
+        *seconds.entry("labels_l3".to_string()).or_insert(0.0) += tlab.elapsed().as_secs_f64();
         let mut labels3: Vec<Option<RowLabel>> = tbl
             .values
             .iter()
@@ -861,6 +962,7 @@ pub fn train_stacks(
         l3_cols.insert(format!("l3_{tag}"), run3.column);
     }
     seconds.insert("l3".to_string(), t3.elapsed().as_secs_f64());
+    let ts = Instant::now();
     staged.commit()?;
     if cfg.data.save_features {
         let path = &features_path(stacks_root, &opts.symbol, &grid.interval.to_string());
@@ -876,6 +978,7 @@ pub fn train_stacks(
         vane_market_data::write_table_parquet(path, "open_time_ms", bars.open_time(), &names, &columns)?;
         progress(&format!("features and out-of-fold outputs: {}", path.display()));
     }
+    seconds.insert("save".to_string(), ts.elapsed().as_secs_f64());
     seconds.insert("total".to_string(), started.elapsed().as_secs_f64());
     report.seconds = seconds;
     Ok(report)

@@ -36,9 +36,16 @@ pub(crate) struct StackTrainArgs {
     /// Shuffle every level's labels: the stack must then score at chance (a leakage check).
     #[arg(long)]
     pub(crate) permute_labels: bool,
-    /// Symbol (default: the config's first).
+    /// Symbols, comma separated (default: the config's first). One symbol writes
+    /// `<artifacts-dir>/stacks/`; several train one stack per symbol, each under
+    /// `<artifacts-dir>/symbols/<SYMBOL>/stacks/`.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) symbols: Vec<Symbol>,
+    /// Reuse every L1 horizon whose state under `<artifacts-dir>/stack_resume/<SYMBOL>/l1/<H>s/`
+    /// is complete and was trained under the same config and data (seed 000's --resume); retrain
+    /// the others.
     #[arg(long)]
-    pub(crate) symbols: Option<Symbol>,
+    pub(crate) resume: bool,
     /// Grid interval (default: the config's, 1s).
     #[arg(long)]
     pub(crate) interval: Option<Interval>,
@@ -48,7 +55,8 @@ pub(crate) struct StackTrainArgs {
     pub(crate) save_features: bool,
     #[command(flatten)]
     pub(crate) data: DataDir,
-    /// Artifacts folder; the stacks go to `<dir>/stacks/`.
+    /// Artifacts folder; the stacks go to `<dir>/stacks/` (several symbols:
+    /// `<dir>/symbols/<SYMBOL>/stacks/`).
     #[arg(long, default_value = "artifacts")]
     pub(crate) artifacts_dir: PathBuf,
     #[command(flatten)]
@@ -68,7 +76,7 @@ pub(crate) struct StackPredictArgs {
     pub(crate) interval: Interval,
     #[command(flatten)]
     pub(crate) data: DataDir,
-    /// Artifacts folder holding `stacks/`.
+    /// Artifacts folder holding `stacks/` (or `symbols/<SYMBOL>/stacks/`).
     #[arg(long, default_value = "artifacts")]
     pub(crate) artifacts_dir: PathBuf,
 }

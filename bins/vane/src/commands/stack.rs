@@ -7,7 +7,11 @@ use serde::Serialize;
 use vane_core::{Interval, Signal, Symbol};
 use vane_market_data::{ParquetStore, last_days, regularise};
 use vane_models::DeviceKind;
-use vane_stacking::{Stack, StackConfig, TrainOptions, TrainReport, consensus, majority, train_stacks};
+use vane_stacking::resume::resume_dir;
+use vane_stacking::{
+    L1Resume, Stack, StackConfig, TrainOptions, TrainReport, artifacts_for_symbol, consensus, majority,
+    symbol_artifacts_dir, train_stacks_with,
+};
 
 use super::runs::{RunOutcome, RunStart, record_run};
 use crate::args::stack::{StackArgs, StackCommand, StackPredictArgs, StackTrainArgs};
@@ -17,12 +21,20 @@ use crate::output::Render;
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub(crate) enum StackOutput {
-    /// `stack train`.
+    /// `stack train` of one symbol.
     Train(Box<TrainReport>),
+    /// `stack train` of several symbols.
+    TrainSymbols(SymbolsReport),
     /// `stack predict`.
     Predict(PredictOutput),
     /// `stack backtest`.
     Backtest(Box<super::stack_backtest::StackBacktestReport>),
+}
+
+/// `stack train --symbols A,B`: one report per symbol.
+#[derive(Debug, Serialize)]
+pub(crate) struct SymbolsReport {
+    symbols: BTreeMap<String, TrainReport>,
 }
 
 /// `stack predict`'s answer.
@@ -45,6 +57,11 @@ struct TagOutput {
 impl Render for StackOutput {
     fn human(&self) -> String {
         match self {
+            StackOutput::TrainSymbols(m) => m
+                .symbols
+                .iter()
+                .map(|(sym, r)| format!("{sym}: {}", StackOutput::Train(Box::new(r.clone())).human()))
+                .collect(),
             StackOutput::Train(r) => {
                 let mut s = format!(
                     "stack trained on {} grid bars (stride {}, {} out-of-fold rows, {} held-out rows, history {} bars) in {:.1} s\n",
@@ -55,6 +72,13 @@ impl Render for StackOutput {
                     r.history,
                     r.seconds.get("total").copied().unwrap_or(f64::NAN)
                 );
+                if !r.l1_resumed.is_empty() {
+                    s.push_str(&format!(
+                        "L1 resumed (--resume): {}; trained: {}\n",
+                        r.l1_resumed.join(", "),
+                        if r.l1_trained.is_empty() { "none".to_string() } else { r.l1_trained.join(", ") }
+                    ));
+                }
                 for (tag, m) in &r.tags {
                     let f = |l: &str, k: &str| m[l][k].as_f64().unwrap_or(f64::NAN);
                     s.push_str(&format!(
@@ -87,7 +111,7 @@ impl Render for StackOutput {
 
 pub(crate) fn run(a: StackArgs, quiet: bool) -> Result<StackOutput> {
     match a.command {
-        StackCommand::Train(t) => train(t, quiet).map(|r| StackOutput::Train(Box::new(r))),
+        StackCommand::Train(t) => train(t, quiet),
         StackCommand::Predict(p) => predict(p).map(StackOutput::Predict),
         StackCommand::Backtest(b) => super::stack_backtest::run(b).map(|r| StackOutput::Backtest(Box::new(r))),
     }
@@ -109,21 +133,59 @@ fn grid_of(
     Ok((regularise(&bars, interval)?, sel.describe()))
 }
 
-fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
+/// The symbols to train: `--symbols`, else the config's first.
+fn symbols_of(a: &StackTrainArgs, cfg: &StackConfig) -> Result<Vec<Symbol>> {
+    if !a.symbols.is_empty() {
+        let mut out: Vec<Symbol> = Vec::new();
+        for s in &a.symbols {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        return Ok(out);
+    }
+    let first = cfg
+        .data
+        .symbols
+        .first()
+        .ok_or_else(|| crate::failure::usage("no symbol: pass --symbols or set [data] symbols"))?
+        .parse::<Symbol>()
+        .map_err(|e| crate::failure::usage(format!("--config [data] symbols: {e}")))?;
+    Ok(vec![first])
+}
+
+/// Every symbol must be stored at `interval`; the error names the missing ones and lists what is.
+fn check_stored(
+    store: &ParquetStore,
+    symbols: &[Symbol],
+    interval: Interval,
+    data_dir: &std::path::Path,
+) -> Result<()> {
+    let stored = store.list().with_context(|| format!("listing {}", data_dir.display()))?;
+    let missing: Vec<String> = symbols
+        .iter()
+        .filter(|s| !stored.iter().any(|x| &x.symbol == *s && x.interval == interval))
+        .map(|s| s.to_string())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let have: Vec<String> =
+        stored.iter().filter(|x| x.interval == interval).map(|x| x.symbol.to_string()).collect::<Vec<_>>();
+    Err(crate::failure::usage(format!(
+        "--symbols: no {interval} bars stored for {} in {}; stored {interval} symbols: {}; download or import them first (vane download / vane import)",
+        missing.join(", "),
+        data_dir.display(),
+        if have.is_empty() { "none".to_string() } else { have.join(", ") }
+    )))
+}
+
+fn train(a: StackTrainArgs, quiet: bool) -> Result<StackOutput> {
     let text =
         std::fs::read_to_string(&a.config).with_context(|| format!("reading --config {}", a.config.display()))?;
-    let mut cfg = StackConfig::from_toml(&text)
+    let cfg = StackConfig::from_toml(&text)
         .map_err(|e| crate::failure::usage(format!("--config {}: {e}", a.config.display())))?;
-    let symbol = match &a.symbols {
-        Some(s) => s.clone(),
-        None => cfg
-            .data
-            .symbols
-            .first()
-            .ok_or_else(|| crate::failure::usage("no symbol: pass --symbols or set [data] symbols"))?
-            .parse::<Symbol>()
-            .map_err(|e| crate::failure::usage(format!("--config [data] symbols: {e}")))?,
-    };
+    let symbols = symbols_of(&a, &cfg)?;
     let interval = match a.interval {
         Some(i) => i,
         None => cfg
@@ -138,7 +200,36 @@ fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
         )));
     }
     let store = ParquetStore::new(&a.data.data_dir);
-    let (mut grid, days) = grid_of(&store, &symbol, interval, cfg.data.days)?;
+    check_stored(&store, &symbols, interval, &a.data.data_dir)?;
+    if symbols.len() == 1 {
+        let root = a.artifacts_dir.join("stacks");
+        return train_one(&a, &cfg, &store, &symbols[0], interval, &root, quiet)
+            .map(|r| StackOutput::Train(Box::new(r)));
+    }
+    let mut out = BTreeMap::new();
+    for symbol in &symbols {
+        let root = symbol_artifacts_dir(&a.artifacts_dir, symbol.as_str()).join("stacks");
+        if !quiet {
+            eprintln!("stack: {symbol} → {}", root.display());
+        }
+        let r = train_one(&a, &cfg, &store, symbol, interval, &root, quiet)?;
+        out.insert(symbol.to_string(), r);
+    }
+    Ok(StackOutput::TrainSymbols(SymbolsReport { symbols: out }))
+}
+
+/// Trains one symbol's stacks into `root` (`…/stacks`).
+fn train_one(
+    a: &StackTrainArgs,
+    cfg: &StackConfig,
+    store: &ParquetStore,
+    symbol: &Symbol,
+    interval: Interval,
+    root: &std::path::Path,
+    quiet: bool,
+) -> Result<TrainReport> {
+    let mut cfg = cfg.clone();
+    let (mut grid, days) = grid_of(store, symbol, interval, cfg.data.days)?;
     if cfg.data.last_bars > 0 && grid.len() > cfg.data.last_bars {
         let n = grid.len();
         let keep = n - cfg.data.last_bars..n;
@@ -159,11 +250,11 @@ fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
         model: "hrm-stack".into(),
         symbols: vec![symbol.to_string()],
         interval: Some(interval.to_string()),
-        config: serde_json::json!({ "stack": cfg, "fast_sanity": a.fast_sanity, "permute_labels": a.permute_labels }),
+        config: serde_json::json!({ "stack": cfg, "fast_sanity": a.fast_sanity, "permute_labels": a.permute_labels, "resume": a.resume }),
     };
-    let root = a.artifacts_dir.join("stacks");
     cfg.data.save_features |= a.save_features;
     let opts = TrainOptions { symbol: symbol.to_string(), permute_labels: a.permute_labels };
+    let resume = L1Resume::at(resume_dir(&a.artifacts_dir, symbol.as_str()), a.resume);
     let work = || -> Result<TrainReport> {
         let device = DeviceKind::Cpu.device()?;
         let mut progress = |m: &str| {
@@ -171,9 +262,9 @@ fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
                 eprintln!("{m}");
             }
         };
-        Ok(train_stacks(&grid, &cfg, &opts, &root, &device, &mut progress)?)
+        Ok(train_stacks_with(&grid, &cfg, &opts, &resume, root, &device, &mut progress)?)
     };
-    let root_for_outcome = root.clone();
+    let root_for_outcome = root.to_path_buf();
     let (report, _) = record_run(&a.record, start, work, move |r: &TrainReport| {
         let mut metrics = Vec::new();
         for (tag, m) in &r.tags {
@@ -193,7 +284,7 @@ fn train(a: StackTrainArgs, quiet: bool) -> Result<TrainReport> {
 
 fn predict(a: StackPredictArgs) -> Result<PredictOutput> {
     let device = DeviceKind::Cpu.device()?;
-    let root = a.artifacts_dir.join("stacks");
+    let root = artifacts_for_symbol(&a.artifacts_dir, a.symbol.as_str())?.join("stacks");
     let mut stacks = Vec::new();
     for tag in &a.tags {
         stacks.push(Stack::load(&root, tag, &device)?);

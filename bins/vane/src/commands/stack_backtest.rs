@@ -141,12 +141,17 @@ pub(crate) fn run(a: StackBacktestArgs) -> Result<StackBacktestReport> {
     };
     let device = DeviceKind::Cpu.device()?;
     let tags: Vec<&str> = a.tag.iter().map(String::as_str).collect();
-    let probe = StackRuntime::load_on(&a.artifacts_dir, &tags, &settings, &device)
-        .with_context(|| format!("loading the stacks {:?} from {}", a.tag, a.artifacts_dir.join("stacks").display()))?;
+    // Several-symbol runs keep each symbol's stacks under <artifacts>/symbols/<SYMBOL>/.
+    let artifacts = match &a.symbol {
+        Some(s) => vane_stacking::artifacts_for_symbol(&a.artifacts_dir, s.as_str())?,
+        None => a.artifacts_dir.clone(),
+    };
+    let probe = StackRuntime::load_on(&artifacts, &tags, &settings, &device)
+        .with_context(|| format!("loading the stacks {:?} from {}", a.tag, artifacts.join("stacks").display()))?;
     let interval: Interval =
         probe.stacks()[0].supervisor.interval.parse().map_err(|e| usage(format!("supervisor.json interval: {e}")))?;
     let settings = RuntimeSettings { interval, ..settings };
-    let mut rt = StackRuntime::from_stacks(a.artifacts_dir.join("stacks"), probe.into_stacks(), &settings, &device)?;
+    let mut rt = StackRuntime::from_stacks(artifacts.join("stacks"), probe.into_stacks(), &settings, &device)?;
     let costs = rt.stacks()[0].supervisor.costs;
     let symbol = match &a.symbol {
         Some(s) => s.clone(),
