@@ -78,11 +78,24 @@ pub struct Dropout {
 impl Dropout {
     /// Applies a mask from `rng` when training.
     pub fn forward<const D: usize>(&self, x: Tensor<D>, rng: &mut DropoutRng) -> Tensor<D> {
-        if self.prob == 0.0 || !rng.is_on() || !x.device().is_autodiff() {
-            return x;
-        }
         let shape = x.shape();
-        let n = shape.num_elements();
+        match self.mask(shape.num_elements(), &x.device(), rng) {
+            Some(mask) => {
+                let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
+                x * mask
+            }
+            None => x,
+        }
+    }
+
+    /// The mask [`Dropout::forward`] would multiply `n` elements on `device` by (`0` or
+    /// `1/(1 − prob)`, drawn from `rng` exactly as there), or `None` when it would not drop
+    /// (`prob` 0, an [`DropoutRng::off`] stream or a device without autodiff). For fused ops that
+    /// apply the mask themselves.
+    pub fn mask(&self, n: usize, device: &burn::tensor::Device, rng: &mut DropoutRng) -> Option<Vec<f32>> {
+        if self.prob == 0.0 || !rng.is_on() || !device.is_autodiff() {
+            return None;
+        }
         let keep = 1.0 - self.prob;
         let threshold = (keep * 4_294_967_296.0) as u64;
         let scale = (1.0 / keep) as f32;
@@ -93,7 +106,6 @@ impl Dropout {
             pair[1] = if (r >> 32) < threshold { scale } else { 0.0 };
         }
         mask.truncate(n);
-        let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
-        x * mask
+        Some(mask)
     }
 }

@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, LayerNorm, Linear};
 use burn::tensor::activation::{elu, sigmoid};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::nn::check;
 use crate::nn::dropout::{Dropout, DropoutConfig, DropoutRng};
@@ -246,7 +246,39 @@ pub struct BatchedGrn {
 
 impl BatchedGrn {
     /// `a: [n, rows, d]` → `[n, rows, d]`.
+    ///
+    /// On the flex CPU backend (unless `VANE_FUSED=0`, see
+    /// [`fused_available`](crate::nn::fused_seq::fused_available)) this runs as one fused op
+    /// with a hand-written backward ([`fused_grn`](crate::nn::fused_grn)); [`BatchedGrn::forward_reference`]
+    /// is the same function built from burn ops.
     pub fn forward(&self, a: Tensor<3>, rng: &mut DropoutRng) -> Tensor<3> {
+        let device = a.device();
+        if !crate::nn::fused_seq::fused_available(&device) {
+            return self.forward_reference(a, rng);
+        }
+        let n = a.shape().num_elements();
+        let mask = self.dropout.mask(n, &device, rng).unwrap_or_else(|| vec![1.0]);
+        let len = mask.len();
+        let mask = Tensor::<1>::from_data(TensorData::new(mask, [len]), &device);
+        crate::nn::fused_grn::batched_grn(
+            a,
+            self.w_input.val(),
+            self.b_input.val(),
+            self.w_hidden.val(),
+            self.b_hidden.val(),
+            self.w_gate.val(),
+            self.b_gate.val(),
+            self.w_value.val(),
+            self.b_value.val(),
+            self.norm_gamma.val(),
+            self.norm_beta.val(),
+            mask,
+        )
+    }
+
+    /// [`BatchedGrn::forward`] built from burn tensor ops (any backend; the reference the fused
+    /// op is tested against).
+    pub fn forward_reference(&self, a: Tensor<3>, rng: &mut DropoutRng) -> Tensor<3> {
         let eta = elu(a.clone().matmul(self.w_input.val()) + self.b_input.val(), 1.0);
         let eta = self.dropout.forward(eta.matmul(self.w_hidden.val()) + self.b_hidden.val(), rng);
         let glu = sigmoid(eta.clone().matmul(self.w_gate.val()) + self.b_gate.val())
