@@ -113,19 +113,11 @@ impl TripleBarrier {
         param("triple-barrier", self.min_ret >= 0.0, || format!("min_ret = {}, must be ≥ 0", self.min_ret))
     }
 
-    /// σ_t for every bar (NaN before `sigma_window` returns exist).
+    /// σ_t for every bar (NaN before `sigma_window` returns exist) — [`rolling_sigmas`] of the
+    /// closes with this labeller's window: O(n), equal to the two-pass value per window within
+    /// 1e-12 relative, exactly 0 on a flat window.
     pub fn sigmas(&self, close: &[f64]) -> Vec<f64> {
-        let w = self.sigma_window;
-        (0..close.len())
-            .map(|t| {
-                if t < w {
-                    return f64::NAN;
-                }
-                let r: Vec<f64> = (t + 1 - w..=t).map(|i| (close[i] / close[i - 1]).ln()).collect();
-                let m = r.iter().sum::<f64>() / w as f64;
-                (r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (w - 1) as f64).sqrt()
-            })
-            .collect()
+        rolling_sigmas(close, self.sigma_window)
     }
 
     /// Walks bars t+1..=t+H for a position on `side` (+1/−1); profit at `k_up`·σ in the side's
@@ -216,4 +208,73 @@ impl TripleBarrier {
         }
         Ok(out)
     }
+}
+
+/// Sample standard deviation (ddof 1) of the `w` log returns `ln(close[i]/close[i−1])`,
+/// i in `(t − w, t]`, computed in two passes (mean, then squared deviations) — the definition
+/// [`rolling_sigmas`] follows. `t ≥ w ≥ 2`.
+pub fn two_pass_sigma(close: &[f64], t: usize, w: usize) -> f64 {
+    let r = |i: usize| (close[i] / close[i - 1]).ln();
+    let m = (t + 1 - w..=t).map(r).sum::<f64>() / w as f64;
+    ((t + 1 - w..=t).map(|i| (r(i) - m) * (r(i) - m)).sum::<f64>() / (w - 1) as f64).sqrt()
+}
+
+/// σ_t = [`two_pass_sigma`]`(close, t, w)` for every bar t ≥ w (NaN before), in O(n) with
+/// O(w) memory, and a function of the window's closes alone (bit for bit: the closes outside a
+/// window never enter its σ, so a label depends only on its own bars).
+///
+/// The returns are cut into fixed blocks of `w` (by index); a window of `w` returns is the
+/// suffix of one block and the prefix of the next. Each block's prefix statistics (count,
+/// mean, sum of squared deviations) come from Welford's update running forward from the
+/// block's start, the suffix statistics from it running backward from the block's end, and a
+/// window's are the two parts combined by Chan et al.'s pairwise formula — O(1) per bar,
+/// numerically as good as the two-pass formula (within 1e-12 relative, tested). A window whose
+/// returns are all exactly 0 (a flat stretch: equal closes) has σ = 0 exactly, as the two-pass
+/// formula gives; one with a non-finite return (a zero or non-finite close) has σ = NaN. `w`
+/// below 2 gives all NaN.
+pub fn rolling_sigmas(close: &[f64], w: usize) -> Vec<f64> {
+    let n = close.len();
+    let mut out = vec![f64::NAN; n];
+    if w < 2 || n <= w {
+        return out;
+    }
+    let r = |i: usize| (close[i] / close[i - 1]).ln();
+    let wf = w as f64;
+    // Suffix statistics of the previous block: (count, mean, M2) of returns i..block end.
+    let mut suffix = vec![(0.0f64, 0.0f64, 0.0f64); w];
+    // Blocks [b, b + w) of return indices; windows ending in block b (t ≥ w) read the suffix
+    // of block b − w from t − w + 1 and the prefix of block b up to t.
+    let mut b = w;
+    while b < n {
+        let (mut cnt, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
+        for i in (b.saturating_sub(w).max(1)..b).rev() {
+            let x = r(i);
+            cnt += 1.0;
+            let d = x - mean;
+            mean += d / cnt;
+            m2 += d * (x - mean);
+            suffix[i - (b - w)] = (cnt, mean, m2);
+        }
+        let (mut pc, mut pm, mut p2) = (0.0f64, 0.0f64, 0.0f64);
+        for t in b..(b + w).min(n) {
+            let x = r(t);
+            pc += 1.0;
+            let d = x - pm;
+            pm += d / pc;
+            p2 += d * (x - pm);
+            let first = t + 1 - w;
+            let m2_all = if first == b {
+                p2
+            } else {
+                let (sc, sm, s2) = suffix[first - (b - w)];
+                let delta = pm - sm;
+                s2 + p2 + delta * delta * (sc * pc / wf)
+            };
+            // Never below 0 (rounding); NaN stays NaN (a non-finite return in the window).
+            let v = m2_all / (wf - 1.0);
+            out[t] = if v < 0.0 { 0.0 } else { v.sqrt() };
+        }
+        b += w;
+    }
+    out
 }
