@@ -1,12 +1,14 @@
 //! The fused LSTM sequence op (one autodiff node, hand-written BPTT) against the reference
 //! per-step autodiff path: forward, gradients of every parameter, the input and the initial
 //! state, finite differences, and a seeded training run's loss curve (CNN-LSTM, TFT, HRM); the
-//! LSTM HRM's fused two-timescale recurrence likewise.
+//! LSTM HRM's fused two-timescale recurrence likewise; the batch split into parallel chunks, and
+//! results bit-identical whatever the number of threads.
 
 use burn::module::Param;
 use burn::tensor::{Device, Distribution, Tensor};
 use vane_models::data::{FeatureMatrix, Sample, Target, WindowedDataset};
 use vane_models::hrm::{HrmCell, HrmConfig};
+use vane_models::nn::fused_par::set_chunk_rows;
 use vane_models::nn::fused_seq::{fused_available, set_fused};
 use vane_models::nn::{FusedLstm, FusedLstmConfig};
 use vane_models::train::{Quiet, TrainInputs, fit};
@@ -323,4 +325,91 @@ fn fused_hrm_lstm_and_gru_states_and_gradients_equal_reference() {
             assert_close(&format!("gru={gru} {name}"), a, b, tol);
         }
     }
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (the pool burn's matmuls and the fused ops'
+/// chunks run on inside it).
+fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f)
+}
+
+fn bits(v: &[(String, Vec<f32>)]) -> Vec<(String, Vec<u32>)> {
+    v.iter().map(|(n, x)| (n.clone(), x.iter().map(|f| f.to_bits()).collect())).collect()
+}
+
+/// The batch split into chunks of 1 and 2 rows (3 and 2 chunks, run in parallel): the fused LSTM
+/// layer and both fused HRM recurrences still equal the reference path.
+#[test]
+fn chunked_fused_ops_equal_reference() {
+    let _g = lock();
+    for rows in [1, 2] {
+        set_chunk_rows(Some(rows));
+        for init in [false, true] {
+            let (f, r) = (grads(true, init), grads(false, init));
+            for ((name, a), (_, b)) in f.iter().zip(&r) {
+                assert_close(&format!("rows={rows} {name}"), a, b, 1e-4);
+            }
+        }
+        for gru in [false, true] {
+            let (f, r) = (hrm_run(true, gru), hrm_run(false, gru));
+            for ((name, a), (_, b)) in f.iter().zip(&r) {
+                assert_close(&format!("rows={rows} gru={gru} {name}"), a, b, 1e-4);
+            }
+        }
+    }
+    set_chunk_rows(None);
+}
+
+/// The bench shape (batch 64 × 60 steps × 20 features, hidden 64): large enough that the weight
+/// gradients' products run on several threads inside `gemm` too. Gradients of the fused LSTM
+/// layer, bit for bit the same on 1, 2 and 3 threads.
+#[test]
+fn fused_gradients_bit_equal_whatever_the_thread_count() {
+    let _g = lock();
+    set_fused(Some(true));
+    let run = || {
+        let ad = dev().autodiff();
+        let (b, t, d, h) = (64, 60, 20, 64);
+        let l = layer(d, h, &ad);
+        dev().seed(9);
+        let x = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
+        let r = Tensor::<3>::random([b, t, h], Distribution::Normal(0.0, 1.0), &dev());
+        let x = Tensor::<3>::from_data(x.into_data(), &ad).require_grad();
+        let r = Tensor::<3>::from_data(r.into_data(), &ad);
+        let g = (l.forward_sequence(x.clone(), None) * r).sum().backward();
+        vec![
+            ("w_ih".to_string(), vals(l.cell.w_ih.val().grad(&g).unwrap())),
+            ("w_hh".to_string(), vals(l.cell.w_hh.val().grad(&g).unwrap())),
+            ("bias".to_string(), vals(l.cell.bias.val().grad(&g).unwrap())),
+            ("x".to_string(), vals(x.grad(&g).unwrap())),
+        ]
+    };
+    let one = bits(&on_threads(1, run));
+    for threads in [2, 3] {
+        assert!(bits(&on_threads(threads, run)) == one, "LSTM gradients differ on {threads} threads");
+    }
+    // The HRM recurrences with the batch in single-row chunks (three parallel tasks).
+    set_chunk_rows(Some(1));
+    for gru in [false, true] {
+        let one = bits(&on_threads(1, || hrm_run(true, gru)));
+        for threads in [2, 3] {
+            assert!(bits(&on_threads(threads, || hrm_run(true, gru))) == one, "HRM gru={gru}: {threads} threads");
+        }
+    }
+    set_chunk_rows(None);
+    set_fused(None);
+}
+
+/// A seeded training run's loss curve (HRM, CNN-LSTM; batches of 8 in 2-row chunks) is the same
+/// to the last bit on 1 and 2 threads.
+#[test]
+fn seeded_training_curves_equal_whatever_the_thread_count() {
+    let _g = lock();
+    set_chunk_rows(Some(2));
+    for kind in [ModelKind::Hrm, ModelKind::CnnLstm] {
+        let one = on_threads(1, || curve(kind, true));
+        let two = on_threads(2, || curve(kind, true));
+        assert!(one == two, "{kind}: 1 thread {one:?} vs 2 threads {two:?}");
+    }
+    set_chunk_rows(None);
 }

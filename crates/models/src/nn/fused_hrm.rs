@@ -23,6 +23,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, backend_extension};
 use burn::tensor::Tensor;
 
+use crate::nn::fused_par;
 use crate::nn::fused_seq::{lstm_pointwise, lstm_pointwise_back, matmul, tensor, to_vec};
 
 /// The backend extension: the LSTM HRM's recurrence over `[b, t, f]`.
@@ -92,21 +93,28 @@ impl<C: CheckpointStrategy> HrmLstmBackend for Autodiff<Flex, C> {
     }
 }
 
-/// What the backward pass needs (time-major rows).
+/// One chunk of batch rows' saved steps (time-major within the chunk, `bc` rows).
 #[derive(Debug)]
-struct Saved {
-    dims: [usize; 6], // b, t, f, hl, hh, period
-    x: Vec<f32>,
-    /// Fast states `[(t+1)·b, hl]` (zeros first), cell states likewise.
+struct ChunkTrace {
+    /// Fast states `[(t+1)·bc, hl]` (zeros first), cell states likewise.
     hl: Vec<f32>,
     cl: Vec<f32>,
     act_l: Vec<f32>,
     tc_l: Vec<f32>,
-    /// Slow states `[(K+1)·b, hh]` (zeros first), cell states likewise.
+    /// Slow states `[(K+1)·bc, hh]` (zeros first), cell states likewise.
     hh: Vec<f32>,
     ch: Vec<f32>,
     act_h: Vec<f32>,
     tc_h: Vec<f32>,
+}
+
+/// What the backward pass needs; rows chunk-major time-major ([`fused_par`]).
+#[derive(Debug)]
+struct Saved {
+    dims: [usize; 6], // b, t, f, hl, hh, period
+    ranges: Vec<(usize, usize)>,
+    x: Vec<f32>,
+    chunks: Vec<ChunkTrace>,
     /// `wl_ih, wl_hh, wh_ih, wh_hh, fb`.
     w: [FlexTensor; 5],
 }
@@ -148,75 +156,66 @@ fn forward(inputs: [FlexTensor; 8], period: usize, save: bool) -> (FlexTensor, S
     let hh = dims(&wh_hh)[0];
     let p = period.max(1);
     let (g4l, g4h) = (4 * hl, 4 * hh);
-    let xv = to_vec(x);
-    let mut xt = vec![0.0f32; t * b * f];
-    for bi in 0..b {
-        for s in 0..t {
-            xt[(s * b + bi) * f..(s * b + bi + 1) * f].copy_from_slice(&xv[(bi * t + s) * f..(bi * t + s + 1) * f]);
-        }
-    }
-    let mut xg = matmul(xt.clone(), [t * b, f], wl_ih.clone());
+    let ranges = fused_par::chunks(b);
+    let mut xt = fused_par::to_chunk_major(&to_vec(x), t, f, &ranges);
+    let mut xg = matmul(if save { xt.clone() } else { std::mem::take(&mut xt) }, [t * b, f], wl_ih.clone());
     add_rows(&mut xg, &to_vec(bl));
     let bhv = to_vec(bh);
     let n_high = t / p;
-    let mut hls = vec![0.0f32; (t + 1) * b * hl];
-    let mut cls = vec![0.0f32; (t + 1) * b * hl];
-    let mut tcl = vec![0.0f32; t * b * hl];
-    let mut act_l = if save { vec![0.0f32; t * b * g4l] } else { Vec::new() };
-    let mut hhs = vec![0.0f32; (n_high + 1) * b * hh];
-    let mut chs = vec![0.0f32; (n_high + 1) * b * hh];
-    let mut tch = vec![0.0f32; n_high * b * hh];
-    let mut act_h = if save { vec![0.0f32; n_high * b * g4h] } else { Vec::new() };
-    let mut fb = vec![0.0f32; b * g4l];
-    let mut k = 0;
-    let (nl, nh) = (b * hl, b * hh);
-    for s in 0..t {
-        let mut gate = matmul(hls[s * nl..(s + 1) * nl].to_vec(), [b, hl], wl_hh.clone());
-        for ((z, a), c) in gate.iter_mut().zip(&xg[s * b * g4l..(s + 1) * b * g4l]).zip(&fb) {
-            *z += a + c;
-        }
-        let (prev, next) = cls.split_at_mut((s + 1) * nl);
-        let (hprev_next, tcs) = (&mut hls[(s + 1) * nl..(s + 2) * nl], &mut tcl[s * nl..(s + 1) * nl]);
-        lstm_pointwise(&mut gate, &prev[s * nl..], hl, &mut next[..nl], tcs, hprev_next);
-        if save {
-            act_l[s * b * g4l..(s + 1) * b * g4l].copy_from_slice(&gate);
-        }
-        if (s + 1) % p == 0 {
-            let mut gh = matmul(hls[(s + 1) * nl..(s + 2) * nl].to_vec(), [b, hl], wh_ih.clone());
-            let rec = matmul(hhs[k * nh..(k + 1) * nh].to_vec(), [b, hh], wh_hh.clone());
-            for (z, r) in gh.iter_mut().zip(&rec) {
-                *z += r;
+    let chunks = fused_par::par_chunks(&ranges, |_, r0, r1| {
+        let bc = r1 - r0;
+        let (nl, nh) = (bc * hl, bc * hh);
+        let xg = &xg[t * r0 * g4l..t * r1 * g4l];
+        let mut hls = vec![0.0f32; (t + 1) * nl];
+        let mut cls = vec![0.0f32; (t + 1) * nl];
+        let mut tcl = vec![0.0f32; t * nl];
+        let mut act_l = if save { vec![0.0f32; t * bc * g4l] } else { Vec::new() };
+        let mut hhs = vec![0.0f32; (n_high + 1) * nh];
+        let mut chs = vec![0.0f32; (n_high + 1) * nh];
+        let mut tch = vec![0.0f32; n_high * nh];
+        let mut act_h = if save { vec![0.0f32; n_high * bc * g4h] } else { Vec::new() };
+        let mut fb = vec![0.0f32; bc * g4l];
+        let mut k = 0;
+        for s in 0..t {
+            let mut gate = matmul(hls[s * nl..(s + 1) * nl].to_vec(), [bc, hl], wl_hh.clone());
+            for ((z, a), c) in gate.iter_mut().zip(&xg[s * bc * g4l..(s + 1) * bc * g4l]).zip(&fb) {
+                *z += a + c;
             }
-            add_rows(&mut gh, &bhv);
-            let (prev, next) = chs.split_at_mut((k + 1) * nh);
-            let (hn, tcs) = (&mut hhs[(k + 1) * nh..(k + 2) * nh], &mut tch[k * nh..(k + 1) * nh]);
-            lstm_pointwise(&mut gh, &prev[k * nh..], hh, &mut next[..nh], tcs, hn);
+            let (prev, next) = cls.split_at_mut((s + 1) * nl);
+            let (hprev_next, tcs) = (&mut hls[(s + 1) * nl..(s + 2) * nl], &mut tcl[s * nl..(s + 1) * nl]);
+            lstm_pointwise(&mut gate, &prev[s * nl..], hl, &mut next[..nl], tcs, hprev_next);
             if save {
-                act_h[k * b * g4h..(k + 1) * b * g4h].copy_from_slice(&gh);
+                act_l[s * bc * g4l..(s + 1) * bc * g4l].copy_from_slice(&gate);
             }
-            k += 1;
-            fb = matmul(hhs[k * nh..(k + 1) * nh].to_vec(), [b, hh], fbw.clone());
+            if (s + 1) % p == 0 {
+                let mut gh = matmul(hls[(s + 1) * nl..(s + 2) * nl].to_vec(), [bc, hl], wh_ih.clone());
+                let rec = matmul(hhs[k * nh..(k + 1) * nh].to_vec(), [bc, hh], wh_hh.clone());
+                for (z, r) in gh.iter_mut().zip(&rec) {
+                    *z += r;
+                }
+                add_rows(&mut gh, &bhv);
+                let (prev, next) = chs.split_at_mut((k + 1) * nh);
+                let (hn, tcs) = (&mut hhs[(k + 1) * nh..(k + 2) * nh], &mut tch[k * nh..(k + 1) * nh]);
+                lstm_pointwise(&mut gh, &prev[k * nh..], hh, &mut next[..nh], tcs, hn);
+                if save {
+                    act_h[k * bc * g4h..(k + 1) * bc * g4h].copy_from_slice(&gh);
+                }
+                k += 1;
+                fb = matmul(hhs[k * nh..(k + 1) * nh].to_vec(), [bc, hh], fbw.clone());
+            }
+        }
+        ChunkTrace { hl: hls, cl: cls, act_l, tc_l: tcl, hh: hhs, ch: chs, act_h, tc_h: tch }
+    });
+    let mut out = vec![0.0f32; b * (hl + hh)];
+    for (&(r0, r1), ch) in ranges.iter().zip(&chunks) {
+        let bc = r1 - r0;
+        for i in 0..bc {
+            let row = &mut out[(r0 + i) * (hl + hh)..(r0 + i + 1) * (hl + hh)];
+            row[..hl].copy_from_slice(&ch.hl[(t * bc + i) * hl..(t * bc + i + 1) * hl]);
+            row[hl..].copy_from_slice(&ch.hh[(n_high * bc + i) * hh..(n_high * bc + i + 1) * hh]);
         }
     }
-    let mut out = vec![0.0f32; b * (hl + hh)];
-    for bi in 0..b {
-        let row = &mut out[bi * (hl + hh)..(bi + 1) * (hl + hh)];
-        row[..hl].copy_from_slice(&hls[(t * b + bi) * hl..(t * b + bi + 1) * hl]);
-        row[hl..].copy_from_slice(&hhs[(n_high * b + bi) * hh..(n_high * b + bi + 1) * hh]);
-    }
-    let saved = Saved {
-        dims: [b, t, f, hl, hh, p],
-        x: xt,
-        hl: hls,
-        cl: cls,
-        act_l,
-        tc_l: tcl,
-        hh: hhs,
-        ch: chs,
-        act_h,
-        tc_h: tch,
-        w: [wl_ih, wl_hh, wh_ih, wh_hh, fbw],
-    };
+    let saved = Saved { dims: [b, t, f, hl, hh, p], ranges, x: xt, chunks, w: [wl_ih, wl_hh, wh_ih, wh_hh, fbw] };
     (tensor(out, &[b, hl + hh]), saved)
 }
 
@@ -240,10 +239,11 @@ fn at_b(a: Vec<f32>, p: usize, b: Vec<f32>, q: usize) -> FlexTensor {
     Flex::float_matmul(Flex::float_transpose(tensor(a, &[n, p])), tensor(b, &[n, q]))
 }
 
-/// Gradients for `[x, wl_ih, wl_hh, bl, wh_ih, wh_hh, bh, fb]`.
+/// Gradients for `[x, wl_ih, wl_hh, bl, wh_ih, wh_hh, bh, fb]`. Each chunk's reverse loop is
+/// one task; the weight gradients are whole-sequence products over all chunks' rows after.
 fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 8] {
     let [b, t, f, hl, hh, p] = st.dims;
-    let (g4l, g4h, nl, nh) = (4 * hl, 4 * hh, b * hl, b * hh);
+    let (g4l, g4h) = (4 * hl, 4 * hh);
     let n_high = t / p;
     let [wl_ih, wl_hh, wh_ih, wh_hh, fbw] = &st.w;
     let wl_hh_t = Flex::float_transpose(wl_hh.clone());
@@ -251,82 +251,90 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 8] {
     let wh_hh_t = Flex::float_transpose(wh_hh.clone());
     let fbw_t = Flex::float_transpose(fbw.clone());
     let gv = to_vec(grad);
-    let mut dh_l = vec![0.0f32; nl];
-    let mut dh_h = vec![0.0f32; nh];
-    for bi in 0..b {
-        dh_l[bi * hl..(bi + 1) * hl].copy_from_slice(&gv[bi * (hl + hh)..bi * (hl + hh) + hl]);
-        dh_h[bi * hh..(bi + 1) * hh].copy_from_slice(&gv[bi * (hl + hh) + hl..(bi + 1) * (hl + hh)]);
-    }
-    let mut dc_l = vec![0.0f32; nl];
-    let mut dc_h = vec![0.0f32; nh];
-    let mut dzl = vec![0.0f32; t * b * g4l];
-    let mut dzh = vec![0.0f32; n_high * b * g4h];
-    // Sum of the feedback gradients of the fast steps that used the current slow state.
-    let mut dfb_sum = vec![0.0f32; b * g4l];
-    let mut dfbw: Option<FlexTensor> = None;
-    for s in (0..t).rev() {
-        if (s + 1) % p == 0 {
-            // Slow update k-1 → k happened at the end of step s.
-            let k = (s + 1) / p;
-            let hk = st.hh[k * nh..(k + 1) * nh].to_vec();
-            add(&mut dh_h, &matmul(dfb_sum.clone(), [b, g4l], fbw_t.clone()));
-            let g = at_b(hk, hh, std::mem::replace(&mut dfb_sum, vec![0.0f32; b * g4l]), g4l);
-            dfbw = Some(match dfbw {
-                Some(acc) => Flex::float_add(acc, g),
-                None => g,
-            });
-            let mut dc_prev = vec![0.0f32; nh];
-            let dz = &mut dzh[(k - 1) * b * g4h..k * b * g4h];
+    let per_chunk = fused_par::par_chunks(&st.ranges, |ci, r0, r1| {
+        let ch = &st.chunks[ci];
+        let bc = r1 - r0;
+        let (nl, nh) = (bc * hl, bc * hh);
+        let mut dh_l = vec![0.0f32; nl];
+        let mut dh_h = vec![0.0f32; nh];
+        for i in 0..bc {
+            let g = &gv[(r0 + i) * (hl + hh)..(r0 + i + 1) * (hl + hh)];
+            dh_l[i * hl..(i + 1) * hl].copy_from_slice(&g[..hl]);
+            dh_h[i * hh..(i + 1) * hh].copy_from_slice(&g[hl..]);
+        }
+        let mut dc_l = vec![0.0f32; nl];
+        let mut dc_h = vec![0.0f32; nh];
+        let mut dzl = vec![0.0f32; t * bc * g4l];
+        let mut dzh = vec![0.0f32; n_high * bc * g4h];
+        // Per slow state k ≥ 1 (row k − 1): the summed feedback gradient of the fast steps that
+        // used it.
+        let mut dfb = vec![0.0f32; n_high * bc * g4l];
+        // Sum of the feedback gradients of the fast steps that used the current slow state.
+        let mut dfb_sum = vec![0.0f32; bc * g4l];
+        for s in (0..t).rev() {
+            if (s + 1) % p == 0 {
+                // Slow update k-1 → k happened at the end of step s.
+                let k = (s + 1) / p;
+                add(&mut dh_h, &matmul(dfb_sum.clone(), [bc, g4l], fbw_t.clone()));
+                dfb[(k - 1) * bc * g4l..k * bc * g4l].copy_from_slice(&dfb_sum);
+                dfb_sum.fill(0.0);
+                let mut dc_prev = vec![0.0f32; nh];
+                let dz = &mut dzh[(k - 1) * bc * g4h..k * bc * g4h];
+                lstm_pointwise_back(
+                    &ch.act_h[(k - 1) * bc * g4h..k * bc * g4h],
+                    &ch.tc_h[(k - 1) * nh..k * nh],
+                    &ch.ch[(k - 1) * nh..k * nh],
+                    hh,
+                    &dh_h,
+                    &dc_h,
+                    dz,
+                    &mut dc_prev,
+                );
+                dc_h = dc_prev;
+                dh_h = matmul(dz.to_vec(), [bc, g4h], wh_hh_t.clone());
+                add(&mut dh_l, &matmul(dz.to_vec(), [bc, g4h], wh_ih_t.clone()));
+            }
+            let mut dc_prev = vec![0.0f32; nl];
+            let dz = &mut dzl[s * bc * g4l..(s + 1) * bc * g4l];
             lstm_pointwise_back(
-                &st.act_h[(k - 1) * b * g4h..k * b * g4h],
-                &st.tc_h[(k - 1) * nh..k * nh],
-                &st.ch[(k - 1) * nh..k * nh],
-                hh,
-                &dh_h,
-                &dc_h,
+                &ch.act_l[s * bc * g4l..(s + 1) * bc * g4l],
+                &ch.tc_l[s * nl..(s + 1) * nl],
+                &ch.cl[s * nl..(s + 1) * nl],
+                hl,
+                &dh_l,
+                &dc_l,
                 dz,
                 &mut dc_prev,
             );
-            dc_h = dc_prev;
-            dh_h = matmul(dz.to_vec(), [b, g4h], wh_hh_t.clone());
-            add(&mut dh_l, &matmul(dz.to_vec(), [b, g4h], wh_ih_t.clone()));
+            add(&mut dfb_sum, dz);
+            dc_l = dc_prev;
+            dh_l = matmul(dz.to_vec(), [bc, g4l], wl_hh_t.clone());
         }
-        let mut dc_prev = vec![0.0f32; nl];
-        let dz = &mut dzl[s * b * g4l..(s + 1) * b * g4l];
-        lstm_pointwise_back(
-            &st.act_l[s * b * g4l..(s + 1) * b * g4l],
-            &st.tc_l[s * nl..(s + 1) * nl],
-            &st.cl[s * nl..(s + 1) * nl],
-            hl,
-            &dh_l,
-            &dc_l,
-            dz,
-            &mut dc_prev,
-        );
-        add(&mut dfb_sum, dz);
-        dc_l = dc_prev;
-        dh_l = matmul(dz.to_vec(), [b, g4l], wl_hh_t.clone());
-    }
-    // What is left in `dfb_sum` belongs to the zero initial slow state: no gradient.
-    let dfbw = dfbw.unwrap_or_else(|| tensor(vec![0.0f32; hh * g4l], &[hh, g4l]));
+        // What is left in `dfb_sum` belongs to the zero initial slow state: no gradient.
+        (dzl, dzh, dfb)
+    });
+    let dzl = fused_par::concat(&per_chunk, |c| &c.0);
+    let dzh = fused_par::concat(&per_chunk, |c| &c.1);
+    let dfb = fused_par::concat(&per_chunk, |c| &c.2);
+    // Slow states 1..=K against the feedback gradients of the fast steps that read them.
+    let hk = fused_par::concat(&st.chunks, |c| &c.hh[c.hh.len() / (n_high + 1)..]);
+    let dfbw = if n_high == 0 { tensor(vec![0.0f32; hh * g4l], &[hh, g4l]) } else { at_b(hk, hh, dfb, g4l) };
     let dbl = tensor(col_sums(&dzl, g4l), &[g4l]);
     let dbh = tensor(col_sums(&dzh, g4h), &[g4h]);
     let dwl_ih = at_b(st.x.clone(), f, dzl.clone(), g4l);
-    let dwl_hh = at_b(st.hl[..t * nl].to_vec(), hl, dzl.clone(), g4l);
+    let dwl_hh = at_b(fused_par::concat(&st.chunks, |c| &c.hl[..c.hl.len() / (t + 1) * t]), hl, dzl.clone(), g4l);
     // Slow step k (1-based) read h_low after fast step k·p − 1, i.e. state row k·p.
-    let mut hin = Vec::with_capacity(n_high * nl);
-    for k in 1..=n_high {
-        hin.extend_from_slice(&st.hl[k * p * nl..(k * p + 1) * nl]);
-    }
-    let dwh_ih = at_b(hin, hl, dzh.clone(), g4h);
-    let dwh_hh = at_b(st.hh[..n_high * nh].to_vec(), hh, dzh, g4h);
-    let dxt = to_vec(Flex::float_matmul(tensor(dzl, &[t * b, g4l]), Flex::float_transpose(wl_ih.clone())));
-    let mut dx = vec![0.0f32; b * t * f];
-    for s in 0..t {
-        for bi in 0..b {
-            dx[(bi * t + s) * f..(bi * t + s + 1) * f].copy_from_slice(&dxt[(s * b + bi) * f..(s * b + bi + 1) * f]);
+    let mut hin = Vec::with_capacity(n_high * b * hl);
+    for (&(r0, r1), ch) in st.ranges.iter().zip(&st.chunks) {
+        let nl = (r1 - r0) * hl;
+        for k in 1..=n_high {
+            hin.extend_from_slice(&ch.hl[k * p * nl..(k * p + 1) * nl]);
         }
     }
+    let dwh_ih = at_b(hin, hl, dzh.clone(), g4h);
+    let dwh_hh = at_b(fused_par::concat(&st.chunks, |c| &c.hh[..c.hh.len() / (n_high + 1) * n_high]), hh, dzh, g4h);
+    let dxt = to_vec(Flex::float_matmul(tensor(dzl, &[t * b, g4l]), Flex::float_transpose(wl_ih.clone())));
+    let dx = fused_par::from_chunk_major(&dxt, t, f, &st.ranges);
     [tensor(dx, &[b, t, f]), dwl_ih, dwl_hh, dbl, dwh_ih, dwh_hh, dbh, dfbw]
 }
 

@@ -20,6 +20,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, backend_extension};
 use burn::tensor::Tensor;
 
+use crate::nn::fused_par;
 use crate::nn::fused_seq::{matmul, sigmoid, tensor, to_vec};
 
 /// The backend extension: the GRU HRM's recurrence over `[b, t, f]`.
@@ -108,12 +109,14 @@ struct CellTrace {
     hgn: Vec<f32>,
 }
 
+/// What the backward pass needs; rows chunk-major time-major ([`fused_par`]): per chunk of
+/// batch rows, the fast and the slow cell's traces.
 #[derive(Debug)]
 struct Saved {
     dims: [usize; 6], // b, t, f, hl, hh, period
+    ranges: Vec<(usize, usize)>,
     x: Vec<f32>,
-    low: CellTrace,
-    high: CellTrace,
+    chunks: Vec<(CellTrace, CellTrace)>,
     /// `wl_ih, wl_hh, wh_ih, wh_hh, fb`.
     w: [FlexTensor; 5],
 }
@@ -164,16 +167,31 @@ fn gru_pointwise(gi: &[f32], hg: &[f32], h_prev_row: usize, h: usize, tr: &mut C
         let (gr, hr) = (&gi[bi * 3 * h..(bi + 1) * 3 * h], &hg[bi * 3 * h..(bi + 1) * 3 * h]);
         let rzn = &mut tr.rzn[start + bi * 3 * h..start + (bi + 1) * 3 * h];
         let hp = &tr.h[(h_prev_row + bi) * h..(h_prev_row + bi + 1) * h];
-        for k in 0..h {
-            let r = sigmoid(gr[k] + hr[k]);
-            let z = sigmoid(gr[h + k] + hr[h + k]);
-            let a = gr[2 * h + k] + r * hr[2 * h + k];
+        let (rr, rest) = rzn.split_at_mut(h);
+        let (zz, nn) = rest.split_at_mut(h);
+        let (gr_r, rest) = gr.split_at(h);
+        let (gr_z, gr_n) = rest.split_at(h);
+        let (hr_r, rest) = hr.split_at(h);
+        let (hr_z, hr_n) = rest.split_at(h);
+        tr.hgn[hstart + bi * h..hstart + (bi + 1) * h].copy_from_slice(hr_n);
+        let nh = &mut new_h[bi * h..(bi + 1) * h];
+        // Zipped iterators (no bounds checks) so the loop vectorises.
+        for (((((rr, zz), nn), nh), &hp), ((&gr, &hr), ((&gz, &hz), (&gn, &hn)))) in rr
+            .iter_mut()
+            .zip(zz.iter_mut())
+            .zip(nn.iter_mut())
+            .zip(nh.iter_mut())
+            .zip(hp)
+            .zip(gr_r.iter().zip(hr_r).zip(gr_z.iter().zip(hr_z).zip(gr_n.iter().zip(hr_n))))
+        {
+            let r = sigmoid(gr + hr);
+            let z = sigmoid(gz + hz);
+            let a = gn + r * hn;
             let n = 2.0 * sigmoid(2.0 * a) - 1.0;
-            rzn[k] = r;
-            rzn[h + k] = z;
-            rzn[2 * h + k] = n;
-            tr.hgn[hstart + bi * h + k] = hr[2 * h + k];
-            new_h[bi * h + k] = n + z * (hp[k] - n);
+            *rr = r;
+            *zz = z;
+            *nn = n;
+            *nh = n + z * (hp - n);
         }
     }
     tr.h.extend_from_slice(&new_h);
@@ -222,44 +240,49 @@ fn forward(inputs: [FlexTensor; 10], period: usize) -> (FlexTensor, Saved) {
     let hl = dims(&wl_hh)[0];
     let hh = dims(&wh_hh)[0];
     let p = period.max(1);
-    let (g3l, nl, nh) = (3 * hl, b * hl, b * hh);
-    let xv = to_vec(x);
-    let mut xt = vec![0.0f32; t * b * f];
-    for bi in 0..b {
-        for s in 0..t {
-            xt[(s * b + bi) * f..(s * b + bi + 1) * f].copy_from_slice(&xv[(bi * t + s) * f..(bi * t + s + 1) * f]);
-        }
-    }
+    let g3l = 3 * hl;
+    let ranges = fused_par::chunks(b);
+    let xt = fused_par::to_chunk_major(&to_vec(x), t, f, &ranges);
     let mut xg = matmul(xt.clone(), [t * b, f], wl_ih.clone());
     add_rows(&mut xg, &to_vec(bl_ih));
     let (blh, bhi, bhh) = (to_vec(bl_hh), to_vec(bh_ih), to_vec(bh_hh));
-    let mut low = CellTrace { h: vec![0.0f32; nl], ..CellTrace::default() };
-    let mut high = CellTrace { h: vec![0.0f32; nh], ..CellTrace::default() };
-    let mut fb = vec![0.0f32; b * g3l];
-    let mut k = 0;
-    for s in 0..t {
-        let mut gi = xg[s * b * g3l..(s + 1) * b * g3l].to_vec();
-        add(&mut gi, &fb);
-        let mut hg = matmul(low.h[s * nl..(s + 1) * nl].to_vec(), [b, hl], wl_hh.clone());
-        add_rows(&mut hg, &blh);
-        gru_pointwise(&gi, &hg, s * b, hl, &mut low);
-        if (s + 1) % p == 0 {
-            let mut gih = matmul(low.h[(s + 1) * nl..(s + 2) * nl].to_vec(), [b, hl], wh_ih.clone());
-            add_rows(&mut gih, &bhi);
-            let mut hgh = matmul(high.h[k * nh..(k + 1) * nh].to_vec(), [b, hh], wh_hh.clone());
-            add_rows(&mut hgh, &bhh);
-            gru_pointwise(&gih, &hgh, k * b, hh, &mut high);
-            k += 1;
-            fb = matmul(high.h[k * nh..(k + 1) * nh].to_vec(), [b, hh], fbw.clone());
+    let chunks = fused_par::par_chunks(&ranges, |_, r0, r1| {
+        let bc = r1 - r0;
+        let (nl, nh) = (bc * hl, bc * hh);
+        let xg = &xg[t * r0 * g3l..t * r1 * g3l];
+        let mut low = CellTrace { h: vec![0.0f32; nl], ..CellTrace::default() };
+        let mut high = CellTrace { h: vec![0.0f32; nh], ..CellTrace::default() };
+        let mut fb = vec![0.0f32; bc * g3l];
+        let mut k = 0;
+        for s in 0..t {
+            let mut gi = xg[s * bc * g3l..(s + 1) * bc * g3l].to_vec();
+            add(&mut gi, &fb);
+            let mut hg = matmul(low.h[s * nl..(s + 1) * nl].to_vec(), [bc, hl], wl_hh.clone());
+            add_rows(&mut hg, &blh);
+            gru_pointwise(&gi, &hg, s * bc, hl, &mut low);
+            if (s + 1) % p == 0 {
+                let mut gih = matmul(low.h[(s + 1) * nl..(s + 2) * nl].to_vec(), [bc, hl], wh_ih.clone());
+                add_rows(&mut gih, &bhi);
+                let mut hgh = matmul(high.h[k * nh..(k + 1) * nh].to_vec(), [bc, hh], wh_hh.clone());
+                add_rows(&mut hgh, &bhh);
+                gru_pointwise(&gih, &hgh, k * bc, hh, &mut high);
+                k += 1;
+                fb = matmul(high.h[k * nh..(k + 1) * nh].to_vec(), [bc, hh], fbw.clone());
+            }
+        }
+        (low, high)
+    });
+    let n_high = t / p;
+    let mut out = vec![0.0f32; b * (hl + hh)];
+    for (&(r0, r1), (low, high)) in ranges.iter().zip(&chunks) {
+        let bc = r1 - r0;
+        for i in 0..bc {
+            let row = &mut out[(r0 + i) * (hl + hh)..(r0 + i + 1) * (hl + hh)];
+            row[..hl].copy_from_slice(&low.h[(t * bc + i) * hl..(t * bc + i + 1) * hl]);
+            row[hl..].copy_from_slice(&high.h[(n_high * bc + i) * hh..(n_high * bc + i + 1) * hh]);
         }
     }
-    let mut out = vec![0.0f32; b * (hl + hh)];
-    for bi in 0..b {
-        let row = &mut out[bi * (hl + hh)..(bi + 1) * (hl + hh)];
-        row[..hl].copy_from_slice(&low.h[(t * b + bi) * hl..(t * b + bi + 1) * hl]);
-        row[hl..].copy_from_slice(&high.h[(k * b + bi) * hh..(k * b + bi + 1) * hh]);
-    }
-    let saved = Saved { dims: [b, t, f, hl, hh, p], x: xt, low, high, w: [wl_ih, wl_hh, wh_ih, wh_hh, fbw] };
+    let saved = Saved { dims: [b, t, f, hl, hh, p], ranges, x: xt, chunks, w: [wl_ih, wl_hh, wh_ih, wh_hh, fbw] };
     (tensor(out, &[b, hl + hh]), saved)
 }
 
@@ -277,10 +300,11 @@ fn at_b(a: Vec<f32>, p: usize, b: Vec<f32>, q: usize) -> FlexTensor {
     Flex::float_matmul(Flex::float_transpose(tensor(a, &[n, p])), tensor(b, &[n, q]))
 }
 
-/// Gradients for `[x, wl_ih, wl_hh, bl_ih, bl_hh, wh_ih, wh_hh, bh_ih, bh_hh, fb]`.
+/// Gradients for `[x, wl_ih, wl_hh, bl_ih, bl_hh, wh_ih, wh_hh, bh_ih, bh_hh, fb]`. Each
+/// chunk's reverse loop is one task; the weight gradients are whole-sequence products after.
 fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 10] {
     let [b, t, f, hl, hh, p] = st.dims;
-    let (g3l, g3h, nl, nh) = (3 * hl, 3 * hh, b * hl, b * hh);
+    let (g3l, g3h) = (3 * hl, 3 * hh);
     let n_high = t / p;
     let [wl_ih, wl_hh, wh_ih, wh_hh, fbw] = &st.w;
     let wl_hh_t = Flex::float_transpose(wl_hh.clone());
@@ -288,60 +312,66 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 10] {
     let wh_hh_t = Flex::float_transpose(wh_hh.clone());
     let fbw_t = Flex::float_transpose(fbw.clone());
     let gv = to_vec(grad);
-    let mut dh_l = vec![0.0f32; nl];
-    let mut dh_h = vec![0.0f32; nh];
-    for bi in 0..b {
-        dh_l[bi * hl..(bi + 1) * hl].copy_from_slice(&gv[bi * (hl + hh)..bi * (hl + hh) + hl]);
-        dh_h[bi * hh..(bi + 1) * hh].copy_from_slice(&gv[bi * (hl + hh) + hl..(bi + 1) * (hl + hh)]);
-    }
-    let mut dgil = vec![0.0f32; t * b * g3l];
-    let mut dhgl = vec![0.0f32; t * b * g3l];
-    let mut dgih = vec![0.0f32; n_high * b * g3h];
-    let mut dhgh = vec![0.0f32; n_high * b * g3h];
-    let mut dfb_sum = vec![0.0f32; b * g3l];
-    let mut dfbw: Option<FlexTensor> = None;
-    for s in (0..t).rev() {
-        if (s + 1) % p == 0 {
-            let k = (s + 1) / p;
-            add(&mut dh_h, &matmul(dfb_sum.clone(), [b, g3l], fbw_t.clone()));
-            let hk = st.high.h[k * nh..(k + 1) * nh].to_vec();
-            let g = at_b(hk, hh, std::mem::replace(&mut dfb_sum, vec![0.0f32; b * g3l]), g3l);
-            dfbw = Some(match dfbw {
-                Some(acc) => Flex::float_add(acc, g),
-                None => g,
-            });
-            let (gi, hg) = (&mut dgih[(k - 1) * b * g3h..k * b * g3h], &mut dhgh[(k - 1) * b * g3h..k * b * g3h]);
-            let mut dprev = gru_pointwise_back(&st.high, k - 1, b, hh, &dh_h, gi, hg);
-            add(&mut dprev, &matmul(hg.to_vec(), [b, g3h], wh_hh_t.clone()));
-            dh_h = dprev;
-            add(&mut dh_l, &matmul(gi.to_vec(), [b, g3h], wh_ih_t.clone()));
+    let per_chunk = fused_par::par_chunks(&st.ranges, |ci, r0, r1| {
+        let (low, high) = &st.chunks[ci];
+        let bc = r1 - r0;
+        let (nl, nh) = (bc * hl, bc * hh);
+        let mut dh_l = vec![0.0f32; nl];
+        let mut dh_h = vec![0.0f32; nh];
+        for i in 0..bc {
+            let g = &gv[(r0 + i) * (hl + hh)..(r0 + i + 1) * (hl + hh)];
+            dh_l[i * hl..(i + 1) * hl].copy_from_slice(&g[..hl]);
+            dh_h[i * hh..(i + 1) * hh].copy_from_slice(&g[hl..]);
         }
-        let (gi, hg) = (&mut dgil[s * b * g3l..(s + 1) * b * g3l], &mut dhgl[s * b * g3l..(s + 1) * b * g3l]);
-        let mut dprev = gru_pointwise_back(&st.low, s, b, hl, &dh_l, gi, hg);
-        add(&mut dfb_sum, gi);
-        add(&mut dprev, &matmul(hg.to_vec(), [b, g3l], wl_hh_t.clone()));
-        dh_l = dprev;
-    }
-    let dfbw = dfbw.unwrap_or_else(|| tensor(vec![0.0f32; hh * g3l], &[hh, g3l]));
+        let mut dgil = vec![0.0f32; t * bc * g3l];
+        let mut dhgl = vec![0.0f32; t * bc * g3l];
+        let mut dgih = vec![0.0f32; n_high * bc * g3h];
+        let mut dhgh = vec![0.0f32; n_high * bc * g3h];
+        // Per slow state k ≥ 1 (row k − 1): the summed feedback gradient of the fast steps that
+        // used it.
+        let mut dfb = vec![0.0f32; n_high * bc * g3l];
+        let mut dfb_sum = vec![0.0f32; bc * g3l];
+        for s in (0..t).rev() {
+            if (s + 1) % p == 0 {
+                let k = (s + 1) / p;
+                add(&mut dh_h, &matmul(dfb_sum.clone(), [bc, g3l], fbw_t.clone()));
+                dfb[(k - 1) * bc * g3l..k * bc * g3l].copy_from_slice(&dfb_sum);
+                dfb_sum.fill(0.0);
+                let (gi, hg) =
+                    (&mut dgih[(k - 1) * bc * g3h..k * bc * g3h], &mut dhgh[(k - 1) * bc * g3h..k * bc * g3h]);
+                let mut dprev = gru_pointwise_back(high, k - 1, bc, hh, &dh_h, gi, hg);
+                add(&mut dprev, &matmul(hg.to_vec(), [bc, g3h], wh_hh_t.clone()));
+                dh_h = dprev;
+                add(&mut dh_l, &matmul(gi.to_vec(), [bc, g3h], wh_ih_t.clone()));
+            }
+            let (gi, hg) = (&mut dgil[s * bc * g3l..(s + 1) * bc * g3l], &mut dhgl[s * bc * g3l..(s + 1) * bc * g3l]);
+            let mut dprev = gru_pointwise_back(low, s, bc, hl, &dh_l, gi, hg);
+            add(&mut dfb_sum, gi);
+            add(&mut dprev, &matmul(hg.to_vec(), [bc, g3l], wl_hh_t.clone()));
+            dh_l = dprev;
+        }
+        [dgil, dhgl, dgih, dhgh, dfb]
+    });
+    let [dgil, dhgl, dgih, dhgh, dfb] = std::array::from_fn(|i| fused_par::concat(&per_chunk, |c| &c[i]));
+    let hk = fused_par::concat(&st.chunks, |c| &c.1.h[c.1.h.len() / (n_high + 1)..]);
+    let dfbw = if n_high == 0 { tensor(vec![0.0f32; hh * g3l], &[hh, g3l]) } else { at_b(hk, hh, dfb, g3l) };
     let dbl_ih = tensor(col_sums(&dgil, g3l), &[g3l]);
     let dbl_hh = tensor(col_sums(&dhgl, g3l), &[g3l]);
     let dbh_ih = tensor(col_sums(&dgih, g3h), &[g3h]);
     let dbh_hh = tensor(col_sums(&dhgh, g3h), &[g3h]);
     let dwl_ih = at_b(st.x.clone(), f, dgil.clone(), g3l);
-    let dwl_hh = at_b(st.low.h[..t * nl].to_vec(), hl, dhgl, g3l);
-    let mut hin = Vec::with_capacity(n_high * nl);
-    for k in 1..=n_high {
-        hin.extend_from_slice(&st.low.h[k * p * nl..(k * p + 1) * nl]);
-    }
-    let dwh_ih = at_b(hin, hl, dgih, g3h);
-    let dwh_hh = at_b(st.high.h[..n_high * nh].to_vec(), hh, dhgh, g3h);
-    let dxt = to_vec(Flex::float_matmul(tensor(dgil, &[t * b, g3l]), Flex::float_transpose(wl_ih.clone())));
-    let mut dx = vec![0.0f32; b * t * f];
-    for s in 0..t {
-        for bi in 0..b {
-            dx[(bi * t + s) * f..(bi * t + s + 1) * f].copy_from_slice(&dxt[(s * b + bi) * f..(s * b + bi + 1) * f]);
+    let dwl_hh = at_b(fused_par::concat(&st.chunks, |c| &c.0.h[..c.0.h.len() / (t + 1) * t]), hl, dhgl, g3l);
+    let mut hin = Vec::with_capacity(n_high * b * hl);
+    for (&(r0, r1), (low, _)) in st.ranges.iter().zip(&st.chunks) {
+        let nl = (r1 - r0) * hl;
+        for k in 1..=n_high {
+            hin.extend_from_slice(&low.h[k * p * nl..(k * p + 1) * nl]);
         }
     }
+    let dwh_ih = at_b(hin, hl, dgih, g3h);
+    let dwh_hh = at_b(fused_par::concat(&st.chunks, |c| &c.1.h[..c.1.h.len() / (n_high + 1) * n_high]), hh, dhgh, g3h);
+    let dxt = to_vec(Flex::float_matmul(tensor(dgil, &[t * b, g3l]), Flex::float_transpose(wl_ih.clone())));
+    let dx = fused_par::from_chunk_major(&dxt, t, f, &st.ranges);
     [tensor(dx, &[b, t, f]), dwl_ih, dwl_hh, dbl_ih, dbl_hh, dwh_ih, dwh_hh, dbh_ih, dbh_hh, dfbw]
 }
 

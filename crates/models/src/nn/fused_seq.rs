@@ -35,6 +35,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, DispatchDevice, backend_extension};
 use burn::tensor::{DType, Device, Shape, Tensor, TensorData};
 
+use crate::nn::{fast_math, fused_par};
+
 /// The backend extension: a whole LSTM layer (zero or given initial state) over `[b, t, d]`.
 #[backend_extension(Flex, Autodiff)]
 pub trait LstmSequenceBackend: Backend {
@@ -88,23 +90,30 @@ impl<C: CheckpointStrategy> LstmSequenceBackend for Autodiff<Flex, C> {
     }
 }
 
-/// What the backward pass needs, all time-major (`[t, b, ·]`).
+/// One chunk of batch rows' saved steps (time-major within the chunk).
+#[derive(Debug)]
+struct ChunkTrace {
+    /// Gate activations `[t·bc, 4h]`: σ(i), σ(f), tanh-style g, σ(o).
+    act: Vec<f32>,
+    /// Cell states `[(t+1)·bc, h]`, `c0` first.
+    c: Vec<f32>,
+    /// Hidden states `[(t+1)·bc, h]`, `h0` first.
+    hs: Vec<f32>,
+    /// `tanh(c_t)` `[t·bc, h]`.
+    tc: Vec<f32>,
+}
+
+/// What the backward pass needs; rows chunk-major time-major ([`fused_par`]).
 #[derive(Debug)]
 struct Saved {
     b: usize,
     t: usize,
     d: usize,
     h: usize,
+    ranges: Vec<(usize, usize)>,
     /// Inputs `[t·b, d]`.
     x: Vec<f32>,
-    /// Gate activations `[t·b, 4h]`: σ(i), σ(f), tanh-style g, σ(o).
-    act: Vec<f32>,
-    /// Cell states `[(t+1)·b, h]`, `c0` first.
-    c: Vec<f32>,
-    /// Hidden states `[(t+1)·b, h]`, `h0` first.
-    hs: Vec<f32>,
-    /// `tanh(c_t)` `[t·b, h]`.
-    tc: Vec<f32>,
+    chunks: Vec<ChunkTrace>,
     w_ih: FlexTensor,
     w_hh: FlexTensor,
 }
@@ -144,12 +153,15 @@ pub(crate) fn matmul(a: Vec<f32>, a_shape: [usize; 2], b: FlexTensor) -> Vec<f32
     to_vec(Flex::float_matmul(tensor(a, &a_shape), b))
 }
 
-#[inline]
+/// The logistic function through the branch-free, vectorisable
+/// [`fast_math::sigmoid`](crate::nn::fast_math::sigmoid) (relative error below 10⁻⁶).
+#[inline(always)]
 pub(crate) fn sigmoid(z: f32) -> f32 {
-    1.0 / (1.0 + (-z).exp())
+    fast_math::sigmoid(z)
 }
 
 /// The forward pass and the states; with `save`, also the gate activations [`backward`] needs.
+/// Each chunk of batch rows runs its time loop as one task ([`fused_par`]).
 fn forward(
     x: FlexTensor,
     w_ih: FlexTensor,
@@ -163,141 +175,112 @@ fn forward(
     let (b, t, d) = (dims[0], dims[1], dims[2]);
     let h = w_hh.layout().shape().to_vec()[0];
     let g4 = 4 * h;
-    let xv = to_vec(x);
-    // Time-major copy of the input: row (step, batch).
-    let mut xt = vec![0.0f32; t * b * d];
-    for bi in 0..b {
-        for s in 0..t {
-            xt[(s * b + bi) * d..(s * b + bi + 1) * d].copy_from_slice(&xv[(bi * t + s) * d..(bi * t + s + 1) * d]);
-        }
-    }
-    drop(xv);
+    let ranges = fused_par::chunks(b);
+    let mut xt = fused_par::to_chunk_major(&to_vec(x), t, d, &ranges);
     let biasv = to_vec(bias);
-    let mut xg = matmul(xt.clone(), [t * b, d], w_ih.clone());
+    let mut xg = matmul(if save { xt.clone() } else { std::mem::take(&mut xt) }, [t * b, d], w_ih.clone());
     for row in xg.chunks_exact_mut(g4) {
         for (z, bb) in row.iter_mut().zip(&biasv) {
             *z += bb;
         }
     }
-    let mut hs = Vec::with_capacity((t + 1) * b * h);
-    hs.extend_from_slice(&to_vec(h0));
-    let mut cs = Vec::with_capacity((t + 1) * b * h);
-    cs.extend_from_slice(&to_vec(c0));
-    let mut act = if save { vec![0.0f32; t * b * g4] } else { Vec::new() };
-    let mut tcs = if save { vec![0.0f32; t * b * h] } else { Vec::new() };
-    let mut gate = vec![0.0f32; b * g4];
-    for s in 0..t {
-        let h_prev = hs[s * b * h..(s + 1) * b * h].to_vec();
-        let hg = matmul(h_prev, [b, h], w_hh.clone());
-        let xs = &xg[s * b * g4..(s + 1) * b * g4];
-        for ((g, z1), z2) in gate.iter_mut().zip(xs).zip(&hg) {
-            *g = sigmoid(z1 + z2);
-        }
-        let c_prev_start = s * b * h;
-        let mut c_new = vec![0.0f32; b * h];
-        let mut h_new = vec![0.0f32; b * h];
-        let mut tc_new = vec![0.0f32; b * h];
-        for bi in 0..b {
-            let row = &mut gate[bi * g4..(bi + 1) * g4];
-            let (ifg, o) = row.split_at_mut(3 * h);
-            let (i, fg) = ifg.split_at_mut(h);
-            let (f, g) = fg.split_at_mut(h);
-            for gv in g.iter_mut() {
-                *gv = 2.0 * *gv - 1.0;
+    let (h0v, c0v) = (to_vec(h0), to_vec(c0));
+    let chunks = fused_par::par_chunks(&ranges, |_, r0, r1| {
+        let bc = r1 - r0;
+        let n = bc * h;
+        let xg = &xg[t * r0 * g4..t * r1 * g4];
+        let mut hs = vec![0.0f32; (t + 1) * n];
+        let mut cs = vec![0.0f32; (t + 1) * n];
+        hs[..n].copy_from_slice(&h0v[r0 * h..r1 * h]);
+        cs[..n].copy_from_slice(&c0v[r0 * h..r1 * h]);
+        let mut act = if save { vec![0.0f32; t * bc * g4] } else { Vec::new() };
+        let mut tcs = vec![0.0f32; if save { t * n } else { n }];
+        for s in 0..t {
+            let mut gate = matmul(hs[s * n..(s + 1) * n].to_vec(), [bc, h], w_hh.clone());
+            for (z, a) in gate.iter_mut().zip(&xg[s * bc * g4..(s + 1) * bc * g4]) {
+                *z += a;
             }
-            let cp = &cs[c_prev_start + bi * h..c_prev_start + (bi + 1) * h];
-            let cn = &mut c_new[bi * h..(bi + 1) * h];
-            let hn = &mut h_new[bi * h..(bi + 1) * h];
-            let tn = &mut tc_new[bi * h..(bi + 1) * h];
-            for k in 0..h {
-                let c = f[k] * cp[k] + i[k] * g[k];
-                let tc = 2.0 * sigmoid(2.0 * c) - 1.0;
-                cn[k] = c;
-                tn[k] = tc;
-                hn[k] = o[k] * tc;
+            let (cprev, cnext) = cs.split_at_mut((s + 1) * n);
+            let tc = if save { &mut tcs[s * n..(s + 1) * n] } else { &mut tcs[..] };
+            lstm_pointwise(&mut gate, &cprev[s * n..], h, &mut cnext[..n], tc, &mut hs[(s + 1) * n..(s + 2) * n]);
+            if save {
+                act[s * bc * g4..(s + 1) * bc * g4].copy_from_slice(&gate);
             }
         }
-        if save {
-            act[s * b * g4..(s + 1) * b * g4].copy_from_slice(&gate);
-            tcs[s * b * h..(s + 1) * b * h].copy_from_slice(&tc_new);
-        }
-        cs.extend_from_slice(&c_new);
-        hs.extend_from_slice(&h_new);
-    }
+        ChunkTrace { act, c: cs, hs, tc: tcs }
+    });
     // Batch-first output.
     let mut out = vec![0.0f32; b * t * h];
-    for s in 0..t {
-        for bi in 0..b {
-            let src = ((s + 1) * b + bi) * h;
-            out[(bi * t + s) * h..(bi * t + s + 1) * h].copy_from_slice(&hs[src..src + h]);
+    for (&(r0, r1), ch) in ranges.iter().zip(&chunks) {
+        let bc = r1 - r0;
+        for s in 0..t {
+            for bi in r0..r1 {
+                let src = ((s + 1) * bc + bi - r0) * h;
+                out[(bi * t + s) * h..(bi * t + s + 1) * h].copy_from_slice(&ch.hs[src..src + h]);
+            }
         }
     }
     let out = tensor(out, &[b, t, h]);
-    let saved = Saved { b, t, d, h, x: xt, act, c: cs, hs, tc: tcs, w_ih, w_hh };
+    let saved = Saved { b, t, d, h, ranges, x: xt, chunks, w_ih, w_hh };
     (out, saved)
 }
 
-/// BPTT over the saved states: gradients for `[x, w_ih, w_hh, bias, h0, c0]`.
+/// BPTT over the saved states: gradients for `[x, w_ih, w_hh, bias, h0, c0]`. Each chunk's
+/// reverse time loop is one task; the weight gradients are whole-sequence products after.
 fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 6] {
     let (b, t, d, h) = (st.b, st.t, st.d, st.h);
     let g4 = 4 * h;
     let gv = to_vec(grad);
     let w_hh_t = Flex::float_transpose(st.w_hh.clone());
-    let mut dz = vec![0.0f32; t * b * g4];
-    let mut dh_next = vec![0.0f32; b * h];
-    let mut dc_next = vec![0.0f32; b * h];
-    for s in (0..t).rev() {
-        let mut dc_prev = vec![0.0f32; b * h];
-        for bi in 0..b {
-            let a = &st.act[(s * b + bi) * g4..(s * b + bi + 1) * g4];
-            let (i, rest) = a.split_at(h);
-            let (f, rest) = rest.split_at(h);
-            let (g, o) = rest.split_at(h);
-            let tc = &st.tc[(s * b + bi) * h..(s * b + bi + 1) * h];
-            let cp = &st.c[(s * b + bi) * h..(s * b + bi + 1) * h];
-            let dho = &gv[(bi * t + s) * h..(bi * t + s + 1) * h];
-            let dhn = &dh_next[bi * h..(bi + 1) * h];
-            let dcn = &dc_next[bi * h..(bi + 1) * h];
-            let dcp = &mut dc_prev[bi * h..(bi + 1) * h];
-            let row = &mut dz[(s * b + bi) * g4..(s * b + bi + 1) * g4];
-            let (dzi, rest) = row.split_at_mut(h);
-            let (dzf, rest) = rest.split_at_mut(h);
-            let (dzg, dzo) = rest.split_at_mut(h);
-            for k in 0..h {
-                let dh = dho[k] + dhn[k];
-                let dc = dcn[k] + dh * o[k] * (1.0 - tc[k] * tc[k]);
-                dzo[k] = dh * tc[k] * o[k] * (1.0 - o[k]);
-                dzi[k] = dc * g[k] * i[k] * (1.0 - i[k]);
-                dzf[k] = dc * cp[k] * f[k] * (1.0 - f[k]);
-                // g = 2σ(z) − 1  ⇒  dg/dz = (1 − g²)/2.
-                dzg[k] = dc * i[k] * 0.5 * (1.0 - g[k] * g[k]);
-                dcp[k] = dc * f[k];
+    let per_chunk = fused_par::par_chunks(&st.ranges, |ci, r0, r1| {
+        let ch = &st.chunks[ci];
+        let bc = r1 - r0;
+        let n = bc * h;
+        let mut dz = vec![0.0f32; t * bc * g4];
+        let mut dh = vec![0.0f32; n];
+        let mut dc = vec![0.0f32; n];
+        let mut dc_prev = vec![0.0f32; n];
+        for s in (0..t).rev() {
+            for bi in r0..r1 {
+                let o = &gv[(bi * t + s) * h..(bi * t + s + 1) * h];
+                for (a, g) in dh[(bi - r0) * h..(bi - r0 + 1) * h].iter_mut().zip(o) {
+                    *a = g + *a;
+                }
             }
+            let dzs = &mut dz[s * bc * g4..(s + 1) * bc * g4];
+            lstm_pointwise_back(
+                &ch.act[s * bc * g4..(s + 1) * bc * g4],
+                &ch.tc[s * n..(s + 1) * n],
+                &ch.c[s * n..(s + 1) * n],
+                h,
+                &dh,
+                &dc,
+                dzs,
+                &mut dc_prev,
+            );
+            dh = matmul(dzs.to_vec(), [bc, g4], w_hh_t.clone());
+            std::mem::swap(&mut dc, &mut dc_prev);
         }
-        dh_next = matmul(dz[s * b * g4..(s + 1) * b * g4].to_vec(), [b, g4], w_hh_t.clone());
-        dc_next = dc_prev;
+        (dz, dh, dc)
+    });
+    let dz = fused_par::concat(&per_chunk, |c| &c.0);
+    let dh0 = fused_par::concat(&per_chunk, |c| &c.1);
+    let dc0 = fused_par::concat(&per_chunk, |c| &c.2);
+    let mut db = vec![0.0f32; g4];
+    for row in dz.chunks_exact(g4) {
+        for (acc, v) in db.iter_mut().zip(row) {
+            *acc += v;
+        }
     }
     let dz_t = tensor(dz, &[t * b, g4]);
     // Weight gradients over all steps at once.
     let x_t = Flex::float_transpose(tensor(st.x.clone(), &[t * b, d]));
     let dw_ih = Flex::float_matmul(x_t, dz_t.clone());
-    let hp_t = Flex::float_transpose(tensor(st.hs[..t * b * h].to_vec(), &[t * b, h]));
-    let dw_hh = Flex::float_matmul(hp_t, dz_t.clone());
-    let dzv = to_vec(dz_t.clone());
-    let mut db = vec![0.0f32; g4];
-    for row in dzv.chunks_exact(g4) {
-        for (acc, v) in db.iter_mut().zip(row) {
-            *acc += v;
-        }
-    }
+    let hp = fused_par::concat(&st.chunks, |c| &c.hs[..c.hs.len() - c.hs.len() / (t + 1)]);
+    let dw_hh = Flex::float_matmul(Flex::float_transpose(tensor(hp, &[t * b, h])), dz_t.clone());
     let dxt = to_vec(Flex::float_matmul(dz_t, Flex::float_transpose(st.w_ih.clone())));
-    let mut dx = vec![0.0f32; b * t * d];
-    for s in 0..t {
-        for bi in 0..b {
-            dx[(bi * t + s) * d..(bi * t + s + 1) * d].copy_from_slice(&dxt[(s * b + bi) * d..(s * b + bi + 1) * d]);
-        }
-    }
-    [tensor(dx, &[b, t, d]), dw_ih, dw_hh, tensor(db, &[g4]), tensor(dh_next, &[b, h]), tensor(dc_next, &[b, h])]
+    let dx = fused_par::from_chunk_major(&dxt, t, d, &st.ranges);
+    [tensor(dx, &[b, t, d]), dw_ih, dw_hh, tensor(db, &[g4]), tensor(dh0, &[b, h]), tensor(dc0, &[b, h])]
 }
 
 /// 0: follow `VANE_FUSED`; 1: forced on; 2: forced off (see [`set_fused`]).
@@ -341,12 +324,15 @@ pub(crate) fn lstm_pointwise(
         }
         let r = bi * h..(bi + 1) * h;
         let (cp, cn, tn, hh) = (&c_prev[r.clone()], &mut c[r.clone()], &mut tc[r.clone()], &mut hn[r]);
-        for k in 0..h {
-            let cv = f[k] * cp[k] + i[k] * g[k];
+        // Zipped iterators (no bounds checks) so the loop vectorises.
+        for ((((((cn, tn), hh), &cp), &i), &f), (&g, &o)) in
+            cn.iter_mut().zip(tn.iter_mut()).zip(hh.iter_mut()).zip(cp).zip(&*i).zip(&*f).zip(g.iter().zip(&*o))
+        {
+            let cv = f * cp + i * g;
             let t = 2.0 * sigmoid(2.0 * cv) - 1.0;
-            cn[k] = cv;
-            tn[k] = t;
-            hh[k] = o[k] * t;
+            *cn = cv;
+            *tn = t;
+            *hh = o * t;
         }
     }
 }

@@ -1,0 +1,121 @@
+//! Batch-row chunks for the fused recurrent ops, run on every core.
+//!
+//! A recurrence is sequential in time but independent across batch rows, so the fused ops
+//! ([`lstm_sequence`](crate::nn::fused_seq::lstm_sequence),
+//! [`hrm_lstm`](crate::nn::fused_hrm::hrm_lstm), [`hrm_gru`](crate::nn::fused_hrm_gru::hrm_gru))
+//! split the batch into chunks of [`chunk_rows`] rows and run each chunk's forward and backward
+//! time loop as one rayon task (burn's `rayon` pool, the one its matmuls use). The weight
+//! gradients are then whole-sequence matrix products over all chunks' rows in chunk order.
+//!
+//! **Determinism.** The chunk boundaries depend on the batch size and [`chunk_rows`] only, never
+//! on the number of threads, and each chunk computes exactly the same floats whichever thread runs
+//! it; so a seeded run gives bit-identical results with 1, 2 or 16 threads
+//! (`RAYON_NUM_THREADS`). Changing the chunk size changes the float summation order of the weight
+//! gradients (chunk-major rows), i.e. results move by f32 rounding only.
+//!
+//! Rows are kept *chunk-major, time-major*: the rows of chunk `[r0, r1)` come after those of the
+//! chunks before it, step by step, so batch row `bi` at step `s` is row
+//! `t·r0 + s·(r1 − r0) + (bi − r0)` of a `[t·b, ·]` matrix.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+/// Rows per chunk unless [`set_chunk_rows`] or `VANE_FUSED_CHUNK_ROWS` says otherwise. 16 rows
+/// keep each step's `[rows, h] × [h, 4h]` product large enough for `gemm`'s kernels while a
+/// batch of 64 still splits into four tasks (two per core on two cores, one per core on four).
+pub const DEFAULT_CHUNK_ROWS: usize = 16;
+
+/// 0: not set ([`DEFAULT_CHUNK_ROWS`] or the environment).
+static CHUNK_ROWS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the rows per chunk for the whole process (`None`: back to `VANE_FUSED_CHUNK_ROWS`, else
+/// [`DEFAULT_CHUNK_ROWS`]). A value of 0 counts as 1. For tests and benchmarks.
+pub fn set_chunk_rows(rows: Option<usize>) {
+    CHUNK_ROWS.store(rows.map_or(0, |r| r.max(1)), Ordering::SeqCst);
+}
+
+/// Rows per chunk now: [`set_chunk_rows`]'s value, else a positive integer in
+/// `VANE_FUSED_CHUNK_ROWS`, else [`DEFAULT_CHUNK_ROWS`].
+pub fn chunk_rows() -> usize {
+    match CHUNK_ROWS.load(Ordering::SeqCst) {
+        0 => std::env::var("VANE_FUSED_CHUNK_ROWS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&r| r > 0)
+            .unwrap_or(DEFAULT_CHUNK_ROWS),
+        n => n,
+    }
+}
+
+/// The chunks `[r0, r1)` of a batch of `b` rows.
+pub(crate) fn chunks(b: usize) -> Vec<(usize, usize)> {
+    let n = chunk_rows();
+    (0..b).step_by(n).map(|r0| (r0, (r0 + n).min(b))).collect()
+}
+
+/// `f(chunk index, r0, r1)` for every chunk, in parallel when there are several, results in
+/// chunk order.
+pub(crate) fn par_chunks<T: Send>(ranges: &[(usize, usize)], f: impl Fn(usize, usize, usize) -> T + Sync) -> Vec<T> {
+    if ranges.len() <= 1 {
+        return ranges.iter().enumerate().map(|(i, &(a, b))| f(i, a, b)).collect();
+    }
+    ranges.par_iter().enumerate().map(|(i, &(a, b))| f(i, a, b)).collect()
+}
+
+/// Batch-first `[b, t, w]` → chunk-major time-major `[t·b, w]` rows (see the module docs).
+pub(crate) fn to_chunk_major(v: &[f32], t: usize, w: usize, ranges: &[(usize, usize)]) -> Vec<f32> {
+    let mut out = vec![0.0f32; v.len()];
+    for &(r0, r1) in ranges {
+        let bc = r1 - r0;
+        for bi in r0..r1 {
+            for s in 0..t {
+                let dst = t * r0 + s * bc + (bi - r0);
+                let src = bi * t + s;
+                out[dst * w..(dst + 1) * w].copy_from_slice(&v[src * w..(src + 1) * w]);
+            }
+        }
+    }
+    out
+}
+
+/// The inverse of [`to_chunk_major`].
+pub(crate) fn from_chunk_major(v: &[f32], t: usize, w: usize, ranges: &[(usize, usize)]) -> Vec<f32> {
+    let mut out = vec![0.0f32; v.len()];
+    for &(r0, r1) in ranges {
+        let bc = r1 - r0;
+        for bi in r0..r1 {
+            for s in 0..t {
+                let src = t * r0 + s * bc + (bi - r0);
+                let dst = bi * t + s;
+                out[dst * w..(dst + 1) * w].copy_from_slice(&v[src * w..(src + 1) * w]);
+            }
+        }
+    }
+    out
+}
+
+/// Concatenates `part(chunk)` over the chunks, in order.
+pub(crate) fn concat<'a, T: 'a>(items: &'a [T], part: impl Fn(&'a T) -> &'a [f32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(items.iter().map(|i| part(i).len()).sum());
+    for i in items {
+        out.extend_from_slice(part(i));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_major_round_trips() {
+        let (b, t, w) = (5, 3, 2);
+        let v: Vec<f32> = (0..b * t * w).map(|i| i as f32).collect();
+        let ranges = vec![(0, 2), (2, 4), (4, 5)];
+        let cm = to_chunk_major(&v, t, w, &ranges);
+        // Chunk 1 (rows 2..4), step 1, row 3 → 3·2 + 1·2 + 1 = 9.
+        assert_eq!(&cm[9 * w..10 * w], &v[(3 * t + 1) * w..(3 * t + 2) * w]);
+        assert_eq!(from_chunk_major(&cm, t, w, &ranges), v);
+    }
+}
