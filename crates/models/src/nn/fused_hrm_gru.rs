@@ -214,20 +214,32 @@ fn gru_pointwise_back(
         let hgn = &tr.hgn[(s * b + bi) * h..(s * b + bi + 1) * h];
         let hp = &tr.h[(s * b + bi) * h..(s * b + bi + 1) * h];
         let (gi, hg) = (&mut dgi[bi * 3 * h..(bi + 1) * 3 * h], &mut dhg[bi * 3 * h..(bi + 1) * 3 * h]);
-        for k in 0..h {
-            let (r, z, n) = (rzn[k], rzn[h + k], rzn[2 * h + k]);
-            let d = dh[bi * h + k];
+        let (gi_r, rest) = gi.split_at_mut(h);
+        let (gi_z, gi_n) = rest.split_at_mut(h);
+        let (hg_r, rest) = hg.split_at_mut(h);
+        let (hg_z, hg_n) = rest.split_at_mut(h);
+        let (rr, rest) = rzn.split_at(h);
+        let (zz, nn) = rest.split_at(h);
+        let (dhr, dpr) = (&dh[bi * h..(bi + 1) * h], &mut dprev[bi * h..(bi + 1) * h]);
+        // Zipped iterators (no bounds checks) so the loop vectorises.
+        let outs = gi_r
+            .iter_mut()
+            .zip(gi_z.iter_mut())
+            .zip(gi_n.iter_mut())
+            .zip(hg_r.iter_mut().zip(hg_z.iter_mut()).zip(hg_n.iter_mut()).zip(dpr.iter_mut()));
+        let ins = rr.iter().zip(zz).zip(nn).zip(dhr.iter().zip(hgn).zip(hp));
+        for ((((gr, gz), gn), (((hr, hz), hn), dp)), (((&r, &z), &n), ((&d, &hgn), &hp))) in outs.zip(ins) {
             let dn = d * (1.0 - z);
             let da = dn * (1.0 - n * n);
-            let dr = da * hgn[k] * r * (1.0 - r);
-            let dz = d * (hp[k] - n) * z * (1.0 - z);
-            gi[k] = dr;
-            gi[h + k] = dz;
-            gi[2 * h + k] = da;
-            hg[k] = dr;
-            hg[h + k] = dz;
-            hg[2 * h + k] = da * r;
-            dprev[bi * h + k] = d * z;
+            let dr = da * hgn * r * (1.0 - r);
+            let dz = d * (hp - n) * z * (1.0 - z);
+            *gr = dr;
+            *gz = dz;
+            *gn = da;
+            *hr = dr;
+            *hz = dz;
+            *hn = da * r;
+            *dp = d * z;
         }
     }
     dprev

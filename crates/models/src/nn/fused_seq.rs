@@ -361,13 +361,16 @@ pub(crate) fn lstm_pointwise_back(
         let r = bi * h..(bi + 1) * h;
         let (t, cp, dhv, dcv, dcp) =
             (&tc[r.clone()], &c_prev[r.clone()], &dh[r.clone()], &dc[r.clone()], &mut dc_prev[r]);
-        for k in 0..h {
-            let d = dcv[k] + dhv[k] * o[k] * (1.0 - t[k] * t[k]);
-            dzo[k] = dhv[k] * t[k] * o[k] * (1.0 - o[k]);
-            dzi[k] = d * g[k] * i[k] * (1.0 - i[k]);
-            dzf[k] = d * cp[k] * f[k] * (1.0 - f[k]);
-            dzg[k] = d * i[k] * 0.5 * (1.0 - g[k] * g[k]);
-            dcp[k] = d * f[k];
+        // Zipped iterators (no bounds checks) so the loop vectorises.
+        let outs = dzi.iter_mut().zip(dzf.iter_mut()).zip(dzg.iter_mut()).zip(dzo.iter_mut()).zip(dcp.iter_mut());
+        let ins = i.iter().zip(f).zip(g).zip(o).zip(t.iter().zip(cp).zip(dhv.iter().zip(dcv)));
+        for (((((dzi, dzf), dzg), dzo), dcp), ((((&i, &f), &g), &o), ((&t, &cp), (&dhv, &dcv)))) in outs.zip(ins) {
+            let d = dcv + dhv * o * (1.0 - t * t);
+            *dzo = dhv * t * o * (1.0 - o);
+            *dzi = d * g * i * (1.0 - i);
+            *dzf = d * cp * f * (1.0 - f);
+            *dzg = d * i * 0.5 * (1.0 - g * g);
+            *dcp = d * f;
         }
     }
 }
