@@ -218,6 +218,9 @@ pub struct LevelSpec<'a> {
     pub net: &'a NetConfig,
     /// Seed.
     pub seed: u64,
+    /// Predict every grid bar (the next level reads windows of this output, or the per-bar
+    /// columns are saved); `false`: only the decision and validation rows (the top level).
+    pub every_bar: bool,
 }
 
 /// Runs one level out of fold over `layout` (see the module doc).
@@ -231,6 +234,16 @@ pub fn run_level(cols: &Columns, spec: &LevelSpec<'_>, layout: &Layout, device: 
             m[t] = true;
         }
         m
+    };
+    // Bars to predict: every bar, or only the decision and validation rows.
+    let wanted: Vec<bool> = if spec.every_bar {
+        finite_end.clone()
+    } else {
+        let mut w = vec![false; n];
+        for &t in layout.d.iter().chain(&layout.v) {
+            w[t] = finite_end[t];
+        }
+        w
     };
     let d = &layout.d;
     let usable: Vec<bool> =
@@ -264,7 +277,7 @@ pub fn run_level(cols: &Columns, spec: &LevelSpec<'_>, layout: &Layout, device: 
             Net::train(&values, &spec.inputs, spec.seq_len, &rows, spec.net, spec.seed + fold as u64, device)?;
         let f = layout.block[d[test[0]]];
         let b = layout.blocks[f].clone();
-        let ends: Vec<usize> = (b.start..b.end).filter(|&t| finite_end[t]).collect();
+        let ends: Vec<usize> = (b.start..b.end).filter(|&t| wanted[t]).collect();
         for (&t, p) in ends.iter().zip(net.predict(&values, &ends, device)?) {
             column[t] = p as f32;
             producer[t] = f;
@@ -282,7 +295,7 @@ pub fn run_level(cols: &Columns, spec: &LevelSpec<'_>, layout: &Layout, device: 
     })?;
     let rows = rows_of(&mut (0..d.len()));
     let (net, last) = Net::train(&values, &spec.inputs, spec.seq_len, &rows, spec.net, spec.seed + 1000, device)?;
-    let ends: Vec<usize> = (layout.n_train..n).filter(|&t| finite_end[t]).collect();
+    let ends: Vec<usize> = (layout.n_train..n).filter(|&t| wanted[t]).collect();
     for (&t, p) in ends.iter().zip(net.predict(&values, &ends, device)?) {
         column[t] = p as f32;
         producer[t] = layout.k;
@@ -604,6 +617,7 @@ pub fn train_stacks_with(
             horizon: h,
             net: &cfg.l1.net,
             seed: seed + h as u64,
+            every_bar: true,
         };
         let run = run_level(&cols, &spec, &layout, device)?;
         cols.insert(l1_column(h), run.column.clone());
@@ -625,6 +639,7 @@ pub fn train_stacks_with(
                     horizon: h,
                     net: &net,
                     seed: seed + 500 + h as u64,
+                    every_bar: true,
                 };
                 let m = run_level(&cols, &spec, &layout, device)?;
                 cols.insert(l1_meta_column(h), m.column.clone());
@@ -664,6 +679,7 @@ pub fn train_stacks_with(
             horizon: *h,
             net: &cfg.l2.net,
             seed: seed + 2000 + *h as u64,
+            every_bar: true,
         };
         let run = run_level(&cols, &spec, &layout, device)?;
         cols.insert(l2_column(tag), run.column.clone());
@@ -770,6 +786,9 @@ pub fn train_stacks_with(
             horizon: *h,
             net: &cfg.l3.net,
             seed: seed + 3000 + *h as u64,
+            // Nothing reads windows of L3: its decision and validation rows suffice, unless the
+            // per-bar columns are saved.
+            every_bar: cfg.data.save_features,
         };
         let run3 = run_level(&tcols, &spec, &layout, device)?;
         let costs = hc.costs;
