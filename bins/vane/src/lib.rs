@@ -70,6 +70,7 @@ fn dispatch(command: Command, json: bool) -> anyhow::Result<()> {
         Command::Predict(a) => commands::predict::run(a).and_then(|r| emit(&r, json)),
         Command::Demo(a) => commands::demo::run(a).and_then(|r| emit(&r, json)),
         Command::BenchTrain(a) => commands::bench_train::run(a).and_then(|r| emit(&r, json)),
+        Command::Devices => emit(&commands::bench_train::devices(), json),
         Command::Serve(a) => commands::serve::run(a),
         Command::Worker(a) => commands::worker::run(a),
         Command::Runs(a) => commands::runs::run(a).and_then(|r| emit(&r, json)),

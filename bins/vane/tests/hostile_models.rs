@@ -34,7 +34,7 @@ fn case_3_bench_train_with_zero_sizes_is_a_usage_error() {
         steps: 1,
         warmup: 0,
     };
-    let e = vane_models::bench::bench_train(&shape, vane_models::DeviceKind::Cpu).unwrap_err().to_string();
+    let e = vane_models::bench::bench_train(&shape, vane_models::DeviceKind::Cpu, &[]).unwrap_err().to_string();
     assert!(e.contains("batch must be ≥ 1"), "{e}");
 }
 

@@ -74,13 +74,33 @@ pub struct BenchReport {
     pub samples_per_s: f64,
     /// Milliseconds per training step.
     pub ms_per_step: f64,
+    /// Peak resident memory of the process after the run, MiB (`VmHWM`, Linux; `None`
+    /// elsewhere). On the CPU backend this bounds the memory a training step needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+    /// GPU backends: bytes the device's memory pools had reserved after the run, MiB (`None` on
+    /// the CPU backend, which has no pool report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_reserved_mib: Option<f64>,
+    /// GPU backends: bytes in live allocations after the run (weights, optimiser state), MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_in_use_mib: Option<f64>,
+}
+
+/// Peak resident set of this process in MiB, from `/proc/self/status` (Linux only).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Runs `warmup + steps` training steps on random inputs (synthetic: x ~ N(0, 1), classes
-/// uniform) and times the last `steps`.
-pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> {
+/// uniform) and times the last `steps`, on the device of backend `kind` that `devices` names
+/// (`[]`: the backend's default; see [`DeviceKind::open`]).
+pub fn bench_train(shape: &BenchShape, kind: DeviceKind, devices: &[usize]) -> Result<BenchReport> {
     shape.validate()?;
-    let device: Device = kind.device()?;
+    let device: Device = kind.open(devices)?;
     let spec = match shape.model {
         ModelKind::Hrm => ModelSpec {
             hidden_low: Some(shape.hidden),
@@ -128,11 +148,16 @@ pub fn bench_train(shape: &BenchShape, kind: DeviceKind) -> Result<BenchReport> 
     let start = Instant::now();
     run(shape.steps);
     let secs = start.elapsed().as_secs_f64();
+    const MIB: f64 = 1024.0 * 1024.0;
+    let pool = device.memory_pool_usage();
     Ok(BenchReport {
         model: shape.model.as_str().into(),
         device: kind.as_str().into(),
         param_count,
         samples_per_s: (b * shape.steps) as f64 / secs,
         ms_per_step: secs * 1000.0 / shape.steps.max(1) as f64,
+        peak_rss_mib: peak_rss_mib(),
+        device_reserved_mib: pool.as_ref().map(|u| u.bytes_reserved as f64 / MIB),
+        device_in_use_mib: pool.as_ref().map(|u| u.bytes_in_use as f64 / MIB),
     })
 }

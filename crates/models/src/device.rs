@@ -51,6 +51,129 @@ impl DeviceKind {
     }
 }
 
+impl DeviceKind {
+    /// Opens the device that `--devices` names for this backend: none → [`DeviceKind::device`]
+    /// (the backend's default), one index → [`DeviceKind::device_at`]. Several indices are an
+    /// error: vane trains on **one device per process** (see [`MULTI_DEVICE`]).
+    pub fn open(self, indices: &[usize]) -> Result<Device> {
+        match indices {
+            [] => self.device(),
+            [i] => self.device_at(*i),
+            many => Err(ModelError::Devices(format!(
+                "{} devices asked of the {self} backend ({}); {MULTI_DEVICE}",
+                many.len(),
+                many.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+            ))),
+        }
+    }
+
+    /// The `index`-th device of this backend, as [`list_devices`] (`vane devices`) numbers them.
+    /// The CPU backend is one device that uses every core, so only index 0 exists there.
+    pub fn device_at(self, index: usize) -> Result<Device> {
+        match self {
+            Self::Cpu if index == 0 => Ok(Device::flex()),
+            Self::Cpu => Err(ModelError::Devices(format!(
+                "the cpu backend is one device (index 0) that already uses every core \
+                 (RAYON_NUM_THREADS caps the threads); asked for index {index}"
+            ))),
+            Self::Wgpu => wgpu_at(index),
+            Self::Cuda => cuda_at(index),
+            Self::Tch => tch_at(index),
+        }
+    }
+}
+
+/// What vane does with several GPUs, in one sentence (the error `--devices 0,1` prints; the same
+/// as docs/models.md "Several devices").
+pub const MULTI_DEVICE: &str = "vane trains one model on one device per process: burn 0.22's \
+     data-parallel strategy (burn-train's DDP) runs only on CUDA with NCCL, and vane's trainer does \
+     not use it. Run one training per device instead (`--devices 0` in one process, `--devices 1` \
+     in another, e.g. one symbol or config each); see docs/models.md, \"Several devices\"";
+
+/// One device a backend of this build can reach, as `vane devices` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    /// The backend.
+    pub kind: DeviceKind,
+    /// The index `--devices` takes.
+    pub index: usize,
+    /// What the backend reports about the device (adapter name and type, or the thread count).
+    pub description: String,
+}
+
+/// Every device of every backend compiled into this build: `cpu` always (one device, with the
+/// number of threads it will use), and for `wgpu` each adapter the runtime finds. Opening the GPU
+/// adapters initialises their runtimes, so call this once.
+pub fn list_devices() -> Vec<DeviceInfo> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(threads);
+    let mut out = vec![DeviceInfo {
+        kind: DeviceKind::Cpu,
+        index: 0,
+        description: format!("flex (pure-Rust CPU backend), {threads} threads"),
+    }];
+    out.extend(gpu_devices());
+    out
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_list() -> Vec<Device> {
+    Device::enumerate(burn::tensor::DeviceType::Wgpu).to_vec()
+}
+
+#[cfg(feature = "wgpu")]
+fn gpu_devices() -> Vec<DeviceInfo> {
+    wgpu_list()
+        .iter()
+        .enumerate()
+        .map(|(index, d)| {
+            let description = match d.identity() {
+                Some(id) => format!("{id:?}"),
+                None => format!("{d:?}"),
+            };
+            DeviceInfo { kind: DeviceKind::Wgpu, index, description }
+        })
+        .collect()
+}
+#[cfg(not(feature = "wgpu"))]
+fn gpu_devices() -> Vec<DeviceInfo> {
+    Vec::new()
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_at(index: usize) -> Result<Device> {
+    let all = wgpu_list();
+    let n = all.len();
+    all.into_iter().nth(index).ok_or_else(|| {
+        ModelError::Devices(format!(
+            "wgpu device {index} asked for, this machine has {n} (0..{n}); `vane devices` lists them"
+        ))
+    })
+}
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_at(_index: usize) -> Result<Device> {
+    Err(missing("wgpu"))
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_at(index: usize) -> Result<Device> {
+    Ok(Device::cuda(index))
+}
+#[cfg(not(feature = "cuda"))]
+fn cuda_at(_index: usize) -> Result<Device> {
+    Err(missing("cuda"))
+}
+
+#[cfg(feature = "tch")]
+#[allow(deprecated)]
+fn tch_at(index: usize) -> Result<Device> {
+    Ok(Device::libtorch_cuda(index))
+}
+#[cfg(not(feature = "tch"))]
+fn tch_at(_index: usize) -> Result<Device> {
+    Err(missing("tch"))
+}
+
 impl fmt::Display for DeviceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

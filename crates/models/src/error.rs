@@ -14,6 +14,10 @@ pub enum ModelError {
     /// The requested device is not compiled in or cannot be opened.
     #[error("device: {0}")]
     Device(String),
+    /// `--devices` asks for something this backend cannot do (several devices, or an index that
+    /// is not there); the message names the flag, the backend and what to do instead.
+    #[error("--devices: {0}")]
+    Devices(String),
     /// burn could not save or load weights.
     #[error("weights {path}: {message}")]
     Weights {
@@ -42,6 +46,7 @@ impl ModelError {
             ModelError::Config { .. } => ErrorClass::Data,
             ModelError::Data { .. } => ErrorClass::Data,
             ModelError::Device { .. } => ErrorClass::Io,
+            ModelError::Devices { .. } => ErrorClass::Usage,
             ModelError::Weights { .. } => ErrorClass::Data,
             ModelError::Diverged { .. } => ErrorClass::Data,
             ModelError::Artifact(e) => e.class(),

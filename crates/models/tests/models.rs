@@ -10,8 +10,13 @@ use vane_models::nn::DropoutRng;
 use vane_models::train::{Quiet, Task, TrainInputs, fit, predict};
 use vane_models::{ModelConfig, ModelKind, ModelSpec, TrainConfig};
 
+/// `VANE_TEST_DEVICE=wgpu` runs these tests on a GPU (a build with `--features wgpu`); the
+/// default is the CPU backend.
 fn dev() -> Device {
-    Device::flex()
+    match std::env::var("VANE_TEST_DEVICE") {
+        Ok(kind) => kind.parse::<vane_models::DeviceKind>().and_then(|k| k.device()).expect("VANE_TEST_DEVICE"),
+        Err(_) => Device::flex(),
+    }
 }
 
 /// burn's CPU random generator is process-wide: tests that seed it take turns, as training runs

@@ -226,6 +226,11 @@ pub struct SequenceJob {
     pub task: Task,
     /// Backend (the command line's `--device` wins).
     pub device: DeviceKind,
+    /// Which device of the backend, by the index `vane devices` prints; empty: the backend's
+    /// default (the command line's `--devices` wins). At most one: see
+    /// [`vane_models::device::MULTI_DEVICE`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<usize>,
     /// Data, features and labels.
     pub data: SequenceData,
     /// The network.
@@ -784,6 +789,8 @@ pub fn train_sequence(
     observer: &mut dyn TrainObserver,
 ) -> Result<SequenceReport> {
     job.validate()?;
+    // The device first: a `--devices` the backend cannot honour fails before any data is read.
+    let device = job.device.open(&job.devices)?;
     let d = &job.data;
     let mut overrides = vec![job.train.clone()];
     overrides.extend(cli_train.iter().cloned());
@@ -796,7 +803,6 @@ pub fn train_sequence(
     let n_classes = (job.task == Task::Classification).then_some(k);
     let train = WindowedDataset::new(&prepared.matrix, d.seq_len, prepared.train.clone(), n_classes)?;
     let valid = WindowedDataset::new(&prepared.matrix, d.seq_len, prepared.valid.clone(), n_classes)?;
-    let device = job.device.device()?;
     let context = serde_json::json!({ "data": d, "decision": job.decision });
     let name = model_name(job, &mcfg, &tcfg);
     let dir = artifacts_dir.join("models").join(&name);

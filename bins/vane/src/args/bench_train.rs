@@ -34,4 +34,9 @@ pub(crate) struct BenchTrainArgs {
     /// cpu | wgpu | cuda | tch.
     #[arg(long, value_enum, default_value = "cpu")]
     pub(crate) device: DeviceKind,
+    /// Which device of the backend, by the index `vane devices` prints (default: the backend's
+    /// default device). One index: vane trains on one device per process; several fail with
+    /// what to do instead.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) devices: Vec<usize>,
 }

@@ -80,6 +80,9 @@ pub(crate) enum Command {
     Demo(demo::DemoArgs),
     /// Time training steps of a sequence model on synthetic data (samples/s, ms/step).
     BenchTrain(bench_train::BenchTrainArgs),
+    /// The training devices this build can reach (cpu, and each wgpu adapter when built with
+    /// `--features wgpu`), with the index `--devices` takes.
+    Devices,
     /// Serve the HTTP API (`GET /health`) on --addr until Ctrl-C.
     Serve(serve::ServeArgs),
     /// The runs registry: list, show and compare recorded training sessions (docs/runs.md).

@@ -38,6 +38,11 @@ pub(crate) struct TrainArgs {
     /// Sequence models: backend (cpu | wgpu | cuda | tch); overrides the config's `device`.
     #[arg(long, value_enum)]
     pub(crate) device: Option<DeviceKind>,
+    /// Sequence models: which device of the backend, by the index `vane devices` prints
+    /// (overrides the config's `devices`). One index; several fail (vane trains on one device per
+    /// process, docs/models.md "Several devices").
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) devices: Vec<usize>,
     /// Sequence models: seed 002 preset (production_small, production_large, quick_experiment,
     /// conservative); config-file and --set values still override it.
     #[arg(long)]

@@ -25,7 +25,7 @@ pub(crate) fn run(a: BenchTrainArgs) -> Result<Bench> {
         steps: a.steps,
         warmup: a.warmup,
     };
-    Ok(Bench { report: bench_train(&shape, a.device)?, shape })
+    Ok(Bench { report: bench_train(&shape, a.device, &a.devices)?, shape })
 }
 
 impl Render for Bench {
@@ -38,5 +38,28 @@ impl Render for Bench {
     }
     fn compact(&self) -> bool {
         true
+    }
+}
+
+/// `vane devices`: what `--device`/`--devices` can name in this build.
+#[derive(Serialize)]
+pub(crate) struct DeviceList {
+    devices: Vec<vane_models::device::DeviceInfo>,
+}
+
+pub(crate) fn devices() -> DeviceList {
+    DeviceList { devices: vane_models::device::list_devices() }
+}
+
+impl Render for DeviceList {
+    fn human(&self) -> String {
+        let mut out = String::from("device  index  description\n");
+        for d in &self.devices {
+            out.push_str(&format!("{:<7} {:<6} {}\n", d.kind.as_str(), d.index, d.description));
+        }
+        if !self.devices.iter().any(|d| d.kind != vane_models::DeviceKind::Cpu) {
+            out.push_str("(no GPU backend in this build: rebuild with `--features wgpu`, docs/models.md)\n");
+        }
+        out
     }
 }

@@ -90,9 +90,15 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<TrainOutput> {
     }
     match job {
         Job::Gbdt(mut cfg) => {
-            if a.device.is_some() || a.preset.is_some() || a.resume || a.days.is_some() || a.walk_forward.is_some() {
+            if a.device.is_some()
+                || !a.devices.is_empty()
+                || a.preset.is_some()
+                || a.resume
+                || a.days.is_some()
+                || a.walk_forward.is_some()
+            {
                 bail!(
-                    "--device, --preset, --resume, --days and --walk-forward apply to sequence models (model.kind = hrm | cnn-lstm | tft)"
+                    "--device, --devices, --preset, --resume, --days and --walk-forward apply to sequence models (model.kind = hrm | cnn-lstm | tft)"
                 );
             }
             cfg.per_symbol |= a.per_symbol;
@@ -119,6 +125,9 @@ pub(crate) fn run(a: TrainArgs, quiet: bool) -> Result<TrainOutput> {
             }
             if let Some(d) = a.device {
                 job.device = d;
+            }
+            if !a.devices.is_empty() {
+                job.devices = a.devices.clone();
             }
             job.data.permute_labels |= a.permute_labels;
             if a.days.is_some() {
