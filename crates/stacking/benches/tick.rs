@@ -77,15 +77,26 @@ fn main() {
     cfg.l2.net.epochs = 1;
     cfg.l3.net.epochs = 1;
     cfg.validate().expect("bench config");
-    let dir = tempfile::tempdir().expect("temp dir");
+    // VANE_TICK_STACK=<dir>: train into <dir> once and reuse it on later runs (so a profiler,
+    // e.g. callgrind, can skip the training); unset: a temporary directory.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir_buf = std::env::var_os("VANE_TICK_STACK").map(std::path::PathBuf::from);
+    let dir = dir_buf.as_deref().unwrap_or(tmp.path());
     let device = DeviceKind::Cpu.device().expect("cpu");
-    let t0 = Instant::now();
-    let opts = TrainOptions { symbol: "SYNUSDT".into(), permute_labels: false };
-    train_stacks(&g, &cfg, &opts, &dir.path().join("stacks"), &device, &mut |_| {}).expect("train");
-    println!("setup: stack trained (1 epoch per level) in {:.1} s", t0.elapsed().as_secs_f64());
+    if dir.join("stacks/10s/supervisor.json").exists() {
+        println!("setup: reusing the stack in {}", dir.display());
+    } else {
+        let t0 = Instant::now();
+        let opts = TrainOptions { symbol: "SYNUSDT".into(), permute_labels: false };
+        train_stacks(&g, &cfg, &opts, &dir.join("stacks"), &device, &mut |_| {}).expect("train");
+        println!("setup: stack trained (1 epoch per level) in {:.1} s", t0.elapsed().as_secs_f64());
+    }
+    // VANE_TICK_ONLY=1: the full tick alone (no parts); VANE_TICK_N: timed ticks (300).
+    let only_tick = std::env::var("VANE_TICK_ONLY").is_ok_and(|v| v == "1");
+    let n_ticks: usize = std::env::var("VANE_TICK_N").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
 
     let settings = RuntimeSettings { tags: vec!["10s".into()], ..RuntimeSettings::default() };
-    let mut rt = StackRuntime::load_on(dir.path(), &["10s"], &settings, &device).expect("load");
+    let mut rt = StackRuntime::load_on(dir, &["10s"], &settings, &device).expect("load");
     let stack = &rt.stacks()[0];
     let sup = &stack.supervisor;
     let h = rt.history();
@@ -97,6 +108,22 @@ fn main() {
         sup.l2_heads
     );
 
+    if !only_tick {
+        parts(&g, &rt, dir, &settings, &device);
+    }
+    full_tick(&g, &mut rt, n_ticks);
+}
+
+fn parts(
+    g: &GridBars,
+    rt: &StackRuntime,
+    dir: &std::path::Path,
+    settings: &RuntimeSettings,
+    device: &burn::tensor::Device,
+) {
+    let stack = &rt.stacks()[0];
+    let sup = &stack.supervisor;
+    let h = rt.history();
     // Parts on fixed windows of the grid.
     let ends: Vec<usize> = (h + 10..g.len()).step_by(((g.len() - h - 10) / 10).max(1)).take(10).collect();
     let mut cols_ms = Vec::new();
@@ -115,22 +142,22 @@ fn main() {
     report("Stack::predict_last (recomputes)", last_ms);
 
     // Each network alone on one window (what one tick costs per network).
-    let root = dir.path().join("stacks");
+    let root = dir.join("stacks");
     let mut nets: Vec<(String, vane_stacking::net::Net)> = Vec::new();
     for u in &sup.l1 {
         nets.push((
             format!("L1 {}s", u.horizon),
-            vane_stacking::net::Net::load(&root.join(&u.dir), &device).expect("net"),
+            vane_stacking::net::Net::load(&root.join(&u.dir), device).expect("net"),
         ));
         if let Some(d) = &u.meta_dir {
             nets.push((
                 format!("L1 {}s meta", u.horizon),
-                vane_stacking::net::Net::load(&root.join(d), &device).expect("net"),
+                vane_stacking::net::Net::load(&root.join(d), device).expect("net"),
             ));
         }
     }
-    nets.push(("L2".into(), vane_stacking::net::Net::load(&root.join("10s/l2"), &device).expect("net")));
-    nets.push(("L3".into(), vane_stacking::net::Net::load(&root.join(&sup.l3_dir), &device).expect("net")));
+    nets.push(("L2".into(), vane_stacking::net::Net::load(&root.join("10s/l2"), device).expect("net")));
+    nets.push(("L3".into(), vane_stacking::net::Net::load(&root.join(&sup.l3_dir), device).expect("net")));
     let mut total_p50 = 0.0;
     for (name, net) in &nets {
         let (seq, w) = (net.file.seq_len, net.file.columns.len());
@@ -138,7 +165,7 @@ fn main() {
         let mut ms = Vec::new();
         for _ in 0..30 {
             let t = Instant::now();
-            black_box(net.predict(&values, &[seq - 1], &device).expect("predict"));
+            black_box(net.predict(&values, &[seq - 1], device).expect("predict"));
             ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
         ms.sort_by(f64::total_cmp);
@@ -149,7 +176,7 @@ fn main() {
 
     // The policy alone.
     let p = stack.predict_last(&g.bars.slice(g.len() - h..g.len()), &g.filled[g.len() - h..]).expect("probs");
-    let mut e = DecisionEngine::new(&settings, &settings.tags, &[stack.meta.thresholds]).expect("engine");
+    let mut e = DecisionEngine::new(settings, &settings.tags, &[stack.meta.thresholds]).expect("engine");
     let mut step_ms = Vec::new();
     for i in 0..10_000i64 {
         let t = Instant::now();
@@ -157,6 +184,14 @@ fn main() {
         step_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     report("policy step (DecisionEngine)", step_ms);
+}
+
+/// Warms the runtime with `history` grid bars through `on_bar_all`, then times `on_bar` on the
+/// next bars that follow their predecessor without a gap (one grid bar, one evaluation each), so
+/// a profiler's inclusive count of `StackRuntime::on_bar` divided by its calls is the cost of
+/// one warm tick.
+fn full_tick(g: &GridBars, rt: &mut StackRuntime, n_ticks: usize) {
+    let h = rt.history();
 
     // The full tick: warm the runtime with `history` grid bars, then time each new bar.
     let source: Vec<_> = (0..g.len()).filter(|&i| !g.filled[i]).map(|i| g.bars.get(i).expect("bar")).collect();
@@ -164,6 +199,13 @@ fn main() {
     let mut inserted = 0usize;
     for b in &source {
         let before = rt.seen();
+        if before < h + 1 || rt.last_open_time().is_some_and(|t| b.open_time.0 - t.0 != 1000) {
+            let n = rt.on_bar_all(b).expect("on_bar_all").len();
+            if before >= h {
+                inserted += n;
+            }
+            continue;
+        }
         let t = Instant::now();
         let d = rt.on_bar(b).expect("on_bar");
         let el = t.elapsed().as_secs_f64() * 1e3;
@@ -174,10 +216,12 @@ fn main() {
             inserted += 1;
         }
         black_box(d);
-        if tick_ms.len() >= 300 {
+        if tick_ms.len() >= n_ticks {
             break;
         }
     }
     report("StackRuntime::on_bar (full tick)", tick_ms);
-    println!("({inserted} ticks after a gap not timed: a gap of g seconds means g + 1 evaluations)");
+    println!(
+        "({inserted} grid bars after gaps fed through on_bar_all, not timed: a gap of g seconds means g + 1 evaluations)"
+    );
 }

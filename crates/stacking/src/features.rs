@@ -58,40 +58,45 @@ pub fn raw_features(bars: &Bars, filled: &[bool]) -> Vec<f32> {
     let f = RAW_NAMES.len();
     let (c, h, l, v) = (bars.close(), bars.high(), bars.low(), bars.volume());
     let mut out = vec![f32::NAN; n * f];
-    let lb = raw_lookback();
-    for t in lb..n {
-        let row = &mut out[t * f..(t + 1) * f];
-        let lr = |k: usize| (c[t] / c[t - k]).ln();
-        let mut vsum = 0.0;
-        let mut fsum = 0.0;
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for i in t + 1 - 60..=t {
-            vsum += v[i];
-            fsum += if filled.get(i).copied().unwrap_or(false) { 1.0 } else { 0.0 };
-            lo = lo.min(c[i]);
-            hi = hi.max(c[i]);
-        }
-        let pos = if hi > lo { (c[t] - lo) / (hi - lo) } else { 0.5 };
-        let range = if l[t] > 0.0 && h[t] >= l[t] { (h[t] / l[t]).ln() } else { 0.0 };
-        let vals = [
-            lr(1) * 1e4,
-            lr(5) * 1e4,
-            lr(15) * 1e4,
-            lr(60) * 1e4,
-            std_of_returns(c, t, 15) * 1e4,
-            std_of_returns(c, t, 60) * 1e4,
-            range * 1e4,
-            v[t].max(0.0).ln_1p(),
-            (vsum / 60.0).max(0.0).ln_1p(),
-            if filled.get(t).copied().unwrap_or(false) { 1.0 } else { 0.0 },
-            fsum / 60.0,
-            pos,
-        ];
-        for (o, x) in row.iter_mut().zip(vals) {
-            *o = x as f32;
-        }
+    for t in raw_lookback()..n {
+        raw_row(c, h, l, v, filled, t, &mut out[t * f..(t + 1) * f]);
     }
     out
+}
+
+/// Row `t` (≥ [`raw_lookback`]) of [`raw_features`] from the bars' columns, written into `row`
+/// (`RAW_NAMES.len()` wide): the same arithmetic, so the streaming runtime computes a new row
+/// from the last bars alone, bit for bit as the batch path.
+pub fn raw_row(c: &[f64], h: &[f64], l: &[f64], v: &[f64], filled: &[bool], t: usize, row: &mut [f32]) {
+    let lr = |k: usize| (c[t] / c[t - k]).ln();
+    let mut vsum = 0.0;
+    let mut fsum = 0.0;
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for i in t + 1 - 60..=t {
+        vsum += v[i];
+        fsum += if filled.get(i).copied().unwrap_or(false) { 1.0 } else { 0.0 };
+        lo = lo.min(c[i]);
+        hi = hi.max(c[i]);
+    }
+    let pos = if hi > lo { (c[t] - lo) / (hi - lo) } else { 0.5 };
+    let range = if l[t] > 0.0 && h[t] >= l[t] { (h[t] / l[t]).ln() } else { 0.0 };
+    let vals = [
+        lr(1) * 1e4,
+        lr(5) * 1e4,
+        lr(15) * 1e4,
+        lr(60) * 1e4,
+        std_of_returns(c, t, 15) * 1e4,
+        std_of_returns(c, t, 60) * 1e4,
+        range * 1e4,
+        v[t].max(0.0).ln_1p(),
+        (vsum / 60.0).max(0.0).ln_1p(),
+        if filled.get(t).copied().unwrap_or(false) { 1.0 } else { 0.0 },
+        fsum / 60.0,
+        pos,
+    ];
+    for (o, x) in row.iter_mut().zip(vals) {
+        *o = x as f32;
+    }
 }
 
 /// Regime features (seed 000's "čas dne, σ, objem"): time of day as sine and cosine, σ of the
@@ -100,21 +105,27 @@ pub fn raw_features(bars: &Bars, filled: &[bool]) -> Vec<f32> {
 pub fn regime_features(bars: &Bars, sigma_window: usize) -> Vec<f32> {
     let n = bars.len();
     let f = REGIME_NAMES.len();
-    let w = sigma_window.max(2);
     let (c, v, t0) = (bars.close(), bars.volume(), bars.open_time());
     let mut out = vec![f32::NAN; n * f];
     for t in regime_lookback(sigma_window)..n {
-        let day_ms = 86_400_000i64;
-        let frac = t0[t].rem_euclid(day_ms) as f64 / day_ms as f64;
-        let ang = frac * std::f64::consts::TAU;
-        let mut vsum = 0.0;
-        for &x in &v[t + 1 - w..=t] {
-            vsum += x;
-        }
-        let vals = [ang.sin(), ang.cos(), std_of_returns(c, t, w) * 1e4, (vsum / w as f64).max(0.0).ln_1p()];
-        for (o, x) in out[t * f..(t + 1) * f].iter_mut().zip(vals) {
-            *o = x as f32;
-        }
+        regime_row(c, v, t0[t], sigma_window, t, &mut out[t * f..(t + 1) * f]);
     }
     out
+}
+
+/// Row `t` (≥ [`regime_lookback`]) of [`regime_features`] from the closes, volumes and bar
+/// `t`'s open time (ms), written into `row` (`REGIME_NAMES.len()` wide): the same arithmetic.
+pub fn regime_row(c: &[f64], v: &[f64], open_time: i64, sigma_window: usize, t: usize, row: &mut [f32]) {
+    let w = sigma_window.max(2);
+    let day_ms = 86_400_000i64;
+    let frac = open_time.rem_euclid(day_ms) as f64 / day_ms as f64;
+    let ang = frac * std::f64::consts::TAU;
+    let mut vsum = 0.0;
+    for &x in &v[t + 1 - w..=t] {
+        vsum += x;
+    }
+    let vals = [ang.sin(), ang.cos(), std_of_returns(c, t, w) * 1e4, (vsum / w as f64).max(0.0).ln_1p()];
+    for (o, x) in row.iter_mut().zip(vals) {
+        *o = x as f32;
+    }
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use vane_artifact::Versioned;
 use vane_models::data::{FeatureMatrix, NormKind, Normaliser, Sample, Target, WindowedDataset};
@@ -186,6 +186,42 @@ impl Net {
             device,
         );
         Ok(p.probs.iter().map(|r| f64::from(r[1])).collect())
+    }
+
+    /// P(up) of one window: `window` is `seq_len` rows of this net's columns (row-major,
+    /// unnormalised, finite) — the streaming runtime's per-bar call. The same arithmetic as
+    /// [`Net::predict`] on a window ending at its last row (the normaliser's `(x − center) /
+    /// scale`, the model's forward pass on a batch of one, the softmax), without building a
+    /// matrix, a dataset and a batch loss per call.
+    pub fn predict_window(&self, window: &[f32], device: &Device) -> Result<f64> {
+        let (seq, f) = (self.file.seq_len, self.file.columns.len());
+        let norm = &self.file.normaliser;
+        if window.len() != seq * f || norm.center.len() != f || norm.scale.len() != f {
+            return Err(StackingError::InvalidInput(format!(
+                "a window of {} values for a net of {seq} steps × {f} columns (normaliser {} columns)",
+                window.len(),
+                norm.center.len()
+            )));
+        }
+        let mut x = window.to_vec();
+        for row in x.chunks_exact_mut(f) {
+            for ((v, c), s) in row.iter_mut().zip(&norm.center).zip(&norm.scale) {
+                *v = (*v - c) / s;
+            }
+        }
+        let x = Tensor::<3>::from_data(TensorData::new(x, [1, seq, f]), device);
+        let symbol = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), device);
+        let o = self.model.forward(x, symbol);
+        let p = burn::tensor::activation::softmax(o.logits, 1)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| StackingError::InvalidInput(format!("the network's output is not f32: {e:?}")))?;
+        p.get(1).map(|&p| f64::from(p)).ok_or_else(|| {
+            StackingError::InvalidInput(format!(
+                "the network gave {} class probabilities, expected {N_CLASSES}",
+                p.len()
+            ))
+        })
     }
 
     /// Writes `model.bpk`, `net.json` and the epoch checkpoints into `dir` (created).

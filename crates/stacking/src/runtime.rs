@@ -29,7 +29,7 @@ use vane_market_data::grid::GridBars;
 use vane_policy::{Consensus, Input, Policy, PolicyConfig, Rule};
 
 use crate::error::{Result, StackingError};
-use crate::features::{RAW_NAMES, REGIME_NAMES, raw_features, raw_lookback, regime_features, regime_lookback};
+use crate::features::{RAW_NAMES, REGIME_NAMES, raw_lookback, raw_row, regime_lookback, regime_row};
 use crate::net::Net;
 use crate::stack::{LevelProbs, Meta, STACK_FORMAT_VERSION, Stack, Thresholds, l1_column, l1_meta_column, l2_column};
 
@@ -388,125 +388,181 @@ impl GridBuffer {
     }
 }
 
-/// One network of a tag's stack with the column it writes.
+/// One network of a tag's stack with the column it writes and the columns it reads.
 #[derive(Debug)]
 struct Unit {
-    out: String,
     net: Net,
+    /// Index in [`Incremental::cols`] of each input column (the net's column order).
+    inputs: Vec<usize>,
+    /// Index of `out` in [`Incremental::cols`].
+    out_col: usize,
 }
 
 /// One tag's stack evaluated one grid row at a time: every level's output of the last rows
 /// (as many as the level above reads) is kept, so a new bar costs one window per network — the
 /// 7 L1 windows, the meta heads', L2's and L3's — not the `history` rows of windows that
 /// [`Stack::predict_last`] recomputes. Each row is the same arithmetic on the same window as
-/// the batch path (the features are finite-window functions; every network sees the same
-/// normalised window), so the outputs are those of [`Stack::predict_series`] (tested).
+/// the batch path (the features are finite-window functions computed by the same row
+/// functions; every network sees the same normalised window), so the outputs are those of
+/// [`Stack::predict_series`] (tested). Columns are found by index (resolved at load), the new
+/// feature rows are computed from the buffer's last bars in place, and each window goes
+/// straight to [`Net::predict_window`].
 #[derive(Debug)]
 struct Incremental {
     units: Vec<Unit>,
-    /// Rolling per-row columns (raw, regime, every unit's output), the last `cap` rows.
-    cols: BTreeMap<String, VecDeque<f32>>,
+    /// Column name → index in `cols`.
+    index: BTreeMap<String, usize>,
+    /// Rolling per-row columns (raw, regime, every unit's output), the last `cap` rows; the raw
+    /// columns first, then the regime ones, then one per unit.
+    cols: Vec<VecDeque<f32>>,
     sigma_window: usize,
     cap: usize,
+    /// Scratch: the last bars' close, high, low, volume and filled flags, and one window.
+    scratch: Scratch,
+}
+
+#[derive(Debug, Default)]
+struct Scratch {
+    close: Vec<f64>,
+    high: Vec<f64>,
+    low: Vec<f64>,
+    volume: Vec<f64>,
+    filled: Vec<bool>,
+    row: Vec<f32>,
+    window: Vec<f32>,
+}
+
+impl Scratch {
+    /// Copies the buffer's last `n` bars (all when fewer).
+    fn load(&mut self, buffer: &GridBuffer, n: usize) {
+        let from = buffer.bars.len().saturating_sub(n);
+        self.close.clear();
+        self.high.clear();
+        self.low.clear();
+        self.volume.clear();
+        self.filled.clear();
+        for b in buffer.bars.range(from..) {
+            self.close.push(b.close);
+            self.high.push(b.high);
+            self.low.push(b.low);
+            self.volume.push(b.volume);
+        }
+        self.filled.extend(buffer.filled.range(from..));
+    }
 }
 
 impl Incremental {
     fn new(stack: &Stack, device: &Device, cap: usize) -> Result<Self> {
         let root = stack.root();
         let sup = &stack.supervisor;
-        let mut units = Vec::new();
+        let mut nets = Vec::new();
         for u in &sup.l1 {
-            units.push(Unit { out: l1_column(u.horizon), net: Net::load(&root.join(&u.dir), device)? });
+            nets.push((l1_column(u.horizon), Net::load(&root.join(&u.dir), device)?));
             if let Some(d) = &u.meta_dir {
-                units.push(Unit { out: l1_meta_column(u.horizon), net: Net::load(&root.join(d), device)? });
+                nets.push((l1_meta_column(u.horizon), Net::load(&root.join(d), device)?));
             }
         }
         for t in &sup.l2_heads {
-            units.push(Unit { out: l2_column(t), net: Net::load(&root.join(t).join("l2"), device)? });
+            nets.push((l2_column(t), Net::load(&root.join(t).join("l2"), device)?));
         }
-        units.push(Unit { out: "l3".into(), net: Net::load(&root.join(&sup.l3_dir), device)? });
-        let mut cols = BTreeMap::new();
+        nets.push(("l3".into(), Net::load(&root.join(&sup.l3_dir), device)?));
+        let mut index = BTreeMap::new();
         for name in RAW_NAMES
             .iter()
             .chain(REGIME_NAMES.iter())
             .map(|s| s.to_string())
-            .chain(units.iter().map(|u| u.out.clone()))
+            .chain(nets.iter().map(|(out, _)| out.clone()))
         {
-            cols.insert(name, VecDeque::with_capacity(cap + 1));
+            let next = index.len();
+            index.entry(name).or_insert(next);
         }
-        Ok(Self { units, cols, sigma_window: sup.sigma_window, cap })
+        let mut units = Vec::with_capacity(nets.len());
+        for (out, net) in nets {
+            let inputs = net
+                .file
+                .columns
+                .iter()
+                .map(|name| {
+                    index.get(name).copied().ok_or_else(|| {
+                        StackingError::InvalidInput(format!(
+                            "input column {name:?} of {out} is not computed (a stack file refers to a level that is missing)"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out_col = index[&out];
+            units.push(Unit { net, inputs, out_col });
+        }
+        let cols = (0..index.len()).map(|_| VecDeque::with_capacity(cap + 1)).collect();
+        Ok(Self { units, index, cols, sigma_window: sup.sigma_window, cap, scratch: Scratch::default() })
     }
 
-    fn push(cols: &mut BTreeMap<String, VecDeque<f32>>, cap: usize, name: &str, v: f32) {
-        if let Some(c) = cols.get_mut(name) {
-            if c.len() == cap {
-                c.pop_front();
-            }
-            c.push_back(v);
+    fn push(&mut self, col: usize, v: f32) {
+        let c = &mut self.cols[col];
+        if c.len() == self.cap {
+            c.pop_front();
         }
+        c.push_back(v);
     }
 
     /// Computes every column's value for the buffer's last row (the buffer already holds it).
     fn advance(&mut self, buffer: &GridBuffer, device: &Device) -> Result<()> {
         let len = buffer.bars.len();
+        let (nr, ng) = (RAW_NAMES.len(), REGIME_NAMES.len());
         let rl = raw_lookback();
-        if len > rl {
-            let (bars, filled) = buffer.tail(rl + 1)?;
-            let raw = raw_features(&bars, &filled);
-            let row = &raw[rl * RAW_NAMES.len()..];
-            for (name, v) in RAW_NAMES.iter().zip(row) {
-                Self::push(&mut self.cols, self.cap, name, *v);
-            }
-        } else {
-            for name in RAW_NAMES {
-                Self::push(&mut self.cols, self.cap, name, f32::NAN);
-            }
-        }
         let gl = regime_lookback(self.sigma_window);
-        if len > gl {
-            let (bars, _) = buffer.tail(gl + 1)?;
-            let reg = regime_features(&bars, self.sigma_window);
-            let row = &reg[gl * REGIME_NAMES.len()..];
-            for (name, v) in REGIME_NAMES.iter().zip(row) {
-                Self::push(&mut self.cols, self.cap, name, *v);
+        let mut sc = std::mem::take(&mut self.scratch);
+        sc.row.clear();
+        sc.row.resize(nr + ng, f32::NAN);
+        if len > rl.min(gl) {
+            sc.load(buffer, rl.max(gl) + 1);
+            let t = sc.close.len() - 1;
+            if len > rl {
+                raw_row(&sc.close, &sc.high, &sc.low, &sc.volume, &sc.filled, t, &mut sc.row[..nr]);
             }
-        } else {
-            for name in REGIME_NAMES {
-                Self::push(&mut self.cols, self.cap, name, f32::NAN);
+            if len > gl {
+                let open_time = buffer.bars.back().map_or(0, |b| b.open_time.0);
+                regime_row(&sc.close, &sc.volume, open_time, self.sigma_window, t, &mut sc.row[nr..]);
             }
         }
-        for u in &self.units {
+        // Raw columns are `cols[0..nr]`, regime `cols[nr..nr + ng]` (the index's first names).
+        for j in 0..nr + ng {
+            self.push(j, sc.row[j]);
+        }
+        for k in 0..self.units.len() {
+            let u = &self.units[k];
             let seq = u.net.file.seq_len;
-            let names = &u.net.file.columns;
-            let mut values = Vec::with_capacity(seq * names.len());
+            sc.window.clear();
             let mut ok = true;
             'rows: for r in 0..seq {
-                for name in names {
-                    let c = self.cols.get(name).ok_or_else(|| {
-                        StackingError::InvalidInput(format!(
-                            "input column {name:?} of {} is not computed (a stack file refers to a level that is missing)",
-                            u.out
-                        ))
-                    })?;
-                    // Row r of the window: `seq − 1 − r` rows before the last.
-                    let back = seq - 1 - r;
+                // Row r of the window: `seq − 1 − r` rows before the last.
+                let back = seq - 1 - r;
+                for &ci in &u.inputs {
+                    let c = &self.cols[ci];
                     let v = if c.len() > back { c[c.len() - 1 - back] } else { f32::NAN };
                     if !v.is_finite() {
                         ok = false;
                         break 'rows;
                     }
-                    values.push(v);
+                    sc.window.push(v);
                 }
             }
-            let out = if ok { u.net.predict(&values, &[seq - 1], device)?[0] as f32 } else { f32::NAN };
-            Self::push(&mut self.cols, self.cap, &u.out, out);
+            let out = if ok { u.net.predict_window(&sc.window, device)? as f32 } else { f32::NAN };
+            let col = u.out_col;
+            self.push(col, out);
         }
+        self.scratch = sc;
         Ok(())
+    }
+
+    /// The last value of column `name`.
+    fn last(&self, name: &str) -> Option<f32> {
+        self.index.get(name).and_then(|&i| self.cols[i].back().copied())
     }
 
     /// The last row's probabilities, as [`Stack::predict_series`] gives them.
     fn probs(&self, stack: &Stack, open_time: i64) -> Option<LevelProbs> {
-        let last = |name: &str| self.cols.get(name).and_then(|c| c.back().copied());
+        let last = |name: &str| self.last(name);
         let l3_raw = f64::from(last("l3")?);
         if !l3_raw.is_finite() {
             return None;
@@ -731,7 +787,7 @@ impl StackRuntime {
         self.buffer = GridBuffer::new(self.buffer.cap, self.settings.interval);
         self.last = None;
         for inc in &mut self.incremental {
-            inc.cols.values_mut().for_each(VecDeque::clear);
+            inc.cols.iter_mut().for_each(VecDeque::clear);
         }
         let times = grid.bars.open_time();
         let mut out = Vec::with_capacity(grid.len());

@@ -390,3 +390,40 @@ fn streaming_equals_batch_and_reload_changes_decisions() {
     assert!(differs > 0, "the reloaded thresholds changed no decision");
     assert!(stream[..cut].iter().zip(&batch[..cut]).all(|(a, b)| a.decision == b.decision));
 }
+
+/// The runtime's per-bar network call (`Net::predict_window`: normalise the window, forward a
+/// batch of one, softmax) gives bit for bit what `Net::predict` gives for the window ending at
+/// the same row (the batch path's call: matrix, normaliser, dataset, batched predict), for both
+/// cells; a window of the wrong size is an error.
+#[test]
+fn predict_window_equals_predict_bit_for_bit() {
+    use vane_stacking::net::{Net, Row};
+    let device = DeviceKind::Cpu.device().unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let (n, f, seq) = (300usize, 5usize, 12usize);
+    let columns: Vec<String> = (0..f).map(|j| format!("c{j}")).collect();
+    let values: Vec<f32> = (0..n * f).map(|i| rng.random_range(-2.0..2.0) + (i % f) as f32 * 3.0).collect();
+    let rows: Vec<Row> =
+        (seq - 1..n).step_by(3).map(|end| Row { end, up: rng.random_bool(0.5), weight: 1.0 }).collect();
+    for cell in ["gru", "lstm"] {
+        let cfg = NetConfig {
+            hidden_low: 8,
+            hidden_high: 8,
+            high_period: 4,
+            epochs: 1,
+            batch: 64,
+            cell: cell.into(),
+            ..NetConfig::default()
+        };
+        let (net, _) = Net::train(&values, &columns, seq, &rows, &cfg, 3, &device).unwrap();
+        let ends: Vec<usize> = (seq - 1..n).step_by(17).collect();
+        let batch = net.predict(&values, &ends, &device).unwrap();
+        for (&end, want) in ends.iter().zip(&batch) {
+            let one = net.predict(&values, &[end], &device).unwrap()[0];
+            let got = net.predict_window(&values[(end + 1 - seq) * f..(end + 1) * f], &device).unwrap();
+            assert_eq!(got.to_bits(), one.to_bits(), "{cell}: window ending at {end}");
+            assert_eq!(got.to_bits(), want.to_bits(), "{cell}: window ending at {end} (batched predict)");
+        }
+        assert!(net.predict_window(&values[..(seq - 1) * f], &device).is_err());
+    }
+}
