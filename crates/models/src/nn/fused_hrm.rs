@@ -251,7 +251,17 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 8] {
     let wh_hh_t = Flex::float_transpose(wh_hh.clone());
     let fbw_t = Flex::float_transpose(fbw.clone());
     let gv = to_vec(grad);
-    let per_chunk = fused_par::par_chunks(&st.ranges, |ci, r0, r1| {
+    let mut dzl = vec![0.0f32; t * b * g4l];
+    let mut dzh = vec![0.0f32; n_high * b * g4h];
+    // Per slow state k ≥ 1 (row k − 1): the summed feedback gradient of the fast steps that used it.
+    let mut dfb = vec![0.0f32; n_high * b * g4l];
+    let parts: Vec<_> = fused_par::split(&mut dzl, &st.ranges, t * g4l)
+        .into_iter()
+        .zip(fused_par::split(&mut dzh, &st.ranges, n_high * g4h))
+        .zip(fused_par::split(&mut dfb, &st.ranges, n_high * g4l))
+        .zip(st.ranges.iter().copied())
+        .collect();
+    fused_par::par_each(parts, |ci, (((dzl, dzh), dfb), (r0, r1))| {
         let ch = &st.chunks[ci];
         let bc = r1 - r0;
         let (nl, nh) = (bc * hl, bc * hh);
@@ -264,11 +274,6 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 8] {
         }
         let mut dc_l = vec![0.0f32; nl];
         let mut dc_h = vec![0.0f32; nh];
-        let mut dzl = vec![0.0f32; t * bc * g4l];
-        let mut dzh = vec![0.0f32; n_high * bc * g4h];
-        // Per slow state k ≥ 1 (row k − 1): the summed feedback gradient of the fast steps that
-        // used it.
-        let mut dfb = vec![0.0f32; n_high * bc * g4l];
         // Sum of the feedback gradients of the fast steps that used the current slow state.
         let mut dfb_sum = vec![0.0f32; bc * g4l];
         for s in (0..t).rev() {
@@ -311,11 +316,7 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 8] {
             dh_l = matmul(dz.to_vec(), [bc, g4l], wl_hh_t.clone());
         }
         // What is left in `dfb_sum` belongs to the zero initial slow state: no gradient.
-        (dzl, dzh, dfb)
     });
-    let dzl = fused_par::concat(&per_chunk, |c| &c.0);
-    let dzh = fused_par::concat(&per_chunk, |c| &c.1);
-    let dfb = fused_par::concat(&per_chunk, |c| &c.2);
     // Slow states 1..=K against the feedback gradients of the fast steps that read them.
     let hk = fused_par::concat(&st.chunks, |c| &c.hh[c.hh.len() / (n_high + 1)..]);
     let dfbw = if n_high == 0 { tensor(vec![0.0f32; hh * g4l], &[hh, g4l]) } else { at_b(hk, hh, dfb, g4l) };

@@ -324,7 +324,21 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 10] {
     let wh_hh_t = Flex::float_transpose(wh_hh.clone());
     let fbw_t = Flex::float_transpose(fbw.clone());
     let gv = to_vec(grad);
-    let per_chunk = fused_par::par_chunks(&st.ranges, |ci, r0, r1| {
+    let mut dgil = vec![0.0f32; t * b * g3l];
+    let mut dhgl = vec![0.0f32; t * b * g3l];
+    let mut dgih = vec![0.0f32; n_high * b * g3h];
+    let mut dhgh = vec![0.0f32; n_high * b * g3h];
+    // Per slow state k ≥ 1 (row k − 1): the summed feedback gradient of the fast steps that used it.
+    let mut dfb = vec![0.0f32; n_high * b * g3l];
+    let parts: Vec<_> = fused_par::split(&mut dgil, &st.ranges, t * g3l)
+        .into_iter()
+        .zip(fused_par::split(&mut dhgl, &st.ranges, t * g3l))
+        .zip(fused_par::split(&mut dgih, &st.ranges, n_high * g3h))
+        .zip(fused_par::split(&mut dhgh, &st.ranges, n_high * g3h))
+        .zip(fused_par::split(&mut dfb, &st.ranges, n_high * g3l))
+        .zip(st.ranges.iter().copied())
+        .collect();
+    fused_par::par_each(parts, |ci, (((((dgil, dhgl), dgih), dhgh), dfb), (r0, r1))| {
         let (low, high) = &st.chunks[ci];
         let bc = r1 - r0;
         let (nl, nh) = (bc * hl, bc * hh);
@@ -335,13 +349,6 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 10] {
             dh_l[i * hl..(i + 1) * hl].copy_from_slice(&g[..hl]);
             dh_h[i * hh..(i + 1) * hh].copy_from_slice(&g[hl..]);
         }
-        let mut dgil = vec![0.0f32; t * bc * g3l];
-        let mut dhgl = vec![0.0f32; t * bc * g3l];
-        let mut dgih = vec![0.0f32; n_high * bc * g3h];
-        let mut dhgh = vec![0.0f32; n_high * bc * g3h];
-        // Per slow state k ≥ 1 (row k − 1): the summed feedback gradient of the fast steps that
-        // used it.
-        let mut dfb = vec![0.0f32; n_high * bc * g3l];
         let mut dfb_sum = vec![0.0f32; bc * g3l];
         for s in (0..t).rev() {
             if (s + 1) % p == 0 {
@@ -362,9 +369,7 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 10] {
             add(&mut dprev, &matmul(hg.to_vec(), [bc, g3l], wl_hh_t.clone()));
             dh_l = dprev;
         }
-        [dgil, dhgl, dgih, dhgh, dfb]
     });
-    let [dgil, dhgl, dgih, dhgh, dfb] = std::array::from_fn(|i| fused_par::concat(&per_chunk, |c| &c[i]));
     let hk = fused_par::concat(&st.chunks, |c| &c.1.h[c.1.h.len() / (n_high + 1)..]);
     let dfbw = if n_high == 0 { tensor(vec![0.0f32; hh * g3l], &[hh, g3l]) } else { at_b(hk, hh, dfb, g3l) };
     let dbl_ih = tensor(col_sums(&dgil, g3l), &[g3l]);

@@ -63,6 +63,29 @@ pub(crate) fn par_chunks<T: Send>(ranges: &[(usize, usize)], f: impl Fn(usize, u
     ranges.par_iter().enumerate().map(|(i, &(a, b))| f(i, a, b)).collect()
 }
 
+/// Splits `buf` (chunk-major rows, `per_row` floats per batch row: `t·w` for a `[t·b, w]`
+/// matrix) into the chunks' contiguous blocks, so each task writes its own block of one buffer
+/// allocated by the caller (no per-chunk buffers to concatenate afterwards).
+pub(crate) fn split<'a>(buf: &'a mut [f32], ranges: &[(usize, usize)], per_row: usize) -> Vec<&'a mut [f32]> {
+    let mut out = Vec::with_capacity(ranges.len());
+    let mut rest = buf;
+    for &(r0, r1) in ranges {
+        let (a, b) = std::mem::take(&mut rest).split_at_mut((r1 - r0) * per_row);
+        out.push(a);
+        rest = b;
+    }
+    out
+}
+
+/// `f(chunk index, item)` for every chunk's item, in parallel when there are several.
+pub(crate) fn par_each<T: Send>(items: Vec<T>, f: impl Fn(usize, T) + Sync) {
+    if items.len() <= 1 {
+        items.into_iter().enumerate().for_each(|(i, it)| f(i, it));
+    } else {
+        items.into_par_iter().enumerate().for_each(|(i, it)| f(i, it));
+    }
+}
+
 /// Batch-first `[b, t, w]` → chunk-major time-major `[t·b, w]` rows (see the module docs).
 pub(crate) fn to_chunk_major(v: &[f32], t: usize, w: usize, ranges: &[(usize, usize)]) -> Vec<f32> {
     let mut out = vec![0.0f32; v.len()];

@@ -232,11 +232,19 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 6] {
     let g4 = 4 * h;
     let gv = to_vec(grad);
     let w_hh_t = Flex::float_transpose(st.w_hh.clone());
-    let per_chunk = fused_par::par_chunks(&st.ranges, |ci, r0, r1| {
+    let mut dz = vec![0.0f32; t * b * g4];
+    let mut dh0 = vec![0.0f32; b * h];
+    let mut dc0 = vec![0.0f32; b * h];
+    let parts: Vec<_> = fused_par::split(&mut dz, &st.ranges, t * g4)
+        .into_iter()
+        .zip(fused_par::split(&mut dh0, &st.ranges, h))
+        .zip(fused_par::split(&mut dc0, &st.ranges, h))
+        .zip(st.ranges.iter().copied())
+        .collect();
+    fused_par::par_each(parts, |ci, (((dz, dh0), dc0), (r0, r1))| {
         let ch = &st.chunks[ci];
         let bc = r1 - r0;
         let n = bc * h;
-        let mut dz = vec![0.0f32; t * bc * g4];
         let mut dh = vec![0.0f32; n];
         let mut dc = vec![0.0f32; n];
         let mut dc_prev = vec![0.0f32; n];
@@ -244,7 +252,7 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 6] {
             for bi in r0..r1 {
                 let o = &gv[(bi * t + s) * h..(bi * t + s + 1) * h];
                 for (a, g) in dh[(bi - r0) * h..(bi - r0 + 1) * h].iter_mut().zip(o) {
-                    *a = g + *a;
+                    *a += g;
                 }
             }
             let dzs = &mut dz[s * bc * g4..(s + 1) * bc * g4];
@@ -261,11 +269,9 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 6] {
             dh = matmul(dzs.to_vec(), [bc, g4], w_hh_t.clone());
             std::mem::swap(&mut dc, &mut dc_prev);
         }
-        (dz, dh, dc)
+        dh0.copy_from_slice(&dh);
+        dc0.copy_from_slice(&dc);
     });
-    let dz = fused_par::concat(&per_chunk, |c| &c.0);
-    let dh0 = fused_par::concat(&per_chunk, |c| &c.1);
-    let dc0 = fused_par::concat(&per_chunk, |c| &c.2);
     let mut db = vec![0.0f32; g4];
     for row in dz.chunks_exact(g4) {
         for (acc, v) in db.iter_mut().zip(row) {
