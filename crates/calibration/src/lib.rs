@@ -8,6 +8,8 @@
 //!   base rate.
 //! - [`multiclass_choose`]: [`choose_multiclass`] picks identity, temperature, shrinkage,
 //!   one-vs-rest Platt or one-vs-rest isotonic by held-out log-loss on out-of-fold rows ([`MulticlassCalibrator`]).
+//! - [`rolling`]: [`RollingPrior`], a prior shift to the class shares of the last bars whose
+//!   labels are known (`q ∝ π_recent · (p / π_ref)^β`).
 //! - [`metrics`]: Brier, log-loss, ECE (10 equal-width bins), reliability-diagram bins.
 //!
 //! Every fitted calibrator serialises to JSON with a `format_version` ([`CalibrationFile`]).
@@ -30,6 +32,8 @@ pub mod multiclass;
 pub mod multiclass_choose;
 /// Platt scaling.
 pub mod platt;
+/// The rolling prior: a prior shift to the recent class shares.
+pub mod rolling;
 
 use serde::{Deserialize, Serialize};
 
@@ -39,9 +43,10 @@ pub use isotonic::Isotonic;
 pub use multiclass::{OneVsRest, Shrinkage, Temperature};
 pub use multiclass_choose::{
     MulticlassCalibrator, MulticlassChoice, MulticlassMethod, PIPELINE_METHODS, choose_multiclass,
-    choose_multiclass_among,
+    choose_multiclass_among, choose_multiclass_with,
 };
 pub use platt::Platt;
+pub use rolling::{ROLLING_WINDOWS, RecentShares, RollingPrior, known_label_shares};
 
 /// How to calibrate binary scores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
