@@ -9,6 +9,17 @@
 //!
 //! One core: `RAYON_NUM_THREADS=1 taskset -c 0 cargo bench -p vane-stacking --bench tick`
 //! (build first with `cargo bench -p vane-stacking --bench tick --no-run`).
+//!
+//! `VANE_TICK_STACK=<dir>` trains into `<dir>` once and reuses that stack on later runs (so two
+//! builds compare on the same weights, and a profiler skips the training); `VANE_TICK_ONLY=1`
+//! times the full tick alone; `VANE_TICK_N` sets the timed ticks (300). The warm-up and the
+//! bars after a gap go through `on_bar_all`, the timed ticks through `on_bar`. Instruction
+//! profile (docs/benchmarks.md, "Seed 000's runtime tick"):
+//! `VANE_TICK_STACK=/tmp/s VANE_TICK_ONLY=1 VANE_TICK_N=10 valgrind --tool=callgrind
+//! target/release/deps/tick-<hash>`, then `callgrind_annotate --inclusive=yes`: ~85 % of the
+//! tick's instructions are the fused HRM forward (`vane_models::nn::fused_hrm_gru::forward`:
+//! batch-of-one gemm calls, per-step tensor allocation and copies, `expf`), ~3 % the batch
+//! `Net::predict` wrapper, ~9 % the runtime's own window assembly and features.
 
 use std::hint::black_box;
 use std::time::Instant;
