@@ -28,6 +28,7 @@ use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, backend_extension};
 use burn::tensor::Tensor;
+use rayon::prelude::*;
 
 use crate::nn::fast_math;
 use crate::nn::fused_seq::{tensor, to_vec};
@@ -154,29 +155,36 @@ fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().unwrap_or(&[])
 }
 
-/// Adds `bias [n, 1, w]` to every row of `x [n, r, w]`.
-fn add_bias(x: &mut [f32], bias: &[f32], r: usize, w: usize) {
-    for (j, block) in x.chunks_exact_mut(r * w).enumerate() {
+/// The values of `t` as an owned vector, without a copy when `t` is a contiguous `f32` tensor
+/// that nothing else shares (a fresh matmul output).
+fn owned(t: FlexTensor) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+}
+
+/// Adds `bias [n, 1, w]` to every row of `x [n, r, w]`, then applies `f` to every element with
+/// its flat index.
+fn add_bias_map(x: &mut [f32], bias: &[f32], r: usize, w: usize, f: impl Fn(usize, f32) -> f32 + Sync) {
+    x.par_chunks_mut(r * w).enumerate().for_each(|(j, block)| {
         let bj = &bias[j * w..(j + 1) * w];
-        for row in block.chunks_exact_mut(w) {
-            for (v, b) in row.iter_mut().zip(bj) {
-                *v += b;
+        for (i, row) in block.chunks_exact_mut(w).enumerate() {
+            let base = (j * r + i) * w;
+            for (k, (v, b)) in row.iter_mut().zip(bj).enumerate() {
+                *v = f(base + k, *v + b);
             }
         }
-    }
+    });
 }
 
 /// Sums `x [n, r, w]` over the rows → `[n, 1, w]` values.
 fn row_sum(x: &[f32], n: usize, r: usize, w: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; n * w];
-    for (j, block) in x.chunks_exact(r * w).enumerate() {
-        let acc = &mut out[j * w..(j + 1) * w];
+    out.par_chunks_mut(w).zip(x.par_chunks(r * w)).for_each(|(acc, block)| {
         for row in block.chunks_exact(w) {
             for (a, v) in acc.iter_mut().zip(row) {
                 *a += v;
             }
         }
-    }
+    });
     out
 }
 
@@ -184,58 +192,58 @@ fn forward(t: [FlexTensor; 12]) -> (FlexTensor, Saved) {
     let [a, w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta, mask] = t;
     let dims = a.layout().shape().to_vec();
     let (n, r, d) = (dims[0], dims[1], dims[2]);
-    let a = tensor(to_vec(a), &[n, r, d]);
+    let a = tensor(owned(a), &[n, r, d]);
     // η₂ = ELU(a W₂ + b₂).
-    let mut e = to_vec(Flex::float_matmul(a.clone(), w_in.clone()));
-    add_bias(&mut e, &to_vec(b_in), r, d);
-    for v in e.iter_mut() {
-        *v = fast_math::elu(*v);
-    }
+    let mut e = owned(Flex::float_matmul(a.clone(), w_in.clone()));
+    add_bias_map(&mut e, &to_vec(b_in), r, d, |_, v| fast_math::elu(v));
     let e = tensor(e, &[n, r, d]);
     // η₁ = dropout(η₂ W₁ + b₁).
-    let mut eta = to_vec(Flex::float_matmul(e.clone(), w_hid.clone()));
-    add_bias(&mut eta, &to_vec(b_hid), r, d);
-    let mask = to_vec(mask);
+    let mut eta = owned(Flex::float_matmul(e.clone(), w_hid.clone()));
+    let mask = owned(mask);
     let mask = (mask.len() == n * r * d).then_some(mask);
-    if let Some(m) = &mask {
-        for (v, k) in eta.iter_mut().zip(m) {
-            *v *= k;
-        }
+    match &mask {
+        Some(m) => add_bias_map(&mut eta, &to_vec(b_hid), r, d, |i, v| v * m[i]),
+        None => add_bias_map(&mut eta, &to_vec(b_hid), r, d, |_, v| v),
     }
     let eta = tensor(eta, &[n, r, d]);
     // GLU, residual, layer norm.
     let w_gv = Flex::float_cat(vec![w_gate, w_val], 2);
-    let mut sv = to_vec(Flex::float_matmul(eta.clone(), w_gv.clone()));
+    let mut sv = owned(Flex::float_matmul(eta.clone(), w_gv.clone()));
     let (bg, bv, gv, bt) = (to_vec(b_gate), to_vec(b_val), to_vec(gamma), to_vec(beta));
     let av = slice(&a);
     let mut yhat = vec![0.0f32; n * r * d];
     let mut out = vec![0.0f32; n * r * d];
     let mut rinv = vec![0.0f32; n * r];
-    let mut y = vec![0.0f32; d];
-    for j in 0..n {
-        let p = j * d..(j + 1) * d;
-        let (bgj, bvj, gj, btj) = (&bg[p.clone()], &bv[p.clone()], &gv[p.clone()], &bt[p]);
-        for i in 0..r {
-            let row = j * r + i;
-            let (s, v) = sv[row * 2 * d..(row + 1) * 2 * d].split_at_mut(d);
-            let ar = &av[row * d..(row + 1) * d];
-            for k in 0..d {
-                s[k] = fast_math::sigmoid(s[k] + bgj[k]);
-                v[k] += bvj[k];
-                y[k] = ar[k] + s[k] * v[k];
+    sv.par_chunks_mut(r * 2 * d)
+        .zip(yhat.par_chunks_mut(r * d))
+        .zip(out.par_chunks_mut(r * d))
+        .zip(rinv.par_chunks_mut(r))
+        .enumerate()
+        .for_each(|(j, (((svj, yhj), oj), rij))| {
+            let p = j * d..(j + 1) * d;
+            let (bgj, bvj, gj, btj) = (&bg[p.clone()], &bv[p.clone()], &gv[p.clone()], &bt[p]);
+            let aj = &av[j * r * d..(j + 1) * r * d];
+            let mut y = vec![0.0f32; d];
+            for i in 0..r {
+                let (s, v) = svj[i * 2 * d..(i + 1) * 2 * d].split_at_mut(d);
+                let ar = &aj[i * d..(i + 1) * d];
+                for k in 0..d {
+                    s[k] = fast_math::sigmoid(s[k] + bgj[k]);
+                    v[k] += bvj[k];
+                    y[k] = ar[k] + s[k] * v[k];
+                }
+                let mean = y.iter().sum::<f32>() / d as f32;
+                let var = y.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / d as f32;
+                let ri = 1.0 / (var + EPS).sqrt();
+                rij[i] = ri;
+                let yh = &mut yhj[i * d..(i + 1) * d];
+                let o = &mut oj[i * d..(i + 1) * d];
+                for k in 0..d {
+                    yh[k] = (y[k] - mean) * ri;
+                    o[k] = yh[k] * gj[k] + btj[k];
+                }
             }
-            let mean = y.iter().sum::<f32>() / d as f32;
-            let var = y.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / d as f32;
-            let ri = 1.0 / (var + EPS).sqrt();
-            rinv[row] = ri;
-            let yh = &mut yhat[row * d..(row + 1) * d];
-            let o = &mut out[row * d..(row + 1) * d];
-            for k in 0..d {
-                yh[k] = (y[k] - mean) * ri;
-                o[k] = yh[k] * gj[k] + btj[k];
-            }
-        }
-    }
+        });
     let saved = Saved { n, r, d, a, e, eta, sv, yhat, rinv, mask, gamma: gv, w_in, w_hid, w_gv };
     (tensor(out, &[n, r, d]), saved)
 }
@@ -243,41 +251,44 @@ fn forward(t: [FlexTensor; 12]) -> (FlexTensor, Saved) {
 /// Gradients for `[a, w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta]`.
 fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 11] {
     let (n, r, d) = (st.n, st.r, st.d);
-    let dout = to_vec(grad);
+    let dout = owned(grad);
     let mut dgamma = vec![0.0f32; n * d];
     let mut dbeta = vec![0.0f32; n * d];
     let mut da = vec![0.0f32; n * r * d];
     let mut dgv = vec![0.0f32; n * r * 2 * d];
-    let mut dyh = vec![0.0f32; d];
-    for j in 0..n {
-        let p = j * d..(j + 1) * d;
-        let gj = &st.gamma[p.clone()];
-        for i in 0..r {
-            let row = j * r + i;
-            let rr = row * d..(row + 1) * d;
-            let (go, yh) = (&dout[rr.clone()], &st.yhat[rr.clone()]);
-            let (dgj, dbj) = (&mut dgamma[p.clone()], &mut dbeta[p.clone()]);
-            let (mut m1, mut m2) = (0.0f32, 0.0f32);
-            for k in 0..d {
-                dgj[k] += go[k] * yh[k];
-                dbj[k] += go[k];
-                dyh[k] = go[k] * gj[k];
-                m1 += dyh[k];
-                m2 += dyh[k] * yh[k];
+    da.par_chunks_mut(r * d)
+        .zip(dgv.par_chunks_mut(r * 2 * d))
+        .zip(dgamma.par_chunks_mut(d))
+        .zip(dbeta.par_chunks_mut(d))
+        .enumerate()
+        .for_each(|(j, (((daj, dgvj), dgj), dbj))| {
+            let gj = &st.gamma[j * d..(j + 1) * d];
+            let mut dyh = vec![0.0f32; d];
+            for i in 0..r {
+                let row = j * r + i;
+                let rr = row * d..(row + 1) * d;
+                let (go, yh) = (&dout[rr.clone()], &st.yhat[rr]);
+                let (mut m1, mut m2) = (0.0f32, 0.0f32);
+                for k in 0..d {
+                    dgj[k] += go[k] * yh[k];
+                    dbj[k] += go[k];
+                    dyh[k] = go[k] * gj[k];
+                    m1 += dyh[k];
+                    m2 += dyh[k] * yh[k];
+                }
+                let (m1, m2) = (m1 / d as f32, m2 / d as f32);
+                let ri = st.rinv[row];
+                let dy = &mut daj[i * d..(i + 1) * d];
+                let (s, v) = st.sv[row * 2 * d..(row + 1) * 2 * d].split_at(d);
+                let (dg, dv) = dgvj[i * 2 * d..(i + 1) * 2 * d].split_at_mut(d);
+                for k in 0..d {
+                    let g = ri * (dyh[k] - m1 - yh[k] * m2);
+                    dy[k] = g;
+                    dv[k] = g * s[k];
+                    dg[k] = g * v[k] * s[k] * (1.0 - s[k]);
+                }
             }
-            let (m1, m2) = (m1 / d as f32, m2 / d as f32);
-            let ri = st.rinv[row];
-            let dy = &mut da[rr];
-            let (s, v) = st.sv[row * 2 * d..(row + 1) * 2 * d].split_at(d);
-            let (dg, dv) = dgv[row * 2 * d..(row + 1) * 2 * d].split_at_mut(d);
-            for k in 0..d {
-                let g = ri * (dyh[k] - m1 - yh[k] * m2);
-                dy[k] = g;
-                dv[k] = g * s[k];
-                dg[k] = g * v[k] * s[k] * (1.0 - s[k]);
-            }
-        }
-    }
+        });
     let dgv_sum = row_sum(&dgv, n, r, 2 * d);
     let (mut db_gate, mut db_val) = (vec![0.0f32; n * d], vec![0.0f32; n * d]);
     for j in 0..n {
@@ -285,34 +296,40 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 11] {
         db_val[j * d..(j + 1) * d].copy_from_slice(&dgv_sum[j * 2 * d + d..(j + 1) * 2 * d]);
     }
     let dgv = tensor(dgv, &[n, r, 2 * d]);
-    let dw_gv = to_vec(Flex::float_matmul(Flex::float_transpose(st.eta.clone()), dgv.clone()));
+    let dw_gv = owned(Flex::float_matmul(Flex::float_transpose(st.eta.clone()), dgv.clone()));
     let (mut dw_gate, mut dw_val) = (vec![0.0f32; n * d * d], vec![0.0f32; n * d * d]);
     for (q, row) in dw_gv.chunks_exact(2 * d).enumerate() {
         dw_gate[q * d..(q + 1) * d].copy_from_slice(&row[..d]);
         dw_val[q * d..(q + 1) * d].copy_from_slice(&row[d..]);
     }
     // Back through dropout and W₁.
-    let mut dh = to_vec(Flex::float_matmul(dgv, Flex::float_transpose(st.w_gv.clone())));
+    let mut dh = owned(Flex::float_matmul(dgv, Flex::float_transpose(st.w_gv.clone())));
     if let Some(m) = &st.mask {
-        for (g, k) in dh.iter_mut().zip(m) {
-            *g *= k;
-        }
+        dh.par_chunks_mut(r * d).zip(m.par_chunks(r * d)).for_each(|(g, k)| {
+            for (g, k) in g.iter_mut().zip(k) {
+                *g *= k;
+            }
+        });
     }
     let db_hid = row_sum(&dh, n, r, d);
     let dh = tensor(dh, &[n, r, d]);
     let dw_hid = Flex::float_matmul(Flex::float_transpose(st.e.clone()), dh.clone());
     // Back through the ELU (e > 0 exactly where its input is) and W₂.
-    let mut dz = to_vec(Flex::float_matmul(dh, Flex::float_transpose(st.w_hid.clone())));
-    for (g, &ev) in dz.iter_mut().zip(slice(&st.e)) {
-        *g *= if ev > 0.0 { 1.0 } else { ev + 1.0 };
-    }
+    let mut dz = owned(Flex::float_matmul(dh, Flex::float_transpose(st.w_hid.clone())));
+    dz.par_chunks_mut(r * d).zip(slice(&st.e).par_chunks(r * d)).for_each(|(g, e)| {
+        for (g, &ev) in g.iter_mut().zip(e) {
+            *g *= if ev > 0.0 { 1.0 } else { ev + 1.0 };
+        }
+    });
     let db_in = row_sum(&dz, n, r, d);
     let dz = tensor(dz, &[n, r, d]);
     let dw_in = Flex::float_matmul(Flex::float_transpose(st.a.clone()), dz.clone());
-    let da_in = to_vec(Flex::float_matmul(dz, Flex::float_transpose(st.w_in.clone())));
-    for (g, x) in da.iter_mut().zip(&da_in) {
-        *g += x;
-    }
+    let da_in = owned(Flex::float_matmul(dz, Flex::float_transpose(st.w_in.clone())));
+    da.par_chunks_mut(r * d).zip(da_in.par_chunks(r * d)).for_each(|(g, x)| {
+        for (g, x) in g.iter_mut().zip(x) {
+            *g += x;
+        }
+    });
     let b = |v: Vec<f32>| tensor(v, &[n, 1, d]);
     let w = |v: Vec<f32>| tensor(v, &[n, d, d]);
     [

@@ -253,7 +253,7 @@ impl BatchedGrn {
     /// is the same function built from burn ops.
     pub fn forward(&self, a: Tensor<3>, rng: &mut DropoutRng) -> Tensor<3> {
         let device = a.device();
-        if !crate::nn::fused_seq::fused_available(&device) {
+        if a.shape().num_elements() == 0 || !crate::nn::fused_seq::fused_available(&device) {
             return self.forward_reference(a, rng);
         }
         let n = a.shape().num_elements();

@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::nn::check;
 use crate::nn::init::linear;
@@ -73,8 +73,14 @@ impl InterpretableAttention {
         let k = split(self.key.forward(x.clone()));
         let v = self.value.forward(x).unsqueeze_dim::<4>(1); // [b, 1, t, dk]
         let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((dk as f64).sqrt());
-        let mask: Tensor<4, Bool> = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device()).unsqueeze_dims(&[0, 1]);
-        let weights = softmax(scores.mask_fill(mask.expand([b, nh, t, t]), -1.0e9), 3);
+        // Causal mask as an additive `[1, 1, t, t]` bias (0 on and below the diagonal, −10⁹
+        // above): after the softmax the same weights as `mask_fill(…, −10⁹)` (the masked
+        // exponentials underflow to 0 either way), and the gradient is the same (the softmax's
+        // gradient is 0 where its weight is), without a `[b, heads, t, t]` boolean mask and the
+        // two `mask_where` passes it costs forward and backward.
+        let causal: Vec<f32> = (0..t * t).map(|i| if i % t > i / t { -1.0e9 } else { 0.0 }).collect();
+        let causal = Tensor::<4>::from_data(TensorData::new(causal, [1, 1, t, t]), &scores.device());
+        let weights = softmax(scores + causal, 3);
         let heads = self.dropout.forward(weights.clone(), rng).matmul(v); // [b, nh, t, dk]
         let mean = heads.mean_dim(1).reshape([b, t, dk]);
         (self.output.forward(mean), weights.mean_dim(1).reshape([b, t, t]))
