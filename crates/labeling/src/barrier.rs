@@ -256,7 +256,8 @@ pub fn rolling_sigmas(close: &[f64], w: usize) -> Vec<f64> {
             suffix[i - (b - w)] = (cnt, mean, m2);
         }
         let (mut pc, mut pm, mut p2) = (0.0f64, 0.0f64, 0.0f64);
-        for t in b..(b + w).min(n) {
+        let end = (b + w).min(n);
+        for (t, o) in out.iter_mut().enumerate().take(end).skip(b) {
             let x = r(t);
             pc += 1.0;
             let d = x - pm;
@@ -272,7 +273,7 @@ pub fn rolling_sigmas(close: &[f64], w: usize) -> Vec<f64> {
             };
             // Never below 0 (rounding); NaN stays NaN (a non-finite return in the window).
             let v = m2_all / (wf - 1.0);
-            out[t] = if v < 0.0 { 0.0 } else { v.sqrt() };
+            *o = if v < 0.0 { 0.0 } else { v.sqrt() };
         }
         b += w;
     }
