@@ -19,12 +19,12 @@ const MIN_X: f32 = -87.336_55;
 /// `e^x` for `f32` (see the module docs for its range and error).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    let x = x.max(MIN_X).min(MAX_X);
+    let x = x.clamp(MIN_X, MAX_X);
     let n = (x * LOG2E + ROUND) - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = ((((1.987_569_2e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1;
+        + 0.5;
     let er = p * r * r + r + 1.0;
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
     er * scale
