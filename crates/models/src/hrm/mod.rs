@@ -17,8 +17,11 @@
 
 /// [`HrmConfig`].
 pub mod config;
+/// [`HrmInfer`]: batch-of-one inference without burn tensors.
+pub mod infer;
 /// [`Hrm`].
 pub mod model;
 
 pub use config::{HrmCell, HrmConfig};
+pub use infer::{HrmInfer, HrmScratch};
 pub use model::Hrm;
