@@ -4,14 +4,16 @@
 //! `model_epoch_<best>.bpk` and `model_epoch_<last>.bpk` (seed 000's `model_epoch_*`, pruned to
 //! the best and the last).
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use vane_artifact::Versioned;
 use vane_models::data::{FeatureMatrix, NormKind, Normaliser, Sample, Target, WindowedDataset};
-use vane_models::hrm::{HrmCell, HrmConfig};
+use vane_models::hrm::{HrmCell, HrmConfig, HrmInfer, HrmScratch};
 use vane_models::loss::LossSettings;
 use vane_models::train::{EpochRecord, EpochValidation, TrainInputs, TrainObserver};
 use vane_models::{ModelConfig, ModelError, SequenceModel, Task, TrainConfig};
@@ -46,13 +48,36 @@ pub struct NetFile {
     pub n_train: usize,
 }
 
-/// A trained level network.
+/// A trained level network. An HRM's weights are also copied once into an [`HrmInfer`] (the
+/// batch-of-one inference path) that both [`Net::predict`] and [`Net::predict_window`] run, so
+/// the backtest and the streaming runtime compute the same bits; build a `Net` with
+/// [`Net::new`] (or [`Net::train`] / [`Net::load`]) so that copy matches `model`.
 #[derive(Debug, Clone)]
 pub struct Net {
     /// Weights.
     pub model: SequenceModel,
     /// Everything else.
     pub file: NetFile,
+    /// The HRM's weights for [`HrmInfer`] (None: another model kind, run through burn).
+    infer: Option<Arc<HrmInfer>>,
+}
+
+thread_local! {
+    /// Per-thread state buffers of [`HrmInfer`] (grown to the largest net served, then reused).
+    static SCRATCH: RefCell<HrmScratch> = RefCell::new(HrmScratch::new());
+}
+
+/// `(v − center) / scale` per column of a row-major window into `out` (the normaliser's
+/// arithmetic, the same for the batch and the per-bar call).
+fn normalise_into(window: &[f32], norm: &Normaliser, out: &mut Vec<f32>) {
+    let f = norm.center.len();
+    out.clear();
+    out.extend_from_slice(window);
+    for row in out.chunks_exact_mut(f) {
+        for ((v, c), s) in row.iter_mut().zip(&norm.center).zip(&norm.scale) {
+            *v = (*v - c) / s;
+        }
+    }
 }
 
 /// One training row: the window's last row and its target.
@@ -109,6 +134,16 @@ pub fn train_config(net: &NetConfig, seed: u64) -> TrainConfig {
 }
 
 impl Net {
+    /// A net from its weights and its file; an HRM's weights are copied into its
+    /// [`HrmInfer`] here (an error if they do not have the shapes an HRM needs).
+    pub fn new(model: SequenceModel, file: NetFile) -> Result<Net> {
+        let infer = match &model {
+            SequenceModel::Hrm(h) => Some(Arc::new(HrmInfer::from_model(h)?)),
+            _ => None,
+        };
+        Ok(Net { model, file, infer })
+    }
+
     /// Trains on `rows` of `values` (row-major, `columns.len()` wide; every window of
     /// `seq_len` rows ending at a row's `end` finite). The last 15 % of `rows` (in order) are
     /// the trainer's early-stopping rows. The normaliser is fitted on the rows' last steps.
@@ -164,14 +199,49 @@ impl Net {
             best_epoch: out.best_epoch,
             n_train: rows.len(),
         };
-        Ok((Net { model: out.model, file }, keep.last))
+        Ok((Net::new(out.model, file)?, keep.last))
     }
 
-    /// P(up) of the windows ending at `ends` of `values` (row-major, this net's columns).
+    /// P(up) of the windows ending at `ends` of `values` (row-major, this net's columns). An
+    /// HRM runs each window through its [`HrmInfer`] (in parallel on the rayon pool, each window
+    /// on its own: the same bits as [`Net::predict_window`]); other models a batched burn forward.
     pub fn predict(&self, values: &[f32], ends: &[usize], device: &Device) -> Result<Vec<f64>> {
         if ends.is_empty() {
             return Ok(Vec::new());
         }
+        let Some(infer) = &self.infer else {
+            return self.predict_burn(values, ends, device);
+        };
+        let (seq, f) = (self.file.seq_len, self.file.columns.len());
+        self.check_normaliser()?;
+        if f == 0 || !values.len().is_multiple_of(f) {
+            return Err(StackingError::InvalidInput(format!(
+                "{} values are not whole rows of this net's {f} columns",
+                values.len()
+            )));
+        }
+        let n = values.len() / f;
+        if let Some(&bad) = ends.iter().find(|&&e| e >= n || e + 1 < seq) {
+            return Err(StackingError::InvalidInput(format!(
+                "a window of {seq} rows ending at row {bad}: needs {} ≤ end < {n} (the matrix's rows)",
+                seq - 1
+            )));
+        }
+        let norm = &self.file.normaliser;
+        let k = infer.n_classes();
+        let p = infer.probs_many(ends.len(), |i, buf| {
+            let end = ends[i];
+            normalise_into(&values[(end + 1 - seq) * f..(end + 1) * f], norm, buf);
+            Ok(())
+        })?;
+        if k < N_CLASSES {
+            return Err(self.classes_error(k));
+        }
+        Ok(p.chunks_exact(k).map(|r| f64::from(r[1])).collect())
+    }
+
+    /// [`Net::predict`] through burn: matrix, normaliser, dataset, batched forward.
+    fn predict_burn(&self, values: &[f32], ends: &[usize], device: &Device) -> Result<Vec<f64>> {
         let mut m = matrix(values, &self.file.columns)?;
         self.file.normaliser.apply(&mut m)?;
         let rows: Vec<Row> = ends.iter().map(|&end| Row { end, up: false, weight: 1.0 }).collect();
@@ -188,11 +258,27 @@ impl Net {
         Ok(p.probs.iter().map(|r| f64::from(r[1])).collect())
     }
 
+    fn check_normaliser(&self) -> Result<()> {
+        let (f, norm) = (self.file.columns.len(), &self.file.normaliser);
+        if norm.center.len() != f || norm.scale.len() != f {
+            return Err(StackingError::InvalidInput(format!(
+                "net.json: a normaliser of {} columns for a net of {f} columns; retrain the level",
+                norm.center.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn classes_error(&self, k: usize) -> StackingError {
+        StackingError::InvalidInput(format!("the network gave {k} class probabilities, expected {N_CLASSES}"))
+    }
+
     /// P(up) of one window: `window` is `seq_len` rows of this net's columns (row-major,
     /// unnormalised, finite) — the streaming runtime's per-bar call. The same arithmetic as
     /// [`Net::predict`] on a window ending at its last row (the normaliser's `(x − center) /
-    /// scale`, the model's forward pass on a batch of one, the softmax), without building a
-    /// matrix, a dataset and a batch loss per call.
+    /// scale`, the forward pass, the softmax): an HRM through its [`HrmInfer`] with this
+    /// thread's reused buffers (no allocation once warm), another model through burn on a
+    /// batch of one.
     pub fn predict_window(&self, window: &[f32], device: &Device) -> Result<f64> {
         let (seq, f) = (self.file.seq_len, self.file.columns.len());
         let norm = &self.file.normaliser;
@@ -203,12 +289,29 @@ impl Net {
                 norm.center.len()
             )));
         }
-        let mut x = window.to_vec();
-        for row in x.chunks_exact_mut(f) {
-            for ((v, c), s) in row.iter_mut().zip(&norm.center).zip(&norm.scale) {
-                *v = (*v - c) / s;
+        if let Some(infer) = &self.infer {
+            let k = infer.n_classes();
+            if k < N_CLASSES {
+                return Err(self.classes_error(k));
             }
+            let mut out = [0.0f32; 8];
+            let mut heap = Vec::new();
+            let out: &mut [f32] = if k <= out.len() {
+                &mut out[..k]
+            } else {
+                heap.resize(k, 0.0);
+                &mut heap
+            };
+            SCRATCH.with(|s| -> Result<()> {
+                let mut s = s.borrow_mut();
+                normalise_into(window, norm, s.window(0));
+                infer.probs_of_window(&mut s, out)?;
+                Ok(())
+            })?;
+            return Ok(f64::from(out[1]));
         }
+        let mut x = Vec::new();
+        normalise_into(window, norm, &mut x);
         let x = Tensor::<3>::from_data(TensorData::new(x, [1, seq, f]), device);
         let symbol = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), device);
         let o = self.model.forward(x, symbol);
@@ -216,12 +319,7 @@ impl Net {
             .into_data()
             .try_to_vec::<f32>()
             .map_err(|e| StackingError::InvalidInput(format!("the network's output is not f32: {e:?}")))?;
-        p.get(1).map(|&p| f64::from(p)).ok_or_else(|| {
-            StackingError::InvalidInput(format!(
-                "the network gave {} class probabilities, expected {N_CLASSES}",
-                p.len()
-            ))
-        })
+        p.get(1).map(|&p| f64::from(p)).ok_or_else(|| self.classes_error(p.len()))
     }
 
     /// Writes `model.bpk`, `net.json` and the epoch checkpoints into `dir` (created).
@@ -255,6 +353,6 @@ impl Net {
             .init(device)?
             .try_load_file(&p)
             .map_err(|e| ModelError::Weights { path: p.display().to_string(), message: e.to_string() })?;
-        Ok(Net { model, file })
+        Net::new(model, file)
     }
 }

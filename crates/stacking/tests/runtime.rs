@@ -391,10 +391,11 @@ fn streaming_equals_batch_and_reload_changes_decisions() {
     assert!(stream[..cut].iter().zip(&batch[..cut]).all(|(a, b)| a.decision == b.decision));
 }
 
-/// The runtime's per-bar network call (`Net::predict_window`: normalise the window, forward a
-/// batch of one, softmax) gives bit for bit what `Net::predict` gives for the window ending at
-/// the same row (the batch path's call: matrix, normaliser, dataset, batched predict), for both
-/// cells; a window of the wrong size is an error.
+/// The runtime's per-bar network call (`Net::predict_window`: normalise the window, the HRM's
+/// batch-of-one `HrmInfer`, softmax) gives bit for bit what `Net::predict` gives for the window
+/// ending at the same row (the batch path's call, which runs the same `HrmInfer` per window), for
+/// both cells, and agrees with burn's batched forward of the model within 1e-5; a window of the
+/// wrong size is an error, and so is a batch end without a full window.
 #[test]
 fn predict_window_equals_predict_bit_for_bit() {
     use vane_stacking::net::{Net, Row};
@@ -409,7 +410,7 @@ fn predict_window_equals_predict_bit_for_bit() {
         let cfg = NetConfig {
             hidden_low: 8,
             hidden_high: 8,
-            high_period: 4,
+            high_period: 5,
             epochs: 1,
             batch: 64,
             cell: cell.into(),
@@ -418,12 +419,30 @@ fn predict_window_equals_predict_bit_for_bit() {
         let (net, _) = Net::train(&values, &columns, seq, &rows, &cfg, 3, &device).unwrap();
         let ends: Vec<usize> = (seq - 1..n).step_by(17).collect();
         let batch = net.predict(&values, &ends, &device).unwrap();
-        for (&end, want) in ends.iter().zip(&batch) {
+        // burn's batched forward on the same normalised windows.
+        let norm = &net.file.normaliser;
+        let mut x = Vec::new();
+        for &end in &ends {
+            for row in values[(end + 1 - seq) * f..(end + 1) * f].chunks_exact(f) {
+                x.extend(row.iter().zip(&norm.center).zip(&norm.scale).map(|((v, c), s)| (v - c) / s));
+            }
+        }
+        let xt = burn::tensor::Tensor::<3>::from_data(burn::tensor::TensorData::new(x, [ends.len(), seq, f]), &device);
+        let sym = burn::tensor::Tensor::<1, burn::tensor::Int>::zeros([ends.len()], &device);
+        let probs = burn::tensor::activation::softmax(net.model.forward(xt, sym).logits, 1);
+        let probs = probs.into_data().try_to_vec::<f32>().unwrap();
+        let mut worst = 0.0f64;
+        for (i, (&end, want)) in ends.iter().zip(&batch).enumerate() {
             let one = net.predict(&values, &[end], &device).unwrap()[0];
             let got = net.predict_window(&values[(end + 1 - seq) * f..(end + 1) * f], &device).unwrap();
             assert_eq!(got.to_bits(), one.to_bits(), "{cell}: window ending at {end}");
             assert_eq!(got.to_bits(), want.to_bits(), "{cell}: window ending at {end} (batched predict)");
+            worst = worst.max((got - f64::from(probs[i * 2 + 1])).abs());
         }
+        eprintln!("{cell}: HrmInfer vs burn's forward: largest P(up) difference {worst:e}");
+        assert!(worst <= 1e-5, "{cell}: HrmInfer differs from burn's forward by {worst}");
         assert!(net.predict_window(&values[..(seq - 1) * f], &device).is_err());
+        assert!(net.predict(&values, &[seq - 2], &device).is_err());
+        assert!(net.predict(&values, &[n], &device).is_err());
     }
 }

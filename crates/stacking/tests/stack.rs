@@ -321,7 +321,7 @@ fn a_memorising_level_is_perfect_in_fold_and_at_chance_out_of_fold_and_the_next_
     }
     // In fold: the final model's last epoch on its own training rows.
     let (_, last) = run.last.clone().unwrap();
-    let memo = vane_stacking::net::Net { model: last, file: run.net.file.clone() };
+    let memo = vane_stacking::net::Net::new(last, run.net.file.clone()).unwrap();
     let values = gather(&cols, &raw, n).unwrap();
     let in_fold = memo.predict(&values, &ends, &device).unwrap();
     let (a_in, a_oof) = (acc(&in_fold, &y), acc(&oof, &y));
