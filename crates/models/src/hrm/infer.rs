@@ -123,13 +123,24 @@ fn check_len(v: &[f32], n: usize, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// `y = x·W` for `W [x.len(), y.len()]` row-major: `y += xᵢ·Wᵢ` row by row (an axpy per input,
-/// contiguous in the output, so the inner loop vectorises).
+/// `y = x·W` for `W [x.len(), y.len()]` row-major, four input rows at a time: `y += x₀W₀ + x₁W₁
+/// + x₂W₂ + x₃W₃` (contiguous in the output, so the inner loop vectorises, and `y` is read and
+/// written once per four rows), then the remaining rows one by one.
 #[inline]
 fn matvec(y: &mut [f32], x: &[f32], w: &[f32]) {
     let n = y.len();
     y.fill(0.0);
-    for (&xi, row) in x.iter().zip(w.chunks_exact(n)) {
+    let blocks = x.len() / 4;
+    for (xs, wb) in x.chunks_exact(4).zip(w.chunks_exact(4 * n)) {
+        let (w0, rest) = wb.split_at(n);
+        let (w1, rest) = rest.split_at(n);
+        let (w2, w3) = rest.split_at(n);
+        let (x0, x1, x2, x3) = (xs[0], xs[1], xs[2], xs[3]);
+        for ((yv, (&a, &b)), (&c, &d)) in y.iter_mut().zip(w0.iter().zip(w1)).zip(w2.iter().zip(w3)) {
+            *yv += x0 * a + x1 * b + x2 * c + x3 * d;
+        }
+    }
+    for (&xi, row) in x[blocks * 4..].iter().zip(w[blocks * 4 * n..].chunks_exact(n)) {
         for (yv, &wv) in y.iter_mut().zip(row) {
             *yv += xi * wv;
         }
@@ -144,19 +155,19 @@ fn add(y: &mut [f32], b: &[f32]) {
 }
 
 /// One GRU step from the input-side gates `gi [3h]` (everything added) and the recurrent gates
-/// `hg [3h]` (`h·W_hh + b_hh`): `h ← n + z ⊙ (h − n)`.
+/// `hg [3h]` (`h·W_hh + b_hh`): `r, z = σ(gi + hg)`, `n = tanh(gi_n + r ⊙ hg_n)`,
+/// `h ← n + z ⊙ (h − n)`. `gi`'s r|z part is overwritten with `r, z` (simple loops over slices,
+/// which vectorise).
 #[inline]
-fn gru_step(gi: &[f32], hg: &[f32], h: &mut [f32]) {
+fn gru_step(gi: &mut [f32], hg: &[f32], h: &mut [f32]) {
     let hd = h.len();
-    let (gr, rest) = gi.split_at(hd);
-    let (gz, gn) = rest.split_at(hd);
-    let (hr, rest) = hg.split_at(hd);
-    let (hz, hn) = rest.split_at(hd);
-    for (hv, ((&gr, &hr), ((&gz, &hz), (&gn, &hn)))) in
-        h.iter_mut().zip(gr.iter().zip(hr).zip(gz.iter().zip(hz).zip(gn.iter().zip(hn))))
-    {
-        let r = sigmoid(gr + hr);
-        let z = sigmoid(gz + hz);
+    let (grz, gn) = gi.split_at_mut(2 * hd);
+    let (hrz, hn) = hg.split_at(2 * hd);
+    for (g, &r) in grz.iter_mut().zip(hrz) {
+        *g = sigmoid(*g + r);
+    }
+    let (r, z) = grz.split_at(hd);
+    for (((hv, &r), &z), (&gn, &hn)) in h.iter_mut().zip(r).zip(z).zip(gn.iter().zip(hn)) {
         let a = gn + r * hn;
         let n = 2.0 * sigmoid(2.0 * a) - 1.0;
         *hv = n + z * (*hv - n);
