@@ -123,15 +123,31 @@ fn check_len(v: &[f32], n: usize, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// `y = x·W` for `W [x.len(), y.len()]` row-major, four input rows at a time: `y += x₀W₀ + x₁W₁
-/// + x₂W₂ + x₃W₃` (contiguous in the output, so the inner loop vectorises, and `y` is read and
-/// written once per four rows), then the remaining rows one by one.
+/// `y = x·W` for `W [x.len(), y.len()]` row-major, eight input rows at a time: `y += x₀W₀ + … +
+/// x₇W₇` (contiguous in the output, so the inner loop vectorises, and `y` is read and written
+/// once per eight rows), then four, then the remaining rows one by one.
 #[inline]
 fn matvec(y: &mut [f32], x: &[f32], w: &[f32]) {
     let n = y.len();
     y.fill(0.0);
-    let blocks = x.len() / 4;
-    for (xs, wb) in x.chunks_exact(4).zip(w.chunks_exact(4 * n)) {
+    let b8 = x.len() / 8 * 8;
+    for (xs, wb) in x[..b8].chunks_exact(8).zip(w.chunks_exact(8 * n)) {
+        let (w0, rest) = wb.split_at(n);
+        let (w1, rest) = rest.split_at(n);
+        let (w2, rest) = rest.split_at(n);
+        let (w3, rest) = rest.split_at(n);
+        let (w4, rest) = rest.split_at(n);
+        let (w5, rest) = rest.split_at(n);
+        let (w6, w7) = rest.split_at(n);
+        let [x0, x1, x2, x3, x4, x5, x6, x7] = [xs[0], xs[1], xs[2], xs[3], xs[4], xs[5], xs[6], xs[7]];
+        let ws = w0.iter().zip(w1).zip(w2.iter().zip(w3)).zip(w4.iter().zip(w5).zip(w6.iter().zip(w7)));
+        for (yv, (((&a, &b), (&c, &d)), ((&e, &f), (&g, &h)))) in y.iter_mut().zip(ws) {
+            *yv += (x0 * a + x1 * b + x2 * c + x3 * d) + (x4 * e + x5 * f + x6 * g + x7 * h);
+        }
+    }
+    let (x, w) = (&x[b8..], &w[b8 * n..]);
+    let b4 = x.len() / 4 * 4;
+    for (xs, wb) in x[..b4].chunks_exact(4).zip(w.chunks_exact(4 * n)) {
         let (w0, rest) = wb.split_at(n);
         let (w1, rest) = rest.split_at(n);
         let (w2, w3) = rest.split_at(n);
@@ -140,7 +156,7 @@ fn matvec(y: &mut [f32], x: &[f32], w: &[f32]) {
             *yv += x0 * a + x1 * b + x2 * c + x3 * d;
         }
     }
-    for (&xi, row) in x[blocks * 4..].iter().zip(w[blocks * 4 * n..].chunks_exact(n)) {
+    for (&xi, row) in x[b4..].iter().zip(w[b4 * n..].chunks_exact(n)) {
         for (yv, &wv) in y.iter_mut().zip(row) {
             *yv += xi * wv;
         }
