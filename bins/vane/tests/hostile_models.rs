@@ -92,3 +92,26 @@ fn case_21_config_errors_name_the_line_the_key_and_the_file_plainly() {
     let e = fails(&vane(&["train", "--config", "missing.toml"], dir.path()), exit::IO, &["reading missing.toml"]);
     assert!(!e.contains("Some("), "{e}");
 }
+
+#[test]
+fn several_devices_fail_before_any_data_is_read_and_devices_lists_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hrm.toml"), "[data]\nsymbols = [\"BTCUSDT\"]\n[model]\nkind = \"hrm\"\n").unwrap();
+    // The store is empty: had the data been read first, this would be a "no data" error.
+    let out = vane(&["train", "--config", "hrm.toml", "--devices", "0,1"], dir.path());
+    fails(&out, exit::USAGE, &["--devices: 2 devices asked of the cpu backend (0,1)", "one device per process"]);
+    let out = vane(
+        &["bench-train", "--model", "hrm", "--devices", "1", "--features", "3", "--steps", "1", "--warmup", "0"],
+        dir.path(),
+    );
+    fails(&out, exit::USAGE, &["--devices", "index 0", "asked for index 1"]);
+    // A GBDT config refuses the flag (it trains on the CPU only).
+    std::fs::write(dir.path().join("gbdt.toml"), "symbols = [\"BTCUSDT\"]\n").unwrap();
+    let out = vane(&["train", "--config", "gbdt.toml", "--devices", "0"], dir.path());
+    fails(&out, exit::USAGE, &["--devices", "apply to sequence models"]);
+    let out = vane(&["devices", "--json"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["devices"][0]["kind"], "cpu");
+    assert_eq!(v["devices"][0]["index"], 0);
+}

@@ -128,7 +128,12 @@ fn gpu_devices() -> Vec<DeviceInfo> {
         .enumerate()
         .map(|(index, d)| {
             let description = match d.identity() {
-                Some(id) => format!("{id:?}"),
+                Some(id) => format!(
+                    "{} [{}]{}",
+                    id.name,
+                    id.fingerprint,
+                    if id.physical.is_some() { "" } else { " (no card: a software or CPU adapter)" }
+                ),
                 None => format!("{d:?}"),
             };
             DeviceInfo { kind: DeviceKind::Wgpu, index, description }

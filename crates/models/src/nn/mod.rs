@@ -21,9 +21,7 @@ pub mod fused_hrm;
 pub mod fused_hrm_gru;
 /// The TFT's per-variable GRNs as one autodiff node with a hand-written backward (flex CPU).
 pub mod fused_grn;
-/// Vectorisable branch-free `exp`, sigmoid and ELU.
 pub mod fast_math;
-/// Batch-row chunks that run the fused recurrent ops on every core, deterministically.
 pub mod fused_par;
 pub mod fused_seq;
 /// Gated linear unit, gate–add–norm, gated residual networks.
