@@ -15,13 +15,13 @@ pub mod attention;
 pub(crate) mod check;
 /// Dropout and its random stream.
 pub mod dropout;
+pub mod fast_math;
+/// The TFT's per-variable GRNs as one autodiff node with a hand-written backward (flex CPU).
+pub mod fused_grn;
 /// The LSTM HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_hrm;
 /// The GRU HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
 pub mod fused_hrm_gru;
-/// The TFT's per-variable GRNs as one autodiff node with a hand-written backward (flex CPU).
-pub mod fused_grn;
-pub mod fast_math;
 pub mod fused_par;
 pub mod fused_seq;
 /// Gated linear unit, gate–add–norm, gated residual networks.
