@@ -95,13 +95,9 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Runs `warmup + steps` training steps on random inputs (synthetic: x ~ N(0, 1), classes
-/// uniform) and times the last `steps`, on the device of backend `kind` that `devices` names
-/// (`[]`: the backend's default; see [`DeviceKind::open`]).
-pub fn bench_train(shape: &BenchShape, kind: DeviceKind, devices: &[usize]) -> Result<BenchReport> {
-    shape.validate()?;
-    let device: Device = kind.open(devices)?;
-    let spec = match shape.model {
+/// The network `shape` names, at its hidden width, everything else the model's default.
+fn model_spec(shape: &BenchShape) -> ModelSpec {
+    match shape.model {
         ModelKind::Hrm => ModelSpec {
             hidden_low: Some(shape.hidden),
             hidden_high: Some(shape.hidden),
@@ -114,8 +110,16 @@ pub fn bench_train(shape: &BenchShape, kind: DeviceKind, devices: &[usize]) -> R
         },
         ModelKind::Tft => ModelSpec { d_model: Some(shape.hidden), ..ModelSpec::of(ModelKind::Tft) },
         ModelKind::Lorentzian => ModelSpec { hidden: Some(shape.hidden), ..ModelSpec::of(ModelKind::Lorentzian) },
-    };
-    let cfg = spec.resolve(shape.features, 3, 1, None)?;
+    }
+}
+
+/// Runs `warmup + steps` training steps on random inputs (synthetic: x ~ N(0, 1), classes
+/// uniform) and times the last `steps`, on the device of backend `kind` that `devices` names
+/// (`[]`: the backend's default; see [`DeviceKind::open`]).
+pub fn bench_train(shape: &BenchShape, kind: DeviceKind, devices: &[usize]) -> Result<BenchReport> {
+    shape.validate()?;
+    let device: Device = kind.open(devices)?;
+    let cfg = model_spec(shape).resolve(shape.features, 3, 1, None)?;
     let ad = device.clone().autodiff();
     device.seed(0);
     let mut dropout = crate::nn::DropoutRng::seeded(0);
@@ -159,5 +163,101 @@ pub fn bench_train(shape: &BenchShape, kind: DeviceKind, devices: &[usize]) -> R
         peak_rss_mib: peak_rss_mib(),
         device_reserved_mib: pool.as_ref().map(|u| u.bytes_reserved as f64 / MIB),
         device_in_use_mib: pool.as_ref().map(|u| u.bytes_in_use as f64 / MIB),
+    })
+}
+
+/// The JSON line `vane bench-train --inference --json` prints: the latency of scoring one new bar,
+/// i.e. one window of `seq` bars through the network at batch 1, without autodiff.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InferReport {
+    /// Model.
+    pub model: String,
+    /// Device.
+    pub device: String,
+    /// Window length.
+    pub seq: usize,
+    /// Median milliseconds per window through burn (the path `vane predict` and the service use
+    /// for CNN-LSTM and TFT models).
+    pub burn_ms_p50: f64,
+    /// 99th percentile of the same.
+    pub burn_ms_p99: f64,
+    /// HRM only: median milliseconds per window through [`crate::hrm::HrmInfer`], the plain-f32
+    /// batch-of-one forward the seed 000 stack runtime uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plain_ms_p50: Option<f64>,
+    /// HRM only: 99th percentile of the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plain_ms_p99: Option<f64>,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn timed(n: usize, mut f: impl FnMut()) -> (f64, f64) {
+    let mut ms: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    (percentile(&ms, 0.5), percentile(&ms, 0.99))
+}
+
+/// Per-bar inference latency: `warmup` untimed then `steps` timed forwards of one random window
+/// (`shape.batch` is ignored: a new bar is one window). For the HRM, also its plain-f32 path.
+pub fn bench_infer(shape: &BenchShape, kind: DeviceKind, devices: &[usize]) -> Result<InferReport> {
+    shape.validate()?;
+    let device: Device = kind.open(devices)?;
+    let cfg = model_spec(shape).resolve(shape.features, 3, 1, None)?;
+    device.seed(0);
+    let model = cfg.init(&device)?;
+    let mut dropout = crate::nn::DropoutRng::seeded(0);
+    let (t, f) = (shape.seq, shape.features);
+    let x = Tensor::<3>::random([1, t, f], Distribution::Normal(0.0, 1.0), &device);
+    let symbol = Tensor::<1, Int>::zeros([1], &device);
+    let mut one = || {
+        let out = model.forward_with(x.clone(), symbol.clone(), &mut dropout);
+        // Reading the logits back waits for the backend (asynchronous GPUs) and is what a caller does.
+        let _ = out.logits.into_data();
+    };
+    for _ in 0..shape.warmup {
+        one();
+    }
+    let (burn_ms_p50, burn_ms_p99) = timed(shape.steps, one);
+    let (plain_ms_p50, plain_ms_p99) = match &model {
+        crate::model::SequenceModel::Hrm(hrm) => {
+            let fast = crate::hrm::HrmInfer::from_model(hrm)?;
+            let xs: Vec<f32> = x.clone().into_data().try_to_vec::<f32>().map_err(|e| {
+                crate::error::ModelError::Data(format!("bench-train --inference: reading the window back: {e:?}"))
+            })?;
+            let mut scratch = crate::hrm::HrmScratch::new();
+            let mut out = vec![0.0f32; fast.n_classes()];
+            for _ in 0..shape.warmup {
+                fast.probs(&xs, &mut scratch, &mut out)?;
+            }
+            let mut err = None;
+            let (p50, p99) = timed(shape.steps, || {
+                if let Err(e) = fast.probs(&xs, &mut scratch, &mut out) {
+                    err = Some(e);
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            (Some(p50), Some(p99))
+        }
+        _ => (None, None),
+    };
+    Ok(InferReport {
+        model: shape.model.as_str().into(),
+        device: kind.as_str().into(),
+        seq: shape.seq,
+        burn_ms_p50,
+        burn_ms_p99,
+        plain_ms_p50,
+        plain_ms_p99,
     })
 }

@@ -41,3 +41,19 @@ fn the_device_list_starts_with_the_cpu_device() {
     #[cfg(not(feature = "wgpu"))]
     assert_eq!(all.len(), 1);
 }
+
+/// `vane bench-train --inference`: one window at batch 1, and for the HRM the plain-f32 path too.
+#[test]
+fn the_inference_bench_times_one_window_and_the_hrm_plain_path() {
+    use vane_models::ModelKind;
+    use vane_models::bench::{BenchShape, bench_infer};
+    for model in [ModelKind::Hrm, ModelKind::CnnLstm, ModelKind::Tft] {
+        let shape = BenchShape { model, batch: 64, seq: 12, features: 3, hidden: 8, steps: 5, warmup: 1 };
+        let r = bench_infer(&shape, DeviceKind::Cpu, &[]).unwrap();
+        assert_eq!((r.model.as_str(), r.seq), (model.as_str(), 12));
+        assert!(r.burn_ms_p50 > 0.0 && r.burn_ms_p50 <= r.burn_ms_p99, "{r:?}");
+        assert_eq!(r.plain_ms_p50.is_some(), model == ModelKind::Hrm, "{r:?}");
+    }
+    let zero = BenchShape { model: ModelKind::Hrm, batch: 1, seq: 0, features: 3, hidden: 8, steps: 5, warmup: 0 };
+    assert!(bench_infer(&zero, DeviceKind::Cpu, &[]).unwrap_err().to_string().contains("seq must be ≥ 1"));
+}

@@ -39,4 +39,8 @@ pub(crate) struct BenchTrainArgs {
     /// what to do instead.
     #[arg(long, value_delimiter = ',')]
     pub(crate) devices: Vec<usize>,
+    /// Time per-bar inference instead of training: one window of `--seq` bars through the network
+    /// at batch 1, no autodiff (p50/p99 over `--steps`; the HRM also through its plain-f32 path).
+    #[arg(long)]
+    pub(crate) inference: bool,
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use vane_models::bench::{BenchReport, BenchShape, bench_train};
+use vane_models::bench::{BenchReport, BenchShape, InferReport, bench_infer, bench_train};
 
 use crate::args::bench_train::BenchTrainArgs;
 use crate::output::Render;
@@ -15,7 +15,51 @@ pub(crate) struct Bench {
     shape: BenchShape,
 }
 
-pub(crate) fn run(a: BenchTrainArgs) -> Result<Bench> {
+/// `vane bench-train --inference`.
+#[derive(Serialize)]
+pub(crate) struct Infer {
+    #[serde(flatten)]
+    report: InferReport,
+}
+
+impl Render for Infer {
+    fn human(&self) -> String {
+        let r = &self.report;
+        let mut out = format!(
+            "{} on {}, one window of {} bars: burn p50 {:.3} ms, p99 {:.3} ms",
+            r.model, r.device, r.seq, r.burn_ms_p50, r.burn_ms_p99
+        );
+        if let (Some(p50), Some(p99)) = (r.plain_ms_p50, r.plain_ms_p99) {
+            out.push_str(&format!("; plain f32 p50 {p50:.3} ms, p99 {p99:.3} ms"));
+        }
+        out
+    }
+    fn compact(&self) -> bool {
+        true
+    }
+}
+
+/// Either a training or an inference bench.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum BenchOut {
+    Train(Bench),
+    Infer(Infer),
+}
+
+impl Render for BenchOut {
+    fn human(&self) -> String {
+        match self {
+            BenchOut::Train(b) => b.human(),
+            BenchOut::Infer(i) => i.human(),
+        }
+    }
+    fn compact(&self) -> bool {
+        true
+    }
+}
+
+pub(crate) fn run(a: BenchTrainArgs) -> Result<BenchOut> {
     let shape = BenchShape {
         model: a.model,
         batch: a.batch,
@@ -25,7 +69,10 @@ pub(crate) fn run(a: BenchTrainArgs) -> Result<Bench> {
         steps: a.steps,
         warmup: a.warmup,
     };
-    Ok(Bench { report: bench_train(&shape, a.device, &a.devices)?, shape })
+    if a.inference {
+        return Ok(BenchOut::Infer(Infer { report: bench_infer(&shape, a.device, &a.devices)? }));
+    }
+    Ok(BenchOut::Train(Bench { report: bench_train(&shape, a.device, &a.devices)?, shape }))
 }
 
 impl Render for Bench {
