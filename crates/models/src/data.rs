@@ -292,12 +292,19 @@ impl Normaliser {
         if self.center.len() != matrix.n_features {
             return data_err(format!("normaliser has {} columns, matrix {}", self.center.len(), matrix.n_features));
         }
-        for row in matrix.values.chunks_exact_mut(self.center.len()) {
+        self.apply_rows(&mut matrix.values);
+        Ok(())
+    }
+
+    /// Scales row-major `values` (whole rows of this normaliser's columns; a trailing partial
+    /// row is left alone) in place: `(v − center) / scale` per column, the arithmetic of
+    /// [`Normaliser::apply`] for a caller holding a plain window.
+    pub fn apply_rows(&self, values: &mut [f32]) {
+        for row in values.chunks_exact_mut(self.center.len()) {
             for ((v, c), s) in row.iter_mut().zip(&self.center).zip(&self.scale) {
                 *v = (*v - c) / s;
             }
         }
-        Ok(())
     }
 }
 

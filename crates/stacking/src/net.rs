@@ -70,14 +70,9 @@ thread_local! {
 /// `(v − center) / scale` per column of a row-major window into `out` (the normaliser's
 /// arithmetic, the same for the batch and the per-bar call).
 fn normalise_into(window: &[f32], norm: &Normaliser, out: &mut Vec<f32>) {
-    let f = norm.center.len();
     out.clear();
     out.extend_from_slice(window);
-    for row in out.chunks_exact_mut(f) {
-        for ((v, c), s) in row.iter_mut().zip(&norm.center).zip(&norm.scale) {
-            *v = (*v - c) / s;
-        }
-    }
+    norm.apply_rows(out);
 }
 
 /// One training row: the window's last row and its target.
