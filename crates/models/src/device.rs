@@ -45,8 +45,8 @@ impl DeviceKind {
         match self {
             Self::Cpu => Ok(Device::flex()),
             Self::Wgpu => wgpu(),
-            Self::Cuda => cuda(),
-            Self::Tch => tch(),
+            Self::Cuda => cuda_at(0),
+            Self::Tch => tch_at(0),
         }
     }
 }
@@ -211,23 +211,4 @@ fn wgpu() -> Result<Device> {
 #[cfg(not(feature = "wgpu"))]
 fn wgpu() -> Result<Device> {
     Err(missing("wgpu"))
-}
-
-#[cfg(feature = "cuda")]
-fn cuda() -> Result<Device> {
-    Ok(Device::cuda(0))
-}
-#[cfg(not(feature = "cuda"))]
-fn cuda() -> Result<Device> {
-    Err(missing("cuda"))
-}
-
-#[cfg(feature = "tch")]
-#[allow(deprecated)]
-fn tch() -> Result<Device> {
-    Ok(Device::libtorch_cuda(0))
-}
-#[cfg(not(feature = "tch"))]
-fn tch() -> Result<Device> {
-    Err(missing("tch"))
 }
