@@ -131,7 +131,11 @@ pub struct LayoutPrint {
     pub blocks: Vec<(usize, usize)>,
 }
 
-fn fnv(h: &mut u64, bytes: &[u8]) {
+/// FNV-1a's offset basis: the start of every hash [`fnv`] extends.
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Extends the FNV-1a hash `h` by `bytes` (stable across builds and platforms).
+pub(crate) fn fnv(h: &mut u64, bytes: &[u8]) {
     for &b in bytes {
         *h ^= u64::from(b);
         *h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -141,7 +145,7 @@ fn fnv(h: &mut u64, bytes: &[u8]) {
 impl DataPrint {
     /// The print of a grid.
     pub fn of(bars: &vane_core::Bars, filled: &[bool]) -> Self {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut h = FNV_OFFSET;
         let t = bars.open_time();
         for (i, &ti) in t.iter().enumerate() {
             fnv(&mut h, &ti.to_le_bytes());
@@ -219,7 +223,7 @@ impl L1Fingerprint {
     }
 
     fn hash(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut h = FNV_OFFSET;
         fnv(&mut h, serde_json::to_string(self).unwrap_or_default().as_bytes());
         format!("{h:016x}")
     }

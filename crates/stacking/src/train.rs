@@ -489,12 +489,9 @@ pub fn train_stacks(
 
 /// FNV-1a 64 of a column's f32 bits, hex: what [`TrainReport::l1_inputs`] records.
 pub fn column_hash(c: &[f32]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = crate::resume::FNV_OFFSET;
     for v in c {
-        for b in v.to_bits().to_le_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        crate::resume::fnv(&mut h, &v.to_bits().to_le_bytes());
     }
     format!("{h:016x}")
 }
