@@ -194,16 +194,16 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-fn timed(n: usize, mut f: impl FnMut()) -> (f64, f64) {
-    let mut ms: Vec<f64> = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
+/// p50 and p99 in milliseconds of `n` calls of `f` (the first error stops the timing).
+fn timed(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
+    let mut ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f()?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
     ms.sort_by(f64::total_cmp);
-    (percentile(&ms, 0.5), percentile(&ms, 0.99))
+    Ok((percentile(&ms, 0.5), percentile(&ms, 0.99)))
 }
 
 /// Per-bar inference latency: `warmup` untimed then `steps` timed forwards of one random window
@@ -222,11 +222,12 @@ pub fn bench_infer(shape: &BenchShape, kind: DeviceKind, devices: &[usize]) -> R
         let out = model.forward_with(x.clone(), symbol.clone(), &mut dropout);
         // Reading the logits back waits for the backend (asynchronous GPUs) and is what a caller does.
         let _ = out.logits.into_data();
+        Ok(())
     };
     for _ in 0..shape.warmup {
-        one();
+        one()?;
     }
-    let (burn_ms_p50, burn_ms_p99) = timed(shape.steps, one);
+    let (burn_ms_p50, burn_ms_p99) = timed(shape.steps, one)?;
     let (plain_ms_p50, plain_ms_p99) = match &model {
         crate::model::SequenceModel::Hrm(hrm) => {
             let fast = crate::hrm::HrmInfer::from_model(hrm)?;
@@ -238,15 +239,7 @@ pub fn bench_infer(shape: &BenchShape, kind: DeviceKind, devices: &[usize]) -> R
             for _ in 0..shape.warmup {
                 fast.probs(&xs, &mut scratch, &mut out)?;
             }
-            let mut err = None;
-            let (p50, p99) = timed(shape.steps, || {
-                if let Err(e) = fast.probs(&xs, &mut scratch, &mut out) {
-                    err = Some(e);
-                }
-            });
-            if let Some(e) = err {
-                return Err(e);
-            }
+            let (p50, p99) = timed(shape.steps, || fast.probs(&xs, &mut scratch, &mut out))?;
             (Some(p50), Some(p99))
         }
         _ => (None, None),
