@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::nn::check;
 use crate::nn::dropout::{Dropout, DropoutConfig, DropoutRng};
@@ -62,8 +62,49 @@ pub struct SelfAttention {
 }
 
 impl SelfAttention {
-    /// `x: [batch, seq, d]` → `[batch, seq, d]`.
+    /// `x: [batch, seq, d]` → `[batch, seq, d]`. On the flex CPU backend (unless `VANE_FUSED=0`,
+    /// see [`fused_available`](crate::nn::fused_seq::fused_available)) this runs as one fused op
+    /// with a hand-written backward ([`fused_attention`](crate::nn::fused_attention)); the same
+    /// parameters and the same dropout mask from `rng`, equal to [`SelfAttention::forward_reference`]
+    /// up to `f32` rounding.
     pub fn forward(&self, x: Tensor<3>, rng: &mut DropoutRng) -> Tensor<3> {
+        let device = x.device();
+        let biases =
+            (self.query.bias.as_ref(), self.key.bias.as_ref(), self.value.bias.as_ref(), self.output.bias.as_ref());
+        let (Some(bq), Some(bk), Some(bv), Some(bo)) = biases else {
+            return self.forward_reference(x, rng);
+        };
+        if x.shape().num_elements() == 0
+            || !crate::nn::fused_seq::fused_available(&device)
+            || !fused_attention_enabled()
+        {
+            return self.forward_reference(x, rng);
+        }
+        let [b, t, _] = x.dims();
+        let n = b * self.n_heads * t * t;
+        // Drawn exactly as `Dropout::forward` draws the reference path's mask on `[b, heads, t, t]`
+        // (a one-element `[1.0]` stands for "no mask": multiplying by it changes nothing).
+        let mask = self.dropout.mask(n, &device, rng).unwrap_or_else(|| vec![1.0]);
+        let len = mask.len();
+        let mask = Tensor::<1>::from_data(TensorData::new(mask, [len]), &device);
+        crate::nn::fused_attention::self_attention(
+            x,
+            self.query.weight.val(),
+            bq.val(),
+            self.key.weight.val(),
+            bk.val(),
+            self.value.weight.val(),
+            bv.val(),
+            self.output.weight.val(),
+            bo.val(),
+            mask,
+            self.n_heads,
+        )
+    }
+
+    /// The reference path in burn ops (about fifteen autodiff nodes): what [`SelfAttention::forward`]
+    /// runs with `VANE_FUSED=0` or off the flex backend.
+    pub fn forward_reference(&self, x: Tensor<3>, rng: &mut DropoutRng) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let nh = self.n_heads;
         let dk = d / nh;
@@ -75,4 +116,10 @@ impl SelfAttention {
         let heads = self.dropout.forward(w, rng).matmul(v); // [b, nh, t, dk]
         self.output.forward(heads.swap_dims(1, 2).reshape([b, t, d]))
     }
+}
+
+/// Whether `VANE_FUSED_ATTENTION=0` (or `false`, `off`, `no`) leaves this layer on the reference
+/// path while the other fused ops stay on: for before/after timings of the fused attention alone.
+fn fused_attention_enabled() -> bool {
+    !matches!(std::env::var("VANE_FUSED_ATTENTION").as_deref(), Ok("0" | "false" | "off" | "no"))
 }

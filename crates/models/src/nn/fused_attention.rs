@@ -1,0 +1,375 @@
+//! Multi-head self-attention ([`SelfAttention`](crate::nn::SelfAttention)) as one primitive: one
+//! autodiff graph node on the CPU (`flex`) backend, with a hand-written backward.
+//!
+//! The reference path records about fifteen burn autodiff nodes (three projections, the head
+//! split `reshape` + `swap_dims` and its layout copies, the score product, the scale, a
+//! four-op softmax through scalar libm `expf`, the dropout product, the value product, the head
+//! merge and the output projection), each allocating and walking its tensor forward and again
+//! backward. Here, forward:
+//!
+//! 1. one `[b·t, d] × [d, 3d]` product for queries, keys and values (the three weights side by
+//!    side), biases added in one pass;
+//! 2. per (batch, head) `Q Kᵀ` as one batched product over *strided views* of that `[b·t, 3d]`
+//!    buffer (no head-split copies), flex running the `b·heads` small products in parallel;
+//! 3. softmax(S/√d_k) row by row with the vectorisable [`fast_math::exp`], the dropout mask
+//!    (drawn by [`Dropout::mask`](crate::nn::Dropout::mask) from the caller's stream exactly as
+//!    [`Dropout::forward`](crate::nn::Dropout::forward) draws it) applied in the same pass;
+//! 4. the batched `P V` product, heads merged into `[b·t, d]` in one copy, and the output
+//!    projection.
+//!
+//! Backward: the output projection's two products; `dP = dO Vᵀ` and `dV = Pᵀ dO` over strided
+//! views; the softmax backward `dS = P ⊙ (dP − rowsum(dP ⊙ P))` (with the mask and the `1/√d_k`
+//! folded in) in one pass; `dQ = dS K`, `dK = dSᵀ Q`; then the fused projection's two products.
+//! The function is exactly the reference's up to `f32` rounding; the parameters are the layer's
+//! own (names and shapes unchanged).
+//!
+//! Every loop splits at (batch, head) or batch-row boundaries that do not depend on the number of
+//! threads, so results are bit-identical whatever `RAYON_NUM_THREADS` is.
+//!
+//! Only the `flex` backend (plain or under `Autodiff`) implements the op; the layer calls it when
+//! [`fused_available`](crate::nn::fused_seq::fused_available) says so (`VANE_FUSED=0` turns it off
+//! with the other fused ops).
+
+use std::sync::Arc;
+
+use burn::backend::Flex;
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, backend_extension};
+use burn::tensor::{Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::nn::fast_math;
+use crate::nn::fused_seq::{tensor, to_vec};
+
+/// Batch rows per task in the row-wise loops (bias adds, head merge and split).
+const ROWS_PER_TASK: usize = 256;
+
+/// The backend extension: multi-head self-attention over `[b, t, d]`.
+#[backend_extension(Flex, Autodiff)]
+pub trait SelfAttentionBackend: Backend {
+    /// `x [b, t, d]`; projection weights `[d, d]` (input × output, as burn's `Linear`) and biases
+    /// `[d]` for queries, keys, values and the output; `mask` the dropout mask on the attention
+    /// weights (`b·heads·t·t` values, or any other length for none) → `[b, t, d]`.
+    #[allow(clippy::too_many_arguments)]
+    fn self_attention(
+        x: FloatTensor<Self>,
+        wq: FloatTensor<Self>,
+        bq: FloatTensor<Self>,
+        wk: FloatTensor<Self>,
+        bk: FloatTensor<Self>,
+        wv: FloatTensor<Self>,
+        bv: FloatTensor<Self>,
+        wo: FloatTensor<Self>,
+        bo: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        n_heads: usize,
+    ) -> FloatTensor<Self>;
+}
+
+impl SelfAttentionBackend for Flex {
+    fn self_attention(
+        x: FlexTensor,
+        wq: FlexTensor,
+        bq: FlexTensor,
+        wk: FlexTensor,
+        bk: FlexTensor,
+        wv: FlexTensor,
+        bv: FlexTensor,
+        wo: FlexTensor,
+        bo: FlexTensor,
+        mask: FlexTensor,
+        n_heads: usize,
+    ) -> FlexTensor {
+        forward([x, wq, bq, wk, bk, wv, bv, wo, bo, mask], n_heads).0
+    }
+}
+
+impl<C: CheckpointStrategy> SelfAttentionBackend for Autodiff<Flex, C> {
+    fn self_attention(
+        x: FloatTensor<Self>,
+        wq: FloatTensor<Self>,
+        bq: FloatTensor<Self>,
+        wk: FloatTensor<Self>,
+        bk: FloatTensor<Self>,
+        wv: FloatTensor<Self>,
+        bv: FloatTensor<Self>,
+        wo: FloatTensor<Self>,
+        bo: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        n_heads: usize,
+    ) -> FloatTensor<Self> {
+        let parts = [x, wq, bq, wk, bk, wv, bv, wo, bo, mask].map(|t| t.into_parts());
+        let [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9] = parts;
+        let nodes = [p0.1, p1.1, p2.1, p3.1, p4.1, p5.1, p6.1, p7.1, p8.1, p9.1];
+        let prims = [p0.0, p1.0, p2.0, p3.0, p4.0, p5.0, p6.0, p7.0, p8.0, p9.0];
+        match SelfAttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, saved) = forward(prims, n_heads);
+                prep.finish(Arc::new(saved), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(forward(prims, n_heads).0),
+        }
+    }
+}
+
+/// What the backward pass needs.
+#[derive(Debug)]
+struct Saved {
+    b: usize,
+    t: usize,
+    d: usize,
+    nh: usize,
+    /// Input `[b·t, d]`.
+    x: FlexTensor,
+    /// `[wq | wk | wv]` `[d, 3d]`.
+    wqkv: FlexTensor,
+    wo: FlexTensor,
+    /// Projected queries, keys and values `[b·t, 3d]`.
+    qkv: FlexTensor,
+    /// Softmax probabilities `[b, heads, t, t]` (before dropout).
+    p: FlexTensor,
+    /// The probabilities after dropout and the mask, when there was one.
+    dropped: Option<(FlexTensor, Vec<f32>)>,
+    /// Merged heads `[b·t, d]` (the output projection's input).
+    hm: FlexTensor,
+}
+
+#[derive(Debug)]
+struct SelfAttentionBackward;
+
+impl Backward<Flex, 10> for SelfAttentionBackward {
+    type State = Arc<Saved>;
+
+    fn backward(self, ops: Ops<Self::State, 10>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let out = backward(&ops.state, grad);
+        for (parent, g) in ops.parents.iter().zip(out) {
+            if let Some(node) = parent {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+/// The values of `t` as an owned vector, without a copy when `t` is a contiguous `f32` tensor
+/// that nothing else shares (a fresh matmul output).
+fn owned(t: FlexTensor) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+}
+
+/// The `[b, heads, t, d_k]` view of one third (`part` 0 queries, 1 keys, 2 values) of a
+/// `[b·t, 3d]` buffer, or with `d3 = d` and `part` 0 of a `[b·t, d]` buffer: no copy.
+fn heads_view(buf: &FlexTensor, part: usize, d3: usize, [b, nh, t, dk]: [usize; 4]) -> FlexTensor {
+    let strides = vec![(t * d3) as isize, dk as isize, d3 as isize, 1];
+    buf.clone().with_layout(Layout::new(Shape::from(vec![b, nh, t, dk]), strides, part * nh * dk))
+}
+
+/// Adds `bias [w]` to every row of `x [rows, w]`.
+fn add_bias(x: &mut [f32], bias: &[f32]) {
+    let w = bias.len();
+    x.par_chunks_mut(ROWS_PER_TASK * w).for_each(|block| {
+        for row in block.chunks_exact_mut(w) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v += b;
+            }
+        }
+    });
+}
+
+/// Sums `x [rows, w]` over the rows (fixed blocks of [`ROWS_PER_TASK`] rows, summed in order).
+fn col_sum(x: &[f32], w: usize) -> Vec<f32> {
+    let parts: Vec<Vec<f32>> = x
+        .par_chunks(ROWS_PER_TASK * w)
+        .map(|block| {
+            let mut acc = vec![0.0f32; w];
+            for row in block.chunks_exact(w) {
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut out = vec![0.0f32; w];
+    for p in parts {
+        for (a, v) in out.iter_mut().zip(p) {
+            *a += v;
+        }
+    }
+    out
+}
+
+/// Copies heads `[b, heads, t, d_k]` into columns `col..col + d` of rows `[b·t, w]`.
+fn merge_heads(src: &[f32], dst: &mut [f32], w: usize, col: usize, [_, nh, t, dk]: [usize; 4]) {
+    dst.par_chunks_mut(t * w).enumerate().for_each(|(bi, rows)| {
+        for h in 0..nh {
+            for s in 0..t {
+                let from = ((bi * nh + h) * t + s) * dk;
+                let to = s * w + col + h * dk;
+                rows[to..to + dk].copy_from_slice(&src[from..from + dk]);
+            }
+        }
+    });
+}
+
+fn forward(t: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
+    let [x, wq, bq, wk, bk, wv, bv, wo, bo, mask] = t;
+    let dims = x.layout().shape().to_vec();
+    let (b, t, d) = (dims[0], dims[1], dims[2]);
+    let dk = d / nh;
+    let (bt, d3) = (b * t, 3 * d);
+    let shape4 = [b, nh, t, dk];
+    let x = x.reshape(Shape::from(vec![bt, d]));
+    // Queries, keys and values in one product.
+    let wqkv = Flex::float_cat(vec![wq, wk, wv], 1);
+    let bias: Vec<f32> = [bq, bk, bv].into_iter().flat_map(to_vec).collect();
+    let mut qkv = owned(Flex::float_matmul(x.clone(), wqkv.clone()));
+    add_bias(&mut qkv, &bias);
+    let qkv = tensor(qkv, &[bt, d3]);
+    // Scores per (batch, head) over strided views.
+    let kt = Flex::float_swap_dims(heads_view(&qkv, 1, d3, shape4), 2, 3);
+    let mut p = owned(Flex::float_matmul(heads_view(&qkv, 0, d3, shape4), kt));
+    // Softmax(S / √d_k) per row, then the dropout mask.
+    let scale = (dk as f64).sqrt() as f32;
+    p.par_chunks_mut(t * t).for_each(|block| {
+        for row in block.chunks_exact_mut(t) {
+            let mut m = f32::NEG_INFINITY;
+            for v in row.iter_mut() {
+                *v /= scale;
+                m = m.max(*v);
+            }
+            let mut sum = 0.0f32;
+            for v in row.iter_mut() {
+                *v = fast_math::exp(*v - m);
+                sum += *v;
+            }
+            for v in row.iter_mut() {
+                *v /= sum;
+            }
+        }
+    });
+    let mask = owned(mask);
+    let n = b * nh * t * t;
+    let dropped = (mask.len() == n).then(|| {
+        let mut pd = vec![0.0f32; n];
+        pd.par_chunks_mut(t * t).zip(p.par_chunks(t * t)).zip(mask.par_chunks(t * t)).for_each(|((o, p), m)| {
+            for ((o, p), m) in o.iter_mut().zip(p).zip(m) {
+                *o = p * m;
+            }
+        });
+        (tensor(pd, &[b, nh, t, t]), mask)
+    });
+    let p = tensor(p, &[b, nh, t, t]);
+    let weights = dropped.as_ref().map_or_else(|| p.clone(), |(pd, _)| pd.clone());
+    let o = owned(Flex::float_matmul(weights, heads_view(&qkv, 2, d3, shape4)));
+    let mut hm = vec![0.0f32; bt * d];
+    merge_heads(&o, &mut hm, d, 0, shape4);
+    let hm = tensor(hm, &[bt, d]);
+    let mut y = owned(Flex::float_matmul(hm.clone(), wo.clone()));
+    add_bias(&mut y, &to_vec(bo));
+    let saved = Saved { b, t, d, nh, x, wqkv, wo, qkv, p, dropped, hm };
+    (tensor(y, &[b, t, d]), saved)
+}
+
+/// Gradients for `[x, wq, bq, wk, bk, wv, bv, wo, bo]`.
+fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 9] {
+    let (b, t, d, nh) = (st.b, st.t, st.d, st.nh);
+    let dk = d / nh;
+    let (bt, d3) = (b * t, 3 * d);
+    let shape4 = [b, nh, t, dk];
+    let dy = to_vec(grad);
+    // Output projection.
+    let dbo = col_sum(&dy, d);
+    let dy = tensor(dy, &[bt, d]);
+    let dwo = Flex::float_matmul(Flex::float_transpose(st.hm.clone()), dy.clone());
+    let dhm = Flex::float_matmul(dy, Flex::float_transpose(st.wo.clone()));
+    let d_o = heads_view(&dhm, 0, d, shape4);
+    // Through weights · V.
+    let weights = st.dropped.as_ref().map_or_else(|| st.p.clone(), |(pd, _)| pd.clone());
+    let dv = owned(Flex::float_matmul(Flex::float_swap_dims(weights, 2, 3), d_o.clone()));
+    let vt = Flex::float_swap_dims(heads_view(&st.qkv, 2, d3, shape4), 2, 3);
+    let mut ds = owned(Flex::float_matmul(d_o, vt));
+    // Through the dropout and the softmax (and the 1/√d_k).
+    let scale = (dk as f64).sqrt() as f32;
+    let pv = st.p.as_slice::<f32>().unwrap_or(&[]);
+    let mask = st.dropped.as_ref().map(|(_, m)| m.as_slice());
+    ds.par_chunks_mut(t * t).enumerate().for_each(|(j, block)| {
+        let pj = &pv[j * t * t..(j + 1) * t * t];
+        let mj = mask.map(|m| &m[j * t * t..(j + 1) * t * t]);
+        for (i, (g, p)) in block.chunks_exact_mut(t).zip(pj.chunks_exact(t)).enumerate() {
+            if let Some(m) = mj {
+                for (g, m) in g.iter_mut().zip(&m[i * t..(i + 1) * t]) {
+                    *g *= m;
+                }
+            }
+            let dot: f32 = g.iter().zip(p).map(|(g, p)| g * p).sum();
+            for (g, p) in g.iter_mut().zip(p) {
+                *g = p * (*g - dot) / scale;
+            }
+        }
+    });
+    let ds = tensor(ds, &[b, nh, t, t]);
+    let dq = owned(Flex::float_matmul(ds.clone(), heads_view(&st.qkv, 1, d3, shape4)));
+    let dkey = owned(Flex::float_matmul(Flex::float_swap_dims(ds, 2, 3), heads_view(&st.qkv, 0, d3, shape4)));
+    // The fused projection.
+    let mut dqkv = vec![0.0f32; bt * d3];
+    for (part, g) in [dq, dkey, dv].iter().enumerate() {
+        merge_heads(g, &mut dqkv, d3, part * d, shape4);
+    }
+    let dbqkv = col_sum(&dqkv, d3);
+    let dqkv = tensor(dqkv, &[bt, d3]);
+    let dwqkv = owned(Flex::float_matmul(Flex::float_transpose(st.x.clone()), dqkv.clone()));
+    let dx = Flex::float_matmul(dqkv, Flex::float_transpose(st.wqkv.clone()));
+    let mut dw = [vec![0.0f32; d * d], vec![0.0f32; d * d], vec![0.0f32; d * d]];
+    for (r, row) in dwqkv.chunks_exact(d3).enumerate() {
+        for (part, w) in dw.iter_mut().enumerate() {
+            w[r * d..(r + 1) * d].copy_from_slice(&row[part * d..(part + 1) * d]);
+        }
+    }
+    let [dwq, dwk, dwv] = dw;
+    let bias = |part: usize| tensor(dbqkv[part * d..(part + 1) * d].to_vec(), &[d]);
+    let w = |v: Vec<f32>| tensor(v, &[d, d]);
+    [dx.reshape(Shape::from(vec![b, t, d])), w(dwq), bias(0), w(dwk), bias(1), w(dwv), bias(2), dwo, tensor(dbo, &[d])]
+}
+
+/// The fused [`SelfAttention`](crate::nn::SelfAttention) forward on tensors (see the module
+/// docs): `x [b, t, d]`, weights `[d, d]`, biases `[d]`, `mask` the dropout mask on the
+/// `[b, heads, t, t]` attention weights (any other length: none). Only on the flex device
+/// ([`fused_available`](crate::nn::fused_seq::fused_available)); any other backend panics in
+/// burn's dispatch.
+#[allow(clippy::too_many_arguments)]
+pub fn self_attention(
+    x: Tensor<3>,
+    wq: Tensor<2>,
+    bq: Tensor<1>,
+    wk: Tensor<2>,
+    bk: Tensor<1>,
+    wv: Tensor<2>,
+    bv: Tensor<1>,
+    wo: Tensor<2>,
+    bo: Tensor<1>,
+    mask: Tensor<1>,
+    n_heads: usize,
+) -> Tensor<3> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(Dispatch::self_attention(
+        x.into_dispatch(),
+        wq.into_dispatch(),
+        bq.into_dispatch(),
+        wk.into_dispatch(),
+        bk.into_dispatch(),
+        wv.into_dispatch(),
+        bv.into_dispatch(),
+        wo.into_dispatch(),
+        bo.into_dispatch(),
+        mask.into_dispatch(),
+        n_heads,
+    ))
+}

@@ -1,0 +1,212 @@
+//! The fused self-attention op (`nn::fused_attention`, one autodiff node with a hand-written
+//! backward) against the reference burn-op path (`SelfAttention::forward_reference`, what
+//! `VANE_FUSED=0` runs): the output and the gradients of the input and of all eight parameters,
+//! with dropout 0 and 0.3 (the same mask from the same stream), 1 and 4 heads, sequences of 1 and
+//! 17; and a seeded CNN-LSTM training curve with the fused ops on and off (`set_fused`).
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::tensor::{Device, Distribution, Tensor};
+use vane_models::data::{FeatureMatrix, Sample, Target, WindowedDataset};
+use vane_models::nn::fused_seq::{fused_available, set_fused};
+use vane_models::nn::{DropoutRng, SelfAttention, SelfAttentionConfig};
+use vane_models::train::{Quiet, TrainInputs, fit};
+use vane_models::{ModelKind, ModelSpec, TrainConfig};
+
+fn dev() -> Device {
+    Device::flex()
+}
+
+/// The fused/unfused switch and burn's random generator are process-wide: tests take turns.
+static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+/// Every element within `tol` of the reference, absolute below 1 and relative above.
+fn assert_close(name: &str, a: &[f32], b: &[f32], tol: f32) {
+    assert_eq!(a.len(), b.len(), "{name}: lengths");
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= tol * y.abs().max(1.0), "{name}[{k}]: fused {x} vs reference {y}");
+    }
+}
+
+/// The layer with its parameters on `device`, tracked when it is an autodiff device.
+fn layer(d: usize, heads: usize, dropout: f64, device: &Device) -> SelfAttention {
+    dev().seed(21);
+    let mut l = SelfAttentionConfig::new(d, heads, dropout).init(&dev()).unwrap();
+    let track = device.is_autodiff();
+    let mv = |lin: &Linear| {
+        let w = Tensor::<2>::from_data(lin.weight.val().into_data(), device);
+        let b = Tensor::<1>::from_data(lin.bias.as_ref().unwrap().val().into_data(), device);
+        let (w, b) = if track { (w.require_grad(), b.require_grad()) } else { (w, b) };
+        let mut out = lin.clone();
+        out.weight = Param::from_tensor(w);
+        out.bias = Some(Param::from_tensor(b));
+        out
+    };
+    l.query = mv(&l.query);
+    l.key = mv(&l.key);
+    l.value = mv(&l.value);
+    l.output = mv(&l.output);
+    l
+}
+
+const CASES: [(usize, usize, f64); 8] =
+    [(1, 1, 0.0), (1, 17, 0.0), (4, 1, 0.0), (4, 17, 0.0), (1, 1, 0.3), (1, 17, 0.3), (4, 1, 0.3), (4, 17, 0.3)];
+
+#[test]
+fn fused_attention_forward_equals_reference_without_autodiff() {
+    let _g = lock();
+    set_fused(Some(true));
+    assert!(fused_available(&dev()));
+    for (heads, t, dropout) in CASES {
+        let l = layer(8, heads, dropout, &dev());
+        dev().seed(3);
+        let x = Tensor::<3>::random([3, t, 8], Distribution::Normal(0.0, 1.0), &dev());
+        let fused = vals(l.forward(x.clone(), &mut DropoutRng::seeded(9)));
+        let reference = vals(l.forward_reference(x, &mut DropoutRng::seeded(9)));
+        assert_close(&format!("heads {heads} seq {t} dropout {dropout}: output"), &fused, &reference, 1e-5);
+    }
+    set_fused(None);
+}
+
+/// `loss = Σ attention(x) ⊙ r` for a fixed random `r` on the autodiff device, dropout drawn
+/// from a seeded stream: the output, then the gradients of x and of the eight parameters.
+fn run(fused: bool, heads: usize, t: usize, dropout: f64) -> Vec<(&'static str, Vec<f32>)> {
+    set_fused(Some(fused));
+    let ad = dev().autodiff();
+    assert_eq!(fused_available(&ad), fused);
+    let (b, d) = (3, 8);
+    let l = layer(d, heads, dropout, &ad);
+    dev().seed(4);
+    let x = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
+    let r = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
+    let x = Tensor::<3>::from_data(x.into_data(), &ad).require_grad();
+    let r = Tensor::<3>::from_data(r.into_data(), &ad);
+    let mut rng = DropoutRng::seeded(17);
+    let y = l.forward(x.clone(), &mut rng);
+    // Both paths consumed the same number of draws.
+    let after = rng.next_u64();
+    let g = (y.clone() * r).sum().backward();
+    let w = |lin: &Linear| vals(lin.weight.val().grad(&g).unwrap());
+    let bias = |lin: &Linear| vals(lin.bias.as_ref().unwrap().val().grad(&g).unwrap());
+    let out = vec![
+        ("output", vals(y)),
+        ("x", vals(x.grad(&g).unwrap())),
+        ("query.weight", w(&l.query)),
+        ("query.bias", bias(&l.query)),
+        ("key.weight", w(&l.key)),
+        ("key.bias", bias(&l.key)),
+        ("value.weight", w(&l.value)),
+        ("value.bias", bias(&l.value)),
+        ("output.weight", w(&l.output)),
+        ("output.bias", bias(&l.output)),
+        ("stream after", vec![after as f32, (after >> 40) as f32]),
+    ];
+    set_fused(None);
+    out
+}
+
+#[test]
+fn fused_attention_output_and_gradients_equal_reference_autodiff() {
+    let _g = lock();
+    for (heads, t, dropout) in CASES {
+        let f = run(true, heads, t, dropout);
+        let r = run(false, heads, t, dropout);
+        for ((name, a), (_, b)) in f.iter().zip(&r) {
+            assert_close(&format!("heads {heads} seq {t} dropout {dropout}: {name}"), a, b, 1e-5);
+        }
+        // With dropout on (and more than one weight) the mask really zeroes some weights: the
+        // output differs from the dropout-free one.
+        if dropout > 0.0 && t > 1 {
+            let no_drop = run(true, heads, t, 0.0);
+            assert_ne!(f[0].1, no_drop[0].1, "heads {heads} seq {t}: dropout changed nothing");
+        }
+    }
+}
+
+fn dataset(n: usize, seq: usize) -> (FeatureMatrix, Vec<Sample>) {
+    let mut m = FeatureMatrix::new(vec!["a".into(), "b".into()]).unwrap();
+    let mut samples = Vec::new();
+    let mut state = 4242u64;
+    let mut rnd = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64) as f32 - 0.5
+    };
+    for i in 0..n {
+        let class = i % 3;
+        let mut values = Vec::new();
+        for _ in 0..seq {
+            values.push(rnd() + class as f32 - 1.0);
+            values.push(rnd());
+        }
+        let rows = m.push_segment(0, &values).unwrap();
+        samples.push(Sample { end: rows.end - 1, target: Target { class, value: 0.1 * class as f32, weight: 1.0 } });
+    }
+    (m, samples)
+}
+
+fn train_config() -> TrainConfig {
+    let mut o = serde_json::Map::new();
+    for (k, v) in [
+        ("learning_rate", serde_json::json!(0.01)),
+        ("batch_size", serde_json::json!(8)),
+        ("epochs", serde_json::json!(4)),
+        ("use_augmentation", serde_json::json!(false)),
+        ("scheduler", serde_json::json!("constant")),
+        ("early_stopping_patience", serde_json::json!(100)),
+    ] {
+        o.insert(k.into(), v);
+    }
+    TrainConfig::resolve(None, &[o]).unwrap()
+}
+
+/// A seeded CNN-LSTM run (dropout 0.3, so the attention's masks are drawn every step): per
+/// epoch (train loss, validation loss).
+fn curve(fused: bool) -> Vec<(f64, f64)> {
+    set_fused(Some(fused));
+    let (m, samples) = dataset(24, 8);
+    let ds = WindowedDataset::new(&m, 8, samples, Some(3)).unwrap();
+    let spec = ModelSpec {
+        conv_channels: Some(8),
+        lstm_hidden: Some(8),
+        n_heads: Some(2),
+        n_conv_blocks: Some(1),
+        dropout: Some(0.3),
+        ..ModelSpec::of(ModelKind::CnnLstm)
+    };
+    let mcfg = spec.resolve(2, 3, 1, None).unwrap();
+    let cfg = train_config();
+    dev().seed(cfg.seed);
+    let inputs = TrainInputs {
+        model: &mcfg,
+        config: &cfg,
+        train: &ds,
+        valid: &ds,
+        checkpoint_dir: None,
+        resume: false,
+        context: None,
+    };
+    let out = fit(&inputs, &dev(), &mut Quiet).unwrap();
+    set_fused(None);
+    out.history.iter().map(|e| (e.train_loss, e.val_loss)).collect()
+}
+
+#[test]
+fn seeded_cnn_lstm_curve_fused_equals_unfused_with_dropout() {
+    let _g = lock();
+    let f = curve(true);
+    let r = curve(false);
+    eprintln!("fused {f:?}\nreference {r:?}");
+    assert_eq!(f.len(), r.len());
+    for (e, ((ft, fv), (rt, rv))) in f.iter().zip(&r).enumerate() {
+        assert!((ft - rt).abs() <= 1e-5 * rt.abs().max(1.0), "epoch {}: train {ft} vs {rt}", e + 1);
+        assert!((fv - rv).abs() <= 1e-5 * rv.abs().max(1.0), "epoch {}: val {fv} vs {rv}", e + 1);
+    }
+}
