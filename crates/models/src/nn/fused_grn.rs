@@ -128,6 +128,7 @@ struct Saved {
     /// The dropout mask, when there was one.
     mask: Option<Vec<f32>>,
     gamma: Vec<f32>,
+    beta: Vec<f32>,
     w_in: FlexTensor,
     w_hid: FlexTensor,
     /// `[w_gate | w_val]` `[n, d, 2d]`.
@@ -193,14 +194,34 @@ fn forward(t: [FlexTensor; 12]) -> (FlexTensor, Saved) {
     let dims = a.layout().shape().to_vec();
     let (n, r, d) = (dims[0], dims[1], dims[2]);
     let a = tensor(owned(a), &[n, r, d]);
+    let mask = owned(mask);
+    let mask = (mask.len() == n * r * d).then_some(mask);
+    let st = core_forward(a, [w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta], mask);
+    let mut out = vec![0.0f32; n * r * d];
+    out.par_chunks_mut(r * d).zip(st.yhat.par_chunks(r * d)).enumerate().for_each(|(j, (o, yh))| {
+        let (gj, bj) = (&st.gamma[j * d..(j + 1) * d], &st.beta[j * d..(j + 1) * d]);
+        for (o, yh) in o.chunks_exact_mut(d).zip(yh.chunks_exact(d)) {
+            for k in 0..d {
+                o[k] = yh[k] * gj[k] + bj[k];
+            }
+        }
+    });
+    (tensor(out, &[n, r, d]), st)
+}
+
+/// The GRNs up to the normalised `ŷ` (the output is `ŷ·γ + β`, left to the caller) from the
+/// contiguous input `a [n, r, d]`, the ten parameters in [`BatchedGrnBackend::batched_grn`]'s
+/// order and the dropout mask (`n·r·d` values) if any.
+fn core_forward(a: FlexTensor, p: [FlexTensor; 10], mask: Option<Vec<f32>>) -> Saved {
+    let [w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta] = p;
+    let dims = a.layout().shape().to_vec();
+    let (n, r, d) = (dims[0], dims[1], dims[2]);
     // η₂ = ELU(a W₂ + b₂).
     let mut e = owned(Flex::float_matmul(a.clone(), w_in.clone()));
     add_bias_map(&mut e, &to_vec(b_in), r, d, |_, v| fast_math::elu(v));
     let e = tensor(e, &[n, r, d]);
     // η₁ = dropout(η₂ W₁ + b₁).
     let mut eta = owned(Flex::float_matmul(e.clone(), w_hid.clone()));
-    let mask = owned(mask);
-    let mask = (mask.len() == n * r * d).then_some(mask);
     match &mask {
         Some(m) => add_bias_map(&mut eta, &to_vec(b_hid), r, d, |i, v| v * m[i]),
         None => add_bias_map(&mut eta, &to_vec(b_hid), r, d, |_, v| v),
@@ -212,16 +233,11 @@ fn forward(t: [FlexTensor; 12]) -> (FlexTensor, Saved) {
     let (bg, bv, gv, bt) = (to_vec(b_gate), to_vec(b_val), to_vec(gamma), to_vec(beta));
     let av = slice(&a);
     let mut yhat = vec![0.0f32; n * r * d];
-    let mut out = vec![0.0f32; n * r * d];
     let mut rinv = vec![0.0f32; n * r];
-    sv.par_chunks_mut(r * 2 * d)
-        .zip(yhat.par_chunks_mut(r * d))
-        .zip(out.par_chunks_mut(r * d))
-        .zip(rinv.par_chunks_mut(r))
-        .enumerate()
-        .for_each(|(j, (((svj, yhj), oj), rij))| {
+    sv.par_chunks_mut(r * 2 * d).zip(yhat.par_chunks_mut(r * d)).zip(rinv.par_chunks_mut(r)).enumerate().for_each(
+        |(j, ((svj, yhj), rij))| {
             let p = j * d..(j + 1) * d;
-            let (bgj, bvj, gj, btj) = (&bg[p.clone()], &bv[p.clone()], &gv[p.clone()], &bt[p]);
+            let (bgj, bvj) = (&bg[p.clone()], &bv[p]);
             let aj = &av[j * r * d..(j + 1) * r * d];
             let mut y = vec![0.0f32; d];
             for i in 0..r {
@@ -237,21 +253,28 @@ fn forward(t: [FlexTensor; 12]) -> (FlexTensor, Saved) {
                 let ri = 1.0 / (var + EPS).sqrt();
                 rij[i] = ri;
                 let yh = &mut yhj[i * d..(i + 1) * d];
-                let o = &mut oj[i * d..(i + 1) * d];
                 for k in 0..d {
                     yh[k] = (y[k] - mean) * ri;
-                    o[k] = yh[k] * gj[k] + btj[k];
                 }
             }
-        });
-    let saved = Saved { n, r, d, a, e, eta, sv, yhat, rinv, mask, gamma: gv, w_in, w_hid, w_gv };
-    (tensor(out, &[n, r, d]), saved)
+        },
+    );
+    Saved { n, r, d, a, e, eta, sv, yhat, rinv, mask, gamma: gv, beta: bt, w_in, w_hid, w_gv }
 }
 
 /// Gradients for `[a, w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta]`.
 fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 11] {
-    let (n, r, d) = (st.n, st.r, st.d);
+    let d = st.d;
+    let r = st.r;
     let dout = owned(grad);
+    core_backward(st, |j, i, go| go.copy_from_slice(&dout[(j * r + i) * d..(j * r + i + 1) * d]))
+}
+
+/// Gradients for `[a, w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta]`
+/// given the gradient reaching the output `ŷ·γ + β`: `go(j, i, row)` writes GRN `j`'s row `i`
+/// of it into `row` (`d` values).
+fn core_backward(st: &Saved, go_row: impl Fn(usize, usize, &mut [f32]) + Sync) -> [FlexTensor; 11] {
+    let (n, r, d) = (st.n, st.r, st.d);
     let mut dgamma = vec![0.0f32; n * d];
     let mut dbeta = vec![0.0f32; n * d];
     let mut da = vec![0.0f32; n * r * d];
@@ -264,10 +287,12 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 11] {
         .for_each(|(j, (((daj, dgvj), dgj), dbj))| {
             let gj = &st.gamma[j * d..(j + 1) * d];
             let mut dyh = vec![0.0f32; d];
+            let mut go = vec![0.0f32; d];
             for i in 0..r {
                 let row = j * r + i;
                 let rr = row * d..(row + 1) * d;
-                let (go, yh) = (&dout[rr.clone()], &st.yhat[rr]);
+                go_row(j, i, &mut go);
+                let yh = &st.yhat[rr];
                 let (mut m1, mut m2) = (0.0f32, 0.0f32);
                 for k in 0..d {
                     dgj[k] += go[k] * yh[k];
@@ -380,4 +405,394 @@ pub fn batched_grn(
         beta.into_dispatch(),
         mask.into_dispatch(),
     ))
+}
+
+/// The backend extension: the TFT's variable-selection network after the selection weights —
+/// the per-variable embedding `ξ_j = x_j·w_j + b_j`, the `n` GRNs on it and the weighted sum
+/// `Σ_j v_j · GRN_j(ξ_j)` — as one op.
+#[backend_extension(Flex, Autodiff)]
+pub trait VariableSelectionBackend: Backend {
+    /// `x [r, n]` (one scalar per variable and row); embedding `w_e`, `b_e [n, d]`; the GRN
+    /// parameters and dropout mask as in [`BatchedGrnBackend::batched_grn`]; selection weights
+    /// `v [r, n]` → `[r, d]`.
+    #[allow(clippy::too_many_arguments)]
+    fn variable_selection(
+        x: FloatTensor<Self>,
+        w_e: FloatTensor<Self>,
+        b_e: FloatTensor<Self>,
+        w_in: FloatTensor<Self>,
+        b_in: FloatTensor<Self>,
+        w_hid: FloatTensor<Self>,
+        b_hid: FloatTensor<Self>,
+        w_gate: FloatTensor<Self>,
+        b_gate: FloatTensor<Self>,
+        w_val: FloatTensor<Self>,
+        b_val: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+impl VariableSelectionBackend for Flex {
+    fn variable_selection(
+        x: FlexTensor,
+        w_e: FlexTensor,
+        b_e: FlexTensor,
+        w_in: FlexTensor,
+        b_in: FlexTensor,
+        w_hid: FlexTensor,
+        b_hid: FlexTensor,
+        w_gate: FlexTensor,
+        b_gate: FlexTensor,
+        w_val: FlexTensor,
+        b_val: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mask: FlexTensor,
+        v: FlexTensor,
+    ) -> FlexTensor {
+        vsn_forward([x, w_e, b_e, w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta, mask, v]).0
+    }
+}
+
+impl<C: CheckpointStrategy> VariableSelectionBackend for Autodiff<Flex, C> {
+    fn variable_selection(
+        x: FloatTensor<Self>,
+        w_e: FloatTensor<Self>,
+        b_e: FloatTensor<Self>,
+        w_in: FloatTensor<Self>,
+        b_in: FloatTensor<Self>,
+        w_hid: FloatTensor<Self>,
+        b_hid: FloatTensor<Self>,
+        w_gate: FloatTensor<Self>,
+        b_gate: FloatTensor<Self>,
+        w_val: FloatTensor<Self>,
+        b_val: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let parts = [x, w_e, b_e, w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta, mask, v]
+            .map(|t| t.into_parts());
+        let (prims, nodes) = unzip(parts);
+        match VsnBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, saved) = vsn_forward(prims);
+                prep.finish(Arc::new(saved), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(vsn_forward(prims).0),
+        }
+    }
+}
+
+/// What the variable-selection backward needs on top of the GRNs' [`Saved`].
+#[derive(Debug)]
+struct VsnSaved {
+    /// The GRNs' activations (their input is the embedding `[n, r, d]`).
+    grn: Saved,
+    /// `x [r, n]`.
+    x: Vec<f32>,
+    /// Embedding weights `[n, d]`.
+    w_e: Vec<f32>,
+    /// Selection weights `[r, n]`.
+    v: Vec<f32>,
+}
+
+#[derive(Debug)]
+struct VsnBackward;
+
+impl Backward<Flex, 15> for VsnBackward {
+    type State = Arc<VsnSaved>;
+
+    fn backward(self, ops: Ops<Self::State, 15>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let out = vsn_backward(&ops.state, grad);
+        for (parent, g) in ops.parents.iter().zip(out) {
+            if let (Some(node), Some(g)) = (parent, g) {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+/// `[(a, b); N]` → `([a; N], [b; N])`.
+fn unzip<A, B, const N: usize>(parts: [(A, B); N]) -> ([A; N], [B; N]) {
+    let (mut a, mut b) = (Vec::with_capacity(N), Vec::with_capacity(N));
+    for (x, y) in parts {
+        a.push(x);
+        b.push(y);
+    }
+    match (a.try_into(), b.try_into()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => unreachable!("N pairs in, N of each out"),
+    }
+}
+
+/// Rows of the output per parallel task in the weighted sum.
+const ROW_BLOCK: usize = 64;
+
+fn vsn_forward(t: [FlexTensor; 15]) -> (FlexTensor, VsnSaved) {
+    let [x, w_e, b_e, w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta, mask, v] = t;
+    let xd = x.layout().shape().to_vec();
+    let (r, n) = (xd[0], xd[1]);
+    let d = w_e.layout().shape().to_vec()[1];
+    let (xv, we, be, vv) = (to_vec(x), to_vec(w_e), to_vec(b_e), to_vec(v));
+    // The embedding straight into the GRNs' `[n, r, d]` layout.
+    let mut a = vec![0.0f32; n * r * d];
+    a.par_chunks_mut(r * d).enumerate().for_each(|(j, aj)| {
+        let (wj, bj) = (&we[j * d..(j + 1) * d], &be[j * d..(j + 1) * d]);
+        for (i, row) in aj.chunks_exact_mut(d).enumerate() {
+            let xi = xv[i * n + j];
+            for ((o, w), b) in row.iter_mut().zip(wj).zip(bj) {
+                *o = xi * w + b;
+            }
+        }
+    });
+    let mask = owned(mask);
+    let mask = (mask.len() == n * r * d).then_some(mask);
+    let grn = core_forward(
+        tensor(a, &[n, r, d]),
+        [w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta],
+        mask,
+    );
+    // φ = Σ_j v_j (ŷ_j γ_j + β_j), per block of rows.
+    let mut phi = vec![0.0f32; r * d];
+    phi.par_chunks_mut(ROW_BLOCK * d).enumerate().for_each(|(blk, out)| {
+        for (ii, o) in out.chunks_exact_mut(d).enumerate() {
+            let i = blk * ROW_BLOCK + ii;
+            for j in 0..n {
+                let w = vv[i * n + j];
+                let yh = &grn.yhat[(j * r + i) * d..(j * r + i + 1) * d];
+                let (gj, bj) = (&grn.gamma[j * d..(j + 1) * d], &grn.beta[j * d..(j + 1) * d]);
+                for k in 0..d {
+                    o[k] += w * (yh[k] * gj[k] + bj[k]);
+                }
+            }
+        }
+    });
+    (tensor(phi, &[r, d]), VsnSaved { grn, x: xv, w_e: we, v: vv })
+}
+
+/// Gradients for the fifteen inputs in order (`None` for the mask).
+fn vsn_backward(st: &VsnSaved, grad: FlexTensor) -> Vec<Option<FlexTensor>> {
+    let g = &st.grn;
+    let (n, r, d) = (g.n, g.r, g.d);
+    let gphi = owned(grad);
+    // ∂/∂v_j = ⟨∂φ, ŷ_j γ_j + β_j⟩ per row.
+    let mut dv_t = vec![0.0f32; n * r];
+    dv_t.par_chunks_mut(r).enumerate().for_each(|(j, dvj)| {
+        let (gj, bj) = (&g.gamma[j * d..(j + 1) * d], &g.beta[j * d..(j + 1) * d]);
+        for (i, dv) in dvj.iter_mut().enumerate() {
+            let yh = &g.yhat[(j * r + i) * d..(j * r + i + 1) * d];
+            let gp = &gphi[i * d..(i + 1) * d];
+            let mut s = 0.0f32;
+            for k in 0..d {
+                s += gp[k] * (yh[k] * gj[k] + bj[k]);
+            }
+            *dv = s;
+        }
+    });
+    let [da, rest @ ..] = core_backward(g, |j, i, go| {
+        let w = st.v[i * n + j];
+        for (o, gp) in go.iter_mut().zip(&gphi[i * d..(i + 1) * d]) {
+            *o = w * gp;
+        }
+    });
+    // Back through the embedding.
+    let da = slice(&da);
+    let mut dwe = vec![0.0f32; n * d];
+    let mut dbe = vec![0.0f32; n * d];
+    let mut dx_t = vec![0.0f32; n * r];
+    dwe.par_chunks_mut(d).zip(dbe.par_chunks_mut(d)).zip(dx_t.par_chunks_mut(r)).enumerate().for_each(
+        |(j, ((dw, db), dx))| {
+            let wj = &st.w_e[j * d..(j + 1) * d];
+            for (i, dxi) in dx.iter_mut().enumerate() {
+                let row = &da[(j * r + i) * d..(j * r + i + 1) * d];
+                let xi = st.x[i * n + j];
+                let mut s = 0.0f32;
+                for k in 0..d {
+                    dw[k] += row[k] * xi;
+                    db[k] += row[k];
+                    s += row[k] * wj[k];
+                }
+                *dxi = s;
+            }
+        },
+    );
+    let transpose = |t: &[f32]| {
+        let mut o = vec![0.0f32; n * r];
+        for (j, col) in t.chunks_exact(r).enumerate() {
+            for (i, v) in col.iter().enumerate() {
+                o[i * n + j] = *v;
+            }
+        }
+        tensor(o, &[r, n])
+    };
+    let mut out = vec![Some(transpose(&dx_t)), Some(tensor(dwe, &[n, d])), Some(tensor(dbe, &[n, d]))];
+    out.extend(rest.into_iter().map(Some));
+    out.push(None);
+    out.push(Some(transpose(&dv_t)));
+    out
+}
+
+/// The fused variable-selection network on tensors (see [`VariableSelectionBackend`]):
+/// `x [r, n]`, embedding `w_e`, `b_e [n, d]`, the [`BatchedGrn`](crate::nn::BatchedGrn)'s
+/// parameters, its dropout `mask` (`n·r·d` values, or any other length for none) and the
+/// selection weights `v [r, n]` → `Σ_j v_j GRN_j(x_j w_j + b_j)` `[r, d]`. Only on the flex
+/// device ([`fused_available`](crate::nn::fused_seq::fused_available)).
+#[allow(clippy::too_many_arguments)]
+pub fn variable_selection(
+    x: Tensor<2>,
+    w_e: Tensor<2>,
+    b_e: Tensor<2>,
+    w_in: Tensor<3>,
+    b_in: Tensor<3>,
+    w_hid: Tensor<3>,
+    b_hid: Tensor<3>,
+    w_gate: Tensor<3>,
+    b_gate: Tensor<3>,
+    w_val: Tensor<3>,
+    b_val: Tensor<3>,
+    gamma: Tensor<3>,
+    beta: Tensor<3>,
+    mask: Tensor<1>,
+    v: Tensor<2>,
+) -> Tensor<2> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(Dispatch::variable_selection(
+        x.into_dispatch(),
+        w_e.into_dispatch(),
+        b_e.into_dispatch(),
+        w_in.into_dispatch(),
+        b_in.into_dispatch(),
+        w_hid.into_dispatch(),
+        b_hid.into_dispatch(),
+        w_gate.into_dispatch(),
+        b_gate.into_dispatch(),
+        w_val.into_dispatch(),
+        b_val.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        mask.into_dispatch(),
+        v.into_dispatch(),
+    ))
+}
+
+/// The backend extension: the per-variable embedding `ξ[r, j, :] = x[r, j]·w_j + b_j` as one op.
+#[backend_extension(Flex, Autodiff)]
+pub trait FeatureEmbeddingBackend: Backend {
+    /// `x [r, n]`, `w`, `b [n, d]` → `[r, n·d]`.
+    fn feature_embedding(x: FloatTensor<Self>, w: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+impl FeatureEmbeddingBackend for Flex {
+    fn feature_embedding(x: FlexTensor, w: FlexTensor, b: FlexTensor) -> FlexTensor {
+        embed_forward([x, w, b]).0
+    }
+}
+
+impl<C: CheckpointStrategy> FeatureEmbeddingBackend for Autodiff<Flex, C> {
+    fn feature_embedding(x: FloatTensor<Self>, w: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        let parts = [x, w, b].map(|t| t.into_parts());
+        let (prims, nodes) = unzip(parts);
+        match EmbedBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, saved) = embed_forward(prims);
+                prep.finish(Arc::new(saved), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(embed_forward(prims).0),
+        }
+    }
+}
+
+/// `x [r, n]` and `w [n, d]` for the embedding's backward.
+#[derive(Debug)]
+struct EmbedSaved {
+    r: usize,
+    n: usize,
+    d: usize,
+    x: Vec<f32>,
+    w: Vec<f32>,
+}
+
+#[derive(Debug)]
+struct EmbedBackward;
+
+impl Backward<Flex, 3> for EmbedBackward {
+    type State = Arc<EmbedSaved>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let out = embed_backward(&ops.state, grad);
+        for (parent, g) in ops.parents.iter().zip(out) {
+            if let Some(node) = parent {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+fn embed_forward(t: [FlexTensor; 3]) -> (FlexTensor, EmbedSaved) {
+    let [x, w, b] = t;
+    let xd = x.layout().shape().to_vec();
+    let (r, n) = (xd[0], xd[1]);
+    let d = w.layout().shape().to_vec()[1];
+    let (xv, wv, bv) = (to_vec(x), to_vec(w), to_vec(b));
+    let mut out = vec![0.0f32; r * n * d];
+    out.par_chunks_mut(ROW_BLOCK * n * d).enumerate().for_each(|(blk, o)| {
+        for (ii, row) in o.chunks_exact_mut(n * d).enumerate() {
+            let i = blk * ROW_BLOCK + ii;
+            for (j, ((o, wj), bj)) in
+                row.chunks_exact_mut(d).zip(wv.chunks_exact(d)).zip(bv.chunks_exact(d)).enumerate()
+            {
+                let xi = xv[i * n + j];
+                for ((o, w), b) in o.iter_mut().zip(wj).zip(bj) {
+                    *o = xi * w + b;
+                }
+            }
+        }
+    });
+    (tensor(out, &[r, n * d]), EmbedSaved { r, n, d, x: xv, w: wv })
+}
+
+/// Gradients for `[x, w, b]`.
+fn embed_backward(st: &EmbedSaved, grad: FlexTensor) -> [FlexTensor; 3] {
+    let (r, n, d) = (st.r, st.n, st.d);
+    let g = owned(grad);
+    let mut dw = vec![0.0f32; n * d];
+    let mut db = vec![0.0f32; n * d];
+    let mut dx_t = vec![0.0f32; n * r];
+    dw.par_chunks_mut(d).zip(db.par_chunks_mut(d)).zip(dx_t.par_chunks_mut(r)).enumerate().for_each(
+        |(j, ((dw, db), dx))| {
+            let wj = &st.w[j * d..(j + 1) * d];
+            for (i, dxi) in dx.iter_mut().enumerate() {
+                let row = &g[(i * n + j) * d..(i * n + j + 1) * d];
+                let xi = st.x[i * n + j];
+                let mut s = 0.0f32;
+                for k in 0..d {
+                    dw[k] += row[k] * xi;
+                    db[k] += row[k];
+                    s += row[k] * wj[k];
+                }
+                *dxi = s;
+            }
+        },
+    );
+    let mut dx = vec![0.0f32; r * n];
+    for (j, col) in dx_t.chunks_exact(r).enumerate() {
+        for (i, v) in col.iter().enumerate() {
+            dx[i * n + j] = *v;
+        }
+    }
+    [tensor(dx, &[r, n]), tensor(dw, &[n, d]), tensor(db, &[n, d])]
+}
+
+/// The fused per-variable embedding on tensors: `x [r, n]`, `w`, `b [n, d]` →
+/// `ξ [r, n·d]` with `ξ[i, j·d + k] = x[i, j]·w[j, k] + b[j, k]`. Only on the flex device.
+pub fn feature_embedding(x: Tensor<2>, w: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(Dispatch::feature_embedding(x.into_dispatch(), w.into_dispatch(), b.into_dispatch()))
 }

@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::nn::{BatchedGrn, DropoutRng, FusedLstm, GateAddNorm, Grn};
 use crate::output::{Interpretation, ModelOutput};
@@ -98,9 +98,88 @@ impl Tft {
         self.encode(x, symbol, &mut DropoutRng::off()).1.variable_weights
     }
 
+    /// The variable-selection network: `x [b, t, F]` and the selection context `[b, 1, d]` →
+    /// `φ₀ [b, t, d]` and the selection weights `[b, t, F]`. On the flex CPU backend (unless
+    /// `VANE_FUSED=0`) the embedding, the per-variable GRNs and the weighted sum run as the fused
+    /// ops of [`fused_grn`](crate::nn::fused_grn) ([`Tft::select_variables_reference`] is the
+    /// same function built from burn ops; same dropout masks drawn in the same order).
+    pub fn select_variables(&self, x: Tensor<3>, c_s: Tensor<3>, rng: &mut DropoutRng) -> (Tensor<3>, Tensor<3>) {
+        let [b, t, f] = x.dims();
+        let device = x.device();
+        let d = self.feature_weight.dims()[1];
+        if b * t * f == 0 || !crate::nn::fused_seq::fused_available(&device) {
+            return self.select_variables_reference(x, c_s, rng);
+        }
+        use crate::nn::fused_grn::{feature_embedding, variable_selection};
+        // The GRNs' mask first: the reference path draws it before the selection GRN's.
+        let mask = self.feature_grns.dropout.mask(f * b * t * d, &device, rng).unwrap_or_else(|| vec![1.0]);
+        let len = mask.len();
+        let mask = Tensor::<1>::from_data(TensorData::new(mask, [len]), &device);
+        let x = x.reshape([b * t, f]);
+        let (w_e, b_e) = (self.feature_weight.val(), self.feature_bias.val());
+        let xi = feature_embedding(x.clone(), w_e.clone(), b_e.clone());
+        // The GRNs' parameters before the selection GRN's, as in the reference path: a lazily
+        // initialised parameter draws its values when first read.
+        let g = &self.feature_grns;
+        let grn = [
+            g.w_input.val(),
+            g.b_input.val(),
+            g.w_hidden.val(),
+            g.b_hidden.val(),
+            g.w_gate.val(),
+            g.b_gate.val(),
+            g.w_value.val(),
+            g.b_value.val(),
+            g.norm_gamma.val(),
+            g.norm_beta.val(),
+        ];
+        let v = softmax(self.selection.forward(xi.reshape([b, t, f * d]), Some(c_s), rng), 2); // [b, t, f]
+        let [w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta] = grn;
+        let phi0 = variable_selection(
+            x,
+            w_e,
+            b_e,
+            w_in,
+            b_in,
+            w_hid,
+            b_hid,
+            w_gate,
+            b_gate,
+            w_val,
+            b_val,
+            gamma,
+            beta,
+            mask,
+            v.clone().reshape([b * t, f]),
+        );
+        (phi0.reshape([b, t, d]), v)
+    }
+
+    /// [`Tft::select_variables`] built from burn ops (any backend; the reference the fused ops
+    /// are tested against).
+    pub fn select_variables_reference(
+        &self,
+        x: Tensor<3>,
+        c_s: Tensor<3>,
+        rng: &mut DropoutRng,
+    ) -> (Tensor<3>, Tensor<3>) {
+        let [b, t, f] = x.dims();
+        let d = self.feature_weight.dims()[1];
+        let xi = x.unsqueeze_dim::<4>(3) * self.feature_weight.val().unsqueeze_dims::<4>(&[0, 1])
+            + self.feature_bias.val().unsqueeze_dims::<4>(&[0, 1]); // [b, t, f, d]
+        let per_var = self
+            .feature_grns
+            .forward_reference(xi.clone().reshape([b * t, f, d]).swap_dims(0, 1), rng)
+            .swap_dims(0, 1)
+            .reshape([b, t, f, d]);
+        let v = softmax(self.selection.forward(xi.reshape([b, t, f * d]), Some(c_s), rng), 2); // [b, t, f]
+        let phi0 = (per_var * v.clone().unsqueeze_dim::<4>(3)).sum_dim(2).reshape([b, t, d]);
+        (phi0, v)
+    }
+
     /// The gated output of every step `[batch, seq, d]` and the interpretation weights.
     pub fn encode(&self, x: Tensor<3>, symbol: Tensor<1, Int>, rng: &mut DropoutRng) -> (Tensor<3>, Interpretation) {
-        let [b, t, f] = x.dims();
+        let [b, t, _] = x.dims();
         let x_device = x.device();
         let d = self.feature_weight.dims()[1];
         let e = self.symbol_embedding.forward(symbol.reshape([b, 1])); // [b, 1, d]
@@ -110,15 +189,7 @@ impl Tft {
         let c_c = self.ctx_cell.forward(e, None, rng).reshape([b, d]);
 
         // Variable selection.
-        let xi = x.unsqueeze_dim::<4>(3) * self.feature_weight.val().unsqueeze_dims::<4>(&[0, 1])
-            + self.feature_bias.val().unsqueeze_dims::<4>(&[0, 1]); // [b, t, f, d]
-        let per_var = self
-            .feature_grns
-            .forward(xi.clone().reshape([b * t, f, d]).swap_dims(0, 1), rng)
-            .swap_dims(0, 1)
-            .reshape([b, t, f, d]);
-        let v = softmax(self.selection.forward(xi.reshape([b, t, f * d]), Some(c_s), rng), 2); // [b, t, f]
-        let phi0 = (per_var * v.clone().unsqueeze_dim::<4>(3)).sum_dim(2).reshape([b, t, d]);
+        let (phi0, v) = self.select_variables(x, c_s, rng);
         // Positional encoding on the encoder input (and so on the skip path into the attention).
         let phi0 = if self.positional { phi0 + sinusoidal(t, d, &x_device).unsqueeze_dim::<3>(0) } else { phi0 };
 
