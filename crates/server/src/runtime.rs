@@ -266,10 +266,34 @@ pub struct StackReload {
     pub error: Option<String>,
 }
 
-/// Whether `tag` names a stack: `<artifacts>/stacks/<TAG>/supervisor.json` exists.
+/// Whether `tag` names a stack: `<artifacts>/stacks/<TAG>/supervisor.json` exists (a
+/// single-symbol `vane stack train`), or `<artifacts>/symbols/<S>/stacks/<TAG>/supervisor.json`
+/// for some symbol `S` (a several-symbol run, `--symbols A,B`).
 pub fn is_stack(state: &AppState, tag: &str) -> bool {
-    !tag.contains(['/', '\\'])
-        && state.config().artifacts_dir.join("stacks").join(tag).join("supervisor.json").is_file()
+    if tag.is_empty() || tag.contains(['/', '\\']) || tag == ".." {
+        return false;
+    }
+    let artifacts = &state.config().artifacts_dir;
+    vane_stacking::stack::stored_stack_symbols(artifacts)
+        .iter()
+        .any(|(_, dir)| dir.join("stacks").join(tag).join("supervisor.json").is_file())
+        || artifacts.join("stacks").join(tag).join("supervisor.json").is_file()
+}
+
+/// The artifacts folder whose `stacks/<TAG>` decides for `symbol`: the symbol's own stacks
+/// ([`vane_stacking::stack::artifacts_for_symbol`]: `<artifacts>/symbols/<S>` or a
+/// single-symbol run trained on it), else a single-symbol run's `<artifacts>/stacks/<TAG>` (a
+/// stack trained on another symbol, as before several-symbol runs existed). The error names the
+/// tag, the symbol and what is stored.
+fn stack_dir_for(state: &AppState, tag: &str, symbol: &Symbol) -> Result<std::path::PathBuf, String> {
+    let artifacts = &state.config().artifacts_dir;
+    let has_tag = |d: &std::path::Path| d.join("stacks").join(tag).join("supervisor.json").is_file();
+    match vane_stacking::stack::artifacts_for_symbol(artifacts, symbol.as_str()) {
+        Ok(d) if has_tag(&d) => Ok(d),
+        _ if has_tag(artifacts) => Ok(artifacts.clone()),
+        Ok(d) => Err(format!("stack {tag}: {symbol}'s stacks in {} have no {tag}", d.join("stacks").display())),
+        Err(e) => Err(format!("stack {tag}: {e}")),
+    }
 }
 
 /// A stack tag's decision for `symbol`'s last stored 1 s bar: the stored bars the tag's
@@ -290,8 +314,8 @@ fn decide_stack(state: &AppState, tag: &str, symbol: &Symbol) -> Result<TagDecis
             .is_none_or(|t| times.last().is_some_and(|&l| l - t.0 > s.history() as i64 * Interval::S1.millis()))
     };
     if stacks.get(&key).is_none_or(stale) {
-        let s = StackRuntime::load(&state.config().artifacts_dir, &[tag], &rt.stack_settings(tag))
-            .map_err(|e| format!("stack {tag}: {e}"))?;
+        let dir = stack_dir_for(state, tag, symbol)?;
+        let s = StackRuntime::load(&dir, &[tag], &rt.stack_settings(tag)).map_err(|e| format!("stack {tag}: {e}"))?;
         stacks.insert(key.clone(), s);
     }
     let s = stacks.get_mut(&key).ok_or_else(|| format!("stack {tag}: not loaded"))?;
@@ -432,10 +456,8 @@ mod tests {
         (bars, grid)
     }
 
-    #[test]
-    fn a_stack_tag_is_served_by_the_stack_runtime_and_reloads_its_thresholds() {
-        let dir = tempfile::tempdir().unwrap();
-        let (bars, grid) = series(1500);
+    /// A tiny one-tag ("10s") stack trained on `grid` as SYNUSDT into `stacks`.
+    fn train_tiny_stack(grid: &GridBars, stacks: &std::path::Path) {
         let net =
             NetConfig { hidden_low: 8, hidden_high: 8, high_period: 4, epochs: 1, batch: 128, ..NetConfig::default() };
         let mut c = StackConfig::seed000();
@@ -453,26 +475,37 @@ mod tests {
         c.l3.l3_seq_len = 8;
         c.l3.net = net;
         c.validate().unwrap();
-        let stacks = dir.path().join("artifacts/stacks");
         let device = vane_models::DeviceKind::Cpu.device().unwrap();
         let opts = vane_stacking::TrainOptions { symbol: "SYNUSDT".into(), permute_labels: false };
-        vane_stacking::train_stacks(&grid, &c, &opts, &stacks, &device, &mut |_| {}).unwrap();
-        let symbol: Symbol = "SYNUSDT".parse().unwrap();
-        vane_market_data::ParquetStore::new(dir.path().join("data")).write(&symbol, Interval::S1, &bars).unwrap();
+        vane_stacking::train_stacks(grid, &c, &opts, stacks, &device, &mut |_| {}).unwrap();
+    }
 
-        let mut cfg =
-            ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("artifacts"), dir.path().join("data"));
+    /// A server over `root/artifacts` and `root/data` whose runtime follows `symbols` with the
+    /// "10s" tag.
+    fn stack_server(root: &std::path::Path, symbols: Vec<Symbol>) -> AppState {
+        let mut cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), root.join("artifacts"), root.join("data"));
         cfg.runtime = RuntimeConfig {
             model_tag: Some("10s".into()),
             consensus_tags: Vec::new(),
             consensus_k: None,
             hysteresis: 0.01,
             cooldown_sec: 10.0,
-            symbols: vec![symbol.clone()],
+            symbols,
             refresh: false,
             poll_every: Duration::from_secs(1),
         };
-        let state = AppState::new(cfg, None);
+        AppState::new(cfg, None)
+    }
+
+    #[test]
+    fn a_stack_tag_is_served_by_the_stack_runtime_and_reloads_its_thresholds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bars, grid) = series(1500);
+        let stacks = dir.path().join("artifacts/stacks");
+        train_tiny_stack(&grid, &stacks);
+        let symbol: Symbol = "SYNUSDT".parse().unwrap();
+        vane_market_data::ParquetStore::new(dir.path().join("data")).write(&symbol, Interval::S1, &bars).unwrap();
+        let state = stack_server(dir.path(), vec![symbol.clone()]);
         assert!(is_stack(&state, "10s") && !is_stack(&state, "1s") && !is_stack(&state, "../10s"));
         let updates = tick(&state);
         assert_eq!(updates.len(), 1);
@@ -499,5 +532,32 @@ mod tests {
         assert_eq!(r[0].changes.len(), 1);
         assert_eq!(r[0].changes[0].after.long, 0.0);
         assert!(state.inner.runtime.reload_stacks()[0].changes.is_empty(), "a second reload changes nothing");
+    }
+
+    #[test]
+    fn a_several_symbol_runs_stack_decides_for_its_own_symbol_and_names_a_missing_one() {
+        // `vane stack train --symbols A,B` writes `<artifacts>/symbols/<S>/stacks/`; the server
+        // serves those tags for S and says which symbols have stacks for any other.
+        let dir = tempfile::tempdir().unwrap();
+        let (bars, grid) = series(1500);
+        train_tiny_stack(
+            &grid,
+            &vane_stacking::stack::symbol_artifacts_dir(&dir.path().join("artifacts"), "SYNUSDT").join("stacks"),
+        );
+        let store = vane_market_data::ParquetStore::new(dir.path().join("data"));
+        let (own, other): (Symbol, Symbol) = ("SYNUSDT".parse().unwrap(), "OTHUSDT".parse().unwrap());
+        store.write(&own, Interval::S1, &bars).unwrap();
+        store.write(&other, Interval::S1, &bars).unwrap();
+        let state = stack_server(dir.path(), vec![own.clone(), other.clone()]);
+        assert!(is_stack(&state, "10s") && !is_stack(&state, "1s") && !is_stack(&state, ".."));
+        let updates = tick(&state);
+        assert_eq!(updates.len(), 2);
+        let by = |s: &Symbol| updates.iter().find(|u| &u.symbol == s).unwrap().tags["10s"].clone();
+        let d = by(&own);
+        assert!(d.error.is_none(), "{:?}", d.error);
+        assert!(d.stack.as_ref().and_then(|s| s.l3).is_some_and(|p| (0.0..=1.0).contains(&p)));
+        let e = by(&other).error.expect("no stack for OTHUSDT");
+        assert!(e.contains("OTHUSDT") && e.contains("SYNUSDT"), "{e}");
+        assert_eq!(by(&other).signal, Signal::Hold);
     }
 }
