@@ -9,17 +9,19 @@
 //! libm `erf`, the dropout product and the residual add; each allocates and walks the whole
 //! tensor forward and again backward.
 //!
-//! Here, with `p = k/2` and the input zero-padded in time to `x_p [b·(t+2p), c_in]` (rows of one
-//! batch element contiguous), the convolution is ONE matrix product with every tap's weights side
-//! by side, `P = x_p · [W₀ | W₁ | … | W_{k−1}]` (`[b·(t+2p), k·c_out]`, `W_j = weight[:, :, j]ᵀ`),
-//! and output row `s` of batch element `i` is `bias + Σ_j P[i·(t+2p) + s + j, j-th block]`: the
-//! input is never replicated (no im2col). That sum, the layer norm, GELU ([`fast_math::gelu_and_grad`],
-//! vectorisable), the dropout mask and the residual run in one loop per row, keeping `ŷ`,
-//! `1/σ` and `GELU′` for the backward pass. The backward pass runs the element-wise chain back
-//! to `∂z` in one loop per row, spreads `∂z` to the taps' shifted rows (`D [b·(t+2p), k·c_out]`),
-//! and finishes with two matrix products: `∂W = x_pᵀ·D` and (only when the input needs a
-//! gradient; the stem's data input does not) `∂x_p = D·[W₀|…|W_{k−1}]ᵀ`. Matrix products go
-//! through flex's own `float_matmul` (the `gemm` crate), as in [`fused_grn`](crate::nn::fused_grn).
+//! Here, with `p = k/2` and `x` seen as `[b·t, c_in]` rows (no copy), the convolution is ONE
+//! matrix product with every tap's weights side by side, `P = x · [W₀ | W₁ | … | W_{k−1}]`
+//! (`[b·t, k·c_out]`, `W_j = weight[:, :, j]ᵀ`), and output row `s` of a batch element is
+//! `bias + Σ_j P[s + j − p, j-th block]` over the taps whose row `s + j − p` lies inside the
+//! element's `[0, t)` (that is the zero padding): the input is neither padded nor replicated
+//! (no im2col). That sum, the layer norm, GELU ([`fast_math::gelu_and_grad`], vectorisable), the
+//! dropout mask and the residual run in one loop per row, keeping `ŷ`, `1/σ` and `GELU′` for the
+//! backward pass. The backward pass runs the element-wise chain back to `∂z` in one loop per row,
+//! writes `∂z` into the taps' blocks of the rows it came from (`D [b·t, k·c_out]`), and finishes
+//! with two matrix products: `∂W = xᵀ·D` and (only when the input needs a gradient; the stem's
+//! data input does not) `∂x = D·[W₀|…|W_{k−1}]ᵀ`. Matrix products go through flex's own
+//! `float_matmul` (the `gemm` crate), as in [`fused_grn`](crate::nn::fused_grn); their outputs
+//! are read in place, not copied.
 //!
 //! The weight is burn's `Conv1d` weight `[c_out, c_in, k]` as stored, so saved models load
 //! unchanged. The layer norm's ε is 1e-5 (the CNN-LSTM builds its norms so). Only the `flex`
@@ -27,6 +29,7 @@
 //! [`fused_available`](crate::nn::fused_seq::fused_available) says so (`VANE_FUSED=0` turns it off
 //! with the other fused ops).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use burn::backend::Flex;
@@ -39,7 +42,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, backend_extension};
-use burn::tensor::Tensor;
+use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::nn::fast_math;
@@ -111,8 +114,8 @@ struct Saved {
     co: usize,
     k: usize,
     residual: bool,
-    /// Time-padded input `[b·(t+2p), c_in]`.
-    xp: FlexTensor,
+    /// The input as `[b·t, c_in]`.
+    x: FlexTensor,
     /// The taps' weights side by side, `[c_in, k·c_out]`.
     w_all: FlexTensor,
     /// Normalised `ŷ` `[b·t, c_out]`.
@@ -144,29 +147,32 @@ impl Backward<Flex, 6> for ConvBlockBackward {
     }
 }
 
-/// The values of `t` as an owned vector, without a copy when `t` is a contiguous `f32` tensor
-/// that nothing else shares (a fresh matmul output).
-fn owned(t: FlexTensor) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+/// The values of `t` in row-major order: borrowed from its storage when it is a contiguous
+/// `f32` tensor (matmul outputs, fresh inputs), else copied.
+fn view(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(to_vec(t.clone())),
+    }
 }
 
-fn forward(t: [FlexTensor; 6], residual: bool) -> (FlexTensor, Saved) {
-    let [x, weight, bias, gamma, beta, mask] = t;
+/// The taps `j` whose input row `s + j − p` lies inside `[0, t)` (zero padding elsewhere).
+fn taps(s: usize, t: usize, k: usize) -> std::ops::Range<usize> {
+    let p = k / 2;
+    p.saturating_sub(s)..k.min(t + p - s)
+}
+
+fn forward(tensors: [FlexTensor; 6], residual: bool) -> (FlexTensor, Saved) {
+    let [x, weight, bias, gamma, beta, mask] = tensors;
     let dims = x.layout().shape().to_vec();
     let (b, t, ci) = (dims[0], dims[1], dims[2]);
     let wd = weight.layout().shape().to_vec();
     let (co, k) = (wd[0], wd[2]);
     let p = k / 2;
-    let tp = t + 2 * p;
     let kc = k * co;
-    let xv = to_vec(x);
-    // x_p: each batch element's rows with p zero rows before and after.
-    let mut xp = vec![0.0f32; b * tp * ci];
-    xp.par_chunks_mut(tp * ci).zip(xv.par_chunks(t * ci)).for_each(|(dst, src)| {
-        dst[p * ci..(p + t) * ci].copy_from_slice(src);
-    });
+    let x = Flex::float_reshape(x, Shape::from(vec![b * t, ci]));
     // [c_out, c_in, k] → [c_in, k·c_out].
-    let wv = to_vec(weight);
+    let wv = view(&weight);
     let mut w_all = vec![0.0f32; ci * kc];
     for o in 0..co {
         for c in 0..ci {
@@ -175,11 +181,13 @@ fn forward(t: [FlexTensor; 6], residual: bool) -> (FlexTensor, Saved) {
             }
         }
     }
-    let xp = tensor(xp, &[b * tp, ci]);
     let w_all = tensor(w_all, &[ci, kc]);
-    let pm = owned(Flex::float_matmul(xp.clone(), w_all.clone()));
+    // P = x·[W₀|…|W_{k−1}]; output row s sums tap j's block of input row s + j − p.
+    let pt = Flex::float_matmul(x.clone(), w_all.clone());
+    let pm = view(&pt);
+    let xv = view(&x);
     let (bv, gv, btv) = (to_vec(bias), to_vec(gamma), to_vec(beta));
-    let mask = owned(mask);
+    let mask = to_vec(mask);
     let mask = (mask.len() == b * t * co).then_some(mask);
     let n = b * t * co;
     let mut out = vec![0.0f32; n];
@@ -192,13 +200,13 @@ fn forward(t: [FlexTensor; 6], residual: bool) -> (FlexTensor, Saved) {
         .zip(rinv.par_chunks_mut(t))
         .enumerate()
         .for_each(|(i, (((oi, yi), di), ri))| {
-            let pi = &pm[i * tp * kc..(i + 1) * tp * kc];
+            let pi = &pm[i * t * kc..(i + 1) * t * kc];
             let mut z = vec![0.0f32; co];
             for s in 0..t {
                 z.copy_from_slice(&bv);
-                for j in 0..k {
-                    let row = &pi[(s + j) * kc + j * co..(s + j) * kc + (j + 1) * co];
-                    for (zv, r) in z.iter_mut().zip(row) {
+                for j in taps(s, t, k) {
+                    let at = (s + j - p) * kc + j * co;
+                    for (zv, r) in z.iter_mut().zip(&pi[at..at + co]) {
                         *zv += r;
                     }
                 }
@@ -217,21 +225,21 @@ fn forward(t: [FlexTensor; 6], residual: bool) -> (FlexTensor, Saved) {
                     *o = a;
                     *dg = da;
                 }
+                let base = (i * t + s) * co;
                 if let Some(m) = &mask {
-                    let base = (i * t + s) * co;
                     for (o, m) in o.iter_mut().zip(&m[base..base + co]) {
                         *o *= m;
                     }
                 }
                 if residual {
-                    let base = (i * t + s) * ci;
                     for (o, x) in o.iter_mut().zip(&xv[base..base + co]) {
                         *o += x;
                     }
                 }
             }
         });
-    let saved = Saved { b, t, ci, co, k, residual, xp, w_all, yhat, dgelu, rinv, mask, gamma: gv };
+    drop(xv);
+    let saved = Saved { b, t, ci, co, k, residual, x, w_all, yhat, dgelu, rinv, mask, gamma: gv };
     (tensor(out, &[b, t, co]), saved)
 }
 
@@ -239,13 +247,13 @@ fn forward(t: [FlexTensor; 6], residual: bool) -> (FlexTensor, Saved) {
 fn backward(st: &Saved, grad: FlexTensor, need_dx: bool) -> [Option<FlexTensor>; 5] {
     let (b, t, ci, co, k) = (st.b, st.t, st.ci, st.co, st.k);
     let p = k / 2;
-    let tp = t + 2 * p;
     let kc = k * co;
-    let dout = to_vec(grad);
-    // Per batch element: ∂z spread to the taps' rows of D, and partial sums for γ, β, bias.
-    let mut d = vec![0.0f32; b * tp * kc];
+    let dout = view(&grad);
+    // Per batch element: ∂z spread to the taps' input rows of D, and partial sums for γ, β and
+    // the bias (summed in batch order after: the same floats whatever the thread count).
+    let mut d = vec![0.0f32; b * t * kc];
     let mut part = vec![0.0f32; b * 3 * co];
-    d.par_chunks_mut(tp * kc).zip(part.par_chunks_mut(3 * co)).enumerate().for_each(|(i, (di, pi))| {
+    d.par_chunks_mut(t * kc).zip(part.par_chunks_mut(3 * co)).enumerate().for_each(|(i, (di, pi))| {
         let (dgam, rest) = pi.split_at_mut(co);
         let (dbet, dbias) = rest.split_at_mut(co);
         let mut dyh = vec![0.0f32; co];
@@ -272,8 +280,8 @@ fn backward(st: &Saved, grad: FlexTensor, need_dx: bool) -> [Option<FlexTensor>;
                 dz[q] = g;
                 dbias[q] += g;
             }
-            for j in 0..k {
-                let at = (s + j) * kc + j * co;
+            for j in taps(s, t, k) {
+                let at = (s + j - p) * kc + j * co;
                 di[at..at + co].copy_from_slice(&dz);
             }
         }
@@ -284,9 +292,10 @@ fn backward(st: &Saved, grad: FlexTensor, need_dx: bool) -> [Option<FlexTensor>;
             *a += v;
         }
     }
-    let d = tensor(d, &[b * tp, kc]);
-    // ∂W: x_pᵀ·D = [c_in, k·c_out] → [c_out, c_in, k].
-    let dw_all = owned(Flex::float_matmul(Flex::float_transpose(st.xp.clone()), d.clone()));
+    let d = tensor(d, &[b * t, kc]);
+    // ∂W: xᵀ·D = [c_in, k·c_out] → [c_out, c_in, k].
+    let dw_t = Flex::float_matmul(Flex::float_transpose(st.x.clone()), d.clone());
+    let dw_all = view(&dw_t);
     let mut dw = vec![0.0f32; co * ci * k];
     for c in 0..ci {
         for j in 0..k {
@@ -296,17 +305,12 @@ fn backward(st: &Saved, grad: FlexTensor, need_dx: bool) -> [Option<FlexTensor>;
         }
     }
     let dx = need_dx.then(|| {
-        let dxp = owned(Flex::float_matmul(d, Flex::float_transpose(st.w_all.clone())));
-        let mut dx = vec![0.0f32; b * t * ci];
-        dx.par_chunks_mut(t * ci).enumerate().for_each(|(i, dst)| {
-            dst.copy_from_slice(&dxp[(i * tp + p) * ci..(i * tp + p + t) * ci]);
-            if st.residual {
-                for (a, g) in dst.iter_mut().zip(&dout[i * t * co..(i + 1) * t * co]) {
-                    *a += g;
-                }
-            }
-        });
-        tensor(dx, &[b, t, ci])
+        let dx = Flex::float_matmul(d, Flex::float_transpose(st.w_all.clone()));
+        let dx = match st.residual {
+            true => Flex::float_add(dx, Flex::float_reshape(grad.clone(), Shape::from(vec![b * t, co]))),
+            false => dx,
+        };
+        Flex::float_reshape(dx, Shape::from(vec![b, t, ci]))
     });
     let v = |r: std::ops::Range<usize>| Some(tensor(sums[r].to_vec(), &[co]));
     [dx, Some(tensor(dw, &[co, ci, k])), v(2 * co..3 * co), v(0..co), v(co..2 * co)]
