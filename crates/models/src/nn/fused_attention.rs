@@ -136,7 +136,7 @@ struct Saved {
     /// Softmax probabilities `[b, heads, t, t]` (before dropout).
     p: FlexTensor,
     /// The probabilities after dropout and the mask, when there was one.
-    dropped: Option<(FlexTensor, Vec<f32>)>,
+    dropped: Option<(FlexTensor, FlexTensor)>,
     /// Merged heads `[b·t, d]` (the output projection's input).
     hm: FlexTensor,
 }
@@ -158,10 +158,97 @@ impl Backward<Flex, 10> for SelfAttentionBackward {
     }
 }
 
-/// The values of `t` as an owned vector, without a copy when `t` is a contiguous `f32` tensor
-/// that nothing else shares (a fresh matmul output).
-fn owned(t: FlexTensor) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+/// The values of a fresh (contiguous, unshared) `f32` matmul output, to change in place: no copy
+/// (`into_data` would copy it, the storage being byte-aligned).
+fn values_mut(t: &mut FlexTensor) -> &mut [f32] {
+    let n = t.layout().num_elements();
+    &mut t.storage_mut::<f32>()[..n]
+}
+
+/// The values of a contiguous `f32` tensor (a matmul output), without a copy.
+fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().unwrap_or(&[])
+}
+
+/// `t` itself when it is a contiguous `f32` tensor, else a contiguous `f32` copy.
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() {
+        return t;
+    }
+    let shape = t.layout().shape().to_vec();
+    tensor(to_vec(t), &shape)
+}
+
+/// `Σ a·b` in eight independent lanes, so the loop vectorises.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `Σ a` in eight independent lanes.
+#[inline(always)]
+fn sum(a: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let c = a.chunks_exact(8);
+    let tail: f32 = c.remainder().iter().sum();
+    for x in c {
+        for k in 0..8 {
+            acc[k] += x[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Row-wise softmax of `s · inv_scale` over `[rows, t]`, in place (one task per (batch, head)
+/// block of `t·t`).
+#[inline(never)]
+fn softmax_rows(p: &mut [f32], t: usize, inv_scale: f32) {
+    p.par_chunks_mut(t * t).for_each(|block| {
+        for row in block.chunks_exact_mut(t) {
+            let mut m = f32::NEG_INFINITY;
+            for v in row.iter_mut() {
+                *v *= inv_scale;
+                m = if *v > m { *v } else { m };
+            }
+            for v in row.iter_mut() {
+                *v = fast_math::exp(*v - m);
+            }
+            let r = 1.0 / sum(row);
+            for v in row.iter_mut() {
+                *v *= r;
+            }
+        }
+    });
+}
+
+/// The softmax backward in place: `dw` holds the gradient reaching the (dropped) weights and
+/// becomes the gradient of the scores before the `1/√d_k`: `P ⊙ (dP − rowsum(dP ⊙ P)) · inv_scale`
+/// with `dP = dw ⊙ mask`.
+#[inline(never)]
+fn softmax_rows_back(dw: &mut [f32], p: &[f32], mask: Option<&[f32]>, t: usize, inv_scale: f32) {
+    dw.par_chunks_mut(t * t).enumerate().for_each(|(j, block)| {
+        let pj = &p[j * t * t..(j + 1) * t * t];
+        let mj = mask.map(|m| &m[j * t * t..(j + 1) * t * t]);
+        for (i, (g, p)) in block.chunks_exact_mut(t).zip(pj.chunks_exact(t)).enumerate() {
+            if let Some(m) = mj {
+                for (g, m) in g.iter_mut().zip(&m[i * t..(i + 1) * t]) {
+                    *g *= m;
+                }
+            }
+            let gp = dot(g, p);
+            for (g, p) in g.iter_mut().zip(p) {
+                *g = p * (*g - gp) * inv_scale;
+            }
+        }
+    });
 }
 
 /// The `[b, heads, t, d_k]` view of one third (`part` 0 queries, 1 keys, 2 values) of a
@@ -172,6 +259,7 @@ fn heads_view(buf: &FlexTensor, part: usize, d3: usize, [b, nh, t, dk]: [usize; 
 }
 
 /// Adds `bias [w]` to every row of `x [rows, w]`.
+#[inline(never)]
 fn add_bias(x: &mut [f32], bias: &[f32]) {
     let w = bias.len();
     x.par_chunks_mut(ROWS_PER_TASK * w).for_each(|block| {
@@ -184,6 +272,7 @@ fn add_bias(x: &mut [f32], bias: &[f32]) {
 }
 
 /// Sums `x [rows, w]` over the rows (fixed blocks of [`ROWS_PER_TASK`] rows, summed in order).
+#[inline(never)]
 fn col_sum(x: &[f32], w: usize) -> Vec<f32> {
     let parts: Vec<Vec<f32>> = x
         .par_chunks(ROWS_PER_TASK * w)
@@ -207,6 +296,7 @@ fn col_sum(x: &[f32], w: usize) -> Vec<f32> {
 }
 
 /// Copies heads `[b, heads, t, d_k]` into columns `col..col + d` of rows `[b·t, w]`.
+#[inline(never)]
 fn merge_heads(src: &[f32], dst: &mut [f32], w: usize, col: usize, [_, nh, t, dk]: [usize; 4]) {
     dst.par_chunks_mut(t * w).enumerate().for_each(|(bi, rows)| {
         for h in 0..nh {
@@ -230,52 +320,37 @@ fn forward(t: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
     // Queries, keys and values in one product.
     let wqkv = Flex::float_cat(vec![wq, wk, wv], 1);
     let bias: Vec<f32> = [bq, bk, bv].into_iter().flat_map(to_vec).collect();
-    let mut qkv = owned(Flex::float_matmul(x.clone(), wqkv.clone()));
-    add_bias(&mut qkv, &bias);
-    let qkv = tensor(qkv, &[bt, d3]);
+    let mut qkv = Flex::float_matmul(x.clone(), wqkv.clone());
+    add_bias(values_mut(&mut qkv), &bias);
     // Scores per (batch, head) over strided views.
     let kt = Flex::float_swap_dims(heads_view(&qkv, 1, d3, shape4), 2, 3);
-    let mut p = owned(Flex::float_matmul(heads_view(&qkv, 0, d3, shape4), kt));
+    let mut p = Flex::float_matmul(heads_view(&qkv, 0, d3, shape4), kt);
     // Softmax(S / √d_k) per row, then the dropout mask.
-    let scale = (dk as f64).sqrt() as f32;
-    p.par_chunks_mut(t * t).for_each(|block| {
-        for row in block.chunks_exact_mut(t) {
-            let mut m = f32::NEG_INFINITY;
-            for v in row.iter_mut() {
-                *v /= scale;
-                m = m.max(*v);
-            }
-            let mut sum = 0.0f32;
-            for v in row.iter_mut() {
-                *v = fast_math::exp(*v - m);
-                sum += *v;
-            }
-            for v in row.iter_mut() {
-                *v /= sum;
-            }
-        }
-    });
-    let mask = owned(mask);
+    let inv_scale = 1.0 / (dk as f64).sqrt() as f32;
+    softmax_rows(values_mut(&mut p), t, inv_scale);
     let n = b * nh * t * t;
-    let dropped = (mask.len() == n).then(|| {
+    let dropped = (mask.layout().num_elements() == n).then(|| {
+        let mask = contiguous(mask);
         let mut pd = vec![0.0f32; n];
-        pd.par_chunks_mut(t * t).zip(p.par_chunks(t * t)).zip(mask.par_chunks(t * t)).for_each(|((o, p), m)| {
+        let (pv, mv) = (values(&p), values(&mask));
+        pd.par_chunks_mut(t * t).zip(pv.par_chunks(t * t)).zip(mv.par_chunks(t * t)).for_each(|((o, p), m)| {
             for ((o, p), m) in o.iter_mut().zip(p).zip(m) {
                 *o = p * m;
             }
         });
         (tensor(pd, &[b, nh, t, t]), mask)
     });
-    let p = tensor(p, &[b, nh, t, t]);
     let weights = dropped.as_ref().map_or_else(|| p.clone(), |(pd, _)| pd.clone());
-    let o = owned(Flex::float_matmul(weights, heads_view(&qkv, 2, d3, shape4)));
+    let o = Flex::float_matmul(weights, heads_view(&qkv, 2, d3, shape4));
     let mut hm = vec![0.0f32; bt * d];
-    merge_heads(&o, &mut hm, d, 0, shape4);
+    merge_heads(values(&o), &mut hm, d, 0, shape4);
+    drop(o);
     let hm = tensor(hm, &[bt, d]);
-    let mut y = owned(Flex::float_matmul(hm.clone(), wo.clone()));
-    add_bias(&mut y, &to_vec(bo));
+    let mut y = Flex::float_matmul(hm.clone(), wo.clone());
+    add_bias(values_mut(&mut y), &to_vec(bo));
+    let y = y.reshape(Shape::from(vec![b, t, d]));
     let saved = Saved { b, t, d, nh, x, wqkv, wo, qkv, p, dropped, hm };
-    (tensor(y, &[b, t, d]), saved)
+    (y, saved)
 }
 
 /// Gradients for `[x, wq, bq, wk, bk, wv, bv, wo, bo]`.
@@ -293,42 +368,26 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 9] {
     let d_o = heads_view(&dhm, 0, d, shape4);
     // Through weights · V.
     let weights = st.dropped.as_ref().map_or_else(|| st.p.clone(), |(pd, _)| pd.clone());
-    let dv = owned(Flex::float_matmul(Flex::float_swap_dims(weights, 2, 3), d_o.clone()));
+    let dv = Flex::float_matmul(Flex::float_swap_dims(weights, 2, 3), d_o.clone());
     let vt = Flex::float_swap_dims(heads_view(&st.qkv, 2, d3, shape4), 2, 3);
-    let mut ds = owned(Flex::float_matmul(d_o, vt));
+    let mut ds = Flex::float_matmul(d_o, vt);
     // Through the dropout and the softmax (and the 1/√d_k).
-    let scale = (dk as f64).sqrt() as f32;
-    let pv = st.p.as_slice::<f32>().unwrap_or(&[]);
-    let mask = st.dropped.as_ref().map(|(_, m)| m.as_slice());
-    ds.par_chunks_mut(t * t).enumerate().for_each(|(j, block)| {
-        let pj = &pv[j * t * t..(j + 1) * t * t];
-        let mj = mask.map(|m| &m[j * t * t..(j + 1) * t * t]);
-        for (i, (g, p)) in block.chunks_exact_mut(t).zip(pj.chunks_exact(t)).enumerate() {
-            if let Some(m) = mj {
-                for (g, m) in g.iter_mut().zip(&m[i * t..(i + 1) * t]) {
-                    *g *= m;
-                }
-            }
-            let dot: f32 = g.iter().zip(p).map(|(g, p)| g * p).sum();
-            for (g, p) in g.iter_mut().zip(p) {
-                *g = p * (*g - dot) / scale;
-            }
-        }
-    });
-    let ds = tensor(ds, &[b, nh, t, t]);
-    let dq = owned(Flex::float_matmul(ds.clone(), heads_view(&st.qkv, 1, d3, shape4)));
-    let dkey = owned(Flex::float_matmul(Flex::float_swap_dims(ds, 2, 3), heads_view(&st.qkv, 0, d3, shape4)));
+    let inv_scale = 1.0 / (dk as f64).sqrt() as f32;
+    let mask = st.dropped.as_ref().map(|(_, m)| values(m));
+    softmax_rows_back(values_mut(&mut ds), values(&st.p), mask, t, inv_scale);
+    let dq = Flex::float_matmul(ds.clone(), heads_view(&st.qkv, 1, d3, shape4));
+    let dkey = Flex::float_matmul(Flex::float_swap_dims(ds, 2, 3), heads_view(&st.qkv, 0, d3, shape4));
     // The fused projection.
     let mut dqkv = vec![0.0f32; bt * d3];
     for (part, g) in [dq, dkey, dv].iter().enumerate() {
-        merge_heads(g, &mut dqkv, d3, part * d, shape4);
+        merge_heads(values(g), &mut dqkv, d3, part * d, shape4);
     }
     let dbqkv = col_sum(&dqkv, d3);
     let dqkv = tensor(dqkv, &[bt, d3]);
-    let dwqkv = owned(Flex::float_matmul(Flex::float_transpose(st.x.clone()), dqkv.clone()));
+    let dwqkv = Flex::float_matmul(Flex::float_transpose(st.x.clone()), dqkv.clone());
     let dx = Flex::float_matmul(dqkv, Flex::float_transpose(st.wqkv.clone()));
     let mut dw = [vec![0.0f32; d * d], vec![0.0f32; d * d], vec![0.0f32; d * d]];
-    for (r, row) in dwqkv.chunks_exact(d3).enumerate() {
+    for (r, row) in values(&dwqkv).chunks_exact(d3).enumerate() {
         for (part, w) in dw.iter_mut().enumerate() {
             w[r * d..(r + 1) * d].copy_from_slice(&row[part * d..(part + 1) * d]);
         }
