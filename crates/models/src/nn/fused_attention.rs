@@ -331,13 +331,8 @@ fn forward(t: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
     let n = b * nh * t * t;
     let dropped = (mask.layout().num_elements() == n).then(|| {
         let mask = contiguous(mask);
-        let mut pd = vec![0.0f32; n];
-        let (pv, mv) = (values(&p), values(&mask));
-        pd.par_chunks_mut(t * t).zip(pv.par_chunks(t * t)).zip(mv.par_chunks(t * t)).for_each(|((o, p), m)| {
-            for ((o, p), m) in o.iter_mut().zip(p).zip(m) {
-                *o = p * m;
-            }
-        });
+        // Collected, not zero-filled first.
+        let pd: Vec<f32> = values(&p).par_iter().zip(values(&mask)).map(|(p, m)| p * m).collect();
         (tensor(pd, &[b, nh, t, t]), mask)
     });
     let weights = dropped.as_ref().map_or_else(|| p.clone(), |(pd, _)| pd.clone());
