@@ -202,7 +202,7 @@ fn forward(tensors: [FlexTensor; 6], residual: bool) -> (FlexTensor, Saved) {
         .for_each(|(i, (((oi, yi), di), ri))| {
             let pi = &pm[i * t * kc..(i + 1) * t * kc];
             let mut z = vec![0.0f32; co];
-            for s in 0..t {
+            for (s, rs) in ri.iter_mut().enumerate() {
                 z.copy_from_slice(&bv);
                 for j in taps(s, t, k) {
                     let at = (s + j - p) * kc + j * co;
@@ -213,7 +213,7 @@ fn forward(tensors: [FlexTensor; 6], residual: bool) -> (FlexTensor, Saved) {
                 let mean = z.iter().sum::<f32>() / co as f32;
                 let var = z.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / co as f32;
                 let rv = 1.0 / (var + EPS).sqrt();
-                ri[s] = rv;
+                *rs = rv;
                 let rr = s * co..(s + 1) * co;
                 let (o, yh, dg) = (&mut oi[rr.clone()], &mut yi[rr.clone()], &mut di[rr]);
                 for (((((o, yh), dg), &zv), &g), &be) in
