@@ -11,6 +11,13 @@
 //! batched matmuls backward. The function is exactly [`BatchedGrn::forward`](crate::nn::BatchedGrn::forward)'s
 //! (same parameters, same dropout mask), up to `f32` rounding.
 //!
+//! The TFT's variable-selection network goes one step further ([`variable_selection`]): the
+//! per-variable embedding `ξ_j = x_j w_j + b_j`, the GRNs and the selection-weighted sum
+//! `Σ_j v_j GRN_j(ξ_j)` are one node, so neither the embedding in the GRNs' `[n, rows, d]` layout
+//! nor their output (nor the `swap_dims` copies between the layouts) leave it, forward or
+//! backward; [`feature_embedding`] gives the selection-weight GRN its `[rows, n·d]` input as one
+//! more small node. Matmul outputs are worked on in place (flex's `storage_mut`), not copied out.
+//!
 //! Only the `flex` backend (plain or under `Autodiff`) implements the op; the layer calls it when
 //! [`fused_available`](crate::nn::fused_seq::fused_available) says so (`VANE_FUSED=0` turns it off
 //! with the other fused ops).
@@ -120,13 +127,13 @@ struct Saved {
     /// Hidden layer after dropout `[n, r, d]`.
     eta: FlexTensor,
     /// Per row: σ(gate) then value, `[n, r, 2d]`.
-    sv: Vec<f32>,
+    sv: FlexTensor,
     /// Normalised `ŷ` `[n, r, d]`.
     yhat: Vec<f32>,
     /// `1/√(var + ε)` per row `[n, r]`.
     rinv: Vec<f32>,
     /// The dropout mask, when there was one.
-    mask: Option<Vec<f32>>,
+    mask: Option<FlexTensor>,
     gamma: Vec<f32>,
     beta: Vec<f32>,
     w_in: FlexTensor,
@@ -156,10 +163,21 @@ fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().unwrap_or(&[])
 }
 
-/// The values of `t` as an owned vector, without a copy when `t` is a contiguous `f32` tensor
-/// that nothing else shares (a fresh matmul output).
-fn owned(t: FlexTensor) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+/// The values of a fresh (contiguous, unshared) `f32` matmul output, to change in place: no copy
+/// (`into_data` would copy it, flex's storage being byte-aligned; a shared one is copied first).
+fn values_mut(t: &mut FlexTensor) -> &mut [f32] {
+    let n = t.layout().num_elements();
+    &mut t.storage_mut::<f32>()[..n]
+}
+
+/// `t` itself when it is a contiguous `f32` tensor (read it with [`slice`]), else a contiguous
+/// `f32` copy.
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() {
+        return t;
+    }
+    let shape = t.layout().shape().to_vec();
+    tensor(to_vec(t), &shape)
 }
 
 /// Adds `bias [n, 1, w]` to every row of `x [n, r, w]`, then applies `f` to every element with
@@ -193,9 +211,8 @@ fn forward(t: [FlexTensor; 12]) -> (FlexTensor, Saved) {
     let [a, w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta, mask] = t;
     let dims = a.layout().shape().to_vec();
     let (n, r, d) = (dims[0], dims[1], dims[2]);
-    let a = tensor(owned(a), &[n, r, d]);
-    let mask = owned(mask);
-    let mask = (mask.len() == n * r * d).then_some(mask);
+    let a = contiguous(a);
+    let mask = (mask.layout().num_elements() == n * r * d).then(|| contiguous(mask));
     let st = core_forward(a, [w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta], mask);
     let mut out = vec![0.0f32; n * r * d];
     out.par_chunks_mut(r * d).zip(st.yhat.par_chunks(r * d)).enumerate().for_each(|(j, (o, yh))| {
@@ -212,30 +229,35 @@ fn forward(t: [FlexTensor; 12]) -> (FlexTensor, Saved) {
 /// The GRNs up to the normalised `ŷ` (the output is `ŷ·γ + β`, left to the caller) from the
 /// contiguous input `a [n, r, d]`, the ten parameters in [`BatchedGrnBackend::batched_grn`]'s
 /// order and the dropout mask (`n·r·d` values) if any.
-fn core_forward(a: FlexTensor, p: [FlexTensor; 10], mask: Option<Vec<f32>>) -> Saved {
+fn core_forward(a: FlexTensor, p: [FlexTensor; 10], mask: Option<FlexTensor>) -> Saved {
     let [w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta] = p;
     let dims = a.layout().shape().to_vec();
     let (n, r, d) = (dims[0], dims[1], dims[2]);
     // η₂ = ELU(a W₂ + b₂).
-    let mut e = owned(Flex::float_matmul(a.clone(), w_in.clone()));
-    add_bias_map(&mut e, &to_vec(b_in), r, d, |_, v| fast_math::elu(v));
-    let e = tensor(e, &[n, r, d]);
+    let mut e = Flex::float_matmul(a.clone(), w_in.clone());
+    add_bias_map(values_mut(&mut e), &to_vec(b_in), r, d, |_, v| fast_math::elu(v));
     // η₁ = dropout(η₂ W₁ + b₁).
-    let mut eta = owned(Flex::float_matmul(e.clone(), w_hid.clone()));
+    let mut eta = Flex::float_matmul(e.clone(), w_hid.clone());
     match &mask {
-        Some(m) => add_bias_map(&mut eta, &to_vec(b_hid), r, d, |i, v| v * m[i]),
-        None => add_bias_map(&mut eta, &to_vec(b_hid), r, d, |_, v| v),
+        Some(m) => {
+            let m = slice(m);
+            add_bias_map(values_mut(&mut eta), &to_vec(b_hid), r, d, |i, v| v * m[i]);
+        }
+        None => add_bias_map(values_mut(&mut eta), &to_vec(b_hid), r, d, |_, v| v),
     }
-    let eta = tensor(eta, &[n, r, d]);
     // GLU, residual, layer norm.
     let w_gv = Flex::float_cat(vec![w_gate, w_val], 2);
-    let mut sv = owned(Flex::float_matmul(eta.clone(), w_gv.clone()));
+    let mut sv = Flex::float_matmul(eta.clone(), w_gv.clone());
     let (bg, bv, gv, bt) = (to_vec(b_gate), to_vec(b_val), to_vec(gamma), to_vec(beta));
     let av = slice(&a);
     let mut yhat = vec![0.0f32; n * r * d];
     let mut rinv = vec![0.0f32; n * r];
-    sv.par_chunks_mut(r * 2 * d).zip(yhat.par_chunks_mut(r * d)).zip(rinv.par_chunks_mut(r)).enumerate().for_each(
-        |(j, ((svj, yhj), rij))| {
+    values_mut(&mut sv)
+        .par_chunks_mut(r * 2 * d)
+        .zip(yhat.par_chunks_mut(r * d))
+        .zip(rinv.par_chunks_mut(r))
+        .enumerate()
+        .for_each(|(j, ((svj, yhj), rij))| {
             let p = j * d..(j + 1) * d;
             let (bgj, bvj) = (&bg[p.clone()], &bv[p]);
             let aj = &av[j * r * d..(j + 1) * r * d];
@@ -257,8 +279,7 @@ fn core_forward(a: FlexTensor, p: [FlexTensor; 10], mask: Option<Vec<f32>>) -> S
                     yh[k] = (y[k] - mean) * ri;
                 }
             }
-        },
-    );
+        });
     Saved { n, r, d, a, e, eta, sv, yhat, rinv, mask, gamma: gv, beta: bt, w_in, w_hid, w_gv }
 }
 
@@ -266,7 +287,8 @@ fn core_forward(a: FlexTensor, p: [FlexTensor; 10], mask: Option<Vec<f32>>) -> S
 fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 11] {
     let d = st.d;
     let r = st.r;
-    let dout = owned(grad);
+    let dout = contiguous(grad);
+    let dout = slice(&dout);
     core_backward(st, |j, i, go| go.copy_from_slice(&dout[(j * r + i) * d..(j * r + i + 1) * d]))
 }
 
@@ -275,6 +297,7 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 11] {
 /// of it into `row` (`d` values).
 fn core_backward(st: &Saved, go_row: impl Fn(usize, usize, &mut [f32]) + Sync) -> [FlexTensor; 11] {
     let (n, r, d) = (st.n, st.r, st.d);
+    let sv = slice(&st.sv);
     let mut dgamma = vec![0.0f32; n * d];
     let mut dbeta = vec![0.0f32; n * d];
     let mut da = vec![0.0f32; n * r * d];
@@ -304,7 +327,7 @@ fn core_backward(st: &Saved, go_row: impl Fn(usize, usize, &mut [f32]) + Sync) -
                 let (m1, m2) = (m1 / d as f32, m2 / d as f32);
                 let ri = st.rinv[row];
                 let dy = &mut daj[i * d..(i + 1) * d];
-                let (s, v) = st.sv[row * 2 * d..(row + 1) * 2 * d].split_at(d);
+                let (s, v) = sv[row * 2 * d..(row + 1) * 2 * d].split_at(d);
                 let (dg, dv) = dgvj[i * 2 * d..(i + 1) * 2 * d].split_at_mut(d);
                 for k in 0..d {
                     let g = ri * (dyh[k] - m1 - yh[k] * m2);
@@ -321,36 +344,34 @@ fn core_backward(st: &Saved, go_row: impl Fn(usize, usize, &mut [f32]) + Sync) -
         db_val[j * d..(j + 1) * d].copy_from_slice(&dgv_sum[j * 2 * d + d..(j + 1) * 2 * d]);
     }
     let dgv = tensor(dgv, &[n, r, 2 * d]);
-    let dw_gv = owned(Flex::float_matmul(Flex::float_transpose(st.eta.clone()), dgv.clone()));
+    let dw_gv = Flex::float_matmul(Flex::float_transpose(st.eta.clone()), dgv.clone());
     let (mut dw_gate, mut dw_val) = (vec![0.0f32; n * d * d], vec![0.0f32; n * d * d]);
-    for (q, row) in dw_gv.chunks_exact(2 * d).enumerate() {
+    for (q, row) in slice(&dw_gv).chunks_exact(2 * d).enumerate() {
         dw_gate[q * d..(q + 1) * d].copy_from_slice(&row[..d]);
         dw_val[q * d..(q + 1) * d].copy_from_slice(&row[d..]);
     }
     // Back through dropout and W₁.
-    let mut dh = owned(Flex::float_matmul(dgv, Flex::float_transpose(st.w_gv.clone())));
+    let mut dh = Flex::float_matmul(dgv, Flex::float_transpose(st.w_gv.clone()));
     if let Some(m) = &st.mask {
-        dh.par_chunks_mut(r * d).zip(m.par_chunks(r * d)).for_each(|(g, k)| {
+        values_mut(&mut dh).par_chunks_mut(r * d).zip(slice(m).par_chunks(r * d)).for_each(|(g, k)| {
             for (g, k) in g.iter_mut().zip(k) {
                 *g *= k;
             }
         });
     }
-    let db_hid = row_sum(&dh, n, r, d);
-    let dh = tensor(dh, &[n, r, d]);
+    let db_hid = row_sum(slice(&dh), n, r, d);
     let dw_hid = Flex::float_matmul(Flex::float_transpose(st.e.clone()), dh.clone());
     // Back through the ELU (e > 0 exactly where its input is) and W₂.
-    let mut dz = owned(Flex::float_matmul(dh, Flex::float_transpose(st.w_hid.clone())));
-    dz.par_chunks_mut(r * d).zip(slice(&st.e).par_chunks(r * d)).for_each(|(g, e)| {
+    let mut dz = Flex::float_matmul(dh, Flex::float_transpose(st.w_hid.clone()));
+    values_mut(&mut dz).par_chunks_mut(r * d).zip(slice(&st.e).par_chunks(r * d)).for_each(|(g, e)| {
         for (g, &ev) in g.iter_mut().zip(e) {
             *g *= if ev > 0.0 { 1.0 } else { ev + 1.0 };
         }
     });
-    let db_in = row_sum(&dz, n, r, d);
-    let dz = tensor(dz, &[n, r, d]);
+    let db_in = row_sum(slice(&dz), n, r, d);
     let dw_in = Flex::float_matmul(Flex::float_transpose(st.a.clone()), dz.clone());
-    let da_in = owned(Flex::float_matmul(dz, Flex::float_transpose(st.w_in.clone())));
-    da.par_chunks_mut(r * d).zip(da_in.par_chunks(r * d)).for_each(|(g, x)| {
+    let da_in = Flex::float_matmul(dz, Flex::float_transpose(st.w_in.clone()));
+    da.par_chunks_mut(r * d).zip(slice(&da_in).par_chunks(r * d)).for_each(|(g, x)| {
         for (g, x) in g.iter_mut().zip(x) {
             *g += x;
         }
@@ -551,8 +572,7 @@ fn vsn_forward(t: [FlexTensor; 15]) -> (FlexTensor, VsnSaved) {
             }
         }
     });
-    let mask = owned(mask);
-    let mask = (mask.len() == n * r * d).then_some(mask);
+    let mask = (mask.layout().num_elements() == n * r * d).then(|| contiguous(mask));
     let grn = core_forward(
         tensor(a, &[n, r, d]),
         [w_in, b_in, w_hid, b_hid, w_gate, b_gate, w_val, b_val, gamma, beta],
@@ -580,7 +600,8 @@ fn vsn_forward(t: [FlexTensor; 15]) -> (FlexTensor, VsnSaved) {
 fn vsn_backward(st: &VsnSaved, grad: FlexTensor) -> Vec<Option<FlexTensor>> {
     let g = &st.grn;
     let (n, r, d) = (g.n, g.r, g.d);
-    let gphi = owned(grad);
+    let gphi = contiguous(grad);
+    let gphi = slice(&gphi);
     // ∂/∂v_j = ⟨∂φ, ŷ_j γ_j + β_j⟩ per row.
     let mut dv_t = vec![0.0f32; n * r];
     dv_t.par_chunks_mut(r).enumerate().for_each(|(j, dvj)| {
@@ -761,7 +782,8 @@ fn embed_forward(t: [FlexTensor; 3]) -> (FlexTensor, EmbedSaved) {
 /// Gradients for `[x, w, b]`.
 fn embed_backward(st: &EmbedSaved, grad: FlexTensor) -> [FlexTensor; 3] {
     let (r, n, d) = (st.r, st.n, st.d);
-    let g = owned(grad);
+    let g = contiguous(grad);
+    let g = slice(&g);
     let mut dw = vec![0.0f32; n * d];
     let mut db = vec![0.0f32; n * d];
     let mut dx_t = vec![0.0f32; n * r];
