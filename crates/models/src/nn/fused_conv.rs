@@ -257,21 +257,34 @@ fn backward(st: &Saved, grad: FlexTensor, need_dx: bool) -> [Option<FlexTensor>;
         let (dgam, rest) = pi.split_at_mut(co);
         let (dbet, dbias) = rest.split_at_mut(co);
         let mut dyh = vec![0.0f32; co];
+        let mut du = vec![0.0f32; co];
         let mut dz = vec![0.0f32; co];
         for s in 0..t {
             let row = i * t + s;
             let rr = row * co..(row + 1) * co;
             let (go, yh, dg) = (&dout[rr.clone()], &st.yhat[rr.clone()], &st.dgelu[rr.clone()]);
+            // ∂u = ∂out ⊙ mask ⊙ GELU′ (no branch inside the loop, so it vectorises).
+            match &st.mask {
+                Some(m) => {
+                    for (((u, &g), &mv), &d) in du.iter_mut().zip(go).zip(&m[rr.clone()]).zip(dg) {
+                        *u = g * mv * d;
+                    }
+                }
+                None => {
+                    for ((u, &g), &d) in du.iter_mut().zip(go).zip(dg) {
+                        *u = g * d;
+                    }
+                }
+            }
             let (mut m1, mut m2) = (0.0f32, 0.0f32);
-            let mrow = st.mask.as_ref().map(|m| &m[rr.clone()]);
-            for q in 0..co {
-                let du = go[q] * mrow.map_or(1.0, |m| m[q]) * dg[q];
-                dgam[q] += du * yh[q];
-                dbet[q] += du;
-                let v = du * st.gamma[q];
-                dyh[q] = v;
-                m1 += v;
-                m2 += v * yh[q];
+            for (((((&u, &y), &gm), v), dga), dbe) in
+                du.iter().zip(yh).zip(&st.gamma).zip(dyh.iter_mut()).zip(dgam.iter_mut()).zip(dbet.iter_mut())
+            {
+                *dga += u * y;
+                *dbe += u;
+                *v = u * gm;
+                m1 += *v;
+                m2 += *v * y;
             }
             let (m1, m2) = (m1 / co as f32, m2 / co as f32);
             let rv = st.rinv[row];
