@@ -135,10 +135,14 @@ struct Saved {
     qkv: FlexTensor,
     /// Softmax probabilities `[b, heads, t, t]` (before dropout).
     p: FlexTensor,
-    /// The probabilities after dropout and the mask, when there was one.
-    dropped: Option<(FlexTensor, FlexTensor)>,
+    /// The probabilities after dropout `P ⊙ M`, when there was a mask `M` (written over the
+    /// mask's own buffer: no new allocation). `M` is `0` or one value `1/(1 − p)`, and `P > 0`
+    /// wherever it matters, so `M = (P ⊙ M ≠ 0) · 1/(1 − p)` is recovered in the backward.
+    dropped: Option<FlexTensor>,
     /// Merged heads `[b·t, d]` (the output projection's input).
     hm: FlexTensor,
+    /// The mask's non-zero value `1/(1 − p)` (`1` without a mask).
+    keep_scale: f32,
 }
 
 #[derive(Debug)]
@@ -231,16 +235,17 @@ fn softmax_rows(p: &mut [f32], t: usize, inv_scale: f32) {
 
 /// The softmax backward in place: `dw` holds the gradient reaching the (dropped) weights and
 /// becomes the gradient of the scores before the `1/√d_k`: `P ⊙ (dP − rowsum(dP ⊙ P)) · inv_scale`
-/// with `dP = dw ⊙ mask`.
+/// with `dP = dw ⊙ M`. `dropped`: the weights after dropout `P ⊙ M` and the kept weights' factor
+/// `1/(1 − p)`, from which `M` is recovered (see [`Saved::dropped`]).
 #[inline(never)]
-fn softmax_rows_back(dw: &mut [f32], p: &[f32], mask: Option<&[f32]>, t: usize, inv_scale: f32) {
+fn softmax_rows_back(dw: &mut [f32], p: &[f32], dropped: Option<(&[f32], f32)>, t: usize, inv_scale: f32) {
     dw.par_chunks_mut(t * t).enumerate().for_each(|(j, block)| {
         let pj = &p[j * t * t..(j + 1) * t * t];
-        let mj = mask.map(|m| &m[j * t * t..(j + 1) * t * t]);
+        let dj = dropped.map(|(pd, k)| (&pd[j * t * t..(j + 1) * t * t], k));
         for (i, (g, p)) in block.chunks_exact_mut(t).zip(pj.chunks_exact(t)).enumerate() {
-            if let Some(m) = mj {
-                for (g, m) in g.iter_mut().zip(&m[i * t..(i + 1) * t]) {
-                    *g *= m;
+            if let Some((pd, keep_scale)) = dj {
+                for (g, pd) in g.iter_mut().zip(&pd[i * t..(i + 1) * t]) {
+                    *g *= if *pd != 0.0 { keep_scale } else { 0.0 };
                 }
             }
             let gp = dot(g, p);
@@ -329,13 +334,20 @@ fn forward(t: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
     let inv_scale = 1.0 / (dk as f64).sqrt() as f32;
     softmax_rows(values_mut(&mut p), t, inv_scale);
     let n = b * nh * t * t;
+    let mut keep_scale = 1.0f32;
     let dropped = (mask.layout().num_elements() == n).then(|| {
         let mask = contiguous(mask);
-        // Collected, not zero-filled first.
-        let pd: Vec<f32> = values(&p).par_iter().zip(values(&mask)).map(|(p, m)| p * m).collect();
-        (tensor(pd, &[b, nh, t, t]), mask)
+        keep_scale = values(&mask).iter().copied().find(|&m| m != 0.0).unwrap_or(1.0);
+        let mut pd = mask.reshape(Shape::from(vec![b, nh, t, t]));
+        let pv = values(&p);
+        values_mut(&mut pd).par_chunks_mut(t * t).zip(pv.par_chunks(t * t)).for_each(|(m, p)| {
+            for (m, p) in m.iter_mut().zip(p) {
+                *m *= p;
+            }
+        });
+        pd
     });
-    let weights = dropped.as_ref().map_or_else(|| p.clone(), |(pd, _)| pd.clone());
+    let weights = dropped.as_ref().map_or_else(|| p.clone(), FlexTensor::clone);
     let o = Flex::float_matmul(weights, heads_view(&qkv, 2, d3, shape4));
     let mut hm = vec![0.0f32; bt * d];
     merge_heads(values(&o), &mut hm, d, 0, shape4);
@@ -344,7 +356,7 @@ fn forward(t: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
     let mut y = Flex::float_matmul(hm.clone(), wo.clone());
     add_bias(values_mut(&mut y), &to_vec(bo));
     let y = y.reshape(Shape::from(vec![b, t, d]));
-    let saved = Saved { b, t, d, nh, x, wqkv, wo, qkv, p, dropped, hm };
+    let saved = Saved { b, t, d, nh, x, wqkv, wo, qkv, p, dropped, hm, keep_scale };
     (y, saved)
 }
 
@@ -362,14 +374,14 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 9] {
     let dhm = Flex::float_matmul(dy, Flex::float_transpose(st.wo.clone()));
     let d_o = heads_view(&dhm, 0, d, shape4);
     // Through weights · V.
-    let weights = st.dropped.as_ref().map_or_else(|| st.p.clone(), |(pd, _)| pd.clone());
+    let weights = st.dropped.as_ref().map_or_else(|| st.p.clone(), FlexTensor::clone);
     let dv = Flex::float_matmul(Flex::float_swap_dims(weights, 2, 3), d_o.clone());
     let vt = Flex::float_swap_dims(heads_view(&st.qkv, 2, d3, shape4), 2, 3);
     let mut ds = Flex::float_matmul(d_o, vt);
     // Through the dropout and the softmax (and the 1/√d_k).
     let inv_scale = 1.0 / (dk as f64).sqrt() as f32;
-    let mask = st.dropped.as_ref().map(|(_, m)| values(m));
-    softmax_rows_back(values_mut(&mut ds), values(&st.p), mask, t, inv_scale);
+    let dropped = st.dropped.as_ref().map(|pd| (values(pd), st.keep_scale));
+    softmax_rows_back(values_mut(&mut ds), values(&st.p), dropped, t, inv_scale);
     let dq = Flex::float_matmul(ds.clone(), heads_view(&st.qkv, 1, d3, shape4));
     let dkey = Flex::float_matmul(Flex::float_swap_dims(ds, 2, 3), heads_view(&st.qkv, 0, d3, shape4));
     // The fused projection.
