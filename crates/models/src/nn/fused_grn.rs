@@ -11,11 +11,11 @@
 //! batched matmuls backward. The function is exactly [`BatchedGrn::forward`](crate::nn::BatchedGrn::forward)'s
 //! (same parameters, same dropout mask), up to `f32` rounding.
 //!
-//! The TFT's variable-selection network goes one step further ([`variable_selection`]): the
+//! The TFT's variable-selection network goes one step further (`variable_selection`): the
 //! per-variable embedding `ξ_j = x_j w_j + b_j`, the GRNs and the selection-weighted sum
 //! `Σ_j v_j GRN_j(ξ_j)` are one node, so neither the embedding in the GRNs' `[n, rows, d]` layout
 //! nor their output (nor the `swap_dims` copies between the layouts) leave it, forward or
-//! backward; [`feature_embedding`] gives the selection-weight GRN its `[rows, n·d]` input as one
+//! backward; `feature_embedding` gives the selection-weight GRN its `[rows, n·d]` input as one
 //! more small node. Matmul outputs are worked on in place (flex's `storage_mut`), not copied out.
 //!
 //! Only the `flex` backend (plain or under `Autodiff`) implements the op; the layer calls it when
