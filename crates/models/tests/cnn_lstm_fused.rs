@@ -10,34 +10,12 @@ use burn::nn::conv::Conv1dConfig;
 use burn::nn::{Initializer, LayerNormConfig, PaddingConfig1d};
 use burn::tensor::{Device, Distribution, Tensor};
 use vane_models::cnn_lstm::{CnnLstmConfig, ConvBlock};
-use vane_models::data::{FeatureMatrix, Sample, Target, WindowedDataset};
 use vane_models::nn::fused_seq::set_fused;
 use vane_models::nn::{DropoutConfig, DropoutRng};
-use vane_models::train::{Quiet, TrainInputs, fit};
-use vane_models::{ModelKind, ModelSpec, TrainConfig};
+use vane_models::{ModelKind, ModelSpec};
 
-fn dev() -> Device {
-    Device::flex()
-}
-
-/// The fused/unfused switch and burn's random generator are process-wide: tests take turns.
-static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-}
-
-/// Every element within `tol` of the reference, absolute below 1 and relative above.
-fn assert_close(name: &str, a: &[f32], b: &[f32], tol: f32) {
-    assert_eq!(a.len(), b.len(), "{name}: lengths");
-    for (k, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * y.abs().max(1.0), "{name}[{k}]: fused {x} vs reference {y}");
-    }
-}
+mod common;
+use common::{assert_close, dev, lock, losses, seeded_fit, vals};
 
 /// A block `c_in → c_out`, kernel `k`, on `device`, with a random norm gain and shift (so their
 /// gradients are not the trivial ones of `γ = 1, β = 0`).
@@ -179,31 +157,7 @@ fn cnn_lstm_loss_and_gradients_equal_with_fused_ops_off() {
     }
 }
 
-fn dataset(n: usize, seq: usize) -> (FeatureMatrix, Vec<Sample>) {
-    let mut m = FeatureMatrix::new(vec!["a".into(), "b".into()]).unwrap();
-    let mut samples = Vec::new();
-    let mut state = 4242u64;
-    let mut rnd = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((state >> 33) as f64 / (1u64 << 31) as f64) as f32 - 0.5
-    };
-    for i in 0..n {
-        let class = i % 3;
-        let mut values = Vec::new();
-        for _ in 0..seq {
-            values.push(rnd() + class as f32 - 1.0);
-            values.push(rnd());
-        }
-        let rows = m.push_segment(0, &values).unwrap();
-        samples.push(Sample { end: rows.end - 1, target: Target { class, value: 0.1 * class as f32, weight: 1.0 } });
-    }
-    (m, samples)
-}
-
 fn curve(fused: bool) -> Vec<(f64, f64)> {
-    set_fused(Some(fused));
-    let (m, samples) = dataset(24, 8);
-    let ds = WindowedDataset::new(&m, 8, samples, Some(3)).unwrap();
     let spec = ModelSpec {
         conv_channels: Some(8),
         lstm_hidden: Some(8),
@@ -212,32 +166,7 @@ fn curve(fused: bool) -> Vec<(f64, f64)> {
         dropout: Some(0.3),
         ..ModelSpec::of(ModelKind::CnnLstm)
     };
-    let mcfg = spec.resolve(2, 3, 1, None).unwrap();
-    let mut o = serde_json::Map::new();
-    for (k, v) in [
-        ("learning_rate", serde_json::json!(0.01)),
-        ("batch_size", serde_json::json!(8)),
-        ("epochs", serde_json::json!(3)),
-        ("use_augmentation", serde_json::json!(false)),
-        ("scheduler", serde_json::json!("constant")),
-        ("early_stopping_patience", serde_json::json!(100)),
-    ] {
-        o.insert(k.into(), v);
-    }
-    let cfg = TrainConfig::resolve(None, &[o]).unwrap();
-    dev().seed(cfg.seed);
-    let inputs = TrainInputs {
-        model: &mcfg,
-        config: &cfg,
-        train: &ds,
-        valid: &ds,
-        checkpoint_dir: None,
-        resume: false,
-        context: None,
-    };
-    let out = fit(&inputs, &dev(), &mut Quiet).unwrap();
-    set_fused(None);
-    out.history.iter().map(|e| (e.train_loss, e.val_loss)).collect()
+    losses(&seeded_fit(&spec, 3, fused))
 }
 
 #[test]
