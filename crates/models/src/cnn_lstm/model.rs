@@ -23,7 +23,7 @@ pub struct ConvBlock {
 /// `VANE_FUSED_CONV=0` (for before/after measurements of this op only).
 fn conv_fusion_enabled(device: &burn::tensor::Device) -> bool {
     crate::nn::fused_seq::fused_available(device)
-        && !matches!(std::env::var("VANE_FUSED_CONV").as_deref(), Ok("0" | "false" | "off" | "no"))
+        && !crate::nn::fused_seq::switched_off("VANE_FUSED_CONV")
 }
 
 impl ConvBlock {

@@ -121,5 +121,5 @@ impl SelfAttention {
 /// Whether `VANE_FUSED_ATTENTION=0` (or `false`, `off`, `no`) leaves this layer on the reference
 /// path while the other fused ops stay on: for before/after timings of the fused attention alone.
 fn fused_attention_enabled() -> bool {
-    !matches!(std::env::var("VANE_FUSED_ATTENTION").as_deref(), Ok("0" | "false" | "off" | "no"))
+    !crate::nn::fused_seq::switched_off("VANE_FUSED_ATTENTION")
 }

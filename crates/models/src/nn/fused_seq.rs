@@ -387,8 +387,15 @@ pub fn fused_enabled() -> bool {
     match OVERRIDE.load(Ordering::SeqCst) {
         1 => true,
         2 => false,
-        _ => !matches!(std::env::var("VANE_FUSED").as_deref(), Ok("0" | "false" | "off" | "no")),
+        _ => !switched_off("VANE_FUSED"),
     }
+}
+
+/// Whether the environment variable `var` is `0`, `false`, `off` or `no`: how `VANE_FUSED`
+/// turns every fused op off, and `VANE_FUSED_CONV` / `VANE_FUSED_ATTENTION` one op alone (for
+/// before/after timings of that op with one binary).
+pub fn switched_off(var: &str) -> bool {
+    matches!(std::env::var(var).as_deref(), Ok("0" | "false" | "off" | "no"))
 }
 
 /// Whether [`lstm_sequence`] can run on `device` (the flex CPU backend, with or without autodiff)
