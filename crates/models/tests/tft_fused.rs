@@ -9,7 +9,7 @@
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use vane_models::data::{FeatureMatrix, Sample, Target, WindowedDataset};
 use vane_models::nn::fused_seq::set_fused;
-use vane_models::nn::{BatchedGrn, BatchedGrnConfig, DropoutRng};
+use vane_models::nn::{BatchedGrn, BatchedGrnConfig, DropoutRng, GateAddNormConfig, GrnConfig};
 use vane_models::tft::TftConfig;
 use vane_models::train::{Quiet, TrainInputs, fit};
 use vane_models::{ModelKind, ModelSpec, TrainConfig};
@@ -124,6 +124,18 @@ fn tft_grads(fused: bool) -> (f32, Vec<Vec<f32>>) {
         p2(model.feature_weight.val()),
         p2(model.feature_bias.val()),
         p2(model.head.weight.val()),
+        // The `[b, t, d]` and static GRNs and the gate–add–norms (fused row ops).
+        p2(model.selection.skip.as_ref().unwrap().weight.val()),
+        p2(model.selection.fc_context.as_ref().unwrap().weight.val()),
+        p2(model.enrichment.fc_context.as_ref().unwrap().weight.val()),
+        p2(model.enrichment.fc_input.weight.val()),
+        p2(model.positionwise.out.glu.gate.weight.val()),
+        p2(model.ctx_hidden.fc_input.weight.val()),
+        p2(model.ctx_enrichment.fc_hidden.weight.val()),
+        vals(model.gate_lstm.norm.gamma.val().grad(&g).unwrap()),
+        p2(model.gate_attention.glu.value.weight.val()),
+        p2(model.gate_output.glu.gate.weight.val()),
+        p2(model.attention.query.weight.val()),
     ];
     set_fused(None);
     (l, out)
@@ -293,4 +305,111 @@ fn seeded_tft_training_curve_with_dropout_fused_equals_reference() {
         assert!((ft - rt).abs() <= 1e-3 * rt.abs().max(1.0), "epoch {}: train {ft} vs {rt}", e + 1);
         assert!((fv - rv).abs() <= 1e-3 * rv.abs().max(1.0), "epoch {}: val {fv} vs {rv}", e + 1);
     }
+}
+
+/// One `Grn` (`d_in` 6 → hidden 5 → `d_out` 4, so a linear skip; with or without a `[b, 1, 3]`
+/// static context broadcast over `t`), dropout 0.3 from a seeded stream: `loss = Σ out ⊙ r`; the
+/// output and the gradients of the input, the context and every parameter.
+fn row_grn_grads(fused: bool, with_context: bool, same_width: bool) -> Vec<(String, Vec<f32>)> {
+    set_fused(Some(fused));
+    let ad = dev().autodiff();
+    let (d_in, d_out) = if same_width { (5, 5) } else { (6, 4) };
+    dev().seed(31);
+    let g = GrnConfig::new(d_in, 5, d_out, 0.3).with_d_context(Some(3)).init(&ad).unwrap();
+    dev().seed(32);
+    let a = Tensor::<3>::random([3, 7, d_in], Distribution::Normal(0.0, 1.5), &dev());
+    let c = Tensor::<3>::random([3, 1, 3], Distribution::Normal(0.0, 1.0), &dev());
+    let r = Tensor::<3>::random([3, 7, d_out], Distribution::Normal(0.0, 1.0), &dev());
+    let a = Tensor::<3>::from_data(a.into_data(), &ad).require_grad();
+    let c = Tensor::<3>::from_data(c.into_data(), &ad).require_grad();
+    let r = Tensor::<3>::from_data(r.into_data(), &ad);
+    let ctx = with_context.then(|| c.clone());
+    let out = g.forward(a.clone(), ctx, &mut DropoutRng::seeded(77));
+    let gr = (out.clone() * r).sum().backward();
+    let p2 = |t: Tensor<2>| vals(t.grad(&gr).unwrap());
+    let p1 = |t: Tensor<1>| vals(t.grad(&gr).unwrap());
+    let mut v = vec![
+        ("out".to_string(), vals(out)),
+        ("a".into(), vals(a.grad(&gr).unwrap())),
+        ("fc_input.weight".into(), p2(g.fc_input.weight.val())),
+        ("fc_input.bias".into(), p1(g.fc_input.bias.as_ref().unwrap().val())),
+        ("fc_hidden.weight".into(), p2(g.fc_hidden.weight.val())),
+        ("fc_hidden.bias".into(), p1(g.fc_hidden.bias.as_ref().unwrap().val())),
+        ("gate.weight".into(), p2(g.out.glu.gate.weight.val())),
+        ("gate.bias".into(), p1(g.out.glu.gate.bias.as_ref().unwrap().val())),
+        ("value.weight".into(), p2(g.out.glu.value.weight.val())),
+        ("value.bias".into(), p1(g.out.glu.value.bias.as_ref().unwrap().val())),
+        ("norm.gamma".into(), p1(g.out.norm.gamma.val())),
+        ("norm.beta".into(), p1(g.out.norm.beta.as_ref().unwrap().val())),
+    ];
+    if let Some(l) = &g.skip {
+        v.push(("skip.weight".into(), p2(l.weight.val())));
+        v.push(("skip.bias".into(), p1(l.bias.as_ref().unwrap().val())));
+    }
+    if with_context {
+        v.push(("context".into(), vals(c.grad(&gr).unwrap())));
+        v.push(("fc_context.weight".into(), p2(g.fc_context.as_ref().unwrap().weight.val())));
+    }
+    set_fused(None);
+    v
+}
+
+#[test]
+fn fused_row_grn_output_and_gradients_equal_reference() {
+    let _g = lock();
+    for (with_context, same_width) in [(true, false), (false, false), (true, true), (false, true)] {
+        let f = row_grn_grads(true, with_context, same_width);
+        let r = row_grn_grads(false, with_context, same_width);
+        assert_eq!(f.len(), r.len());
+        for ((name, a), (_, b)) in f.iter().zip(&r) {
+            assert_close(&format!("{name} (context {with_context}, same width {same_width})"), a, b, 1e-5);
+        }
+        // Dropout was on: some hidden units were dropped, in both paths alike.
+        assert!(f[0].1.iter().all(|v| v.is_finite()));
+    }
+}
+
+/// One `GateAddNorm` (gated width 5 → 4), dropout 0.3: the output and the gradients of `x`, the
+/// skip and every parameter.
+fn gate_add_norm_grads(fused: bool) -> Vec<(String, Vec<f32>)> {
+    set_fused(Some(fused));
+    let ad = dev().autodiff();
+    dev().seed(41);
+    let g = GateAddNormConfig::new(4, 0.3).with_d_in(Some(5)).init(&ad).unwrap();
+    dev().seed(42);
+    let x = Tensor::<3>::random([2, 9, 5], Distribution::Normal(0.0, 1.5), &dev());
+    let skip = Tensor::<3>::random([2, 9, 4], Distribution::Normal(0.0, 1.0), &dev());
+    let r = Tensor::<3>::random([2, 9, 4], Distribution::Normal(0.0, 1.0), &dev());
+    let x = Tensor::<3>::from_data(x.into_data(), &ad).require_grad();
+    let skip = Tensor::<3>::from_data(skip.into_data(), &ad).require_grad();
+    let r = Tensor::<3>::from_data(r.into_data(), &ad);
+    let out = g.forward(x.clone(), skip.clone(), &mut DropoutRng::seeded(78));
+    let gr = (out.clone() * r).sum().backward();
+    let p2 = |t: Tensor<2>| vals(t.grad(&gr).unwrap());
+    let p1 = |t: Tensor<1>| vals(t.grad(&gr).unwrap());
+    let v = vec![
+        ("out".to_string(), vals(out)),
+        ("x".into(), vals(x.grad(&gr).unwrap())),
+        ("skip".into(), vals(skip.grad(&gr).unwrap())),
+        ("gate.weight".into(), p2(g.glu.gate.weight.val())),
+        ("gate.bias".into(), p1(g.glu.gate.bias.as_ref().unwrap().val())),
+        ("value.weight".into(), p2(g.glu.value.weight.val())),
+        ("value.bias".into(), p1(g.glu.value.bias.as_ref().unwrap().val())),
+        ("norm.gamma".into(), p1(g.norm.gamma.val())),
+        ("norm.beta".into(), p1(g.norm.beta.as_ref().unwrap().val())),
+    ];
+    set_fused(None);
+    v
+}
+
+#[test]
+fn fused_gate_add_norm_output_and_gradients_equal_reference() {
+    let _g = lock();
+    let f = gate_add_norm_grads(true);
+    let r = gate_add_norm_grads(false);
+    for ((name, a), (_, b)) in f.iter().zip(&r) {
+        assert_close(name, a, b, 1e-5);
+    }
+    // Dropout was on: the gated input's gradient has zeros where units were dropped.
+    assert!(f[1].1.iter().any(|v| *v == 0.0));
 }

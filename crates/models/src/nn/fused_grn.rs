@@ -818,3 +818,581 @@ pub fn feature_embedding(x: Tensor<2>, w: Tensor<2>, b: Tensor<2>) -> Tensor<2> 
     use burn::backend::Dispatch;
     Tensor::from_dispatch(Dispatch::feature_embedding(x.into_dispatch(), w.into_dispatch(), b.into_dispatch()))
 }
+
+// ---------------------------------------------------------------------------------------------
+// One GRN (`Grn`) and one gate–add–norm (`GateAddNorm`) over rows.
+// ---------------------------------------------------------------------------------------------
+
+/// Rows per parallel task in the row-wise ops (fixed, so the partial sums — and so the results —
+/// do not depend on the thread count).
+const ROWS: usize = 64;
+
+/// The backend extension: one gated residual network over the rows of `a [r, d_in]` (the
+/// [`Grn`](crate::nn::Grn) of the TFT's `[b, t, d]` and `[b, 1, d]` tensors, leading dims
+/// flattened).
+#[backend_extension(Flex, Autodiff)]
+pub trait RowGrnBackend: Backend {
+    /// `a [r, d_in]`; `w_in [d_in, h]`, `b_in [h]`; `ctx [g, h]` (`g` dividing `r`) the
+    /// projected static context added to rows `i·r/g .. (i+1)·r/g` (zeros `[1, h]` for none);
+    /// `w_hid [h, h]`,
+    /// `b_hid [h]`; `mask` the dropout mask on the hidden layer (`r·h` values, any other length
+    /// for none); GLU `w_gate`, `w_val [h, o]`, `b_gate`, `b_val [o]`; layer norm `gamma`,
+    /// `beta [o]`; `skip [r, o]` the residual → `[r, o]`.
+    #[allow(clippy::too_many_arguments)]
+    fn row_grn(
+        a: FloatTensor<Self>,
+        w_in: FloatTensor<Self>,
+        b_in: FloatTensor<Self>,
+        ctx: FloatTensor<Self>,
+        w_hid: FloatTensor<Self>,
+        b_hid: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        w_gate: FloatTensor<Self>,
+        b_gate: FloatTensor<Self>,
+        w_val: FloatTensor<Self>,
+        b_val: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        skip: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+impl RowGrnBackend for Flex {
+    fn row_grn(
+        a: FlexTensor,
+        w_in: FlexTensor,
+        b_in: FlexTensor,
+        ctx: FlexTensor,
+        w_hid: FlexTensor,
+        b_hid: FlexTensor,
+        mask: FlexTensor,
+        w_gate: FlexTensor,
+        b_gate: FlexTensor,
+        w_val: FlexTensor,
+        b_val: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        skip: FlexTensor,
+    ) -> FlexTensor {
+        row_grn_forward([a, w_in, b_in, ctx, w_hid, b_hid, mask, w_gate, b_gate, w_val, b_val, gamma, beta, skip]).0
+    }
+}
+
+impl<C: CheckpointStrategy> RowGrnBackend for Autodiff<Flex, C> {
+    fn row_grn(
+        a: FloatTensor<Self>,
+        w_in: FloatTensor<Self>,
+        b_in: FloatTensor<Self>,
+        ctx: FloatTensor<Self>,
+        w_hid: FloatTensor<Self>,
+        b_hid: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        w_gate: FloatTensor<Self>,
+        b_gate: FloatTensor<Self>,
+        w_val: FloatTensor<Self>,
+        b_val: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        skip: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let parts = [a, w_in, b_in, ctx, w_hid, b_hid, mask, w_gate, b_gate, w_val, b_val, gamma, beta, skip]
+            .map(|t| t.into_parts());
+        let (prims, nodes) = unzip(parts);
+        match RowGrnBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, saved) = row_grn_forward(prims);
+                prep.finish(Arc::new(saved), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(row_grn_forward(prims).0),
+        }
+    }
+}
+
+/// The backend extension: `LayerNorm(skip + GLU(dropout(x)))` over rows
+/// ([`GateAddNorm`](crate::nn::GateAddNorm)).
+#[backend_extension(Flex, Autodiff)]
+pub trait RowGateAddNormBackend: Backend {
+    /// `x [r, h]`; `mask` (`r·h` values, any other length for none); GLU `w_gate`,
+    /// `w_val [h, o]`, `b_gate`, `b_val [o]`; `gamma`, `beta [o]`; `skip [r, o]` → `[r, o]`.
+    #[allow(clippy::too_many_arguments)]
+    fn row_gate_add_norm(
+        x: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        w_gate: FloatTensor<Self>,
+        b_gate: FloatTensor<Self>,
+        w_val: FloatTensor<Self>,
+        b_val: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        skip: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+impl RowGateAddNormBackend for Flex {
+    fn row_gate_add_norm(
+        x: FlexTensor,
+        mask: FlexTensor,
+        w_gate: FlexTensor,
+        b_gate: FlexTensor,
+        w_val: FlexTensor,
+        b_val: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        skip: FlexTensor,
+    ) -> FlexTensor {
+        gan_forward([x, mask, w_gate, b_gate, w_val, b_val, gamma, beta, skip]).0
+    }
+}
+
+impl<C: CheckpointStrategy> RowGateAddNormBackend for Autodiff<Flex, C> {
+    fn row_gate_add_norm(
+        x: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        w_gate: FloatTensor<Self>,
+        b_gate: FloatTensor<Self>,
+        w_val: FloatTensor<Self>,
+        b_val: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        skip: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let parts = [x, mask, w_gate, b_gate, w_val, b_val, gamma, beta, skip].map(|t| t.into_parts());
+        let (prims, nodes) = unzip(parts);
+        match GanBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, saved) = gan_forward(prims);
+                prep.finish(Arc::new(saved), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(gan_forward(prims).0),
+        }
+    }
+}
+
+/// The gate–add–norm's activations (shared by both row ops).
+#[derive(Debug)]
+struct Tail {
+    r: usize,
+    h: usize,
+    o: usize,
+    /// The GLU's input (after dropout) `[r, h]`.
+    x: FlexTensor,
+    /// Per row: σ(gate) then value, `[r, 2o]`.
+    sv: FlexTensor,
+    /// Normalised `ŷ` `[r, o]`.
+    yhat: Vec<f32>,
+    /// `1/√(var + ε)` per row.
+    rinv: Vec<f32>,
+    gamma: Vec<f32>,
+    /// `[w_gate | w_val]` `[h, 2o]`.
+    w_gv: FlexTensor,
+}
+
+/// `LayerNorm(skip + GLU(x))` → the output values and what the backward needs.
+#[allow(clippy::too_many_arguments)]
+fn tail_forward(
+    x: FlexTensor,
+    w_gate: FlexTensor,
+    b_gate: FlexTensor,
+    w_val: FlexTensor,
+    b_val: FlexTensor,
+    gamma: FlexTensor,
+    beta: FlexTensor,
+    skip: FlexTensor,
+) -> (Vec<f32>, Tail) {
+    let xd = x.layout().shape().to_vec();
+    let (r, h) = (xd[0], xd[1]);
+    let o = w_gate.layout().shape().to_vec()[1];
+    let w_gv = Flex::float_cat(vec![w_gate, w_val], 1);
+    let mut sv = Flex::float_matmul(x.clone(), w_gv.clone());
+    let (bg, bv, gv, bt) = (to_vec(b_gate), to_vec(b_val), to_vec(gamma), to_vec(beta));
+    let skip = contiguous(skip);
+    let sk = slice(&skip);
+    let mut yhat = vec![0.0f32; r * o];
+    let mut rinv = vec![0.0f32; r];
+    let mut out = vec![0.0f32; r * o];
+    values_mut(&mut sv)
+        .par_chunks_mut(ROWS * 2 * o)
+        .zip(yhat.par_chunks_mut(ROWS * o))
+        .zip(rinv.par_chunks_mut(ROWS))
+        .zip(out.par_chunks_mut(ROWS * o))
+        .enumerate()
+        .for_each(|(blk, (((svb, yhb), rib), ob))| {
+            let mut y = vec![0.0f32; o];
+            for (ii, ri_out) in rib.iter_mut().enumerate() {
+                let i = blk * ROWS + ii;
+                let (s, v) = svb[ii * 2 * o..(ii + 1) * 2 * o].split_at_mut(o);
+                let sr = &sk[i * o..(i + 1) * o];
+                for k in 0..o {
+                    s[k] = fast_math::sigmoid(s[k] + bg[k]);
+                    v[k] += bv[k];
+                    y[k] = sr[k] + s[k] * v[k];
+                }
+                let mean = y.iter().sum::<f32>() / o as f32;
+                let var = y.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / o as f32;
+                let ri = 1.0 / (var + EPS).sqrt();
+                *ri_out = ri;
+                let yh = &mut yhb[ii * o..(ii + 1) * o];
+                let ot = &mut ob[ii * o..(ii + 1) * o];
+                for k in 0..o {
+                    yh[k] = (y[k] - mean) * ri;
+                    ot[k] = yh[k] * gv[k] + bt[k];
+                }
+            }
+        });
+    (out, Tail { r, h, o, x, sv, yhat, rinv, gamma: gv, w_gv })
+}
+
+/// Sums the per-block partial vectors in block order (deterministic whatever the threads).
+fn sum_partials(parts: Vec<Vec<f32>>, w: usize) -> Vec<f32> {
+    let mut acc = vec![0.0f32; w];
+    for p in parts {
+        for (a, v) in acc.iter_mut().zip(&p) {
+            *a += v;
+        }
+    }
+    acc
+}
+
+/// Column sums of `x [rows, w]`, deterministic.
+fn col_sum(x: &[f32], w: usize) -> Vec<f32> {
+    let parts: Vec<Vec<f32>> = x
+        .par_chunks(ROWS * w)
+        .map(|blk| {
+            let mut acc = vec![0.0f32; w];
+            for row in blk.chunks_exact(w) {
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+            acc
+        })
+        .collect();
+    sum_partials(parts, w)
+}
+
+/// The tail's gradients from the output gradient `go [r, o]`: `(d skip [r, o], d x [r, h],
+/// [dw_gate, db_gate, dw_val, db_val, dgamma, dbeta])`.
+fn tail_backward(t: &Tail, go: &[f32]) -> (Vec<f32>, FlexTensor, [FlexTensor; 6]) {
+    let (r, h, o) = (t.r, t.h, t.o);
+    let sv = slice(&t.sv);
+    let mut dskip = vec![0.0f32; r * o];
+    let mut dgv = vec![0.0f32; r * 2 * o];
+    let parts: Vec<(Vec<f32>, Vec<f32>)> = dskip
+        .par_chunks_mut(ROWS * o)
+        .zip(dgv.par_chunks_mut(ROWS * 2 * o))
+        .enumerate()
+        .map(|(blk, (dsb, dgvb))| {
+            let (mut dgam, mut dbet) = (vec![0.0f32; o], vec![0.0f32; o]);
+            let mut dyh = vec![0.0f32; o];
+            for (ii, dy) in dsb.chunks_exact_mut(o).enumerate() {
+                let i = blk * ROWS + ii;
+                let g = &go[i * o..(i + 1) * o];
+                let yh = &t.yhat[i * o..(i + 1) * o];
+                let (mut m1, mut m2) = (0.0f32, 0.0f32);
+                for k in 0..o {
+                    dgam[k] += g[k] * yh[k];
+                    dbet[k] += g[k];
+                    dyh[k] = g[k] * t.gamma[k];
+                    m1 += dyh[k];
+                    m2 += dyh[k] * yh[k];
+                }
+                let (m1, m2) = (m1 / o as f32, m2 / o as f32);
+                let ri = t.rinv[i];
+                let (s, v) = sv[i * 2 * o..(i + 1) * 2 * o].split_at(o);
+                let (dg, dv) = dgvb[ii * 2 * o..(ii + 1) * 2 * o].split_at_mut(o);
+                for k in 0..o {
+                    let gy = ri * (dyh[k] - m1 - yh[k] * m2);
+                    dy[k] = gy;
+                    dv[k] = gy * s[k];
+                    dg[k] = gy * v[k] * s[k] * (1.0 - s[k]);
+                }
+            }
+            (dgam, dbet)
+        })
+        .collect();
+    let (pg, pb): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+    let (dgamma, dbeta) = (sum_partials(pg, o), sum_partials(pb, o));
+    let dgv_sum = col_sum(&dgv, 2 * o);
+    let dgv = tensor(dgv, &[r, 2 * o]);
+    let dw_gv = Flex::float_matmul(Flex::float_transpose(t.x.clone()), dgv.clone());
+    let (mut dw_gate, mut dw_val) = (vec![0.0f32; h * o], vec![0.0f32; h * o]);
+    for (q, row) in slice(&dw_gv).chunks_exact(2 * o).enumerate() {
+        dw_gate[q * o..(q + 1) * o].copy_from_slice(&row[..o]);
+        dw_val[q * o..(q + 1) * o].copy_from_slice(&row[o..]);
+    }
+    let dx = Flex::float_matmul(dgv, Flex::float_transpose(t.w_gv.clone()));
+    let v = |x: Vec<f32>| tensor(x, &[o]);
+    (
+        dskip,
+        dx,
+        [
+            tensor(dw_gate, &[h, o]),
+            v(dgv_sum[..o].to_vec()),
+            tensor(dw_val, &[h, o]),
+            v(dgv_sum[o..].to_vec()),
+            v(dgamma),
+            v(dbeta),
+        ],
+    )
+}
+
+/// Multiplies `x` by the mask elementwise, in place.
+fn apply_mask(x: &mut [f32], mask: &[f32]) {
+    x.par_chunks_mut(ROWS * 64).zip(mask.par_chunks(ROWS * 64)).for_each(|(g, m)| {
+        for (g, m) in g.iter_mut().zip(m) {
+            *g *= m;
+        }
+    });
+}
+
+/// What the gate–add–norm's backward needs.
+#[derive(Debug)]
+struct GanSaved {
+    tail: Tail,
+    mask: Option<FlexTensor>,
+}
+
+#[derive(Debug)]
+struct GanBackward;
+
+impl Backward<Flex, 9> for GanBackward {
+    type State = Arc<GanSaved>;
+
+    fn backward(self, ops: Ops<Self::State, 9>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let out = gan_backward(&ops.state, grad);
+        for (parent, g) in ops.parents.iter().zip(out) {
+            if let (Some(node), Some(g)) = (parent, g) {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+fn gan_forward(t: [FlexTensor; 9]) -> (FlexTensor, GanSaved) {
+    let [x, mask, w_gate, b_gate, w_val, b_val, gamma, beta, skip] = t;
+    let xd = x.layout().shape().to_vec();
+    let (r, h) = (xd[0], xd[1]);
+    let o = w_gate.layout().shape().to_vec()[1];
+    let mask = (mask.layout().num_elements() == r * h).then(|| contiguous(mask));
+    let x = match &mask {
+        Some(m) => {
+            let mut xv = to_vec(x);
+            apply_mask(&mut xv, slice(m));
+            tensor(xv, &[r, h])
+        }
+        None => contiguous(x),
+    };
+    let (out, tail) = tail_forward(x, w_gate, b_gate, w_val, b_val, gamma, beta, skip);
+    (tensor(out, &[r, o]), GanSaved { tail, mask })
+}
+
+/// Gradients for `[x, mask (None), w_gate, b_gate, w_val, b_val, gamma, beta, skip]`.
+fn gan_backward(st: &GanSaved, grad: FlexTensor) -> Vec<Option<FlexTensor>> {
+    let t = &st.tail;
+    let go = contiguous(grad);
+    let (dskip, mut dx, [dwg, dbg, dwv, dbv, dgam, dbet]) = tail_backward(t, slice(&go));
+    if let Some(m) = &st.mask {
+        apply_mask(values_mut(&mut dx), slice(m));
+    }
+    vec![
+        Some(dx),
+        None,
+        Some(dwg),
+        Some(dbg),
+        Some(dwv),
+        Some(dbv),
+        Some(dgam),
+        Some(dbet),
+        Some(tensor(dskip, &[t.r, t.o])),
+    ]
+}
+
+/// What the GRN's backward needs on top of the tail's.
+#[derive(Debug)]
+struct RowGrnSaved {
+    tail: Tail,
+    /// Input `[r, d_in]`.
+    a: FlexTensor,
+    /// ELU output `[r, h]`.
+    e: FlexTensor,
+    /// Context groups.
+    g: usize,
+    mask: Option<FlexTensor>,
+    w_in: FlexTensor,
+    w_hid: FlexTensor,
+}
+
+#[derive(Debug)]
+struct RowGrnBackward;
+
+impl Backward<Flex, 14> for RowGrnBackward {
+    type State = Arc<RowGrnSaved>;
+
+    fn backward(self, ops: Ops<Self::State, 14>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let out = row_grn_backward(&ops.state, grad);
+        for (parent, g) in ops.parents.iter().zip(out) {
+            if let (Some(node), Some(g)) = (parent, g) {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+fn row_grn_forward(t: [FlexTensor; 14]) -> (FlexTensor, RowGrnSaved) {
+    let [a, w_in, b_in, ctx, w_hid, b_hid, mask, w_gate, b_gate, w_val, b_val, gamma, beta, skip] = t;
+    let r = a.layout().shape().to_vec()[0];
+    let h = w_in.layout().shape().to_vec()[1];
+    let o = w_gate.layout().shape().to_vec()[1];
+    let a = contiguous(a);
+    let g = ctx.layout().num_elements() / h;
+    let cz = to_vec(ctx);
+    let rg = r / g;
+    let bi = to_vec(b_in);
+    // η₂ = ELU(a W₂ + b₂ + c W₃).
+    let mut e = Flex::float_matmul(a.clone(), w_in.clone());
+    values_mut(&mut e).par_chunks_mut(ROWS * h).enumerate().for_each(|(blk, eb)| {
+        for (ii, row) in eb.chunks_exact_mut(h).enumerate() {
+            let i = blk * ROWS + ii;
+            let c = &cz[(i / rg) * h..(i / rg + 1) * h];
+            for k in 0..h {
+                row[k] = fast_math::elu(row[k] + bi[k] + c[k]);
+            }
+        }
+    });
+    // η₁ = dropout(η₂ W₁ + b₁).
+    let mask = (mask.layout().num_elements() == r * h).then(|| contiguous(mask));
+    let bh = to_vec(b_hid);
+    let mut eta = Flex::float_matmul(e.clone(), w_hid.clone());
+    let ms = mask.as_ref().map(slice);
+    values_mut(&mut eta).par_chunks_mut(ROWS * h).enumerate().for_each(|(blk, xb)| {
+        for (ii, row) in xb.chunks_exact_mut(h).enumerate() {
+            let i = blk * ROWS + ii;
+            match ms {
+                Some(m) => {
+                    let m = &m[i * h..(i + 1) * h];
+                    for k in 0..h {
+                        row[k] = (row[k] + bh[k]) * m[k];
+                    }
+                }
+                None => {
+                    for k in 0..h {
+                        row[k] += bh[k];
+                    }
+                }
+            }
+        }
+    });
+    let (out, tail) = tail_forward(eta, w_gate, b_gate, w_val, b_val, gamma, beta, skip);
+    (tensor(out, &[r, o]), RowGrnSaved { tail, a, e, g, mask, w_in, w_hid })
+}
+
+/// Gradients for the fourteen inputs in order (`None` for the mask).
+fn row_grn_backward(st: &RowGrnSaved, grad: FlexTensor) -> Vec<Option<FlexTensor>> {
+    let t = &st.tail;
+    let (r, h, o) = (t.r, t.h, t.o);
+    let go = contiguous(grad);
+    let (dskip, mut dh, [dwg, dbg, dwv, dbv, dgam, dbet]) = tail_backward(t, slice(&go));
+    // Back through dropout and W₁.
+    if let Some(m) = &st.mask {
+        apply_mask(values_mut(&mut dh), slice(m));
+    }
+    let db_hid = col_sum(slice(&dh), h);
+    let dw_hid = Flex::float_matmul(Flex::float_transpose(st.e.clone()), dh.clone());
+    // Back through the ELU (e > 0 exactly where its input is) and W₂.
+    let mut dz = Flex::float_matmul(dh, Flex::float_transpose(st.w_hid.clone()));
+    values_mut(&mut dz).par_chunks_mut(ROWS * h).zip(slice(&st.e).par_chunks(ROWS * h)).for_each(|(g, e)| {
+        for (g, &ev) in g.iter_mut().zip(e) {
+            *g *= if ev > 0.0 { 1.0 } else { ev + 1.0 };
+        }
+    });
+    let groups: Vec<Vec<f32>> = slice(&dz).par_chunks((r / st.g) * h).map(|blk| col_sum(blk, h)).collect();
+    let dctx: Vec<f32> = groups.iter().flatten().copied().collect();
+    let (db_in, dctx) = (sum_partials(groups, h), Some(tensor(dctx, &[st.g, h])));
+    let dw_in = Flex::float_matmul(Flex::float_transpose(st.a.clone()), dz.clone());
+    let da = Flex::float_matmul(dz, Flex::float_transpose(st.w_in.clone()));
+    let v = |x: Vec<f32>, n: usize| tensor(x, &[n]);
+    vec![
+        Some(da),
+        Some(dw_in),
+        Some(v(db_in, h)),
+        dctx,
+        Some(dw_hid),
+        Some(v(db_hid, h)),
+        None,
+        Some(dwg),
+        Some(dbg),
+        Some(dwv),
+        Some(dbv),
+        Some(dgam),
+        Some(dbet),
+        Some(tensor(dskip, &[r, o])),
+    ]
+}
+
+/// The fused [`Grn`](crate::nn::Grn) on row tensors (see [`RowGrnBackend::row_grn`]). Only on
+/// the flex device ([`fused_available`](crate::nn::fused_seq::fused_available)).
+#[allow(clippy::too_many_arguments)]
+pub fn row_grn(
+    a: Tensor<2>,
+    w_in: Tensor<2>,
+    b_in: Tensor<1>,
+    ctx: Tensor<2>,
+    w_hid: Tensor<2>,
+    b_hid: Tensor<1>,
+    mask: Tensor<1>,
+    w_gate: Tensor<2>,
+    b_gate: Tensor<1>,
+    w_val: Tensor<2>,
+    b_val: Tensor<1>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    skip: Tensor<2>,
+) -> Tensor<2> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(Dispatch::row_grn(
+        a.into_dispatch(),
+        w_in.into_dispatch(),
+        b_in.into_dispatch(),
+        ctx.into_dispatch(),
+        w_hid.into_dispatch(),
+        b_hid.into_dispatch(),
+        mask.into_dispatch(),
+        w_gate.into_dispatch(),
+        b_gate.into_dispatch(),
+        w_val.into_dispatch(),
+        b_val.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        skip.into_dispatch(),
+    ))
+}
+
+/// The fused [`GateAddNorm`](crate::nn::GateAddNorm) on row tensors (see
+/// [`RowGateAddNormBackend::row_gate_add_norm`]). Only on the flex device.
+#[allow(clippy::too_many_arguments)]
+pub fn row_gate_add_norm(
+    x: Tensor<2>,
+    mask: Tensor<1>,
+    w_gate: Tensor<2>,
+    b_gate: Tensor<1>,
+    w_val: Tensor<2>,
+    b_val: Tensor<1>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    skip: Tensor<2>,
+) -> Tensor<2> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(Dispatch::row_gate_add_norm(
+        x.into_dispatch(),
+        mask.into_dispatch(),
+        w_gate.into_dispatch(),
+        b_gate.into_dispatch(),
+        w_val.into_dispatch(),
+        b_val.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        skip.into_dispatch(),
+    ))
+}

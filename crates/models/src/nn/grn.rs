@@ -96,9 +96,80 @@ pub struct GateAddNorm {
 
 impl GateAddNorm {
     /// `LayerNorm(skip + GLU(dropout(x)))`.
+    ///
+    /// On the flex CPU backend (unless `VANE_FUSED=0`, see
+    /// [`fused_available`](crate::nn::fused_seq::fused_available)) one fused op with a
+    /// hand-written backward ([`row_gate_add_norm`](crate::nn::fused_grn::row_gate_add_norm));
+    /// [`GateAddNorm::forward_reference`] is the same function built from burn ops (same
+    /// dropout mask).
     pub fn forward<const D: usize>(&self, x: Tensor<D>, skip: Tensor<D>, rng: &mut DropoutRng) -> Tensor<D> {
+        let device = x.device();
+        if x.shape().num_elements() == 0 || !crate::nn::fused_seq::fused_available(&device) {
+            return self.forward_reference(x, skip, rng);
+        }
+        let dims = x.dims();
+        let h = dims[D - 1];
+        let rows = x.shape().num_elements() / h;
+        let mask = mask_tensor(self.dropout.mask(rows * h, &device, rng), &device);
+        let (w_gate, b_gate) = linear_params(&self.glu.gate, &device);
+        let (w_val, b_val) = linear_params(&self.glu.value, &device);
+        let o = w_gate.dims()[1];
+        let (gamma, beta) = norm_params(&self.norm, o, &device);
+        let out = crate::nn::fused_grn::row_gate_add_norm(
+            x.reshape([rows, h]),
+            mask,
+            w_gate,
+            b_gate,
+            w_val,
+            b_val,
+            gamma,
+            beta,
+            skip.reshape([rows, o]),
+        );
+        let mut od = dims;
+        od[D - 1] = o;
+        out.reshape(od)
+    }
+
+    /// [`GateAddNorm::forward`] built from burn ops (any backend; the reference the fused op is
+    /// tested against).
+    pub fn forward_reference<const D: usize>(&self, x: Tensor<D>, skip: Tensor<D>, rng: &mut DropoutRng) -> Tensor<D> {
         self.norm.forward(skip + self.glu.forward(self.dropout.forward(x, rng)))
     }
+}
+
+/// The dropout mask as a tensor (`[1.0]`, one value, for none: the fused ops then skip it).
+fn mask_tensor(mask: Option<Vec<f32>>, device: &Device) -> Tensor<1> {
+    let mask = mask.unwrap_or_else(|| vec![1.0]);
+    let len = mask.len();
+    Tensor::<1>::from_data(TensorData::new(mask, [len]), device)
+}
+
+/// A linear layer's weight then bias (read in that order, as `Linear::forward` does; zeros for
+/// no bias).
+fn linear_params(l: &Linear, device: &Device) -> (Tensor<2>, Tensor<1>) {
+    let w = l.weight.val();
+    let n = w.dims()[1];
+    let b = l.bias.as_ref().map(|b| b.val()).unwrap_or_else(|| Tensor::zeros([n], device));
+    (w, b)
+}
+
+/// A layer norm's gain then shift (zeros for no shift).
+fn norm_params(n: &LayerNorm, o: usize, device: &Device) -> (Tensor<1>, Tensor<1>) {
+    let gamma = n.gamma.val();
+    let beta = n.beta.as_ref().map(|b| b.val()).unwrap_or_else(|| Tensor::zeros([o], device));
+    (gamma, beta)
+}
+
+/// The number of groups of rows one context row serves when `c` broadcasts against `a` as a
+/// prefix of `a`'s leading dims followed by 1s (`[b, 1, ·]` against `[b, t, ·]`: `b` groups of
+/// `t` rows); `None` for any other broadcast.
+fn context_groups<const D: usize>(a: &[usize; D], c: &[usize; D]) -> Option<usize> {
+    let mut k = 0;
+    while k + 1 < D && c[k] == a[k] {
+        k += 1;
+    }
+    c[k..D - 1].iter().all(|&x| x == 1).then(|| a[..k].iter().product())
 }
 
 /// Configuration of a [`Grn`].
@@ -161,7 +232,73 @@ pub struct Grn {
 
 impl Grn {
     /// Applies the network; `context` broadcasts against `a` (same rank, size-1 dims allowed).
+    ///
+    /// On the flex CPU backend (unless `VANE_FUSED=0`, see
+    /// [`fused_available`](crate::nn::fused_seq::fused_available)) everything but the linear
+    /// skip and the context projection runs as one fused op with a hand-written backward
+    /// ([`row_grn`](crate::nn::fused_grn::row_grn)) when the context is absent or broadcasts as
+    /// `[b, 1, ·]` against `[b, t, ·]`; [`Grn::forward_reference`] is the same function built from
+    /// burn ops (same parameters read in the same order, same dropout mask).
     pub fn forward<const D: usize>(&self, a: Tensor<D>, context: Option<Tensor<D>>, rng: &mut DropoutRng) -> Tensor<D> {
+        let device = a.device();
+        let dims = a.dims();
+        let context = context.filter(|_| self.fc_context.is_some());
+        let groups = match &context {
+            Some(c) => context_groups(&dims, &c.dims()),
+            None => Some(1),
+        };
+        let Some(groups) =
+            groups.filter(|_| a.shape().num_elements() > 0 && crate::nn::fused_seq::fused_available(&device))
+        else {
+            return self.forward_reference(a, context, rng);
+        };
+        let d_in = dims[D - 1];
+        let rows = a.shape().num_elements() / d_in;
+        let skip = match &self.skip {
+            Some(l) => l.forward(a.clone()),
+            None => a.clone(),
+        };
+        let o = skip.dims()[D - 1];
+        let (w_in, b_in) = linear_params(&self.fc_input, &device);
+        let h = w_in.dims()[1];
+        let ctx = match (&self.fc_context, context) {
+            (Some(fc), Some(c)) => fc.forward(c).reshape([groups, h]),
+            _ => Tensor::zeros([1, h], &device),
+        };
+        let (w_hid, b_hid) = linear_params(&self.fc_hidden, &device);
+        let mask = mask_tensor(self.out.dropout.mask(rows * h, &device, rng), &device);
+        let (w_gate, b_gate) = linear_params(&self.out.glu.gate, &device);
+        let (w_val, b_val) = linear_params(&self.out.glu.value, &device);
+        let (gamma, beta) = norm_params(&self.out.norm, o, &device);
+        let out = crate::nn::fused_grn::row_grn(
+            a.reshape([rows, d_in]),
+            w_in,
+            b_in,
+            ctx,
+            w_hid,
+            b_hid,
+            mask,
+            w_gate,
+            b_gate,
+            w_val,
+            b_val,
+            gamma,
+            beta,
+            skip.reshape([rows, o]),
+        );
+        let mut od = dims;
+        od[D - 1] = o;
+        out.reshape(od)
+    }
+
+    /// [`Grn::forward`] built from burn ops (any backend; the reference the fused op is tested
+    /// against).
+    pub fn forward_reference<const D: usize>(
+        &self,
+        a: Tensor<D>,
+        context: Option<Tensor<D>>,
+        rng: &mut DropoutRng,
+    ) -> Tensor<D> {
         let skip = match &self.skip {
             Some(l) => l.forward(a.clone()),
             None => a.clone(),
@@ -171,7 +308,7 @@ impl Grn {
             eta = eta + fc.forward(c);
         }
         let eta = self.fc_hidden.forward(elu(eta, 1.0));
-        self.out.forward(eta, skip, rng)
+        self.out.forward_reference(eta, skip, rng)
     }
 }
 
