@@ -22,8 +22,7 @@ pub struct ConvBlock {
 /// switch (`VANE_FUSED=0` turns every fused op off), and not turned off alone by
 /// `VANE_FUSED_CONV=0` (for before/after measurements of this op only).
 fn conv_fusion_enabled(device: &burn::tensor::Device) -> bool {
-    crate::nn::fused_seq::fused_available(device)
-        && !crate::nn::fused_seq::switched_off("VANE_FUSED_CONV")
+    crate::nn::fused_seq::fused_available(device) && !crate::nn::fused_seq::switched_off("VANE_FUSED_CONV")
 }
 
 impl ConvBlock {

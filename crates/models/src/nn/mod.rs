@@ -16,10 +16,10 @@ pub(crate) mod check;
 /// Dropout and its random stream.
 pub mod dropout;
 pub mod fast_math;
-/// The CNN-LSTM's conv block (conv, norm, GELU, residual) as one autodiff node (flex CPU).
-pub mod fused_conv;
 /// Multi-head self-attention as one autodiff node with a hand-written backward (flex CPU).
 pub mod fused_attention;
+/// The CNN-LSTM's conv block (conv, norm, GELU, residual) as one autodiff node (flex CPU).
+pub mod fused_conv;
 /// The TFT's per-variable GRNs as one autodiff node with a hand-written backward (flex CPU).
 pub mod fused_grn;
 /// The LSTM HRM's two-timescale recurrence as one autodiff node with hand-written BPTT (flex CPU).
