@@ -12,30 +12,10 @@ use vane_models::nn::fused_seq::set_fused;
 use vane_models::nn::{BatchedGrn, BatchedGrnConfig, DropoutRng, GateAddNormConfig, GrnConfig};
 use vane_models::tft::TftConfig;
 use vane_models::train::{Quiet, TrainInputs, fit};
-use vane_models::{ModelKind, ModelSpec, TrainConfig};
+use vane_models::{ModelKind, ModelSpec};
 
-fn dev() -> Device {
-    Device::flex()
-}
-
-/// The fused/unfused switch and burn's random generator are process-wide: tests take turns.
-static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-}
-
-/// Every element within `tol` of the reference, absolute below 1 and relative above.
-fn assert_close(name: &str, a: &[f32], b: &[f32], tol: f32) {
-    assert_eq!(a.len(), b.len(), "{name}: lengths");
-    for (k, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * y.abs().max(1.0), "{name}[{k}]: fused {x} vs reference {y}");
-    }
-}
+mod common;
+use common::{assert_close, dev, lock, train_config, vals};
 
 fn grn(device: &Device) -> BatchedGrn {
     dev().seed(21);
@@ -265,18 +245,7 @@ fn curve(fused: bool) -> Vec<(f64, f64)> {
     let ds = WindowedDataset::new(&m, 6, samples, Some(3)).unwrap();
     let spec = ModelSpec { d_model: Some(8), n_heads: Some(2), dropout: Some(0.2), ..ModelSpec::of(ModelKind::Tft) };
     let mcfg = spec.resolve(3, 3, 1, None).unwrap();
-    let mut o = serde_json::Map::new();
-    for (k, v) in [
-        ("learning_rate", serde_json::json!(0.01)),
-        ("batch_size", serde_json::json!(8)),
-        ("epochs", serde_json::json!(3)),
-        ("use_augmentation", serde_json::json!(false)),
-        ("scheduler", serde_json::json!("constant")),
-        ("early_stopping_patience", serde_json::json!(100)),
-    ] {
-        o.insert(k.into(), v);
-    }
-    let cfg = TrainConfig::resolve(None, &[o]).unwrap();
+    let cfg = train_config(3);
     dev().seed(cfg.seed);
     let inputs = TrainInputs {
         model: &mcfg,
