@@ -33,7 +33,10 @@ impl ConvBlock {
     /// is the same function built from burn ops.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         match self.fusable(&x) {
-            true => self.fused(x, vec![1.0], false),
+            true => {
+                let no_mask = Tensor::<1>::from_data(TensorData::new(vec![1.0f32], [1]), &x.device());
+                self.fused(x, no_mask, false)
+            }
             false => self.forward_reference(x),
         }
     }
@@ -46,7 +49,7 @@ impl ConvBlock {
         }
         let [b, t, _] = h.dims();
         let co = self.conv.weight.dims()[0];
-        let mask = dropout.mask(b * t * co, &h.device(), rng).unwrap_or_else(|| vec![1.0]);
+        let mask = dropout.mask_tensor(b * t * co, &h.device(), rng);
         self.fused(h, mask, true)
     }
 
@@ -84,12 +87,10 @@ impl ConvBlock {
             && conv_fusion_enabled(&x.device())
     }
 
-    fn fused(&self, x: Tensor<3>, mask: Vec<f32>, residual: bool) -> Tensor<3> {
+    fn fused(&self, x: Tensor<3>, mask: Tensor<1>, residual: bool) -> Tensor<3> {
         let (Some(bias), Some(beta)) = (&self.conv.bias, &self.norm.beta) else {
             return self.forward_reference(x);
         };
-        let len = mask.len();
-        let mask = Tensor::<1>::from_data(TensorData::new(mask, [len]), &x.device());
         crate::nn::fused_conv::conv_block(
             x,
             self.conv.weight.val(),

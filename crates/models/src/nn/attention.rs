@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use crate::nn::check;
 use crate::nn::dropout::{Dropout, DropoutConfig, DropoutRng};
@@ -84,9 +84,7 @@ impl SelfAttention {
         let n = b * self.n_heads * t * t;
         // Drawn exactly as `Dropout::forward` draws the reference path's mask on `[b, heads, t, t]`
         // (a one-element `[1.0]` stands for "no mask": multiplying by it changes nothing).
-        let mask = self.dropout.mask(n, &device, rng).unwrap_or_else(|| vec![1.0]);
-        let len = mask.len();
-        let mask = Tensor::<1>::from_data(TensorData::new(mask, [len]), &device);
+        let mask = self.dropout.mask_tensor(n, &device, rng);
         crate::nn::fused_attention::self_attention(
             x,
             self.query.weight.val(),

@@ -108,4 +108,12 @@ impl Dropout {
         mask.truncate(n);
         Some(mask)
     }
+
+    /// [`Dropout::mask`] as the fused ops take it: a `[n]` tensor on `device`, or the one-value
+    /// tensor `[1.0]` for no mask (multiplying by it changes nothing; the ops skip it).
+    pub fn mask_tensor(&self, n: usize, device: &burn::tensor::Device, rng: &mut DropoutRng) -> Tensor<1> {
+        let mask = self.mask(n, device, rng).unwrap_or_else(|| vec![1.0]);
+        let len = mask.len();
+        Tensor::<1>::from_data(TensorData::new(mask, [len]), device)
+    }
 }

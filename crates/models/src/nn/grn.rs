@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, LayerNorm, Linear};
 use burn::tensor::activation::{elu, sigmoid};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use crate::nn::check;
 use crate::nn::dropout::{Dropout, DropoutConfig, DropoutRng};
@@ -110,7 +110,7 @@ impl GateAddNorm {
         let dims = x.dims();
         let h = dims[D - 1];
         let rows = x.shape().num_elements() / h;
-        let mask = mask_tensor(self.dropout.mask(rows * h, &device, rng), &device);
+        let mask = self.dropout.mask_tensor(rows * h, &device, rng);
         let (w_gate, b_gate) = linear_params(&self.glu.gate, &device);
         let (w_val, b_val) = linear_params(&self.glu.value, &device);
         let o = w_gate.dims()[1];
@@ -136,13 +136,6 @@ impl GateAddNorm {
     pub fn forward_reference<const D: usize>(&self, x: Tensor<D>, skip: Tensor<D>, rng: &mut DropoutRng) -> Tensor<D> {
         self.norm.forward(skip + self.glu.forward(self.dropout.forward(x, rng)))
     }
-}
-
-/// The dropout mask as a tensor (`[1.0]`, one value, for none: the fused ops then skip it).
-fn mask_tensor(mask: Option<Vec<f32>>, device: &Device) -> Tensor<1> {
-    let mask = mask.unwrap_or_else(|| vec![1.0]);
-    let len = mask.len();
-    Tensor::<1>::from_data(TensorData::new(mask, [len]), device)
 }
 
 /// A linear layer's weight then bias (read in that order, as `Linear::forward` does; zeros for
@@ -266,7 +259,7 @@ impl Grn {
             _ => Tensor::zeros([1, h], &device),
         };
         let (w_hid, b_hid) = linear_params(&self.fc_hidden, &device);
-        let mask = mask_tensor(self.out.dropout.mask(rows * h, &device, rng), &device);
+        let mask = self.out.dropout.mask_tensor(rows * h, &device, rng);
         let (w_gate, b_gate) = linear_params(&self.out.glu.gate, &device);
         let (w_val, b_val) = linear_params(&self.out.glu.value, &device);
         let (gamma, beta) = norm_params(&self.out.norm, o, &device);
@@ -394,9 +387,7 @@ impl BatchedGrn {
             return self.forward_reference(a, rng);
         }
         let n = a.shape().num_elements();
-        let mask = self.dropout.mask(n, &device, rng).unwrap_or_else(|| vec![1.0]);
-        let len = mask.len();
-        let mask = Tensor::<1>::from_data(TensorData::new(mask, [len]), &device);
+        let mask = self.dropout.mask_tensor(n, &device, rng);
         crate::nn::fused_grn::batched_grn(
             a,
             self.w_input.val(),

@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 
 use crate::nn::{BatchedGrn, DropoutRng, FusedLstm, GateAddNorm, Grn};
 use crate::output::{Interpretation, ModelOutput};
@@ -112,9 +112,7 @@ impl Tft {
         }
         use crate::nn::fused_grn::{feature_embedding, variable_selection};
         // The GRNs' mask first: the reference path draws it before the selection GRN's.
-        let mask = self.feature_grns.dropout.mask(f * b * t * d, &device, rng).unwrap_or_else(|| vec![1.0]);
-        let len = mask.len();
-        let mask = Tensor::<1>::from_data(TensorData::new(mask, [len]), &device);
+        let mask = self.feature_grns.dropout.mask_tensor(f * b * t * d, &device, rng);
         let x = x.reshape([b * t, f]);
         let (w_e, b_e) = (self.feature_weight.val(), self.feature_bias.val());
         let xi = feature_embedding(x.clone(), w_e.clone(), b_e.clone());
