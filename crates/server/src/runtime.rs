@@ -273,11 +273,16 @@ pub fn is_stack(state: &AppState, tag: &str) -> bool {
     if tag.is_empty() || tag.contains(['/', '\\']) || tag == ".." {
         return false;
     }
+    // Called on every look of the runtime: stats only, no file is parsed.
     let artifacts = &state.config().artifacts_dir;
-    vane_stacking::stack::stored_stack_symbols(artifacts)
-        .iter()
-        .any(|(_, dir)| dir.join("stacks").join(tag).join("supervisor.json").is_file())
-        || artifacts.join("stacks").join(tag).join("supervisor.json").is_file()
+    has_stack(artifacts, tag)
+        || std::fs::read_dir(artifacts.join("symbols"))
+            .is_ok_and(|mut es| es.any(|e| e.is_ok_and(|e| has_stack(&e.path(), tag))))
+}
+
+/// Whether the artifacts folder `dir` holds the stack `tag` (`<dir>/stacks/<TAG>/supervisor.json`).
+fn has_stack(dir: &std::path::Path, tag: &str) -> bool {
+    dir.join("stacks").join(tag).join("supervisor.json").is_file()
 }
 
 /// The artifacts folder whose `stacks/<TAG>` decides for `symbol`: the symbol's own stacks
@@ -287,10 +292,9 @@ pub fn is_stack(state: &AppState, tag: &str) -> bool {
 /// tag, the symbol and what is stored.
 fn stack_dir_for(state: &AppState, tag: &str, symbol: &Symbol) -> Result<std::path::PathBuf, String> {
     let artifacts = &state.config().artifacts_dir;
-    let has_tag = |d: &std::path::Path| d.join("stacks").join(tag).join("supervisor.json").is_file();
     match vane_stacking::stack::artifacts_for_symbol(artifacts, symbol.as_str()) {
-        Ok(d) if has_tag(&d) => Ok(d),
-        _ if has_tag(artifacts) => Ok(artifacts.clone()),
+        Ok(d) if has_stack(&d, tag) => Ok(d),
+        _ if has_stack(artifacts, tag) => Ok(artifacts.clone()),
         Ok(d) => Err(format!("stack {tag}: {symbol}'s stacks in {} have no {tag}", d.join("stacks").display())),
         Err(e) => Err(format!("stack {tag}: {e}")),
     }
