@@ -250,6 +250,15 @@ fn demo_runs_offline_on_the_bundled_candles() {
     assert!(row(&["SOLUSDT", "1h", "336"]) && row(&["SOLUSDT", "4h", "84"]), "{out}");
     // Seed 001 trained and predicted, with the baselines beside the model.
     assert!(out.contains("logistic baseline") && out.contains("majority baseline"), "{out}");
+    // The calibration check: the shipped GBDT's pooled ECE beside its sampling-noise band, and
+    // the sentence's side agrees with its figures.
+    let check = out.lines().find(|l| l.starts_with("calibration check: pooled ECE")).expect("a calibration check");
+    let num = |after: &str| -> f64 {
+        let rest = &check[check.find(after).unwrap() + after.len()..];
+        rest.split(|c: char| !(c.is_ascii_digit() || c == '.')).next().unwrap().parse().unwrap()
+    };
+    let (ece, p95) = (num("pooled ECE "), num("(95 % ≤ "));
+    assert_eq!(check.ends_with("within sampling noise"), ece <= p95, "{check}");
     assert!(dir.path().join("demo/artifacts/models/global/model.json").is_file());
     let preds: Vec<Value> = out
         .lines()

@@ -30,6 +30,7 @@ fn train_writes_walk_forward_report_and_calibration() {
     // The second window is scored through the calibrator the first chose; the first is not.
     assert!(out.contains("of 1 windows (the first window has no earlier"), "{out}");
     assert!(out.contains("hrm_calibrated:"), "{out}");
+    assert!(out.contains("calibration check: pooled ECE"), "{out}");
     assert!(out.contains("calibration.json:"), "{out}");
     let dirs = model_dirs(dir.path());
     assert_eq!(dirs.len(), 1);

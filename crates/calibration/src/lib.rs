@@ -10,7 +10,8 @@
 //!   one-vs-rest Platt or one-vs-rest isotonic by held-out log-loss on out-of-fold rows ([`MulticlassCalibrator`]).
 //! - [`rolling`]: [`RollingPrior`], a prior shift to the class shares of the last bars whose
 //!   labels are known (`q ∝ π_recent · (p / π_ref)^β`).
-//! - [`metrics`]: Brier, log-loss, ECE (10 equal-width bins), reliability-diagram bins.
+//! - [`metrics`]: Brier, log-loss, ECE (10 equal-width bins), reliability-diagram bins, and the
+//!   ECE a perfectly calibrated forecaster would score on as many rows ([`metrics::ece_noise_top_label`]).
 //!
 //! Every fitted calibrator serialises to JSON with a `format_version` ([`CalibrationFile`]).
 //!

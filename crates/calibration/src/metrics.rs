@@ -152,3 +152,82 @@ pub fn ece_of_bins(bins: &[ReliabilityBin]) -> f64 {
 pub fn ece_top_label(y: &[usize], probs: &[Vec<f64>]) -> Result<f64> {
     Ok(ece_of_bins(&reliability_top_label(y, probs, 10)?))
 }
+
+/// How much top-label ECE sampling noise alone explains: the observed ECE of `probs` against
+/// `y`, beside the ECE that a perfectly calibrated forecaster issuing exactly these
+/// probabilities would score on the same number of rows (consistency resampling, Bröcker &
+/// Smith 2007).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EceNoise {
+    /// The observed top-label ECE (10 equal-width bins): [`ece_top_label`].
+    pub ece: f64,
+    /// Mean ECE of the perfectly calibrated forecaster over the draws.
+    pub mean: f64,
+    /// Its 95th percentile: an observed ECE above it is miscalibration, not sampling noise
+    /// (at the 5 % level).
+    pub p95: f64,
+    /// Rows scored.
+    pub rows: usize,
+    /// Resampled label sets.
+    pub draws: usize,
+    /// `ece ≤ p95`: the observed ECE is within what sampling noise gives.
+    pub within_noise: bool,
+}
+
+/// [`EceNoise`] of `probs` against `y`: `draws` times, each row's top label is drawn correct
+/// with probability equal to its confidence (the largest probability, which is the chance its
+/// argmax is the label when the row sums to 1, as a calibrated forecaster's does), and the
+/// draw's top-label ECE is computed with the rows' own confidences and 10 bins. Seeded:
+/// the same inputs and `seed` give the same figures. Errors as [`ece_top_label`]'s, and
+/// `draws == 0`.
+pub fn ece_noise_top_label(y: &[usize], probs: &[Vec<f64>], draws: usize, seed: u64) -> Result<EceNoise> {
+    use rand::{Rng, SeedableRng};
+    if draws == 0 {
+        return Err(CalibrationError::InvalidInput("ECE noise needs at least one draw".into()));
+    }
+    let (correct, conf) = top_label(y, probs)?;
+    let observed = ece_of_bins(&reliability(&correct, &conf, 10)?);
+    let conf: Vec<f64> = conf.iter().map(|c| c.clamp(0.0, 1.0)).collect();
+    let bin: Vec<usize> = conf.iter().map(|&c| ((c * 10.0) as usize).min(9)).collect();
+    let mut count = [0usize; 10];
+    let mut sum_conf = [0.0f64; 10];
+    for (&b, &c) in bin.iter().zip(&conf) {
+        count[b] += 1;
+        sum_conf[b] += c;
+    }
+    let n = conf.len() as f64;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0xece0_5e1f);
+    let mut eces: Vec<f64> = (0..draws)
+        .map(|_| {
+            let mut hits = [0usize; 10];
+            for (&b, &c) in bin.iter().zip(&conf) {
+                if rng.random::<f64>() < c {
+                    hits[b] += 1;
+                }
+            }
+            (0..10).filter(|&b| count[b] > 0).map(|b| (hits[b] as f64 - sum_conf[b]).abs() / n).sum()
+        })
+        .collect();
+    eces.sort_by(f64::total_cmp);
+    let mean = eces.iter().sum::<f64>() / draws as f64;
+    let p95 = eces[((draws as f64 * 0.95).ceil() as usize).clamp(1, draws) - 1];
+    Ok(EceNoise { ece: observed, mean, p95, rows: conf.len(), draws, within_noise: observed <= p95 })
+}
+
+impl EceNoise {
+    /// One sentence for people: the observed ECE, the noise band, and which side it falls on.
+    pub fn text(&self) -> String {
+        format!(
+            "pooled ECE {:.4} over {} rows; a perfectly calibrated forecaster with these probabilities scores {:.4} (95 % ≤ {:.4}): {}",
+            self.ece,
+            self.rows,
+            self.mean,
+            self.p95,
+            if self.within_noise {
+                "within sampling noise"
+            } else {
+                "miscalibrated beyond sampling noise"
+            }
+        )
+    }
+}

@@ -232,6 +232,11 @@ pub struct ModelMetrics {
     /// equal-width confidence bins; empty bins hold nulls): what `reliability.png` draws.
     #[serde(default)]
     pub reliability: Vec<vane_calibration::metrics::ReliabilityBin>,
+    /// The pooled top-label ECE of the verdict's rows (the calibrated GBDT's, else the raw
+    /// GBDT's) beside what sampling noise alone gives a perfectly calibrated forecaster with the
+    /// same probabilities (absent in older files).
+    #[serde(default)]
+    pub ece_noise: Option<vane_calibration::metrics::EceNoise>,
 }
 
 impl ModelMetrics {
@@ -265,6 +270,7 @@ impl ModelMetrics {
             trees: 0,
             calibration: None,
             reliability: Vec::new(),
+            ece_noise: None,
         }
     }
 

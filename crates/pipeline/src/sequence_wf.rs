@@ -165,6 +165,11 @@ pub struct WalkForwardReport {
     /// accuracy, precision, recall, F1, ROC-AUC.
     #[serde(default)]
     pub classification: Option<ClassificationMetrics>,
+    /// The pooled top-label ECE of the verdict's rows (the calibrated windows', else the raw
+    /// probabilities') beside what sampling noise alone gives a perfectly calibrated forecaster
+    /// with the same probabilities (absent in older files).
+    #[serde(default)]
+    pub ece_noise: Option<vane_calibration::metrics::EceNoise>,
 }
 
 /// The binary part of a walk-forward report (two-class labels), pooled over every
@@ -376,6 +381,11 @@ pub(crate) fn run(
     }
     // The GBDT report's verdict: on the calibrated windows when there are any, else on the raw
     // probabilities of every window.
+    let ece_noise = Some(if cal_y.is_empty() {
+        crate::train::ece_noise(&pooled_y, &pooled_model, tcfg.seed)?
+    } else {
+        crate::train::ece_noise(&cal_y, &cal_model, tcfg.seed)?
+    });
     let verdict = if cal_y.is_empty() {
         crate::train::verdict(&for_verdict, &name, &pooled_y, &pooled_model, &pooled_base, tcfg.seed)?
     } else {
@@ -442,6 +452,7 @@ pub(crate) fn run(
         calibration: choice,
         binary: binary_report,
         reliability,
+        ece_noise,
     };
     Ok(WalkForwardOutcome { report, oos, calibration: file, reliability: points, rows: oos_rows, splits })
 }

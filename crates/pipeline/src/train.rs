@@ -377,6 +377,15 @@ pub(crate) fn verdict(
     })
 }
 
+/// Resampled label sets behind [`ece_noise`].
+pub(crate) const ECE_NOISE_DRAWS: usize = 2000;
+
+/// The pooled top-label ECE of `probs` against `y` beside the ECE sampling noise alone gives a
+/// perfectly calibrated forecaster with these probabilities ([`ECE_NOISE_DRAWS`] draws, seeded).
+pub(crate) fn ece_noise(y: &[usize], probs: &[Vec<f64>], seed: u64) -> Result<vane_calibration::metrics::EceNoise> {
+    Ok(vane_calibration::metrics::ece_noise_top_label(y, probs, ECE_NOISE_DRAWS, seed)?)
+}
+
 /// One model fitted and evaluated, not yet written.
 struct Fitted {
     id: ModelId,
@@ -642,6 +651,10 @@ fn fit_one(
         .collect::<Result<_>>()?;
     // The shipped (calibrated) model on the windows that had a calibrator; the raw GBDT on every
     // window when none had (too few windows).
+    metrics.ece_noise = Some(match pooled.get(GBDT_CALIBRATED) {
+        Some(cp) => ece_noise(&cal_y, cp, cfg.seed)?,
+        None => ece_noise(&pooled_y, &pooled[GBDT], cfg.seed)?,
+    });
     metrics.verdict = Some(match pooled.get(GBDT_CALIBRATED) {
         Some(cp) => {
             let mut v = verdict(&metrics.windows, GBDT_CALIBRATED, &cal_y, cp, &cal_base, cfg.seed)?;

@@ -234,6 +234,12 @@ fn early_stopping_pooled_scores_and_a_verdict_per_model() {
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(arts.join("models/global/metrics.json")).unwrap()).unwrap();
     assert!(j["verdict"]["text"].is_string() && j["pooled"]["gbdt"]["ece"].is_number(), "{j}");
+    // The calibration check: the shipped model's pooled ECE beside its sampling noise.
+    let noise = m.ece_noise.expect("a calibration check");
+    assert!((noise.ece - m.pooled["gbdt_calibrated"].ece).abs() < 1e-12, "{noise:?}");
+    assert_eq!(noise.rows, rows);
+    assert!(noise.mean > 0.0 && noise.mean <= noise.p95 && noise.within_noise == (noise.ece <= noise.p95));
+    assert_eq!(j["ece_noise"]["p95"].as_f64(), Some(noise.p95));
     // With early stopping off, the shipped model keeps every tree.
     let off =
         train(&st, &arts, &TrainConfig { early_stopping_rounds: 0, iterations_fast: 25, ..cfg() }, Mode::Fast, false)

@@ -121,6 +121,8 @@ fn calibrator_fits_oos_rows_only_and_the_predictor_applies_it() {
         wf.windows[1..].iter().map(|w| w.scores["hrm_calibrated"].log_loss * w.test_rows as f64).sum::<f64>()
             / later as f64;
     assert!((wf.pooled["hrm_calibrated"].log_loss - pooled_later).abs() < 1e-9);
+    let noise = wf.ece_noise.expect("a calibration check on the calibrated windows");
+    assert!((noise.ece - wf.pooled["hrm_calibrated"].ece).abs() < 1e-12 && noise.rows == later, "{noise:?}");
     assert!(wf.verdict.text.contains("of 2 windows (the first window has no earlier"), "{}", wf.verdict.text);
     eprintln!("{}; {}; {}", wf.verdict.text, r.calibration_note, serde_json::to_string(&wf.windows).unwrap());
     assert!(r.dir.join("calibration.json").is_file());

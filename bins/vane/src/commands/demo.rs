@@ -52,6 +52,9 @@ impl Render for DemoReport {
         );
         if let Some(wf) = &self.sequence.walk_forward {
             let _ = writeln!(s, "   walk-forward ({} windows, out of sample): {}", wf.k, wf.verdict.text);
+            if let Some(n) = &wf.ece_noise {
+                let _ = writeln!(s, "   calibration check: {}", n.text());
+            }
             if let Some(c) = &wf.calibration {
                 let _ = writeln!(
                     s,

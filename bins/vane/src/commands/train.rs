@@ -338,6 +338,9 @@ impl Render for TrainReport {
         if let Some(v) = &m.verdict {
             let _ = writeln!(s, "verdict: {}", v.text);
         }
+        if let Some(n) = &m.ece_noise {
+            let _ = writeln!(s, "calibration check: {}", n.text());
+        }
         if let Some(c) = &m.calibration {
             let _ =
                 writeln!(s, "calibration (calibration.json, applied by predict): {} — {}", c.chosen.name(), c.reason);
@@ -499,6 +502,9 @@ impl Render for SequenceReport {
                 );
             }
             let _ = writeln!(s, "verdict: {}", w.verdict.text);
+            if let Some(n) = &w.ece_noise {
+                let _ = writeln!(s, "calibration check: {}", n.text());
+            }
         }
         let _ = writeln!(s, "{}", self.calibration_note);
         if let Some(e) = &self.seed004 {

@@ -1,0 +1,62 @@
+//! `ece_noise_top_label`: the ECE sampling noise of a perfectly calibrated forecaster, against
+//! hand-computed binomial figures.
+
+use vane_calibration::metrics::{ece_noise_top_label, ece_top_label};
+
+#[test]
+fn four_rows_at_one_half_match_the_binomial_by_hand() {
+    // Every row's confidence is 0.5 (one bin). A calibrated forecaster gets k ~ Bin(4, ½) rows
+    // right, so its ECE is |k/4 − ½|: 0.5, 0.25, 0, 0.25, 0.5 with chances 1, 4, 6, 4, 1 (/16).
+    // Mean = (2·0.5 + 8·0.25)/16 = 0.1875; P(ECE ≤ 0.25) = 14/16 < 0.95, so the 95th
+    // percentile is 0.5.
+    let probs = vec![vec![0.5, 0.3, 0.2]; 4];
+    let y = [0, 0, 1, 2]; // two right: observed ECE 0.
+    let n = ece_noise_top_label(&y, &probs, 40_000, 7).unwrap();
+    assert_eq!(n.rows, 4);
+    assert_eq!(n.draws, 40_000);
+    assert!((n.ece - 0.0).abs() < 1e-12);
+    assert!((n.mean - 0.1875).abs() < 0.005, "mean {}", n.mean);
+    assert_eq!(n.p95, 0.5);
+    assert!(n.within_noise);
+}
+
+#[test]
+fn certain_forecasts_have_no_noise_and_a_miss_is_miscalibration() {
+    // Confidence 1: a calibrated forecaster is always right, so its ECE is exactly 0; one miss
+    // in three rows is an observed ECE of 1/3, outside the noise.
+    let probs = vec![vec![1.0, 0.0, 0.0]; 3];
+    let n = ece_noise_top_label(&[0, 0, 1], &probs, 100, 1).unwrap();
+    assert!((n.ece - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(n.mean, 0.0);
+    assert_eq!(n.p95, 0.0);
+    assert!(!n.within_noise);
+}
+
+#[test]
+fn the_observed_figure_is_ece_top_label_and_the_draws_are_seeded() {
+    let probs: Vec<Vec<f64>> = (0..300)
+        .map(|i| {
+            let a = 0.34 + 0.6 * ((i * 37 % 101) as f64 / 100.0);
+            vec![a, (1.0 - a) * 0.7, (1.0 - a) * 0.3]
+        })
+        .collect();
+    let y: Vec<usize> = (0..300).map(|i| (i * 7 % 11) % 3).collect();
+    let a = ece_noise_top_label(&y, &probs, 500, 42).unwrap();
+    let b = ece_noise_top_label(&y, &probs, 500, 42).unwrap();
+    let c = ece_noise_top_label(&y, &probs, 500, 43).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a.mean, c.mean);
+    assert!((a.ece - ece_top_label(&y, &probs).unwrap()).abs() < 1e-15);
+    // With confidences spread over six bins and 300 rows the noise is a few hundredths.
+    assert!(a.mean > 0.01 && a.mean < 0.1, "mean {}", a.mean);
+    assert!(a.p95 >= a.mean);
+}
+
+#[test]
+fn bad_input_is_named() {
+    let probs = vec![vec![0.5, 0.5]; 2];
+    let e = ece_noise_top_label(&[0, 1], &probs, 0, 1).unwrap_err().to_string();
+    assert!(e.contains("at least one draw"), "{e}");
+    let e = ece_noise_top_label(&[0, 2], &probs, 10, 1).unwrap_err().to_string();
+    assert!(e.contains("label 2 at row 1"), "{e}");
+}
