@@ -164,18 +164,18 @@ impl Backward<Flex, 10> for SelfAttentionBackward {
 
 /// The values of a fresh (contiguous, unshared) `f32` matmul output, to change in place: no copy
 /// (`into_data` would copy it, the storage being byte-aligned).
-fn values_mut(t: &mut FlexTensor) -> &mut [f32] {
+pub(crate) fn values_mut(t: &mut FlexTensor) -> &mut [f32] {
     let n = t.layout().num_elements();
     &mut t.storage_mut::<f32>()[..n]
 }
 
 /// The values of a contiguous `f32` tensor (a matmul output), without a copy.
-fn values(t: &FlexTensor) -> &[f32] {
+pub(crate) fn values(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().unwrap_or(&[])
 }
 
 /// `t` itself when it is a contiguous `f32` tensor, else a contiguous `f32` copy.
-fn contiguous(t: FlexTensor) -> FlexTensor {
+pub(crate) fn contiguous(t: FlexTensor) -> FlexTensor {
     if t.as_slice::<f32>().is_some() {
         return t;
     }
@@ -212,11 +212,19 @@ fn sum(a: &[f32]) -> f32 {
 }
 
 /// Row-wise softmax of `s · inv_scale` over `[rows, t]`, in place (one task per (batch, head)
-/// block of `t·t`).
+/// block of `t·t`). `causal`: row `i` of a block attends to columns `0..=i` only, the rest
+/// become 0 (what adding −10⁹ above the diagonal before the softmax gives in `f32`).
 #[inline(never)]
-fn softmax_rows(p: &mut [f32], t: usize, inv_scale: f32) {
+pub(crate) fn softmax_rows(p: &mut [f32], t: usize, inv_scale: f32, causal: bool) {
     p.par_chunks_mut(t * t).for_each(|block| {
-        for row in block.chunks_exact_mut(t) {
+        for (i, row) in block.chunks_exact_mut(t).enumerate() {
+            let row = if causal {
+                let (keep, masked) = row.split_at_mut(i + 1);
+                masked.fill(0.0);
+                keep
+            } else {
+                row
+            };
             let mut m = f32::NEG_INFINITY;
             for v in row.iter_mut() {
                 *v *= inv_scale;
@@ -238,7 +246,7 @@ fn softmax_rows(p: &mut [f32], t: usize, inv_scale: f32) {
 /// with `dP = dw ⊙ M`. `dropped`: the weights after dropout `P ⊙ M` and the kept weights' factor
 /// `1/(1 − p)`, from which `M` is recovered (see [`Saved::dropped`]).
 #[inline(never)]
-fn softmax_rows_back(dw: &mut [f32], p: &[f32], dropped: Option<(&[f32], f32)>, t: usize, inv_scale: f32) {
+pub(crate) fn softmax_rows_back(dw: &mut [f32], p: &[f32], dropped: Option<(&[f32], f32)>, t: usize, inv_scale: f32) {
     dw.par_chunks_mut(t * t).enumerate().for_each(|(j, block)| {
         let pj = &p[j * t * t..(j + 1) * t * t];
         let dj = dropped.map(|(pd, k)| (&pd[j * t * t..(j + 1) * t * t], k));
@@ -256,16 +264,35 @@ fn softmax_rows_back(dw: &mut [f32], p: &[f32], dropped: Option<(&[f32], f32)>, 
     });
 }
 
+/// The attention weights `p [b, heads, t, t]` after the dropout `mask` (`b·heads·t·t` values, any
+/// other length for none), written over the mask's own buffer, and the kept weights' factor
+/// `1/(1 − p)` (see [`Saved::dropped`]); `(None, 1)` without a mask.
+pub(crate) fn drop_weights(p: &FlexTensor, mask: FlexTensor, [b, nh, t, _]: [usize; 4]) -> (Option<FlexTensor>, f32) {
+    if mask.layout().num_elements() != b * nh * t * t {
+        return (None, 1.0);
+    }
+    let mask = contiguous(mask);
+    let keep_scale = values(&mask).iter().copied().find(|&m| m != 0.0).unwrap_or(1.0);
+    let mut pd = mask.reshape(Shape::from(vec![b, nh, t, t]));
+    let pv = values(p);
+    values_mut(&mut pd).par_chunks_mut(t * t).zip(pv.par_chunks(t * t)).for_each(|(m, p)| {
+        for (m, p) in m.iter_mut().zip(p) {
+            *m *= p;
+        }
+    });
+    (Some(pd), keep_scale)
+}
+
 /// The `[b, heads, t, d_k]` view of one third (`part` 0 queries, 1 keys, 2 values) of a
 /// `[b·t, 3d]` buffer, or with `d3 = d` and `part` 0 of a `[b·t, d]` buffer: no copy.
-fn heads_view(buf: &FlexTensor, part: usize, d3: usize, [b, nh, t, dk]: [usize; 4]) -> FlexTensor {
+pub(crate) fn heads_view(buf: &FlexTensor, part: usize, d3: usize, [b, nh, t, dk]: [usize; 4]) -> FlexTensor {
     let strides = vec![(t * d3) as isize, dk as isize, d3 as isize, 1];
     buf.clone().with_layout(Layout::new(Shape::from(vec![b, nh, t, dk]), strides, part * nh * dk))
 }
 
 /// Adds `bias [w]` to every row of `x [rows, w]`.
 #[inline(never)]
-fn add_bias(x: &mut [f32], bias: &[f32]) {
+pub(crate) fn add_bias(x: &mut [f32], bias: &[f32]) {
     let w = bias.len();
     x.par_chunks_mut(ROWS_PER_TASK * w).for_each(|block| {
         for row in block.chunks_exact_mut(w) {
@@ -278,7 +305,7 @@ fn add_bias(x: &mut [f32], bias: &[f32]) {
 
 /// Sums `x [rows, w]` over the rows (fixed blocks of [`ROWS_PER_TASK`] rows, summed in order).
 #[inline(never)]
-fn col_sum(x: &[f32], w: usize) -> Vec<f32> {
+pub(crate) fn col_sum(x: &[f32], w: usize) -> Vec<f32> {
     let parts: Vec<Vec<f32>> = x
         .par_chunks(ROWS_PER_TASK * w)
         .map(|block| {
@@ -332,21 +359,8 @@ fn forward(t: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
     let mut p = Flex::float_matmul(heads_view(&qkv, 0, d3, shape4), kt);
     // Softmax(S / √d_k) per row, then the dropout mask.
     let inv_scale = 1.0 / (dk as f64).sqrt() as f32;
-    softmax_rows(values_mut(&mut p), t, inv_scale);
-    let n = b * nh * t * t;
-    let mut keep_scale = 1.0f32;
-    let dropped = (mask.layout().num_elements() == n).then(|| {
-        let mask = contiguous(mask);
-        keep_scale = values(&mask).iter().copied().find(|&m| m != 0.0).unwrap_or(1.0);
-        let mut pd = mask.reshape(Shape::from(vec![b, nh, t, t]));
-        let pv = values(&p);
-        values_mut(&mut pd).par_chunks_mut(t * t).zip(pv.par_chunks(t * t)).for_each(|(m, p)| {
-            for (m, p) in m.iter_mut().zip(p) {
-                *m *= p;
-            }
-        });
-        pd
-    });
+    softmax_rows(values_mut(&mut p), t, inv_scale, false);
+    let (dropped, keep_scale) = drop_weights(&p, mask, [b, nh, t, t]);
     let weights = dropped.as_ref().map_or_else(|| p.clone(), FlexTensor::clone);
     let o = Flex::float_matmul(weights, heads_view(&qkv, 2, d3, shape4));
     let mut hm = vec![0.0f32; bt * d];

@@ -28,6 +28,8 @@ pub mod fused_hrm;
 pub mod fused_hrm_gru;
 pub mod fused_par;
 pub mod fused_seq;
+/// The TFT's interpretable attention as one autodiff node with a hand-written backward (flex CPU).
+pub mod fused_tft_attention;
 /// Gated linear unit, gate–add–norm, gated residual networks.
 pub mod grn;
 /// GRU cell (PyTorch's equations, batched gates).

@@ -64,7 +64,49 @@ pub struct InterpretableAttention {
 
 impl InterpretableAttention {
     /// `x: [batch, seq, d]` → output `[batch, seq, d]` and head-averaged weights `[batch, seq, seq]`.
+    /// On the flex CPU backend (unless `VANE_FUSED=0` or `VANE_FUSED_ATTENTION=0`) one fused op
+    /// ([`fused_tft_attention`](crate::nn::fused_tft_attention)) whose weights carry no gradient;
+    /// else [`InterpretableAttention::forward_reference`]. Both draw the same dropout mask from
+    /// `rng`.
     pub fn forward(&self, x: Tensor<3>, rng: &mut DropoutRng) -> (Tensor<3>, Tensor<3>) {
+        let device = x.device();
+        let biases =
+            (self.query.bias.as_ref(), self.key.bias.as_ref(), self.value.bias.as_ref(), self.output.bias.as_ref());
+        let (Some(bq), Some(bk), Some(bv), Some(bo)) = biases else {
+            return self.forward_reference(x, rng);
+        };
+        if x.shape().num_elements() == 0
+            || !crate::nn::fused_seq::fused_available(&device)
+            || crate::nn::fused_seq::switched_off("VANE_FUSED_ATTENTION")
+        {
+            return self.forward_reference(x, rng);
+        }
+        // The reference path reads the value's width first, and reading a lazily initialised
+        // parameter draws its values: the same first read here gives a seeded model the same
+        // parameters on both paths.
+        let _ = self.value.weight.dims();
+        let [b, t, d] = x.dims();
+        // Drawn exactly as the reference path's `Dropout::forward` on `[b, heads, t, t]`.
+        let mask = self.dropout.mask_tensor(b * self.n_heads * t * t, &device, rng);
+        let out = crate::nn::fused_tft_attention::interpretable_attention(
+            x,
+            self.query.weight.val(),
+            bq.val(),
+            self.key.weight.val(),
+            bk.val(),
+            self.value.weight.val(),
+            bv.val(),
+            self.output.weight.val(),
+            bo.val(),
+            mask,
+            self.n_heads,
+        );
+        (out.clone().narrow(2, 0, d), out.narrow(2, d, t).detach())
+    }
+
+    /// [`InterpretableAttention::forward`] built from burn ops (any backend; the reference the
+    /// fused op is tested against, and what `VANE_FUSED=0` runs).
+    pub fn forward_reference(&self, x: Tensor<3>, rng: &mut DropoutRng) -> (Tensor<3>, Tensor<3>) {
         let [b, t, _] = x.dims();
         let nh = self.n_heads;
         let dk = self.value.weight.dims()[1];
