@@ -14,6 +14,13 @@ pub fn token_matches(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len() && bool::from(given.ct_eq(expected))
 }
 
+/// The token of an `Authorization` value `Bearer <token>`; the scheme is case-insensitive
+/// (RFC 9110 §11.1: `bearer`, `BEARER` are the same scheme), blanks around the token are ignored.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// Allows a mutating request, or answers 401 (no or wrong token) / 403 (no token configured).
 pub fn authorize(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     let cfg = state.config();
@@ -27,11 +34,7 @@ pub fn authorize(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
             "this server has no API token, so it refuses changes: start it with --token-file FILE or VANE_API_TOKEN (or --insecure-local on loopback)",
         ));
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
     match given {
         Some(t) if token_matches(t.as_bytes(), expected.trim().as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the bearer token is wrong")),
@@ -53,5 +56,15 @@ mod tests {
         assert!(!token_matches(b"0123456789abcdeX", b"0123456789abcdef"));
         assert!(!token_matches(b"0123456789abcde", b"0123456789abcdef"));
         assert!(!token_matches(b"", b"0123456789abcdef"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer_token("Token abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+        assert_eq!(bearer_token("Basic YWJj"), None);
     }
 }

@@ -841,9 +841,24 @@ fn owner_alive(owner: &str, last_seen_ms: i64, now: i64) -> bool {
         return live_instances().lock().unwrap_or_else(|e| e.into_inner()).contains(owner);
     }
     if Path::new("/proc/self").exists() {
-        return Path::new("/proc").join(pid.to_string()).exists();
+        return process_running(pid);
     }
     true
+}
+
+/// Whether process `pid` exists and has not exited (Linux `/proc`). A killed process stays in
+/// `/proc` as a zombie (state `Z`) until its parent reaps it — for ever under a container's PID 1
+/// that reaps nothing — and its jobs must be failed at once, not after [`STALE_MS`].
+fn process_running(pid: u32) -> bool {
+    let dir = Path::new("/proc").join(pid.to_string());
+    match std::fs::read_to_string(dir.join("stat")) {
+        // `pid (comm) S …`: the state follows the last `)` (comm may hold spaces and parens).
+        Ok(stat) => !matches!(
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()),
+            Some('Z' | 'X' | 'x')
+        ),
+        Err(_) => dir.exists(),
+    }
 }
 
 // ---- workers ----
@@ -1176,6 +1191,33 @@ mod tests {
         if Path::new("/proc/self").exists() {
             assert!(!owner_alive(&gone, now, now), "a pid that does not exist is gone");
         }
+    }
+
+    /// A killed owner that its parent has not reaped yet (a zombie) is gone: a restarted server
+    /// fails its job at once instead of reporting it `running` (and handing its id to a new
+    /// `train=true`) until the heartbeat goes stale.
+    #[test]
+    fn a_zombie_owner_is_gone() {
+        if !Path::new("/proc/self/stat").exists() {
+            return;
+        }
+        assert!(process_running(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let state = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next()))
+        };
+        // Not waited for: once it exits it stays a zombie until `wait` below.
+        while state() != Some('Z') {
+            std::thread::yield_now();
+        }
+        assert!(!process_running(pid), "a zombie is not running");
+        let now = now_ms();
+        assert!(!owner_alive(&format!("vane:{}:{pid}:X", host_name()), now, now));
+        child.wait().unwrap();
+        assert!(!process_running(pid));
     }
 
     #[test]

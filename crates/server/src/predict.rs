@@ -178,6 +178,18 @@ fn streamed(
     Ok(vane_pipeline::predictor::forecast(p))
 }
 
+/// The answer when a symbol's training job cannot be made: 422 `cannot_train` when the global
+/// model is a kind the jobs cannot train (the request cannot be served as asked: leave `train`
+/// out), 500 `bad_config` when its `config.json` cannot be read.
+pub fn train_config_error(e: crate::runner::SymbolConfigError) -> ApiError {
+    match e {
+        e @ crate::runner::SymbolConfigError::NotGbdt { .. } => {
+            ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "cannot_train", e.to_string())
+        }
+        e => ApiError::internal("bad_config", e.to_string()),
+    }
+}
+
 /// Runs a blocking closure off the async workers.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
     tokio::task::spawn_blocking(f)
@@ -259,8 +271,8 @@ pub async fn predict(
         let jobs = state.jobs().ok_or_else(|| {
             ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "no_queue", "this server has no job queue")
         })?;
-        let config = crate::runner::symbol_config(&state.inner.config.artifacts_dir, &symbol)
-            .map_err(|e| ApiError::internal("bad_config", e))?;
+        let config =
+            crate::runner::symbol_config(&state.inner.config.artifacts_dir, &symbol).map_err(train_config_error)?;
         let key = format!("train_symbol:{symbol}:{}", crate::runner::config_hash(&config));
         let spec = JobSpec { kind: JobKind::TrainSymbol, symbol: symbol.clone(), config, mode: "fast".into() };
         let (info, _created) =

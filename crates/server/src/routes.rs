@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -111,6 +111,12 @@ pub fn router(state: AppState) -> Router {
 async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    // No endpoint reads a body, so a declared length is all there is to check.
+    let body_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let response = if req.uri().to_string().len() > MAX_URI_BYTES {
         ApiError::new(
             StatusCode::URI_TOO_LONG,
@@ -118,10 +124,17 @@ async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Resp
             format!("the request target is longer than {MAX_URI_BYTES} bytes"),
         )
         .into_response()
+    } else if let Some(n) = body_len.filter(|&n| n > MAX_BODY_BYTES as u64) {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is {n} bytes, over the limit of {MAX_BODY_BYTES}: no endpoint takes a body"),
+        )
+        .into_response()
     } else {
         match state.inner.in_flight.clone().try_acquire_owned() {
             Ok(permit) => {
-                let r = next.run(req).await;
+                let r = json_rejection(next.run(req).await).await;
                 drop(permit);
                 r
             }
@@ -142,6 +155,36 @@ async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Resp
         "request"
     );
     response
+}
+
+/// axum's own rejections — a query that does not deserialize (a parameter given twice), a path
+/// segment that is not UTF-8 — are `text/plain`; every answer of this API is JSON, so they become
+/// `{"error": {"code", "message"}}` with the same status and axum's text as the message.
+async fn json_rejection(r: Response) -> Response {
+    let status = r.status();
+    let plain = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/plain"));
+    if !plain || !(status.is_client_error() || status.is_server_error()) {
+        return r;
+    }
+    let text = match axum::body::to_bytes(r.into_body(), MAX_BODY_BYTES).await {
+        Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
+        Err(e) => format!("the error could not be read: {e}"),
+    };
+    let (code, message) = if text.starts_with("Failed to deserialize query string") {
+        let hint = if text.contains("duplicate field") { ": give each parameter once" } else { "" };
+        ("bad_parameter", format!("{text}{hint}"))
+    } else if status.is_server_error() {
+        ("internal_error", text)
+    } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ("payload_too_large", text)
+    } else {
+        ("bad_request", text)
+    };
+    ApiError::new(status, code, message).into_response()
 }
 
 async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {

@@ -12,20 +12,51 @@ use vane_pipeline::{Mode, PipelineError, TrainConfig, train_with};
 
 use crate::jobs::{JobControl, JobSpec, Runner};
 
+/// Why a training job for a symbol cannot be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SymbolConfigError {
+    /// `models/global` is a sequence model: the jobs train seed 001's GBDT only.
+    #[error(
+        "train=true trains {symbol}'s own GBDT model (seed 001) with the configuration of models/global, \
+         but models/global is a {kind} model ({path}): train {symbol}'s model with `vane train` instead, \
+         or leave train=true out"
+    )]
+    NotGbdt {
+        /// The symbol asked for.
+        symbol: String,
+        /// The global model's kind (`hrm`, `cnn-lstm`, `tft`).
+        kind: String,
+        /// Its `config.json`.
+        path: PathBuf,
+    },
+    /// The global model's `config.json` cannot be read (the message names the file).
+    #[error("{0}")]
+    Unreadable(String),
+}
+
 /// The training configuration of a job for `symbol`: the global model's (its `config.json`), or
 /// the defaults when there is no global model, narrowed to the symbol, one model per symbol.
-pub fn symbol_config(artifacts_dir: &Path, symbol: &Symbol) -> Result<serde_json::Value, String> {
+pub fn symbol_config(artifacts_dir: &Path, symbol: &Symbol) -> Result<serde_json::Value, SymbolConfigError> {
     let path = artifacts_dir.join("models").join("global").join("config.json");
     let mut cfg: TrainConfig = if path.is_file() {
+        // A sequence model's config.json has `model.kind` and no GBDT `config`.
+        let raw: serde_json::Value = vane_artifact::read_json(&path, vane_pipeline::artifacts::FORMAT_VERSION)
+            .map_err(|e| SymbolConfigError::Unreadable(e.to_string()))?;
+        if raw.get("config").is_none()
+            && let Some(kind) = raw.pointer("/model/kind").and_then(|k| k.as_str())
+        {
+            return Err(SymbolConfigError::NotGbdt { symbol: symbol.to_string(), kind: kind.to_string(), path });
+        }
         let saved: vane_pipeline::artifacts::SavedConfig =
-            vane_artifact::read_json(&path, vane_pipeline::artifacts::FORMAT_VERSION).map_err(|e| e.to_string())?;
+            vane_artifact::read_json(&path, vane_pipeline::artifacts::FORMAT_VERSION)
+                .map_err(|e| SymbolConfigError::Unreadable(e.to_string()))?;
         saved.config
     } else {
         TrainConfig::default()
     };
     cfg.symbols = vec![symbol.clone()];
     cfg.per_symbol = true;
-    serde_json::to_value(&cfg).map_err(|e| e.to_string())
+    serde_json::to_value(&cfg).map_err(|e| SymbolConfigError::Unreadable(e.to_string()))
 }
 
 /// A short stable hash of a configuration (FNV-1a 64 of its canonical JSON: keys sorted), the
@@ -125,5 +156,38 @@ mod tests {
         assert_eq!(w["symbols"], serde_json::json!(["ETHUSDT"]));
         assert_ne!(config_hash(&v), config_hash(&w));
         assert_eq!(config_hash(&w), config_hash(&w.clone()));
+    }
+
+    /// A sequence model as `global` (its config.json has `model.kind`, no GBDT `config`): a clear
+    /// error naming the kind, the file and what to do, not a serde message about a missing field.
+    #[test]
+    fn a_sequence_global_model_cannot_train_a_symbol() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = dir.path().join("models/global");
+        std::fs::create_dir_all(&g).unwrap();
+        std::fs::write(
+            g.join("config.json"),
+            r#"{"format_version": 2, "model": {"kind": "hrm", "n_features": 14}, "train": {"epochs": 3}}"#,
+        )
+        .unwrap();
+        let eth = Symbol::new("ETHUSDT").unwrap();
+        let err = symbol_config(dir.path(), &eth).unwrap_err();
+        assert_eq!(
+            err,
+            SymbolConfigError::NotGbdt { symbol: "ETHUSDT".into(), kind: "hrm".into(), path: g.join("config.json") }
+        );
+        let msg = err.to_string();
+        assert!(msg.starts_with("train=true trains ETHUSDT's own GBDT model"), "{msg}");
+        assert!(msg.contains("models/global is a hrm model"), "{msg}");
+        assert!(msg.contains("leave train=true out"), "{msg}");
+        let api = crate::predict::train_config_error(err);
+        assert_eq!((api.status.as_u16(), api.code), (422, "cannot_train"));
+
+        // A config.json that is neither: still an error naming the file.
+        std::fs::write(g.join("config.json"), r#"{"format_version": 2, "other": 1}"#).unwrap();
+        let err = symbol_config(dir.path(), &eth).unwrap_err();
+        assert!(matches!(&err, SymbolConfigError::Unreadable(m) if m.contains("config.json")), "{err:?}");
+        let api = crate::predict::train_config_error(err);
+        assert_eq!((api.status.as_u16(), api.code), (500, "bad_config"));
     }
 }
