@@ -65,6 +65,8 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     cfg.validate().map_err(ServerError::Config)?;
+    let mut cfg = cfg;
+    cfg.runtime.symbols = runtime::resolve_symbols(&cfg.runtime.symbols, &cfg.quote, &cfg.data_dir, &cfg.artifacts_dir);
     let addr = listener.local_addr().unwrap_or(cfg.addr);
     let queue = JobQueue::open_at(&cfg.queue_location()).await.map_err(|e| ServerError::Jobs(e.to_string()))?;
     let state = AppState::new(cfg.clone(), Some(queue.clone()));

@@ -159,6 +159,31 @@ impl Runtime {
     }
 }
 
+/// `--stream-symbols` read the way `/v1/predict` reads `symbol=`: a bare base asset (`ETH`) gets
+/// `quote` (`ETHUSDT`) unless a stored series or a model folder has the bare name. Without it
+/// `--stream-symbols BTC,ETH` followed two names with no bars, and the runtime stayed silent.
+pub fn resolve_symbols(
+    symbols: &[Symbol],
+    quote: &str,
+    data_dir: &std::path::Path,
+    artifacts_dir: &std::path::Path,
+) -> Vec<Symbol> {
+    let stored: Vec<Symbol> = vane_market_data::ParquetStore::new(data_dir)
+        .list()
+        .map(|l| l.into_iter().map(|s| s.symbol).collect())
+        .unwrap_or_default();
+    symbols
+        .iter()
+        .map(|s| {
+            let bare = s.as_str();
+            if bare.ends_with(quote) || stored.contains(s) || artifacts_dir.join("models").join(bare).is_dir() {
+                return s.clone();
+            }
+            Symbol::new(&format!("{bare}{quote}")).unwrap_or_else(|_| s.clone())
+        })
+        .collect()
+}
+
 /// One look at the followed symbols (blocking): refresh when configured, and for each symbol
 /// with a bar not decided yet, decide with every tag and publish. Returns the updates made.
 pub fn tick(state: &AppState) -> Vec<Update> {
@@ -563,5 +588,23 @@ mod tests {
         let e = by(&other).error.expect("no stack for OTHUSDT");
         assert!(e.contains("OTHUSDT") && e.contains("SYNUSDT"), "{e}");
         assert_eq!(by(&other).signal, Signal::Hold);
+    }
+
+    /// `--stream-symbols BTC,ETH,SOL` follows BTCUSDT and ETHUSDT (stored with the quote) and the
+    /// bare SOL (stored under that name), as `/v1/predict?symbol=` resolves them.
+    #[test]
+    fn bare_stream_symbols_get_the_quote_unless_stored_bare() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = vane_market_data::ParquetStore::new(dir.path().join("data"));
+        let (bars, _) = series(50);
+        for name in ["ETHUSDT", "SOL"] {
+            store.append(&Symbol::new(name).unwrap(), Interval::S1, &bars).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("artifacts/models/DOGE")).unwrap();
+        let asked: Vec<Symbol> =
+            ["BTC", "ETH", "SOL", "XRPUSDT", "DOGE"].iter().map(|s| Symbol::new(s).unwrap()).collect();
+        let got = resolve_symbols(&asked, "USDT", &dir.path().join("data"), &dir.path().join("artifacts"));
+        let got: Vec<&str> = got.iter().map(Symbol::as_str).collect();
+        assert_eq!(got, ["BTCUSDT", "ETHUSDT", "SOL", "XRPUSDT", "DOGE"]);
     }
 }
