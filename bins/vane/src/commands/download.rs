@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use vane_core::{DAY_MS, Symbol, Timestamp};
+use vane_core::{DAY_MS, Interval, Symbol, Timestamp};
 use vane_market_data::{
     DownloadRequest, DownloadSummary, Downloader, Exchange, MarketDataError, ParquetStore, RetryPolicy, Sleeper,
     read_universe,
@@ -42,6 +42,9 @@ pub(crate) fn run(a: DownloadArgs) -> Result<Downloads> {
     };
     if symbols.is_empty() {
         bail!("no symbols given");
+    }
+    if let Some(hint) = missing_interval(a.exchange, a.interval) {
+        return Err(crate::failure::usage(hint));
     }
     let retry = RetryPolicy {
         max_attempts: a.max_attempts.max(1),
@@ -102,6 +105,41 @@ pub(crate) fn run(a: DownloadArgs) -> Result<Downloads> {
         }
     }
     Ok(report)
+}
+
+/// Whether `exchange` serves `interval` klines (Binance spot: 1s and 1m up; Binance USDT-M:
+/// 1m up; Bybit linear: its own list, without 8h).
+fn offers(exchange: Exchange, interval: Interval) -> bool {
+    match exchange {
+        Exchange::BinanceSpot => interval == Interval::S1 || interval.millis() >= Interval::M1.millis(),
+        Exchange::BinanceUsdm => interval.millis() >= Interval::M1.millis(),
+        Exchange::BybitLinear => vane_market_data::client::bybit_interval(interval).is_some(),
+    }
+}
+
+/// When `exchange` has no `interval` klines: the message, with the interval to download instead
+/// and the `vane resample` that builds the asked one from it. Checked before any request, so a
+/// newcomer's `--interval 5s` fails at once rather than after a network round trip.
+fn missing_interval(exchange: Exchange, interval: Interval) -> Option<String> {
+    if offers(exchange, interval) {
+        return None;
+    }
+    // The coarsest interval the exchange serves that divides the asked one.
+    let source = Interval::ALL
+        .iter()
+        .rev()
+        .copied()
+        .find(|&s| s.millis() < interval.millis() && interval.millis() % s.millis() == 0 && offers(exchange, s));
+    let fix = match source {
+        Some(s) => format!(
+            "download --interval {s} and build {interval} with `vane resample --symbol S --from {s} --to {interval}`"
+        ),
+        None if interval.millis() < Interval::M1.millis() => format!(
+            "only binance-spot has second bars (1s): download those with --exchange binance-spot --interval 1s, then `vane resample --symbol S --from 1s --to {interval}`"
+        ),
+        None => "pick another --interval".to_string(),
+    };
+    Some(format!("--interval {interval}: {exchange} has no {interval} klines; {fix}"))
 }
 
 fn is_for_every_symbol(e: &MarketDataError) -> bool {

@@ -40,13 +40,16 @@ pub(crate) fn run(a: FeaturesArgs) -> Result<Features> {
                 None => (ParquetStore::new(&a.data.data_dir).read(symbol, iv)?, Some(iv)),
             }
         }
-        (None, Some(path)) => read_bars_file_with_interval(path, a.interval)?,
+        (None, Some(path)) => read_bars_file_with_interval(path, a.interval).map_err(|e| match a.interval {
+            Some(iv) => super::with_interval_hint(e, path, iv, "--interval"),
+            None => e.into(),
+        })?,
         (None, None) => return Err(usage("give --input FILE or --symbol S --interval I")),
     };
     let frame = match a.mtf {
         Some(coarse) => {
             let iv = interval.context("--mtf needs the bar interval: pass --interval")?;
-            a.set.compute_multi_timeframe(&bars, iv, coarse)?
+            a.set.compute_multi_timeframe(&bars, iv, coarse).with_context(|| format!("--mtf {coarse}"))?
         }
         None => a.set.compute(&bars),
     };

@@ -43,7 +43,8 @@ pub(crate) fn run(a: ImportArgs) -> Result<Imported> {
             csv: a.csv,
         });
     }
-    let report = import_csv(&ParquetStore::new(&a.data.data_dir), &a.csv, &a.symbol, a.interval)?;
+    let report = import_csv(&ParquetStore::new(&a.data.data_dir), &a.csv, &a.symbol, a.interval)
+        .map_err(|e| super::with_interval_hint(e, &a.csv, a.interval, "--interval"))?;
     Ok(Imported::Parquet { report, csv: a.csv })
 }
 

@@ -115,6 +115,13 @@ impl PgInfo {
 /// The store table of `data info` and `demo`.
 pub(crate) fn table(dir: &Path, files: &[SeriesInfo]) -> String {
     if files.is_empty() {
+        if !dir.exists() {
+            // A typo in --data-dir, or nothing imported yet: say which.
+            return format!(
+                "no store at {}: the folder does not exist (the parquet store is --data-dir, default `data`; `vane import` or `vane download` creates it)",
+                dir.display()
+            );
+        }
         return format!("no candle files in {}", dir.display());
     }
     let mut s = format!(

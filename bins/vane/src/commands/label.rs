@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use clap::ValueEnum as _;
 use serde::Serialize;
 use vane_labeling::barrier::TripleBarrier;
 use vane_labeling::deadzone::DeadZone;
@@ -49,7 +50,45 @@ fn with_filled_column(text: &str, filled: &[bool]) -> String {
     out
 }
 
+/// Parameters of another labeller are refused rather than silently ignored (`--kind fixed
+/// --sigma-window 5` would otherwise label without it). A parameter counts as given when its
+/// value differs from its default.
+fn foreign_parameters(a: &LabelArgs) -> Result<()> {
+    use LabelKind::*;
+    let tb = TripleBarrier;
+    let given: [(&str, bool, LabelKind); 14] = [
+        ("--theta", a.theta != 0.01, Fixed),
+        ("--deadzone-eps", a.deadzone_eps != 0.0005, Deadzone),
+        ("--deadzone-weight", a.deadzone_weight != 0.2, Deadzone),
+        ("--percentile-sell", a.percentile_sell != 0.30, Percentile),
+        ("--percentile-buy", a.percentile_buy != 0.70, Percentile),
+        ("--train-fraction", a.train_fraction != 0.7, Percentile),
+        ("--sigma-window", a.sigma_window != 60, tb),
+        ("--up-k-sigma", a.up_k_sigma != 1.2, tb),
+        ("--dn-k-sigma", a.dn_k_sigma != 1.2, tb),
+        ("--touch", a.touch != vane_labeling::barrier::Touch::Close, tb),
+        ("--vertical", a.vertical != vane_labeling::barrier::Vertical::Zero, tb),
+        ("--min-ret", a.min_ret != 0.0, tb),
+        ("--stop", a.stop != 0.011, ExpectedReturn),
+        ("--final-target", a.final_target != 0.058, ExpectedReturn),
+    ];
+    let fee = ("--fee-bps", a.fee_bps != 0.0, ExpectedReturn);
+    for (flag, set, kind) in given.into_iter().chain(std::iter::once(fee)) {
+        if set && kind != a.kind {
+            let name = |k: LabelKind| k.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            return Err(usage(format!(
+                "{flag} is a parameter of --kind {}; --kind {} does not use it (drop it, or use --kind {})",
+                name(kind),
+                name(a.kind),
+                name(kind)
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run(a: LabelArgs) -> Result<Labelled> {
+    foreign_parameters(&a)?;
     vane_artifact::check_output(&a.output, &[&a.input], &[])?;
     let raw = read_bars_file(&a.input, None)?;
     let (bars, filled) = match a.grid {
@@ -131,6 +170,12 @@ impl Render for Labelled {
         if let Some((sell, buy, cut)) = self.percentile {
             s = format!("percentile thresholds fitted on the first {cut} bars: SELL below {sell}, BUY above {buy}\n");
         }
-        Some(format!("{s}{} of {} bars labelled -> {}", self.labelled, self.bars, self.output.display()))
+        let mut line = format!("{s}{} of {} bars labelled -> {}", self.labelled, self.bars, self.output.display());
+        if self.labelled == 0 {
+            line.push_str(
+                "\nwarning: no bar has a label: the horizon (or the σ window) is longer than the data; lower --horizon or label more bars",
+            );
+        }
+        Some(line)
     }
 }

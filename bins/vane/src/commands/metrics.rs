@@ -9,11 +9,9 @@ use crate::failure::usage;
 use crate::output::Render;
 
 pub(crate) fn run(a: MetricsArgs) -> Result<Metrics> {
-    let r = Table::read(&a.returns)?.column_where::<f64>(
-        "return",
-        |x| x.is_finite() && *x > -1.0,
-        "must be finite and > −1",
-    )?;
+    let table = Table::read(&a.returns)?;
+    super::tabular::need_column(&table, &a.returns, "one period's return per row", "return")?;
+    let r = table.column_where::<f64>("return", |x| x.is_finite() && *x > -1.0, "must be finite and > −1")?;
     if a.periods_per_year.is_nan() || a.periods_per_year <= 0.0 {
         return Err(usage("--periods-per-year must be > 0"));
     }

@@ -28,3 +28,23 @@ pub(crate) mod train;
 pub(crate) mod train_test;
 pub(crate) mod wfo;
 pub(crate) mod worker;
+
+/// Wraps the error of reading `path` as bars of `given` with a hint when the file's own open
+/// times step by another interval (`vane import --interval 1h` on a 4h file): the hint names
+/// the file, both intervals and the flag to change. Other errors pass through unchanged.
+pub(crate) fn with_interval_hint(
+    e: impl Into<anyhow::Error>,
+    path: &std::path::Path,
+    given: vane_core::Interval,
+    flag: &str,
+) -> anyhow::Error {
+    let e = e.into();
+    let found =
+        vane_market_data::read_bars_file(path, None).ok().and_then(|bars| vane_core::Interval::infer(bars.open_time()));
+    match found {
+        Some(found) if found != given => {
+            e.context(format!("{} holds {found} bars, not {given}: pass {flag} {found}", path.display()))
+        }
+        _ => e,
+    }
+}

@@ -29,6 +29,15 @@ pub(crate) struct Predicted {
 }
 
 pub(crate) fn run(a: PredictArgs) -> Result<Predicted> {
+    let models = a.artifacts_dir.join("models");
+    if !models.is_dir() {
+        // Nothing trained here at all: say so, and where models usually are.
+        return Err(crate::failure::usage(format!(
+            "no model for {}: {} does not exist (no model was trained there); train one first (`vane train`), or point --artifacts-dir at the folder holding models/ (`vane demo` writes vane-demo/artifacts)",
+            a.symbol,
+            models.display()
+        )));
+    }
     let predictor = AnyPredictor::resolve(&a.artifacts_dir, &a.symbol, a.model_id.as_ref())?;
     let interval = predictor.interval();
     if let Some(url) = &a.pg.database_url {

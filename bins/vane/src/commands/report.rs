@@ -50,7 +50,8 @@ impl Render for ReportOutput {
         } else {
             format!(" (the run has no returns.csv: training panels only; {RETURN_VERBS} record returns)")
         };
-        Some(format!("wrote {} ({} panels){extra}", self.path.display(), self.panels.len()))
+        let n = self.panels.len();
+        Some(format!("wrote {} ({n} panel{}){extra}", self.path.display(), if n == 1 { "" } else { "s" }))
     }
 }
 

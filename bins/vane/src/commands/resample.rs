@@ -28,7 +28,7 @@ pub(crate) fn run(a: ResampleArgs) -> Result<Resampled> {
     }
     let store = ParquetStore::new(&a.data.data_dir);
     let src = match (&a.input, &a.symbol) {
-        (Some(p), _) => read_csv(p, Some(a.from))?,
+        (Some(p), _) => read_csv(p, Some(a.from)).map_err(|e| super::with_interval_hint(e, p, a.from, "--from"))?,
         (None, Some(s)) => store.read(s, a.from)?,
         (None, None) => return Err(usage("give --symbol or --input")),
     };

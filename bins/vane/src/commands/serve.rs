@@ -32,6 +32,17 @@ pub(crate) fn config(a: ServeArgs) -> Result<ServeConfig> {
         ),
         None => env("VANE_API_TOKEN"),
     };
+    // A short token is refused by the server's config too; here the message names where it came
+    // from and how to make a good one.
+    if let Some(t) = &token
+        && t.trim().len() < 16
+    {
+        let source = a.token_file.as_ref().map_or_else(|| "VANE_API_TOKEN".to_string(), |p| p.display().to_string());
+        return Err(usage(format!(
+            "{source}: the API token must be at least 16 characters (it has {} bytes); make one with `openssl rand -hex 16 > token.txt`",
+            t.trim().len()
+        )));
+    }
     if !(a.poll_sec.is_finite() && a.poll_sec > 0.0) {
         return Err(usage(format!("--poll-sec {} must be a positive number", a.poll_sec)));
     }

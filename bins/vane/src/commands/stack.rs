@@ -154,12 +154,14 @@ fn symbols_of(a: &StackTrainArgs, cfg: &StackConfig) -> Result<Vec<Symbol>> {
     Ok(vec![first])
 }
 
-/// Every symbol must be stored at `interval`; the error names the missing ones and lists what is.
+/// Every symbol must be stored at `interval`; the error names the missing ones, where they came
+/// from (`source`: `--symbols`, or the config's `[data] symbols`) and lists what is stored.
 fn check_stored(
     store: &ParquetStore,
     symbols: &[Symbol],
     interval: Interval,
     data_dir: &std::path::Path,
+    source: &str,
 ) -> Result<()> {
     let stored = store.list().with_context(|| format!("listing {}", data_dir.display()))?;
     let missing: Vec<String> = symbols
@@ -173,7 +175,7 @@ fn check_stored(
     let have: Vec<String> =
         stored.iter().filter(|x| x.interval == interval).map(|x| x.symbol.to_string()).collect::<Vec<_>>();
     Err(crate::failure::usage(format!(
-        "--symbols: no {interval} bars stored for {} in {}; stored {interval} symbols: {}; download or import them first (vane download / vane import)",
+        "{source}: no {interval} bars stored for {} in {}; stored {interval} symbols: {}; download or import them first (vane download / vane import)",
         missing.join(", "),
         data_dir.display(),
         if have.is_empty() { "none".to_string() } else { have.join(", ") }
@@ -200,7 +202,12 @@ fn train(a: StackTrainArgs, quiet: bool) -> Result<StackOutput> {
         )));
     }
     let store = ParquetStore::new(&a.data.data_dir);
-    check_stored(&store, &symbols, interval, &a.data.data_dir)?;
+    let source = if a.symbols.is_empty() {
+        format!("{} [data] symbols (the first; --symbols overrides it)", a.config.display())
+    } else {
+        "--symbols".to_string()
+    };
+    check_stored(&store, &symbols, interval, &a.data.data_dir, &source)?;
     if symbols.len() == 1 {
         let root = a.artifacts_dir.join("stacks");
         return train_one(&a, &cfg, &store, &symbols[0], interval, &root, quiet)

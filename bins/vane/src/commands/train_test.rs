@@ -15,6 +15,32 @@ use super::wfo::{flag, num, pct};
 use crate::args::train_test::TrainTestArgs;
 use crate::output::Render;
 
+/// Hyperparameters of another model are refused rather than silently ignored (`--model gbdt
+/// --epochs 5` trains the trees as if it were not there). A flag with a default counts as given
+/// when its value differs from it.
+fn foreign_flags(a: &TrainTestArgs, model: WfoModel) -> Result<()> {
+    let burn = matches!(model, WfoModel::Sequence(_));
+    let flags: [(&str, bool, bool); 9] = [
+        ("--epochs", a.epochs != 50, burn),
+        ("--batch-size", a.batch_size != 64, burn),
+        ("--seq-len", a.seq_len != 16, burn),
+        ("--hidden", a.hidden.is_some(), burn),
+        ("--dropout", a.dropout.is_some(), burn),
+        ("--lr", a.lr.is_some(), burn || model == WfoModel::Gbdt),
+        ("--depth", a.depth.is_some(), model == WfoModel::Gbdt),
+        ("--neighbors", a.neighbors.is_some(), model == WfoModel::LorentzianKnn),
+        ("--features", a.features.is_some(), model == WfoModel::LorentzianKnn),
+    ];
+    for (flag, given, used) in flags {
+        if given && !used {
+            return Err(crate::failure::usage(format!(
+                "{flag} does not apply to --model {model} (see `vane train-test --help` for which model each flag tunes); drop it"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run(a: TrainTestArgs, quiet: bool) -> Result<TrainTestReport> {
     let model: WfoModel = a.model.parse().map_err(flag)?;
     if !(a.test_size > 0.0 && a.test_size < 1.0) {
@@ -23,6 +49,7 @@ pub(crate) fn run(a: TrainTestArgs, quiet: bool) -> Result<TrainTestReport> {
             a.test_size
         )));
     }
+    foreign_flags(&a, model)?;
     let mut params = BTreeMap::new();
     match model {
         WfoModel::Sequence(_) => {
