@@ -243,3 +243,26 @@ fn stack_train_names_the_config_when_its_symbol_is_not_stored() {
     let out = vane(&["stack", "train", "--config", cfg, "--symbols", "BTCUSDT", "--no-run-record"], dir.path());
     fails(&out, exit::USAGE, &["--symbols: no 1s bars stored for BTCUSDT"]);
 }
+
+#[test]
+fn backtest_refuses_zero_periods_per_year_and_points_a_decisions_file_at_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = fixture("BTCUSDT_4h.csv");
+    let prices = prices.to_str().unwrap();
+    std::fs::write(dir.path().join("pos.csv"), "open_time_ms,position\n1672531200000,1\n").unwrap();
+    std::fs::write(dir.path().join("dec.csv"), "open_time_ms,signal\n1672531200000,BUY\n").unwrap();
+    let out = vane(&["backtest", "--prices", prices, "--positions", "pos.csv", "--periods-per-year", "0"], dir.path());
+    fails(&out, exit::USAGE, &["--periods-per-year 0 must be a positive number"]);
+    let out = vane(&["metrics", "--returns", "pos.csv", "--periods-per-year", "0"], dir.path());
+    fails(&out, exit::USAGE, &["pos.csv: no column \"return\""]);
+    let out = vane(&["backtest", "--prices", prices, "--positions", "dec.csv"], dir.path());
+    fails(&out, exit::USAGE, &["--positions dec.csv: it has a `signal` column", "--decisions dec.csv"]);
+    // The same file as --decisions runs (BUY at the first bar, held to the end: buy and hold).
+    let j: Value = serde_json::from_str(&ok(&vane(
+        &["backtest", "--prices", prices, "--decisions", "dec.csv", "--json"],
+        dir.path(),
+    )))
+    .unwrap();
+    assert_eq!(j["periods"], 2189);
+    assert_eq!(j["trade_count"], 1);
+}

@@ -182,11 +182,26 @@ pub(crate) fn run(a: BacktestArgs) -> Result<BacktestReport> {
             "--from {f} is not before --to {t}: the window [--from, --to) is empty; pass a --to after --from"
         )));
     }
+    if let Some(p) = a.periods_per_year
+        && !(p.is_finite() && p > 0.0)
+    {
+        // 0 would print every annualised ratio as 0 (as `vane metrics` refuses it too).
+        return Err(usage(format!(
+            "--periods-per-year {p} must be a positive number (e.g. 2190 for 4h bars, 365 for 1d), or leave it out to use the bar interval's"
+        )));
+    }
     let bars = read_bars_file(&a.prices, None)?;
     let open_time = bars.open_time();
     let costs = CostModel { fee_bps: a.fee_bps, slip_bps: a.slip_bps, funding_bps_per_8h: 0.0 };
     let (bt, ladder_summary) = if let Some(path) = &a.positions {
         let decisions = Table::read(path)?;
+        if decisions.header().iter().any(|h| h == "signal") && !decisions.header().iter().any(|h| h == "position") {
+            return Err(usage(format!(
+                "--positions {}: it has a `signal` column and no `position` column: pass BUY/SELL/HOLD decisions as --decisions {}",
+                path.display(),
+                path.display()
+            )));
+        }
         let times = increasing_times(&decisions, path)?;
         let max = a.max_leverage;
         let held = decisions.column_where::<f64>(

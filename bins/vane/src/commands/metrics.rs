@@ -13,7 +13,10 @@ pub(crate) fn run(a: MetricsArgs) -> Result<Metrics> {
     super::tabular::need_column(&table, &a.returns, "one period's return per row", "return")?;
     let r = table.column_where::<f64>("return", |x| x.is_finite() && *x > -1.0, "must be finite and > −1")?;
     if a.periods_per_year.is_nan() || a.periods_per_year <= 0.0 {
-        return Err(usage("--periods-per-year must be > 0"));
+        return Err(usage(format!(
+            "--periods-per-year {} must be a positive number (e.g. 2190 for 4h bars, 365 for 1d)",
+            a.periods_per_year
+        )));
     }
     Ok(compute_metrics(&r, a.periods_per_year, None, &[]))
 }
