@@ -266,3 +266,23 @@ fn backtest_refuses_zero_periods_per_year_and_points_a_decisions_file_at_decisio
     assert_eq!(j["periods"], 2189);
     assert_eq!(j["trade_count"], 1);
 }
+
+#[test]
+fn calibrate_refuses_holdout_with_a_fixed_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fit = String::from("score,label\n");
+    for i in 0..40 {
+        fit.push_str(&format!("{},{}\n", f64::from(i) / 40.0, u8::from(i % 3 != 0 && i > 10)));
+    }
+    std::fs::write(dir.path().join("fit.csv"), fit).unwrap();
+    std::fs::write(dir.path().join("apply.csv"), "score\n0.1\n0.9\n").unwrap();
+    let base = ["calibrate", "--fit", "fit.csv", "--apply", "apply.csv", "--output", "c.csv"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { base.iter().chain(extra).copied().collect() };
+    let out = vane(&with(&["--method", "isotonic", "--holdout", "0.2"]), dir.path());
+    fails(&out, exit::USAGE, &["--holdout 0.2 is for --method auto", "--method isotonic fits on every row"]);
+    assert!(!dir.path().join("c.csv").exists());
+    ok(&vane(&with(&["--method", "auto", "--holdout", "0.2"]), dir.path()));
+    let text = std::fs::read_to_string(dir.path().join("c.csv")).unwrap();
+    assert_eq!(text.lines().next(), Some("score,calibrated"));
+    assert_eq!(text.lines().count(), 3);
+}

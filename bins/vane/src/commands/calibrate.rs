@@ -19,6 +19,15 @@ pub(crate) struct Calibrated {
 }
 
 pub(crate) fn run(a: CalibrateArgs) -> Result<Calibrated> {
+    if a.method != vane_calibration::Method::Auto && a.holdout != 0.3 {
+        // Only the chooser holds rows out; a fixed method fits on every row.
+        use clap::ValueEnum as _;
+        let method = a.method.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+        return Err(crate::failure::usage(format!(
+            "--holdout {} is for --method auto (it holds rows out to choose the method); --method {method} fits on every row: drop --holdout",
+            a.holdout
+        )));
+    }
     vane_artifact::check_output(&a.output, &[&a.fit, &a.apply], &[])?;
     if let Some(p) = &a.save {
         vane_artifact::check_output(p, &[&a.fit, &a.apply, &a.output], &[])?;
