@@ -286,3 +286,31 @@ fn calibrate_refuses_holdout_with_a_fixed_method() {
     assert_eq!(text.lines().next(), Some("score,calibrated"));
     assert_eq!(text.lines().count(), 3);
 }
+
+#[test]
+fn runs_list_aligns_long_model_names_and_says_when_a_filter_matched_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    store_btc(dir.path());
+    for model in ["lorentzian-knn", "gbdt"] {
+        ok(&vane(
+            &["train-test", "--model", model, "--symbol", "BTCUSDT", "--interval", "4h", "--data-days", "60"],
+            dir.path(),
+        ));
+    }
+    let text = ok(&vane(&["runs", "list"], dir.path()));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    // Every row's symbols column starts where the header's does.
+    let col = lines[0].find("symbols").unwrap();
+    for row in &lines[1..3] {
+        assert_eq!(row.find("BTCUSDT"), Some(col), "{text}");
+    }
+    let text = ok(&vane(&["runs", "list", "--verb", "trian"], dir.path()));
+    assert_eq!(
+        text.trim(),
+        "none of the 2 run(s) in runs matches --verb trian (verbs recorded there: train-test)",
+        "{text}"
+    );
+    let text = ok(&vane(&["runs", "list", "--runs-dir", "nowhere"], dir.path()));
+    assert!(text.starts_with("no runs in nowhere"), "{text}");
+}

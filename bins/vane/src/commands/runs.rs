@@ -225,6 +225,15 @@ pub(crate) struct RunList {
     runs: Vec<RunSummary>,
     /// Run folders whose `run.json` could not be read (each listed, none fatal).
     warnings: Vec<String>,
+    /// Runs in the folder before the filters, and the filters given (`--verb trian`): an empty
+    /// list then says that the filters, not the folder, left nothing.
+    #[serde(skip)]
+    scanned: usize,
+    #[serde(skip)]
+    filters: Vec<String>,
+    /// The verbs recorded in the folder, to show next to a filter that matched nothing.
+    #[serde(skip)]
+    verbs: Vec<String>,
 }
 
 fn status_name(s: RunStatus) -> &'static str {
@@ -244,10 +253,20 @@ fn list(a: ListArgs) -> Result<RunList> {
             && a.symbol.as_deref().is_none_or(|s| r.symbols.iter().any(|x| x.eq_ignore_ascii_case(s)))
             && a.status.as_deref().is_none_or(|s| status_name(r.status) == s)
     };
+    let filters = [("--verb", &a.verb), ("--model", &a.model), ("--symbol", &a.symbol), ("--status", &a.status)]
+        .into_iter()
+        .filter_map(|(f, v)| v.as_deref().map(|v| format!("{f} {v}")))
+        .collect();
+    let mut verbs: Vec<String> = records.iter().map(|r| r.verb.clone()).collect();
+    verbs.sort();
+    verbs.dedup();
     Ok(RunList {
         runs_dir: runs.root().to_path_buf(),
         runs: records.iter().filter(|r| keep(r)).map(RunSummary::from).collect(),
         warnings: bad.iter().map(|e| e.to_string()).collect(),
+        scanned: records.len(),
+        filters,
+        verbs,
     })
 }
 
@@ -301,7 +320,16 @@ fn headline(metrics: &BTreeMap<String, Option<f64>>, n: usize) -> Vec<(String, O
 impl Render for RunList {
     fn human(&self) -> String {
         let mut s = String::new();
-        if self.runs.is_empty() {
+        if self.runs.is_empty() && self.scanned > 0 {
+            let _ = writeln!(
+                s,
+                "none of the {} run(s) in {} matches {} (verbs recorded there: {})",
+                self.scanned,
+                self.runs_dir.display(),
+                self.filters.join(" "),
+                self.verbs.join(", ")
+            );
+        } else if self.runs.is_empty() {
             let _ = writeln!(
                 s,
                 "no runs in {} (training verbs record one each; see docs/runs.md)",
@@ -309,9 +337,12 @@ impl Render for RunList {
             );
         } else {
             let w = self.runs.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
+            // Columns as wide as their longest entry (`train-test`, `lorentzian-knn`).
+            let vw = self.runs.iter().map(|r| r.verb.chars().count()).max().unwrap_or(0).max(10);
+            let mw = self.runs.iter().map(|r| r.model.chars().count()).max().unwrap_or(0).max(10);
             let _ = writeln!(
                 s,
-                "{:<w$}  {:<10} {:<10} {:<18} {:<4} {:<8} {:<16} {:>8}  metrics",
+                "{:<w$}  {:<vw$} {:<mw$} {:<18} {:<4} {:<8} {:<16} {:>8}  metrics",
                 "id", "verb", "model", "symbols", "int", "status", "started (UTC)", "duration"
             );
             for r in &self.runs {
@@ -326,7 +357,7 @@ impl Render for RunList {
                     headline(&r.metrics, 3).into_iter().map(|(k, v)| format!("{k} {}", num(v))).collect();
                 let _ = writeln!(
                     s,
-                    "{:<w$}  {:<10} {:<10} {:<18} {:<4} {:<8} {:<16} {:>8}  {}",
+                    "{:<w$}  {:<vw$} {:<mw$} {:<18} {:<4} {:<8} {:<16} {:>8}  {}",
                     r.id,
                     r.verb,
                     r.model,
