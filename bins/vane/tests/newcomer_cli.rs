@@ -314,3 +314,24 @@ fn runs_list_aligns_long_model_names_and_says_when_a_filter_matched_nothing() {
     let text = ok(&vane(&["runs", "list", "--runs-dir", "nowhere"], dir.path()));
     assert!(text.starts_with("no runs in nowhere"), "{text}");
 }
+
+#[test]
+fn wfo_refuses_flags_its_model_ignores() {
+    let dir = tempfile::tempdir().unwrap();
+    store_btc(dir.path());
+    let wfo = |extra: &[&str]| {
+        let mut args = vec!["wfo", "--symbol", "BTCUSDT", "--interval", "4h", "--no-run-record", "--out", "w"];
+        args.extend_from_slice(extra);
+        vane(&args, dir.path())
+    };
+    fails(&wfo(&["--model", "gbdt", "--epochs", "5"]), exit::USAGE, &["--epochs does not apply to --model gbdt"]);
+    fails(&wfo(&["--model", "lorentzian-knn", "--seq-len", "8"]), exit::USAGE, &["--seq-len does not apply"]);
+    fails(&wfo(&["--model", "lorentzian-knn", "--horizon", "8"]), exit::USAGE, &["--horizon does not apply"]);
+    fails(&wfo(&["--model", "lorentzian-knn", "--theta", "0.01"]), exit::USAGE, &["--theta does not apply"]);
+    assert!(!dir.path().join("w").exists());
+    let tt = vane(
+        &["train-test", "--model", "lorentzian-knn", "--symbol", "BTCUSDT", "--interval", "4h", "--theta", "0.01"],
+        dir.path(),
+    );
+    fails(&tt, exit::USAGE, &["--theta does not apply to --model lorentzian-knn"]);
+}

@@ -20,7 +20,11 @@ use crate::output::Render;
 /// when its value differs from it.
 fn foreign_flags(a: &TrainTestArgs, model: WfoModel) -> Result<()> {
     let burn = matches!(model, WfoModel::Sequence(_));
-    let flags: [(&str, bool, bool); 9] = [
+    let knn = model == WfoModel::LorentzianKnn;
+    let flags: [(&str, bool, bool); 11] = [
+        // The kNN scan labels by the sign of close[t+4] − close[t] (docs/wfo.md).
+        ("--horizon", a.horizon.is_some(), !knn),
+        ("--theta", a.theta.is_some(), !knn),
         ("--epochs", a.epochs != 50, burn),
         ("--batch-size", a.batch_size != 64, burn),
         ("--seq-len", a.seq_len != 16, burn),

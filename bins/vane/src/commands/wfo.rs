@@ -24,6 +24,20 @@ pub(crate) fn flag(e: PipelineError) -> anyhow::Error {
 
 pub(crate) fn run(a: WfoArgs, quiet: bool) -> Result<WfoReport> {
     let model: WfoModel = a.model.parse().map_err(flag)?;
+    // Flags of the burn models (and the label horizon, which the kNN scan does not use) are
+    // refused for a model that would ignore them.
+    let burn = matches!(model, WfoModel::Sequence(_));
+    let unused = [
+        ("--epochs", a.epochs != 30 && !burn),
+        ("--seq-len", a.seq_len != 16 && !burn),
+        ("--horizon", a.horizon.is_some() && model == WfoModel::LorentzianKnn),
+        ("--theta", a.theta.is_some() && model == WfoModel::LorentzianKnn),
+    ];
+    if let Some((f, _)) = unused.iter().find(|(_, bad)| *bad) {
+        return Err(crate::failure::usage(format!(
+            "{f} does not apply to --model {model} (see `vane wfo --help` for which models each flag tunes); drop it"
+        )));
+    }
     let grid = a.grid.as_deref().map(Grid::parse).transpose().map_err(flag)?;
     let cfg = WfoConfig {
         model,
