@@ -4,7 +4,6 @@
 //! with dropout 0 and 0.3 (the same mask from the same stream), 1 and 4 heads, sequences of 1 and
 //! 17; and a seeded CNN-LSTM training curve with the fused ops on and off (`set_fused`).
 
-use burn::module::Param;
 use burn::nn::Linear;
 use burn::tensor::{Device, Distribution, Tensor};
 use vane_models::nn::fused_seq::{fused_available, set_fused};
@@ -12,26 +11,16 @@ use vane_models::nn::{DropoutRng, SelfAttention, SelfAttentionConfig};
 use vane_models::{ModelKind, ModelSpec, SequenceModel};
 
 mod common;
-use common::{assert_close, dev, lock, seeded_fit, vals};
+use common::{assert_close, dev, linear_on, lock, seeded_fit, vals};
 
 /// The layer with its parameters on `device`, tracked when it is an autodiff device.
 fn layer(d: usize, heads: usize, dropout: f64, device: &Device) -> SelfAttention {
     dev().seed(21);
     let mut l = SelfAttentionConfig::new(d, heads, dropout).init(&dev()).unwrap();
-    let track = device.is_autodiff();
-    let mv = |lin: &Linear| {
-        let w = Tensor::<2>::from_data(lin.weight.val().into_data(), device);
-        let b = Tensor::<1>::from_data(lin.bias.as_ref().unwrap().val().into_data(), device);
-        let (w, b) = if track { (w.require_grad(), b.require_grad()) } else { (w, b) };
-        let mut out = lin.clone();
-        out.weight = Param::from_tensor(w);
-        out.bias = Some(Param::from_tensor(b));
-        out
-    };
-    l.query = mv(&l.query);
-    l.key = mv(&l.key);
-    l.value = mv(&l.value);
-    l.output = mv(&l.output);
+    l.query = linear_on(&l.query, device);
+    l.key = linear_on(&l.key, device);
+    l.value = linear_on(&l.value, device);
+    l.output = linear_on(&l.output, device);
     l
 }
 

@@ -68,36 +68,16 @@ impl SelfAttention {
     /// parameters and the same dropout mask from `rng`, equal to [`SelfAttention::forward_reference`]
     /// up to `f32` rounding.
     pub fn forward(&self, x: Tensor<3>, rng: &mut DropoutRng) -> Tensor<3> {
-        let device = x.device();
-        let biases =
-            (self.query.bias.as_ref(), self.key.bias.as_ref(), self.value.bias.as_ref(), self.output.bias.as_ref());
-        let (Some(bq), Some(bk), Some(bv), Some(bo)) = biases else {
-            return self.forward_reference(x, rng);
-        };
-        if x.shape().num_elements() == 0
-            || !crate::nn::fused_seq::fused_available(&device)
-            || !fused_attention_enabled()
-        {
+        if !crate::nn::fused_attention::fusable(&x) {
             return self.forward_reference(x, rng);
         }
         let [b, t, _] = x.dims();
         let n = b * self.n_heads * t * t;
         // Drawn exactly as `Dropout::forward` draws the reference path's mask on `[b, heads, t, t]`
         // (a one-element `[1.0]` stands for "no mask": multiplying by it changes nothing).
-        let mask = self.dropout.mask_tensor(n, &device, rng);
-        crate::nn::fused_attention::self_attention(
-            x,
-            self.query.weight.val(),
-            bq.val(),
-            self.key.weight.val(),
-            bk.val(),
-            self.value.weight.val(),
-            bv.val(),
-            self.output.weight.val(),
-            bo.val(),
-            mask,
-            self.n_heads,
-        )
+        let mask = self.dropout.mask_tensor(n, &x.device(), rng);
+        let lins = [&self.query, &self.key, &self.value, &self.output];
+        crate::nn::fused_attention::forward_layer(x, lins, mask, self.n_heads, false)
     }
 
     /// The reference path in burn ops (about fifteen autodiff nodes): what [`SelfAttention::forward`]
@@ -114,10 +94,4 @@ impl SelfAttention {
         let heads = self.dropout.forward(w, rng).matmul(v); // [b, nh, t, dk]
         self.output.forward(heads.swap_dims(1, 2).reshape([b, t, d]))
     }
-}
-
-/// Whether `VANE_FUSED_ATTENTION=0` (or `false`, `off`, `no`) leaves this layer on the reference
-/// path while the other fused ops stay on: for before/after timings of the fused attention alone.
-fn fused_attention_enabled() -> bool {
-    !crate::nn::fused_seq::switched_off("VANE_FUSED_ATTENTION")
 }

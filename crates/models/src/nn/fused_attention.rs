@@ -26,6 +26,8 @@
 //! Every loop splits at (batch, head) or batch-row boundaries that do not depend on the number of
 //! threads, so results are bit-identical whatever `RAYON_NUM_THREADS` is.
 //!
+//! The same backend extension runs the TFT's interpretable attention (`interpretable`, see
+//! [`fused_tft_attention`](crate::nn::fused_tft_attention)): one autodiff node type for both.
 //! Only the `flex` backend (plain or under `Autodiff`) implements the op; the layer calls it when
 //! [`fused_available`](crate::nn::fused_seq::fused_available) says so (`VANE_FUSED=0` turns it off
 //! with the other fused ops).
@@ -42,6 +44,7 @@ use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, backend_extension};
+use burn::nn::Linear;
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
@@ -56,7 +59,10 @@ const ROWS_PER_TASK: usize = 256;
 pub trait SelfAttentionBackend: Backend {
     /// `x [b, t, d]`; projection weights `[d, d]` (input × output, as burn's `Linear`) and biases
     /// `[d]` for queries, keys, values and the output; `mask` the dropout mask on the attention
-    /// weights (`b·heads·t·t` values, or any other length for none) → `[b, t, d]`.
+    /// weights (`b·heads·t·t` values, or any other length for none) → `[b, t, d]`. With
+    /// `interpretable`, the TFT's interpretable attention instead
+    /// ([`fused_tft_attention`](crate::nn::fused_tft_attention): a shared value `[d, d_k]`, the
+    /// output `[d_k, d]`, causal, heads averaged) → `[b, t, d + t]`.
     #[allow(clippy::too_many_arguments)]
     fn self_attention(
         x: FloatTensor<Self>,
@@ -70,6 +76,7 @@ pub trait SelfAttentionBackend: Backend {
         bo: FloatTensor<Self>,
         mask: FloatTensor<Self>,
         n_heads: usize,
+        interpretable: bool,
     ) -> FloatTensor<Self>;
 }
 
@@ -86,8 +93,9 @@ impl SelfAttentionBackend for Flex {
         bo: FlexTensor,
         mask: FlexTensor,
         n_heads: usize,
+        interpretable: bool,
     ) -> FlexTensor {
-        forward([x, wq, bq, wk, bk, wv, bv, wo, bo, mask], n_heads).0
+        either_forward([x, wq, bq, wk, bk, wv, bv, wo, bo, mask], n_heads, interpretable).0
     }
 }
 
@@ -104,6 +112,7 @@ impl<C: CheckpointStrategy> SelfAttentionBackend for Autodiff<Flex, C> {
         bo: FloatTensor<Self>,
         mask: FloatTensor<Self>,
         n_heads: usize,
+        interpretable: bool,
     ) -> FloatTensor<Self> {
         let parts = [x, wq, bq, wk, bk, wv, bv, wo, bo, mask].map(|t| t.into_parts());
         let [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9] = parts;
@@ -111,11 +120,28 @@ impl<C: CheckpointStrategy> SelfAttentionBackend for Autodiff<Flex, C> {
         let prims = [p0.0, p1.0, p2.0, p3.0, p4.0, p5.0, p6.0, p7.0, p8.0, p9.0];
         match SelfAttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let (out, saved) = forward(prims, n_heads);
+                let (out, saved) = either_forward(prims, n_heads, interpretable);
                 prep.finish(Arc::new(saved), out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(forward(prims, n_heads).0),
+            OpsKind::UnTracked(prep) => prep.finish(either_forward(prims, n_heads, interpretable).0),
         }
+    }
+}
+
+/// What either attention's backward needs.
+#[derive(Debug)]
+enum AttentionSaved {
+    SelfAttention(Saved),
+    Interpretable(crate::nn::fused_tft_attention::Saved),
+}
+
+fn either_forward(t: [FlexTensor; 10], nh: usize, interpretable: bool) -> (FlexTensor, AttentionSaved) {
+    if interpretable {
+        let (out, saved) = crate::nn::fused_tft_attention::forward(t, nh);
+        (out, AttentionSaved::Interpretable(saved))
+    } else {
+        let (out, saved) = forward(t, nh);
+        (out, AttentionSaved::SelfAttention(saved))
     }
 }
 
@@ -149,11 +175,14 @@ struct Saved {
 struct SelfAttentionBackward;
 
 impl Backward<Flex, 10> for SelfAttentionBackward {
-    type State = Arc<Saved>;
+    type State = Arc<AttentionSaved>;
 
     fn backward(self, ops: Ops<Self::State, 10>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let out = backward(&ops.state, grad);
+        let out = match ops.state.as_ref() {
+            AttentionSaved::SelfAttention(st) => backward(st, grad),
+            AttentionSaved::Interpretable(st) => crate::nn::fused_tft_attention::backward(st, grad),
+        };
         for (parent, g) in ops.parents.iter().zip(out) {
             if let Some(node) = parent {
                 grads.register::<Flex>(node.id, g);
@@ -419,37 +448,52 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 9] {
     [dx.reshape(Shape::from(vec![b, t, d])), w(dwq), bias(0), w(dwk), bias(1), w(dwv), bias(2), dwo, tensor(dbo, &[d])]
 }
 
-/// The fused [`SelfAttention`](crate::nn::SelfAttention) forward on tensors (see the module
-/// docs): `x [b, t, d]`, weights `[d, d]`, biases `[d]`, `mask` the dropout mask on the
-/// `[b, heads, t, t]` attention weights (any other length: none). Only on the flex device
-/// ([`fused_available`](crate::nn::fused_seq::fused_available)); any other backend panics in
-/// burn's dispatch.
-#[allow(clippy::too_many_arguments)]
-pub fn self_attention(
+/// Whether the fused attention ops run for `x`: the flex device
+/// ([`fused_available`](crate::nn::fused_seq::fused_available)), a non-empty input, and
+/// `VANE_FUSED_ATTENTION` not set to `0` (which leaves both attentions on their reference paths
+/// while the other fused ops stay on: for before/after timings of the fused attention alone).
+pub(crate) fn fusable(x: &Tensor<3>) -> bool {
+    x.shape().num_elements() > 0
+        && crate::nn::fused_seq::fused_available(&x.device())
+        && !crate::nn::fused_seq::switched_off("VANE_FUSED_ATTENTION")
+}
+
+/// The fused op on a layer's `query`, `key`, `value` and `output` projections (see the module
+/// docs, and [`fused_tft_attention`](crate::nn::fused_tft_attention) with `interpretable`): `x
+/// [b, t, d]`, `mask` the dropout mask on the `[b, heads, t, t]` weights (any other length: none)
+/// → `[b, t, d]`, or `[b, t, d + t]` with `interpretable`. The parameters are read in the order
+/// `Linear::forward` reads them, queries to output (a lazily initialised parameter draws its
+/// values when first read); a projection without a bias adds zeros. Only on the flex device
+/// ([`fusable`]); any other backend panics in burn's dispatch.
+pub(crate) fn forward_layer(
     x: Tensor<3>,
-    wq: Tensor<2>,
-    bq: Tensor<1>,
-    wk: Tensor<2>,
-    bk: Tensor<1>,
-    wv: Tensor<2>,
-    bv: Tensor<1>,
-    wo: Tensor<2>,
-    bo: Tensor<1>,
+    [query, key, value, output]: [&Linear; 4],
     mask: Tensor<1>,
     n_heads: usize,
+    interpretable: bool,
 ) -> Tensor<3> {
     use burn::backend::Dispatch;
+    let params = |l: &Linear| {
+        let w = l.weight.val();
+        let b = l.bias.as_ref().map_or_else(|| Tensor::zeros([w.dims()[1]], &w.device()), |b| b.val());
+        (w.into_dispatch(), b.into_dispatch())
+    };
+    let (wq, bq) = params(query);
+    let (wk, bk) = params(key);
+    let (wv, bv) = params(value);
+    let (wo, bo) = params(output);
     Tensor::from_dispatch(Dispatch::self_attention(
         x.into_dispatch(),
-        wq.into_dispatch(),
-        bq.into_dispatch(),
-        wk.into_dispatch(),
-        bk.into_dispatch(),
-        wv.into_dispatch(),
-        bv.into_dispatch(),
-        wo.into_dispatch(),
-        bo.into_dispatch(),
+        wq,
+        bq,
+        wk,
+        bk,
+        wv,
+        bv,
+        wo,
+        bo,
         mask.into_dispatch(),
         n_heads,
+        interpretable,
     ))
 }

@@ -28,23 +28,16 @@
 //! fused projection. The function is exactly the reference's up to `f32` rounding. Every loop
 //! splits at (batch, head) or batch-row boundaries that do not depend on the number of threads.
 //!
-//! Only the `flex` backend (plain or under `Autodiff`) implements the op; the layer calls it when
+//! It is the `interpretable` variant of [`fused_attention`](crate::nn::fused_attention)'s backend
+//! extension (one autodiff node type for both attentions); only the `flex` backend (plain or under
+//! `Autodiff`) implements it, and the layer calls it when
 //! [`fused_available`](crate::nn::fused_seq::fused_available) says so (`VANE_FUSED=0` or
 //! `VANE_FUSED_ATTENTION=0` keep the reference path).
 
-use std::sync::Arc;
-
 use burn::backend::Flex;
-use burn::backend::autodiff::Autodiff;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::ops::FloatTensorOps;
-use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, backend_extension};
-use burn::tensor::{Shape, Tensor};
+use burn::tensor::Shape;
 use rayon::prelude::*;
 
 use crate::nn::fused_attention::{
@@ -52,78 +45,9 @@ use crate::nn::fused_attention::{
 };
 use crate::nn::fused_seq::{tensor, to_vec};
 
-/// The backend extension: the TFT's interpretable attention over `[b, t, d]`.
-#[backend_extension(Flex, Autodiff)]
-pub trait InterpretableAttentionBackend: Backend {
-    /// `x [b, t, d]`; query and key weights `[d, heads·d_k]` with biases `[heads·d_k]`; the shared
-    /// value `[d, d_k]`, `[d_k]`; the output `[d_k, d]`, `[d]` (input × output, as burn's
-    /// `Linear`); `mask` the dropout mask on the `[b, heads, t, t]` weights (any other length: none)
-    /// → `[b, t, d + t]`: the output, then the head-averaged weights (no gradient).
-    #[allow(clippy::too_many_arguments)]
-    fn interpretable_attention(
-        x: FloatTensor<Self>,
-        wq: FloatTensor<Self>,
-        bq: FloatTensor<Self>,
-        wk: FloatTensor<Self>,
-        bk: FloatTensor<Self>,
-        wv: FloatTensor<Self>,
-        bv: FloatTensor<Self>,
-        wo: FloatTensor<Self>,
-        bo: FloatTensor<Self>,
-        mask: FloatTensor<Self>,
-        n_heads: usize,
-    ) -> FloatTensor<Self>;
-}
-
-impl InterpretableAttentionBackend for Flex {
-    fn interpretable_attention(
-        x: FlexTensor,
-        wq: FlexTensor,
-        bq: FlexTensor,
-        wk: FlexTensor,
-        bk: FlexTensor,
-        wv: FlexTensor,
-        bv: FlexTensor,
-        wo: FlexTensor,
-        bo: FlexTensor,
-        mask: FlexTensor,
-        n_heads: usize,
-    ) -> FlexTensor {
-        forward([x, wq, bq, wk, bk, wv, bv, wo, bo, mask], n_heads).0
-    }
-}
-
-impl<C: CheckpointStrategy> InterpretableAttentionBackend for Autodiff<Flex, C> {
-    fn interpretable_attention(
-        x: FloatTensor<Self>,
-        wq: FloatTensor<Self>,
-        bq: FloatTensor<Self>,
-        wk: FloatTensor<Self>,
-        bk: FloatTensor<Self>,
-        wv: FloatTensor<Self>,
-        bv: FloatTensor<Self>,
-        wo: FloatTensor<Self>,
-        bo: FloatTensor<Self>,
-        mask: FloatTensor<Self>,
-        n_heads: usize,
-    ) -> FloatTensor<Self> {
-        let parts = [x, wq, bq, wk, bk, wv, bv, wo, bo, mask].map(|t| t.into_parts());
-        let [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9] = parts;
-        let nodes = [p0.1, p1.1, p2.1, p3.1, p4.1, p5.1, p6.1, p7.1, p8.1, p9.1];
-        let prims = [p0.0, p1.0, p2.0, p3.0, p4.0, p5.0, p6.0, p7.0, p8.0, p9.0];
-        match InterpretableAttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let (out, saved) = forward(prims, n_heads);
-                prep.finish(Arc::new(saved), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(forward(prims, n_heads).0),
-        }
-    }
-}
-
 /// What the backward pass needs.
 #[derive(Debug)]
-struct Saved {
+pub(crate) struct Saved {
     b: usize,
     t: usize,
     d: usize,
@@ -147,23 +71,6 @@ struct Saved {
     mean_dropped: FlexTensor,
     /// The head-mean output before the output projection `[b·t, d_k]`.
     hm: FlexTensor,
-}
-
-#[derive(Debug)]
-struct InterpretableAttentionBackward;
-
-impl Backward<Flex, 10> for InterpretableAttentionBackward {
-    type State = Arc<Saved>;
-
-    fn backward(self, ops: Ops<Self::State, 10>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let grad = grads.consume::<Flex>(&ops.node);
-        let out = backward(&ops.state, grad);
-        for (parent, g) in ops.parents.iter().zip(out) {
-            if let Some(node) = parent {
-                grads.register::<Flex>(node.id, g);
-            }
-        }
-    }
 }
 
 /// The mean over the heads of `w [b, heads, t, t]` → `[b, t, t]` (one task per batch).
@@ -190,7 +97,8 @@ fn value_view(qkv: &FlexTensor, w: usize, [b, nh, t, dk]: [usize; 4]) -> FlexTen
     qkv.clone().with_layout(Layout::new(Shape::from(vec![b, t, dk]), strides, 2 * nh * dk))
 }
 
-fn forward(parts: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
+/// The forward pass (see the module docs) and what the backward needs.
+pub(crate) fn forward(parts: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
     let [x, wq, bq, wk, bk, wv, bv, wo, bo, mask] = parts;
     let dims = x.layout().shape().to_vec();
     let (b, t, d) = (dims[0], dims[1], dims[2]);
@@ -231,7 +139,7 @@ fn forward(parts: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
 }
 
 /// Gradients for `[x, wq, bq, wk, bk, wv, bv, wo, bo]` (the weights' columns of `grad` ignored).
-fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 9] {
+pub(crate) fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 9] {
     let (b, t, d, nh, dk) = (st.b, st.t, st.d, st.nh, st.dk);
     let (bt, w, hk) = (b * t, 2 * nh * dk + dk, nh * dk);
     let shape4 = [b, nh, t, dk];
@@ -299,39 +207,4 @@ fn backward(st: &Saved, grad: FlexTensor) -> [FlexTensor; 9] {
         dwo,
         tensor(dbo, &[d]),
     ]
-}
-
-/// The fused interpretable attention on tensors (see the module docs): `x [b, t, d]`, query and
-/// key weights `[d, heads·d_k]` and biases, the shared value `[d, d_k]`, `[d_k]`, the output
-/// `[d_k, d]`, `[d]`, `mask` the dropout mask on the `[b, heads, t, t]` weights (any other length:
-/// none) → `[b, t, d + t]` (the output, then the head-averaged weights, which carry no gradient).
-/// Only on the flex device ([`fused_available`](crate::nn::fused_seq::fused_available)).
-#[allow(clippy::too_many_arguments)]
-pub fn interpretable_attention(
-    x: Tensor<3>,
-    wq: Tensor<2>,
-    bq: Tensor<1>,
-    wk: Tensor<2>,
-    bk: Tensor<1>,
-    wv: Tensor<2>,
-    bv: Tensor<1>,
-    wo: Tensor<2>,
-    bo: Tensor<1>,
-    mask: Tensor<1>,
-    n_heads: usize,
-) -> Tensor<3> {
-    use burn::backend::Dispatch;
-    Tensor::from_dispatch(Dispatch::interpretable_attention(
-        x.into_dispatch(),
-        wq.into_dispatch(),
-        bq.into_dispatch(),
-        wk.into_dispatch(),
-        bk.into_dispatch(),
-        wv.into_dispatch(),
-        bv.into_dispatch(),
-        wo.into_dispatch(),
-        bo.into_dispatch(),
-        mask.into_dispatch(),
-        n_heads,
-    ))
 }

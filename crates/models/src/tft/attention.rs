@@ -69,16 +69,7 @@ impl InterpretableAttention {
     /// else [`InterpretableAttention::forward_reference`]. Both draw the same dropout mask from
     /// `rng`.
     pub fn forward(&self, x: Tensor<3>, rng: &mut DropoutRng) -> (Tensor<3>, Tensor<3>) {
-        let device = x.device();
-        let biases =
-            (self.query.bias.as_ref(), self.key.bias.as_ref(), self.value.bias.as_ref(), self.output.bias.as_ref());
-        let (Some(bq), Some(bk), Some(bv), Some(bo)) = biases else {
-            return self.forward_reference(x, rng);
-        };
-        if x.shape().num_elements() == 0
-            || !crate::nn::fused_seq::fused_available(&device)
-            || crate::nn::fused_seq::switched_off("VANE_FUSED_ATTENTION")
-        {
+        if !crate::nn::fused_attention::fusable(&x) {
             return self.forward_reference(x, rng);
         }
         // The reference path reads the value's width first, and reading a lazily initialised
@@ -87,20 +78,9 @@ impl InterpretableAttention {
         let _ = self.value.weight.dims();
         let [b, t, d] = x.dims();
         // Drawn exactly as the reference path's `Dropout::forward` on `[b, heads, t, t]`.
-        let mask = self.dropout.mask_tensor(b * self.n_heads * t * t, &device, rng);
-        let out = crate::nn::fused_tft_attention::interpretable_attention(
-            x,
-            self.query.weight.val(),
-            bq.val(),
-            self.key.weight.val(),
-            bk.val(),
-            self.value.weight.val(),
-            bv.val(),
-            self.output.weight.val(),
-            bo.val(),
-            mask,
-            self.n_heads,
-        );
+        let mask = self.dropout.mask_tensor(b * self.n_heads * t * t, &x.device(), rng);
+        let lins = [&self.query, &self.key, &self.value, &self.output];
+        let out = crate::nn::fused_attention::forward_layer(x, lins, mask, self.n_heads, true);
         (out.clone().narrow(2, 0, d), out.narrow(2, d, t).detach())
     }
 

@@ -100,3 +100,16 @@ pub fn seeded_fit(spec: &ModelSpec, epochs: usize, fused: bool) -> TrainOutcome 
 pub fn losses(out: &TrainOutcome) -> Vec<(f64, f64)> {
     out.history.iter().map(|e| (e.train_loss, e.val_loss)).collect()
 }
+
+/// A copy of `lin` with its weight and bias moved to `device`, tracked (`require_grad`) when it is
+/// an autodiff device.
+pub fn linear_on(lin: &burn::nn::Linear, device: &Device) -> burn::nn::Linear {
+    use burn::module::Param;
+    let w = Tensor::<2>::from_data(lin.weight.val().into_data(), device);
+    let b = Tensor::<1>::from_data(lin.bias.as_ref().expect("a biased projection").val().into_data(), device);
+    let (w, b) = if device.is_autodiff() { (w.require_grad(), b.require_grad()) } else { (w, b) };
+    let mut out = lin.clone();
+    out.weight = Param::from_tensor(w);
+    out.bias = Some(Param::from_tensor(b));
+    out
+}
