@@ -11,7 +11,7 @@ use vane_models::nn::{DropoutRng, SelfAttention, SelfAttentionConfig};
 use vane_models::{ModelKind, ModelSpec, SequenceModel};
 
 mod common;
-use common::{assert_close, dev, linear_on, lock, seeded_fit, vals};
+use common::{assert_close, attention_case, dev, linear_on, lock, seeded_fit, vals};
 
 /// The layer with its parameters on `device`, tracked when it is an autodiff device.
 fn layer(d: usize, heads: usize, dropout: f64, device: &Device) -> SelfAttention {
@@ -43,41 +43,13 @@ fn fused_attention_forward_equals_reference_without_autodiff() {
     set_fused(None);
 }
 
-/// `loss = Σ attention(x) ⊙ r` for a fixed random `r` on the autodiff device, dropout drawn
-/// from a seeded stream: the output, then the gradients of x and of the eight parameters.
+/// [`attention_case`] for the self-attention: its output (no extras) and gradients.
 fn run(fused: bool, heads: usize, t: usize, dropout: f64) -> Vec<(&'static str, Vec<f32>)> {
-    set_fused(Some(fused));
-    let ad = dev().autodiff();
-    assert_eq!(fused_available(&ad), fused);
-    let (b, d) = (3, 8);
-    let l = layer(d, heads, dropout, &ad);
-    dev().seed(4);
-    let x = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
-    let r = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
-    let x = Tensor::<3>::from_data(x.into_data(), &ad).require_grad();
-    let r = Tensor::<3>::from_data(r.into_data(), &ad);
-    let mut rng = DropoutRng::seeded(17);
-    let y = l.forward(x.clone(), &mut rng);
-    // Both paths consumed the same number of draws.
-    let after = rng.next_u64();
-    let g = (y.clone() * r).sum().backward();
-    let w = |lin: &Linear| vals(lin.weight.val().grad(&g).unwrap());
-    let bias = |lin: &Linear| vals(lin.bias.as_ref().unwrap().val().grad(&g).unwrap());
-    let out = vec![
-        ("output", vals(y)),
-        ("x", vals(x.grad(&g).unwrap())),
-        ("query.weight", w(&l.query)),
-        ("query.bias", bias(&l.query)),
-        ("key.weight", w(&l.key)),
-        ("key.bias", bias(&l.key)),
-        ("value.weight", w(&l.value)),
-        ("value.bias", bias(&l.value)),
-        ("output.weight", w(&l.output)),
-        ("output.bias", bias(&l.output)),
-        ("stream after", vec![after as f32, (after >> 40) as f32]),
-    ];
-    set_fused(None);
-    out
+    fn lins(l: &SelfAttention) -> [&Linear; 4] {
+        [&l.query, &l.key, &l.value, &l.output]
+    }
+    let forward = |l: &SelfAttention, x, rng: &mut DropoutRng| (l.forward(x, rng), Vec::new());
+    attention_case(fused, t, |ad| layer(8, heads, dropout, ad), lins, forward)
 }
 
 #[test]

@@ -12,7 +12,7 @@ use vane_models::nn::fused_seq::{fused_available, set_fused};
 use vane_models::tft::{InterpretableAttention, InterpretableAttentionConfig};
 
 mod common;
-use common::{assert_close, dev, linear_on, lock, vals};
+use common::{assert_close, attention_case, dev, linear_on, lock, vals};
 
 /// The layer with its parameters on `device`, tracked when it is an autodiff device.
 fn layer(d: usize, heads: usize, dropout: f64, device: &Device) -> InterpretableAttention {
@@ -59,43 +59,17 @@ fn fused_interpretable_attention_equals_reference_without_autodiff() {
     set_fused(None);
 }
 
-/// `loss = Σ attention(x) ⊙ r` for a fixed random `r` on the autodiff device, dropout drawn
-/// from a seeded stream: the output, the weights, then the gradients of x and of the eight
-/// parameters.
+/// [`attention_case`] for the interpretable attention: its output, its head-averaged weights
+/// (the extras) and the gradients.
 fn run(fused: bool, heads: usize, t: usize, dropout: f64) -> Vec<(&'static str, Vec<f32>)> {
-    set_fused(Some(fused));
-    let ad = dev().autodiff();
-    assert_eq!(fused_available(&ad), fused);
-    let (b, d) = (3, 8);
-    let l = layer(d, heads, dropout, &ad);
-    dev().seed(4);
-    let x = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
-    let r = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
-    let x = Tensor::<3>::from_data(x.into_data(), &ad).require_grad();
-    let r = Tensor::<3>::from_data(r.into_data(), &ad);
-    let mut rng = DropoutRng::seeded(17);
-    let (y, weights) = l.forward(x.clone(), &mut rng);
-    // Both paths consumed the same number of draws.
-    let after = rng.next_u64();
-    let g = (y.clone() * r).sum().backward();
-    let w = |lin: &Linear| vals(lin.weight.val().grad(&g).unwrap());
-    let bias = |lin: &Linear| vals(lin.bias.as_ref().unwrap().val().grad(&g).unwrap());
-    let out = vec![
-        ("output", vals(y)),
-        ("weights", vals(weights)),
-        ("x", vals(x.grad(&g).unwrap())),
-        ("query.weight", w(&l.query)),
-        ("query.bias", bias(&l.query)),
-        ("key.weight", w(&l.key)),
-        ("key.bias", bias(&l.key)),
-        ("value.weight", w(&l.value)),
-        ("value.bias", bias(&l.value)),
-        ("output.weight", w(&l.output)),
-        ("output.bias", bias(&l.output)),
-        ("stream after", vec![after as f32, (after >> 40) as f32]),
-    ];
-    set_fused(None);
-    out
+    fn lins(l: &InterpretableAttention) -> [&Linear; 4] {
+        [&l.query, &l.key, &l.value, &l.output]
+    }
+    let forward = |l: &InterpretableAttention, x, rng: &mut DropoutRng| {
+        let (y, weights) = l.forward(x, rng);
+        (y, vals(weights))
+    };
+    attention_case(fused, t, |ad| layer(8, heads, dropout, ad), lins, forward)
 }
 
 #[test]

@@ -113,3 +113,52 @@ pub fn linear_on(lin: &burn::nn::Linear, device: &Device) -> burn::nn::Linear {
     out.bias = Some(Param::from_tensor(b));
     out
 }
+
+/// One attention layer's fused-versus-reference case on the autodiff device: `layer` builds it
+/// there (with [`linear_on`]'s tracked parameters), `lins` names its query, key, value and output
+/// projections, and `forward` runs it (returning the output and any extra values to compare, such
+/// as attention weights). With `x [3, t, 8]` and a fixed random `r`, `loss = Σ output ⊙ r`, dropout
+/// drawn from a seeded stream: the output, the extras, the gradients of x and of the eight
+/// parameters, and the stream's next draw (both paths must consume the same number).
+pub fn attention_case<L>(
+    fused: bool,
+    t: usize,
+    layer: impl Fn(&Device) -> L,
+    lins: impl Fn(&L) -> [&burn::nn::Linear; 4],
+    forward: impl Fn(&L, Tensor<3>, &mut vane_models::nn::DropoutRng) -> (Tensor<3>, Vec<f32>),
+) -> Vec<(&'static str, Vec<f32>)> {
+    use burn::tensor::Distribution;
+    set_fused(Some(fused));
+    let ad = dev().autodiff();
+    assert_eq!(vane_models::nn::fused_seq::fused_available(&ad), fused);
+    let (b, d) = (3, 8);
+    let l = layer(&ad);
+    dev().seed(4);
+    let x = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
+    let r = Tensor::<3>::random([b, t, d], Distribution::Normal(0.0, 1.0), &dev());
+    let x = Tensor::<3>::from_data(x.into_data(), &ad).require_grad();
+    let r = Tensor::<3>::from_data(r.into_data(), &ad);
+    let mut rng = vane_models::nn::DropoutRng::seeded(17);
+    let (y, extra) = forward(&l, x.clone(), &mut rng);
+    let after = rng.next_u64();
+    let g = (y.clone() * r).sum().backward();
+    let [q, k, v, o] = lins(&l);
+    let w = |lin: &burn::nn::Linear| vals(lin.weight.val().grad(&g).unwrap());
+    let bias = |lin: &burn::nn::Linear| vals(lin.bias.as_ref().unwrap().val().grad(&g).unwrap());
+    let out = vec![
+        ("output", vals(y)),
+        ("extra", extra),
+        ("x", vals(x.grad(&g).unwrap())),
+        ("query.weight", w(q)),
+        ("query.bias", bias(q)),
+        ("key.weight", w(k)),
+        ("key.bias", bias(k)),
+        ("value.weight", w(v)),
+        ("value.bias", bias(v)),
+        ("output.weight", w(o)),
+        ("output.bias", bias(o)),
+        ("stream after", vec![after as f32, (after >> 40) as f32]),
+    ];
+    set_fused(None);
+    out
+}
