@@ -1129,9 +1129,27 @@ impl WorkerPool {
     /// Like [`shutdown`](Self::shutdown), but after `grace` the running jobs are told to stop
     /// (their next progress report returns `Break`) and end `failed` with [`SHUT_DOWN`].
     pub async fn shutdown_within(mut self, grace: Duration) {
-        self.stop_taking().await;
-        if tokio::time::timeout(grace, self.wait_idle()).await.is_err() {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // apalis's worker ends only after the tasks it is running: waiting for it is waiting for
+        // the jobs, so it counts against the grace too (a SIGTERM mid-training otherwise waited
+        // for the whole training).
+        let mut worker = self.worker.take();
+        let mut worker_done = worker.is_none();
+        let drained = tokio::time::timeout(grace, async {
+            if let Some(w) = worker.as_mut() {
+                let _ = w.await;
+                worker_done = true;
+            }
+            self.wait_idle().await;
+        })
+        .await;
+        if drained.is_err() {
             self.flight.interrupt.store(true, Ordering::SeqCst);
+            if let (false, Some(w)) = (worker_done, worker) {
+                let _ = w.await;
+            }
             self.wait_idle().await;
         }
     }
