@@ -370,6 +370,29 @@ fn merge_heads(src: &[f32], dst: &mut [f32], w: usize, col: usize, [_, nh, t, dk
     });
 }
 
+/// What both attentions start with: `x [b, t, d]` as `[b·t, d]`, the projection weights side by
+/// side `[wq | wk | wv]` `[d, w]`, the projected queries, keys and values `[b·t, w]` (one product,
+/// biases added in one pass), and the softmax weights `P [b, heads, t, t]` of `Q Kᵀ / √d_k` per
+/// (batch, head) over strided views of that buffer (`causal`: row `i` sees steps `0..=i`).
+pub(crate) fn front(
+    x: FlexTensor,
+    [wq, bq, wk, bk, wv, bv]: [FlexTensor; 6],
+    shape4 @ [b, _, t, dk]: [usize; 4],
+    causal: bool,
+) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+    let d = x.layout().shape()[2];
+    let x = x.reshape(Shape::from(vec![b * t, d]));
+    let wqkv = Flex::float_cat(vec![wq, wk, wv], 1);
+    let w = wqkv.layout().shape()[1];
+    let bias: Vec<f32> = [bq, bk, bv].into_iter().flat_map(to_vec).collect();
+    let mut qkv = Flex::float_matmul(x.clone(), wqkv.clone());
+    add_bias(values_mut(&mut qkv), &bias);
+    let kt = Flex::float_swap_dims(heads_view(&qkv, 1, w, shape4), 2, 3);
+    let mut p = Flex::float_matmul(heads_view(&qkv, 0, w, shape4), kt);
+    softmax_rows(values_mut(&mut p), t, 1.0 / (dk as f64).sqrt() as f32, causal);
+    (x, wqkv, qkv, p)
+}
+
 fn forward(t: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
     let [x, wq, bq, wk, bk, wv, bv, wo, bo, mask] = t;
     let dims = x.layout().shape().to_vec();
@@ -377,18 +400,8 @@ fn forward(t: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved) {
     let dk = d / nh;
     let (bt, d3) = (b * t, 3 * d);
     let shape4 = [b, nh, t, dk];
-    let x = x.reshape(Shape::from(vec![bt, d]));
-    // Queries, keys and values in one product.
-    let wqkv = Flex::float_cat(vec![wq, wk, wv], 1);
-    let bias: Vec<f32> = [bq, bk, bv].into_iter().flat_map(to_vec).collect();
-    let mut qkv = Flex::float_matmul(x.clone(), wqkv.clone());
-    add_bias(values_mut(&mut qkv), &bias);
-    // Scores per (batch, head) over strided views.
-    let kt = Flex::float_swap_dims(heads_view(&qkv, 1, d3, shape4), 2, 3);
-    let mut p = Flex::float_matmul(heads_view(&qkv, 0, d3, shape4), kt);
-    // Softmax(S / √d_k) per row, then the dropout mask.
-    let inv_scale = 1.0 / (dk as f64).sqrt() as f32;
-    softmax_rows(values_mut(&mut p), t, inv_scale, false);
+    let (x, wqkv, qkv, p) = front(x, [wq, bq, wk, bk, wv, bv], shape4, false);
+    // The dropout mask on the weights.
     let (dropped, keep_scale) = drop_weights(&p, mask, [b, nh, t, t]);
     let weights = dropped.as_ref().map_or_else(|| p.clone(), FlexTensor::clone);
     let o = Flex::float_matmul(weights, heads_view(&qkv, 2, d3, shape4));

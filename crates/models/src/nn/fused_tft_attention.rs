@@ -41,7 +41,7 @@ use burn::tensor::Shape;
 use rayon::prelude::*;
 
 use crate::nn::fused_attention::{
-    add_bias, col_sum, contiguous, drop_weights, heads_view, softmax_rows, softmax_rows_back, values, values_mut,
+    add_bias, col_sum, contiguous, drop_weights, front, heads_view, softmax_rows_back, values, values_mut,
 };
 use crate::nn::fused_seq::{tensor, to_vec};
 
@@ -105,17 +105,8 @@ pub(crate) fn forward(parts: [FlexTensor; 10], nh: usize) -> (FlexTensor, Saved)
     let dk = wv.layout().shape()[1];
     let (bt, w) = (b * t, 2 * nh * dk + dk);
     let shape4 = [b, nh, t, dk];
-    let x = x.reshape(Shape::from(vec![bt, d]));
-    // Queries, keys and the value in one product.
-    let wqkv = Flex::float_cat(vec![wq, wk, wv], 1);
-    let bias: Vec<f32> = [bq, bk, bv].into_iter().flat_map(to_vec).collect();
-    let mut qkv = Flex::float_matmul(x.clone(), wqkv.clone());
-    add_bias(values_mut(&mut qkv), &bias);
-    // Scores per (batch, head) over strided views, the causal softmax, the dropout.
-    let kt = Flex::float_swap_dims(heads_view(&qkv, 1, w, shape4), 2, 3);
-    let mut p = Flex::float_matmul(heads_view(&qkv, 0, w, shape4), kt);
-    let inv_scale = 1.0 / (dk as f64).sqrt() as f32;
-    softmax_rows(values_mut(&mut p), t, inv_scale, true);
+    // Queries, keys and the value in one product; the causal softmax of the scores.
+    let (x, wqkv, qkv, p) = front(x, [wq, bq, wk, bk, wv, bv], shape4, true);
     let mean_weights = head_mean(values(&p), shape4);
     let (dropped, keep_scale) = drop_weights(&p, mask, shape4);
     let mean_dropped = match &dropped {
