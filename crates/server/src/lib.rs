@@ -75,8 +75,7 @@ where
         tokio::task::spawn_blocking(move || st.scan_models()).await.map_err(|e| ServerError::Jobs(e.to_string()))?;
     }
     let pool = (cfg.workers > 0).then(|| {
-        let st = state.clone();
-        let runner = TrainRunner::new(&cfg.data_dir, &cfg.artifacts_dir).on_done(move || st.rescan_soon());
+        let runner = serving_runner(&state);
         queue.spawn_workers(cfg.workers, Arc::new(runner))
     });
     let watcher = tokio::spawn(watch(state.clone()));
@@ -90,6 +89,17 @@ where
         p.shutdown_within(std::time::Duration::from_secs(10)).await;
     }
     served.map_err(|source| ServerError::Serve { addr, source })
+}
+
+/// The runner of this server's own workers: a job that wrote a model loads it before it is
+/// marked `done`, so a client that sees `done` and asks `/v1/predict` at once gets the symbol's
+/// own model (a notified rescan could still be running then, answering with `global`).
+fn serving_runner(state: &AppState) -> TrainRunner {
+    let cfg = state.config();
+    let st = state.clone();
+    TrainRunner::new(&cfg.data_dir, &cfg.artifacts_dir).on_done(move || {
+        st.scan_models();
+    })
 }
 
 /// Every `watch_every` (or at once when a job finished): load new or changed model folders,
@@ -146,4 +156,55 @@ pub fn run(cfg: ServeConfig) -> Result<()> {
         eprintln!("listening on http://{addr}");
         serve(listener, cfg, shutdown_signal()).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::ControlFlow;
+
+    use vane_core::{Interval, Symbol};
+    use vane_market_data::ParquetStore;
+
+    use super::*;
+    use crate::jobs::{JobControl, JobKind, JobSpec};
+
+    struct Quiet;
+    impl JobControl for Quiet {
+        fn progress(&mut self, _fraction: f64) -> ControlFlow<()> {
+            ControlFlow::Continue(())
+        }
+    }
+
+    /// When the job returns (and is then marked `done`), the server already serves its model.
+    #[test]
+    fn a_finished_job_s_model_is_served_before_the_job_reads_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, arts) = (dir.path().join("data"), dir.path().join("artifacts"));
+        let btc = Symbol::new("BTCUSDT").unwrap();
+        let bars = vane_testkit::fixture_bars("BTCUSDT_4h.csv", Interval::H4);
+        ParquetStore::new(&data).append(&btc, Interval::H4, &bars).unwrap();
+        let cfg = vane_pipeline::TrainConfig {
+            symbols: vec![btc.clone()],
+            per_symbol: true,
+            train_bars: 900,
+            test_bars: 360,
+            theta_steps_fast: 2,
+            iterations_fast: 30,
+            depth: 4,
+            ..vane_pipeline::TrainConfig::default()
+        };
+        let state = AppState::new(ServeConfig::new("127.0.0.1:0".parse().unwrap(), &arts, &data), None);
+        state.scan_models();
+        assert!(state.model("BTCUSDT").is_none());
+        let spec = JobSpec {
+            kind: JobKind::TrainSymbol,
+            symbol: btc,
+            config: serde_json::to_value(&cfg).unwrap(),
+            mode: "fast".into(),
+        };
+        let id = serving_runner(&state).run(&spec, &mut Quiet).unwrap();
+        assert_eq!(id, "BTCUSDT");
+        let m = state.model("BTCUSDT").expect("loaded when the job returned");
+        assert_eq!(m.summary.as_ref().map(|s| s.kind.as_str()), Some("gbdt"));
+    }
 }
