@@ -43,7 +43,7 @@ pub use error::{CalibrationError, Result};
 pub use isotonic::Isotonic;
 pub use multiclass::{OneVsRest, Shrinkage, Temperature};
 pub use multiclass_choose::{
-    MulticlassCalibrator, MulticlassChoice, MulticlassMethod, PIPELINE_METHODS, choose_multiclass,
+    FULL_SHRINK_EPS, MulticlassCalibrator, MulticlassChoice, MulticlassMethod, PIPELINE_METHODS, choose_multiclass,
     choose_multiclass_among, choose_multiclass_with,
 };
 pub use platt::Platt;

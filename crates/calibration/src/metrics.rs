@@ -172,6 +172,10 @@ pub struct EceNoise {
     pub draws: usize,
     /// `ece ≤ p95`: the observed ECE is within what sampling noise gives.
     pub within_noise: bool,
+    /// The same rows' ECE before calibration, when the caller scored calibrated probabilities
+    /// and gave the raw ones ([`EceNoise::with_uncalibrated`]): whether calibrating helped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncalibrated_ece: Option<f64>,
 }
 
 /// [`EceNoise`] of `probs` against `y`: `draws` times, each row's top label is drawn correct
@@ -211,23 +215,42 @@ pub fn ece_noise_top_label(y: &[usize], probs: &[Vec<f64>], draws: usize, seed: 
     eces.sort_by(f64::total_cmp);
     let mean = eces.iter().sum::<f64>() / draws as f64;
     let p95 = eces[((draws as f64 * 0.95).ceil() as usize).clamp(1, draws) - 1];
-    Ok(EceNoise { ece: observed, mean, p95, rows: conf.len(), draws, within_noise: observed <= p95 })
+    Ok(EceNoise {
+        ece: observed,
+        mean,
+        p95,
+        rows: conf.len(),
+        draws,
+        within_noise: observed <= p95,
+        uncalibrated_ece: None,
+    })
 }
 
 impl EceNoise {
-    /// One sentence for people: the observed ECE, the noise band, and which side it falls on.
+    /// `self` with [`EceNoise::uncalibrated_ece`]: the top-label ECE of `raw`, the probabilities
+    /// before calibration of the rows `self` scored, against the same labels `y`.
+    pub fn with_uncalibrated(self, y: &[usize], raw: &[Vec<f64>]) -> Result<Self> {
+        if y.len() != self.rows {
+            return Err(CalibrationError::InvalidInput(format!(
+                "{} labels for an ECE check over {} rows",
+                y.len(),
+                self.rows
+            )));
+        }
+        Ok(Self { uncalibrated_ece: Some(ece_top_label(y, raw)?), ..self })
+    }
+
+    /// One sentence for people: the observed ECE (and before calibration, when known), the noise
+    /// band, and which side it falls on.
     pub fn text(&self) -> String {
+        let before = self.uncalibrated_ece.map_or(String::new(), |e| format!(" (before calibration {e:.4})"));
         format!(
-            "pooled ECE {:.4} over {} rows; a perfectly calibrated forecaster with these probabilities scores {:.4} (95 % ≤ {:.4}): {}",
+            "pooled ECE {:.4}{before} over {} rows; a perfectly calibrated forecaster with these probabilities scores {:.4} (95 % ≤ {:.4}): {}",
             self.ece,
             self.rows,
             self.mean,
             self.p95,
-            if self.within_noise {
-                "within sampling noise"
-            } else {
-                "miscalibrated beyond sampling noise"
-            }
+            if self.within_noise { "within sampling noise" } else { "miscalibrated beyond sampling noise" }
         )
     }
 }

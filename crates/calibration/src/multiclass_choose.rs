@@ -502,6 +502,19 @@ pub fn choose_multiclass_with(
             fold_cal
         }
     };
+    if let MulticlassCalibrator::Shrink(sh) = &calibrator
+        && sh.lambda >= 1.0 - FULL_SHRINK_EPS
+    {
+        reason += &format!(
+            "; λ = {:.2}: every calibrated row is the base rate ({}), whatever the model says",
+            sh.lambda,
+            sh.prior.iter().map(|p| format!("{p:.4}")).collect::<Vec<_>>().join(" / ")
+        );
+    }
     choice.reason = reason;
     Ok((calibrator, choice))
 }
+
+/// How close to 1 a shrinkage weight counts as full shrinkage to the base rate (the calibrated
+/// probabilities no longer depend on the model), which the chooser's reason then says.
+pub const FULL_SHRINK_EPS: f64 = 1e-6;

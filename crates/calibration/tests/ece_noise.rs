@@ -60,3 +60,20 @@ fn bad_input_is_named() {
     let e = ece_noise_top_label(&[0, 2], &probs, 10, 1).unwrap_err().to_string();
     assert!(e.contains("label 2 at row 1"), "{e}");
 }
+
+#[test]
+fn the_uncalibrated_figure_is_the_raw_rows_ece_and_is_printed() {
+    // Calibrated: confidence 0.5, two of four right → ECE 0. Raw: confidence 0.9, two of four
+    // right → ECE 0.4 by hand.
+    let y = [0, 0, 1, 2];
+    let calibrated = vec![vec![0.5, 0.3, 0.2]; 4];
+    let raw = vec![vec![0.9, 0.05, 0.05]; 4];
+    let n = ece_noise_top_label(&y, &calibrated, 100, 3).unwrap();
+    assert_eq!(n.uncalibrated_ece, None);
+    assert!(!n.text().contains("before calibration"));
+    let n = n.with_uncalibrated(&y, &raw).unwrap();
+    assert!((n.uncalibrated_ece.unwrap() - 0.4).abs() < 1e-12);
+    assert!(n.text().starts_with("pooled ECE 0.0000 (before calibration 0.4000) over 4 rows"), "{}", n.text());
+    let e = n.with_uncalibrated(&y[..3], &raw[..3]).unwrap_err().to_string();
+    assert!(e.contains("3 labels for an ECE check over 4 rows"), "{e}");
+}

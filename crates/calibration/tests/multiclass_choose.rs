@@ -338,3 +338,27 @@ fn the_pipeline_candidates_start_from_shrinkage_and_fall_back_to_the_identity() 
     let (cal, choice) = choose_multiclass_among(&probs, &y, 0.3, &PIPELINE_METHODS).unwrap();
     assert_eq!((cal, choice.chosen), (MulticlassCalibrator::Identity, MulticlassMethod::Identity));
 }
+
+#[test]
+fn full_shrinkage_to_the_base_rate_is_named_in_the_reason() {
+    // Confidently wrong probabilities (0.8 on the class after the label): any share of the model
+    // costs log-loss, so the shrinkage weight is 1 and the calibrated rows are the base rate.
+    let y: Vec<usize> = (0..600).map(|i| [0, 0, 0, 1, 2][i % 5]).collect();
+    let probs: Vec<Vec<f64>> = y
+        .iter()
+        .map(|&c| {
+            let mut p = vec![0.1; 3];
+            p[(c + 1) % 3] = 0.8;
+            p
+        })
+        .collect();
+    let (cal, choice) =
+        vane_calibration::choose_multiclass_among(&probs, &y, 0.3, &[MulticlassMethod::Shrink]).unwrap();
+    let MulticlassCalibrator::Shrink(s) = &cal else { panic!("shrinkage was the only candidate: {}", choice.reason) };
+    assert!(s.lambda >= 1.0 - vane_calibration::FULL_SHRINK_EPS, "λ = {}", s.lambda);
+    assert!(choice.reason.contains("λ = 1.00: every calibrated row is the base rate"), "{}", choice.reason);
+    // The add-one smoothed shares of 600 rows, 360/120/120: (361/603, 121/603, 121/603).
+    assert!(choice.reason.contains("(0.5987 / 0.2007 / 0.2007)"), "{}", choice.reason);
+    let row = cal.apply(&probs[0]);
+    assert!((row[0] - 361.0 / 603.0).abs() < 1e-9, "{row:?}");
+}

@@ -384,7 +384,7 @@ pub(crate) fn run(
     let ece_noise = Some(if cal_y.is_empty() {
         crate::train::ece_noise(&pooled_y, &pooled_model, tcfg.seed)?
     } else {
-        crate::train::ece_noise(&cal_y, &cal_model, tcfg.seed)?
+        crate::train::ece_noise(&cal_y, &cal_model, tcfg.seed)?.with_uncalibrated(&cal_y, &raw_cal_rows)?
     });
     let verdict = if cal_y.is_empty() {
         crate::train::verdict(&for_verdict, &name, &pooled_y, &pooled_model, &pooled_base, tcfg.seed)?

@@ -600,7 +600,7 @@ fn fit_one(
     let lens: Vec<usize> = per_window.iter().map(|(te, _)| te.len()).collect();
     let cals = walk_forward_calibrators(&pooled[GBDT], &pooled_y, &lens);
     // The rows the shipped model is scored on: those of windows with a calibrator.
-    let (mut cal_y, mut cal_base) = (Vec::new(), Vec::new());
+    let (mut cal_y, mut cal_base, mut cal_raw) = (Vec::new(), Vec::new(), Vec::new());
     let mut start = 0;
     for (k, (te, probs)) in per_window.iter().enumerate() {
         let earlier = start;
@@ -619,6 +619,7 @@ fn fit_one(
         pooled.entry(EARLIER_BASE_RATE.to_string()).or_default().extend(earlier);
         cal_y.extend(yte);
         cal_base.extend(probs[2].iter().cloned());
+        cal_raw.extend(probs[0].iter().cloned());
     }
     // The calibrator: chosen on the out-of-sample predictions only (rows no window model was
     // fitted on, and not the early-stopping slices), by held-out log-loss, time-ordered.
@@ -652,7 +653,7 @@ fn fit_one(
     // The shipped (calibrated) model on the windows that had a calibrator; the raw GBDT on every
     // window when none had (too few windows).
     metrics.ece_noise = Some(match pooled.get(GBDT_CALIBRATED) {
-        Some(cp) => ece_noise(&cal_y, cp, cfg.seed)?,
+        Some(cp) => ece_noise(&cal_y, cp, cfg.seed)?.with_uncalibrated(&cal_y, &cal_raw)?,
         None => ece_noise(&pooled_y, &pooled[GBDT], cfg.seed)?,
     });
     metrics.verdict = Some(match pooled.get(GBDT_CALIBRATED) {

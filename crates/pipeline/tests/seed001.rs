@@ -239,6 +239,9 @@ fn early_stopping_pooled_scores_and_a_verdict_per_model() {
     assert!((noise.ece - m.pooled["gbdt_calibrated"].ece).abs() < 1e-12, "{noise:?}");
     assert_eq!(noise.rows, rows);
     assert!(noise.mean > 0.0 && noise.mean <= noise.p95 && noise.within_noise == (noise.ece <= noise.p95));
+    // Beside it, the raw GBDT's ECE on the same rows (every window but the first).
+    let raw = noise.uncalibrated_ece.expect("the raw ECE on the calibrated rows");
+    assert!(raw.is_finite() && raw != noise.ece, "{noise:?}");
     assert_eq!(j["ece_noise"]["p95"].as_f64(), Some(noise.p95));
     // With early stopping off, the shipped model keeps every tree.
     let off =
