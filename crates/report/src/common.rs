@@ -8,6 +8,7 @@ use plotters::prelude::*;
 
 use crate::error::{PngError, ReportError, Result};
 use crate::font::register;
+use crate::text::Glyphs;
 
 /// Line colours of the series, in order (matplotlib's tab10).
 pub const PALETTE: [RGBColor; 6] = [
@@ -24,14 +25,14 @@ pub(crate) const LIGHT: RGBColor = RGBColor(240, 240, 240);
 /// Grey of the bold mesh lines.
 pub(crate) const BOLD: RGBColor = RGBColor(225, 225, 225);
 
-/// Draws `draw` into a PNG of `size` pixels at `path`.
+/// Draws `draw` into a PNG of `size` pixels at `path` (text set by [`Glyphs`]).
 pub(crate) fn png(
     path: &Path,
     size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> std::result::Result<(), PngError>,
+    draw: impl FnOnce(&DrawingArea<Glyphs<BitMapBackend<'_>>, Shift>) -> std::result::Result<(), PngError>,
 ) -> Result<()> {
     register()?;
-    let root = BitMapBackend::new(path, size).into_drawing_area();
+    let root = Glyphs(BitMapBackend::new(path, size)).into_drawing_area();
     draw(&root).map_err(|source: PngError| ReportError::Png { path: path.to_path_buf(), source })
 }
 

@@ -2,7 +2,10 @@
 //!
 //! Text is set in DejaVu Sans, vendored in `assets/` and registered with plotters' `ab_glyph`
 //! renderer ([`font::register`]), so no system font or fontconfig is needed and every machine
-//! draws the same pixels. Plots take plain series: this crate knows nothing of models.
+//! draws the same pixels. PNG text is set by this crate (each glyph at its pen position plus its
+//! side bearing; plotters 0.3.7's own path drops the bearing and opens gaps such as "BTCUSD T" or
+//! "1. 050"), with plotters' advances, kerning and anchors. Plots take plain series: this crate
+//! knows nothing of models.
 //!
 //! - [`loss`]: the loss curve of a training run ([`loss_curve_png`], [`loss_curve_svg`]).
 //! - [`reliability`]: the reliability diagram of a classifier ([`reliability_png`],
@@ -49,6 +52,7 @@ pub mod scatter;
 pub mod tearsheet;
 
 mod common;
+mod text;
 
 pub use bars::{BarSeries, WindowBars, window_bars_png, window_bars_svg, window_bars_svg_string};
 pub use distribution::{

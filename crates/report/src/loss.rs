@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use crate::error::{ReportError, Result};
 use crate::font::{FAMILY, register};
+use crate::text::Glyphs;
 
 /// Width and height of the plot in pixels.
 pub const SIZE: (u32, u32) = (900, 540);
@@ -154,7 +155,7 @@ pub fn loss_curve_png(path: &Path, series: &LossSeries) -> Result<()> {
     register()?;
     series.validate()?;
     let png = |source| ReportError::Png { path: path.to_path_buf(), source };
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    let root = Glyphs(BitMapBackend::new(path, SIZE)).into_drawing_area();
     draw(&root, series).map_err(png)
 }
 

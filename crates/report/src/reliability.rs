@@ -9,6 +9,7 @@ use plotters::prelude::*;
 
 use crate::error::{ReportError, Result};
 use crate::font::{FAMILY, register};
+use crate::text::Glyphs;
 
 /// Width and height of the plot in pixels.
 pub const SIZE: (u32, u32) = (720, 760);
@@ -150,7 +151,7 @@ pub fn reliability_png(path: &Path, points: &[ReliabilityPoint], title: &str) ->
     register()?;
     validate(points)?;
     let png = |source| ReportError::Png { path: path.to_path_buf(), source };
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    let root = Glyphs(BitMapBackend::new(path, SIZE)).into_drawing_area();
     draw(&root, points, title).map_err(png)
 }
 
