@@ -130,7 +130,8 @@ impl ParquetStore {
     }
 
     /// Stored bars with `start <= open_time < end`, reading only the row groups whose
-    /// `open_time` statistics overlap the range.
+    /// `open_time` statistics overlap the range. An empty or reversed range (`end <= start`)
+    /// reads no bars (the series must still exist).
     pub fn read_range(&self, symbol: &Symbol, interval: Interval, start: Timestamp, end: Timestamp) -> Result<Bars> {
         self.check_dir()?;
         let path = self.path(symbol, interval);
@@ -792,8 +793,9 @@ fn append_batch(
     if let Some(w) = times.windows(2).find(|w| w[1] <= w[0]) {
         return Err(bad(format!("open times not strictly increasing ({} then {})", Timestamp(w[0]), Timestamp(w[1]))));
     }
-    // Sorted: the rows in [start, end) are one contiguous run.
-    let keep = times.partition_point(|&t| t < start.0)..times.partition_point(|&t| t < end.0);
+    // Sorted: the rows in [start, end) are one contiguous run (none when end <= start).
+    let first = times.partition_point(|&t| t < start.0);
+    let keep = first..times.partition_point(|&t| t < end.0).max(first);
     let extras = Extras {
         quote_volume: col("quote_volume").is_some(),
         trades: col("trades").is_some(),
@@ -881,6 +883,12 @@ mod tests {
         assert_eq!(r.open_time(), &times[25..31]);
         assert!(st.read_range(&sym(), Interval::M1, Timestamp(-5), Timestamp(0)).unwrap().is_empty());
         assert_eq!(st.read(&sym(), Interval::M1).unwrap().len(), 95);
+        // A reversed range inside one row group (and across groups) reads nothing; it panicked
+        // slicing rows [start, end) with start > end.
+        for (a, b) in [(31, 25), (28, 22), (90, 3)] {
+            let r = st.read_range(&sym(), Interval::M1, Timestamp(a * 60_000), Timestamp(b * 60_000)).unwrap();
+            assert!(r.is_empty(), "{a}..{b}: {} bars", r.len());
+        }
         // The footer says 10 row groups.
         let f = File::open(st.path(&sym(), Interval::M1)).unwrap();
         let b = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
