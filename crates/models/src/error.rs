@@ -11,7 +11,8 @@ pub enum ModelError {
     /// Input data is unusable (shape, NaN, a window crossing a symbol boundary, …).
     #[error("invalid data: {0}")]
     Data(String),
-    /// The requested device is not compiled in or cannot be opened.
+    /// The requested device is unknown or its backend is not compiled in: a usage error (pick
+    /// another `--device` or rebuild with the feature the message names).
     #[error("device: {0}")]
     Device(String),
     /// `--devices` asks for something this backend cannot do (several devices, or an index that
@@ -45,7 +46,7 @@ impl ModelError {
         match self {
             ModelError::Config { .. } => ErrorClass::Data,
             ModelError::Data { .. } => ErrorClass::Data,
-            ModelError::Device { .. } => ErrorClass::Io,
+            ModelError::Device { .. } => ErrorClass::Usage,
             ModelError::Devices { .. } => ErrorClass::Usage,
             ModelError::Weights { .. } => ErrorClass::Data,
             ModelError::Diverged { .. } => ErrorClass::Data,
@@ -71,4 +72,27 @@ pub(crate) fn config_err<T>(msg: impl Into<String>) -> Result<T> {
 
 pub(crate) fn data_err<T>(msg: impl Into<String>) -> Result<T> {
     Err(ModelError::Data(msg.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use vane_core::ErrorClass;
+
+    use crate::device::DeviceKind;
+
+    #[test]
+    fn a_device_this_build_lacks_is_a_usage_error() {
+        // `--device wgpu` on a build without the wgpu feature exited 4 (I/O) although the fix is
+        // the command (another device or a rebuild), as for an unknown device name.
+        let unknown = "quantum".parse::<DeviceKind>().unwrap_err();
+        assert_eq!(unknown.class(), ErrorClass::Usage, "{unknown}");
+        #[cfg(not(feature = "wgpu"))]
+        {
+            let e = DeviceKind::Wgpu.device().unwrap_err();
+            assert!(e.to_string().contains("--features wgpu"), "{e}");
+            assert_eq!(e.class(), ErrorClass::Usage);
+        }
+        #[cfg(not(feature = "tch"))]
+        assert_eq!(DeviceKind::Tch.device().unwrap_err().class(), ErrorClass::Usage);
+    }
 }
