@@ -106,6 +106,12 @@ impl Predictor {
         &self.inference
     }
 
+    /// The calibrator from `calibration.json` applied to every prediction (`None`: the folder
+    /// has none).
+    pub fn calibrator(&self) -> Option<&vane_calibration::MulticlassCalibrator> {
+        self.calibrator.as_ref()
+    }
+
     fn probs(&self, symbol: &Symbol, row: &[f64]) -> Result<ClassProbs> {
         let d = Dataset {
             numeric_names: self.schema.columns.clone(),
@@ -293,8 +299,15 @@ pub struct ModelSummary {
     /// The decision thresholds it applies (GBDT: θ and the `min_conf` policy; sequence models:
     /// the `[decision]` table).
     pub thresholds: serde_json::Value,
-    /// Open time of the last bar it was trained on, when recorded.
+    /// Open time of the last bar it was trained on, when recorded (GBDT: `inference.json`;
+    /// sequence models: the last walk-forward window in `metrics.json`, `None` without one).
     pub trained_until_ms: Option<i64>,
+    /// Its probabilities (and so its signal) are the same for every symbol and bar: its
+    /// calibration shrank it fully to the base rate (`calibration.json`: `shrink` with λ = 1).
+    pub constant: bool,
+    /// Why it is constant (absent when it is not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constant_reason: Option<String>,
     /// Its folder.
     pub dir: PathBuf,
 }
@@ -349,8 +362,13 @@ impl AnyPredictor {
     }
 
     /// What a service reports about the model: id, kind, interval, feature set, decision
-    /// thresholds and the last bar it was trained on.
+    /// thresholds, the last bar it was trained on and whether its output is constant.
     pub fn summary(&self) -> ModelSummary {
+        let constant_reason = crate::sequence_predictor::constant_reason(match self {
+            Self::Gbdt(p) => p.calibrator(),
+            Self::Sequence(p) => p.calibrator(),
+        });
+        let constant = constant_reason.is_some();
         match self {
             Self::Gbdt(p) => ModelSummary {
                 model_id: p.model_id().to_string(),
@@ -359,6 +377,8 @@ impl AnyPredictor {
                 feature_set: p.schema().feature_set.clone(),
                 thresholds: serde_json::json!({"theta": p.inference().theta, "policy": p.inference().policy}),
                 trained_until_ms: p.inference().trained_until_ms,
+                constant,
+                constant_reason,
                 dir: p.dir().to_path_buf(),
             },
             Self::Sequence(p) => ModelSummary {
@@ -367,7 +387,9 @@ impl AnyPredictor {
                 interval: p.interval(),
                 feature_set: p.feature_set().to_string(),
                 thresholds: serde_json::json!({"decision": p.inference().decision}),
-                trained_until_ms: None,
+                trained_until_ms: p.trained_until_ms(),
+                constant,
+                constant_reason,
                 dir: p.dir().to_path_buf(),
             },
         }

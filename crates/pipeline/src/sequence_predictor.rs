@@ -146,6 +146,41 @@ pub struct SequencePredictor {
     device: burn::tensor::Device,
     calibrator: Option<MulticlassCalibrator>,
     binary_calibrator: Option<Calibrator>,
+    trained_until_ms: Option<i64>,
+}
+
+/// The open time of the last bar a training (or validation) window of the model in `dir` ended
+/// on, as its `metrics.json` records it: the latest `test_last_open_time_ms` of its walk-forward
+/// windows (`walk_forward` or `walk_forward_regression`). The last walk-forward block reaches the
+/// last labelled bar, which is also the shipped model's last validation window, so this is the
+/// last bar the shipped model was trained (early-stopped) on. `None` when the folder was trained
+/// without a walk-forward (`data.walk_forward = 0`) or its `metrics.json` cannot be read.
+pub fn recorded_trained_until_ms(dir: &Path) -> Option<i64> {
+    let text = std::fs::read_to_string(dir.join("metrics.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    ["walk_forward", "walk_forward_regression"]
+        .iter()
+        .filter_map(|k| v.get(*k)?.get("windows")?.as_array())
+        .flatten()
+        .filter_map(|w| w.get("test_last_open_time_ms")?.as_i64())
+        .max()
+}
+
+/// Why a model's probabilities are the same for every bar, when they are: its multiclass
+/// calibrator is shrinkage to the base rate with λ = 1 (within 1e-6), so whatever the network or
+/// the trees say, the answer is the base rate of the calibration rows.
+pub fn constant_reason(calibrator: Option<&MulticlassCalibrator>) -> Option<String> {
+    match calibrator? {
+        MulticlassCalibrator::Shrink(s) if (1.0 - s.lambda).abs() <= 1e-6 => {
+            let rate =
+                Signal::ALL.iter().zip(&s.prior).map(|(c, p)| format!("{c} {p:.3}")).collect::<Vec<_>>().join(", ");
+            Some(format!(
+                "calibration shrank it to the base rate (λ = {:.2}): its probabilities are the base rate for every bar ({rate}), so its signal never changes; retrain it on more data or other features",
+                s.lambda
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Reads `<dir>/calibration.json` of a binary model when it exists: its one binary calibrator
@@ -241,7 +276,14 @@ impl SequencePredictor {
             Task::Classification => (load_calibrator(&dir)?, None),
             Task::Regression => (None, None),
         };
-        Ok(Self { dir, loaded, set, inference, device, calibrator, binary_calibrator })
+        let trained_until_ms = recorded_trained_until_ms(&dir);
+        Ok(Self { dir, loaded, set, inference, device, calibrator, binary_calibrator, trained_until_ms })
+    }
+
+    /// The open time of the last bar the model was trained on, as its folder records it
+    /// ([`recorded_trained_until_ms`]; `None` without a walk-forward in `metrics.json`).
+    pub fn trained_until_ms(&self) -> Option<i64> {
+        self.trained_until_ms
     }
 
     /// The calibrator from `calibration.json` applied to every classification forecast (`None`:
@@ -474,5 +516,27 @@ impl PredictStream for SequenceStream<'_> {
             Some(rows) => self.predictor.infer(&self.symbol, &rows, bar.open_time).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shrink(lambda: f64) -> MulticlassCalibrator {
+        MulticlassCalibrator::Shrink(vane_calibration::Shrinkage { lambda, prior: vec![0.5, 0.3, 0.2] })
+    }
+
+    #[test]
+    fn only_a_full_shrink_to_the_base_rate_is_constant() {
+        assert!(constant_reason(None).is_none());
+        assert!(constant_reason(Some(&MulticlassCalibrator::Identity)).is_none());
+        assert!(constant_reason(Some(&MulticlassCalibrator::Temperature { t: 1e9 })).is_none());
+        assert!(constant_reason(Some(&shrink(0.999))).is_none());
+        assert!(constant_reason(Some(&shrink(1.0 - 2e-6))).is_none());
+        let r = constant_reason(Some(&shrink(1.0 - 5e-7))).unwrap();
+        assert!(r.starts_with("calibration shrank it to the base rate (λ = 1.00)"), "{r}");
+        assert!(r.contains("(BUY 0.500, SELL 0.300, HOLD 0.200)"), "{r}");
+        assert_eq!(constant_reason(Some(&shrink(1.0))), Some(r));
     }
 }

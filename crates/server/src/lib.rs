@@ -72,7 +72,16 @@ where
     let state = AppState::new(cfg.clone(), Some(queue.clone()));
     {
         let st = state.clone();
-        tokio::task::spawn_blocking(move || st.scan_models()).await.map_err(|e| ServerError::Jobs(e.to_string()))?;
+        let warnings = tokio::task::spawn_blocking(move || {
+            st.scan_models();
+            runtime::missing_data_warnings(&st)
+        })
+        .await
+        .map_err(|e| ServerError::Jobs(e.to_string()))?;
+        // A followed symbol without bars is otherwise silently absent from the signal answers.
+        for w in warnings {
+            eprintln!("{w}");
+        }
     }
     let pool = (cfg.workers > 0).then(|| {
         let runner = serving_runner(&state);

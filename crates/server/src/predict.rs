@@ -46,6 +46,9 @@ pub struct PredictAnswer {
     pub as_of_age_s: Option<i64>,
     /// The decision thresholds the model applied.
     pub thresholds: serde_json::Value,
+    /// Open time of the last bar the model was trained on (`null` when its folder does not
+    /// record it): how old the model behind this forecast is.
+    pub trained_until_ms: Option<i64>,
     /// Why the refresh did not bring the bars up to date (the stored bars were used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_error: Option<String>,
@@ -286,6 +289,7 @@ pub async fn predict(
         stale: fresh.stale,
         as_of_age_s: fresh.age_s,
         thresholds,
+        trained_until_ms: model.summary.as_ref().and_then(|s| s.trained_until_ms),
         refresh_error,
         refreshed_bars,
         job_id,

@@ -81,6 +81,9 @@ pub struct Health {
     pub jobs: Option<HealthJobs>,
     /// Seed 000's runtime tags (empty without a runtime).
     pub stack_tags: Vec<String>,
+    /// Followed symbols (`--stream-symbols`) with no stored bars: absent from
+    /// `/v1/signal/{tag}` and `/v1/stream` until bars arrive (empty without a runtime).
+    pub stream_symbols_without_data: Vec<String>,
     /// Successful `POST /v1/thresholds/reload` calls since the server started.
     pub thresholds_reloads: u64,
     /// The runs registry served under `/v1/runs` and by the dashboard.
@@ -189,7 +192,7 @@ async fn json_rejection(r: Response) -> Response {
 
 async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     let st = state.clone();
-    let (models, data) = blocking(move || {
+    let (models, data, stream_symbols_without_data) = blocking(move || {
         let models = st
             .models()
             .iter()
@@ -222,7 +225,8 @@ async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
                 }
             })
             .collect();
-        Ok((models, data))
+        let without = crate::runtime::followed_without_data(&st).iter().map(|s| s.to_string()).collect();
+        Ok((models, data, without))
     })
     .await?;
     let jobs = match state.jobs() {
@@ -240,6 +244,7 @@ async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
         data,
         jobs,
         stack_tags: state.inner.runtime.tags(),
+        stream_symbols_without_data,
         thresholds_reloads: state.thresholds_reloads(),
         runs_dir: state.config().runs_dir.display().to_string(),
     }))

@@ -184,18 +184,65 @@ pub fn resolve_symbols(
         .collect()
 }
 
+/// The bar interval the runtime decides on: 1 s for a stack tag, else the main model's (`None`:
+/// no runtime, or its model is not loaded).
+fn runtime_interval(state: &AppState) -> Option<Interval> {
+    let main = state.inner.runtime.config.model_tag.as_deref()?;
+    if is_stack(state, main) {
+        Some(Interval::S1)
+    } else {
+        state.model(main).and_then(|m| m.summary.as_ref().map(|s| s.interval))
+    }
+}
+
+/// The followed symbols (`--stream-symbols`) with no stored bars in the data dir: at the
+/// runtime's interval, or at any interval while the main model is not loaded. They are absent
+/// from `/v1/signal/{tag}` and `/v1/stream` until bars arrive; `/health` lists them
+/// (`stream_symbols_without_data`) and the server warns about them when it starts.
+pub fn followed_without_data(state: &AppState) -> Vec<Symbol> {
+    let cfg = &state.inner.runtime.config;
+    if !cfg.enabled() {
+        return Vec::new();
+    }
+    let interval = runtime_interval(state);
+    let stored = state.store().list().unwrap_or_default();
+    cfg.symbols
+        .iter()
+        .filter(|s| match interval {
+            Some(i) => !state.store().last_open_time(s, i).is_ok_and(|t| t.is_some()),
+            None => !stored.iter().any(|x| &x.symbol == *s),
+        })
+        .cloned()
+        .collect()
+}
+
+/// The start-up warnings about followed symbols without stored bars (one line each, naming the
+/// symbol, the interval and the data dir, and what brings the bars).
+pub fn missing_data_warnings(state: &AppState) -> Vec<String> {
+    let cfg = &state.inner.runtime.config;
+    let interval = runtime_interval(state).map_or_else(String::new, |i| format!(" {i}"));
+    let data_dir = state.config().data_dir.display();
+    followed_without_data(state)
+        .into_iter()
+        .map(|s| {
+            let fix = if cfg.refresh {
+                "--stream-refresh will download them at the next look".to_string()
+            } else {
+                format!("store them with `vane download --symbols {s}` (or start with --stream-refresh)")
+            };
+            format!(
+                "warning: --stream-symbols {s}: no stored{interval} bars in {data_dir}; it is missing from /v1/signal and /v1/stream until bars arrive: {fix}"
+            )
+        })
+        .collect()
+}
+
 /// One look at the followed symbols (blocking): refresh when configured, and for each symbol
 /// with a bar not decided yet, decide with every tag and publish. Returns the updates made.
 pub fn tick(state: &AppState) -> Vec<Update> {
     let rt = &state.inner.runtime;
     let cfg = &rt.config;
-    let Some(main) = cfg.model_tag.as_deref() else { return Vec::new() };
-    let interval = if is_stack(state, main) {
-        Some(Interval::S1)
-    } else {
-        state.model(main).and_then(|m| m.summary.as_ref().map(|s| s.interval))
-    };
-    let Some(interval) = interval else {
+    let Some(interval) = runtime_interval(state) else {
         return Vec::new();
     };
     let mut out = Vec::new();
