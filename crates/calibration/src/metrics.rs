@@ -244,8 +244,12 @@ impl EceNoise {
     /// band, and which side it falls on.
     pub fn text(&self) -> String {
         let before = self.uncalibrated_ece.map_or(String::new(), |e| format!(" (before calibration {e:.4})"));
+        let worse = match self.uncalibrated_ece {
+            Some(e) if e < self.ece => "; calibrating made these rows' ECE worse",
+            _ => "",
+        };
         format!(
-            "pooled ECE {:.4}{before} over {} rows; a perfectly calibrated forecaster with these probabilities scores {:.4} (95 % ≤ {:.4}): {}",
+            "pooled ECE {:.4}{before} over {} rows; a perfectly calibrated forecaster with these probabilities scores {:.4} (95 % ≤ {:.4}): {}{worse}",
             self.ece,
             self.rows,
             self.mean,

@@ -74,6 +74,10 @@ fn the_uncalibrated_figure_is_the_raw_rows_ece_and_is_printed() {
     let n = n.with_uncalibrated(&y, &raw).unwrap();
     assert!((n.uncalibrated_ece.unwrap() - 0.4).abs() < 1e-12);
     assert!(n.text().starts_with("pooled ECE 0.0000 (before calibration 0.4000) over 4 rows"), "{}", n.text());
+    assert!(!n.text().contains("made these rows' ECE worse"), "{}", n.text());
+    // The other way round, calibration made it worse, and the sentence says so.
+    let worse = ece_noise_top_label(&y, &raw, 100, 3).unwrap().with_uncalibrated(&y, &calibrated).unwrap();
+    assert!(worse.text().ends_with("; calibrating made these rows' ECE worse"), "{}", worse.text());
     let e = n.with_uncalibrated(&y[..3], &raw[..3]).unwrap_err().to_string();
     assert!(e.contains("3 labels for an ECE check over 4 rows"), "{e}");
 }
