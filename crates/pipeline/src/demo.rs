@@ -25,7 +25,8 @@ pub const DEMO_FILES: [(&str, &str, Interval); 3] = [
 pub const DEMO_SEQUENCE_JOB: &str = "[data]\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\nseq_len = 30\n[model]\nkind = \"hrm\"\n\
      [train]\npreset = \"quick_experiment\"\nepochs = 3\nlearning_rate = 1e-3\n";
 
-/// The fixtures folder: `given`, else `./fixtures`, else the source tree's.
+/// The fixtures folder: `given`, else `./fixtures`, else the source tree's (canonical, so the
+/// demo prints `/…/vane/fixtures`, not `/…/crates/pipeline/../../fixtures`).
 pub fn fixtures_dir(given: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = given {
         return Ok(p.to_path_buf());
@@ -36,7 +37,7 @@ pub fn fixtures_dir(given: Option<&Path>) -> Result<PathBuf> {
     }
     let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     if built_in.join("BTCUSDT_4h.csv").is_file() {
-        return Ok(built_in);
+        return Ok(built_in.canonicalize().unwrap_or(built_in));
     }
     Err(PipelineError::Data(
         "cannot find the bundled fixtures: run from the repository root or pass --fixtures DIR".into(),
@@ -113,4 +114,22 @@ pub fn run_demo(dir: &Path, fixtures: &Path) -> Result<DemoReport> {
         sequence,
         models_dir: arts.join("models"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Component;
+
+    use super::*;
+
+    #[test]
+    fn the_source_trees_fixtures_are_named_without_dot_dot() {
+        // Unit tests run in crates/pipeline, which has no ./fixtures: the source tree's is used.
+        let dir = fixtures_dir(None).unwrap();
+        assert!(dir.is_absolute(), "{}", dir.display());
+        assert!(!dir.components().any(|c| c == Component::ParentDir), "{}", dir.display());
+        assert!(dir.ends_with("fixtures") && dir.join("BTCUSDT_4h.csv").is_file(), "{}", dir.display());
+        // A folder the user gave is kept as given.
+        assert_eq!(fixtures_dir(Some(Path::new("my/fixtures"))).unwrap(), PathBuf::from("my/fixtures"));
+    }
 }

@@ -921,6 +921,7 @@ pub fn train_sequence(
         interval: d.interval,
         classes: d.label.class_names(),
         decision: job.decision,
+        trained_until_ms: raw.cands.iter().map(|c| c.time).max(),
     };
     let files = ArtifactFiles {
         model: &mcfg,

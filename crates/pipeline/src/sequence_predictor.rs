@@ -134,6 +134,11 @@ pub struct SequenceInference {
     pub classes: Vec<String>,
     /// The decision rule.
     pub decision: Decision,
+    /// Open time of the last bar the shipped model was trained (or validated) on: the end bar of
+    /// its last labelled window (absent in folders written before it was recorded; the predictor
+    /// then falls back to [`recorded_trained_until_ms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_until_ms: Option<i64>,
 }
 
 /// A loaded sequence model with its inputs and decision rule.
@@ -167,11 +172,11 @@ pub fn recorded_trained_until_ms(dir: &Path) -> Option<i64> {
 }
 
 /// Why a model's probabilities are the same for every bar, when they are: its multiclass
-/// calibrator is shrinkage to the base rate with λ = 1 (within 1e-6), so whatever the network or
+/// calibrator is shrinkage to the base rate with λ = 1 (within [`vane_calibration::FULL_SHRINK_EPS`]), so whatever the network or
 /// the trees say, the answer is the base rate of the calibration rows.
 pub fn constant_reason(calibrator: Option<&MulticlassCalibrator>) -> Option<String> {
     match calibrator? {
-        MulticlassCalibrator::Shrink(s) if (1.0 - s.lambda).abs() <= 1e-6 => {
+        MulticlassCalibrator::Shrink(s) if s.lambda >= 1.0 - vane_calibration::FULL_SHRINK_EPS => {
             let rate =
                 Signal::ALL.iter().zip(&s.prior).map(|(c, p)| format!("{c} {p:.3}")).collect::<Vec<_>>().join(", ");
             Some(format!(
@@ -276,12 +281,13 @@ impl SequencePredictor {
             Task::Classification => (load_calibrator(&dir)?, None),
             Task::Regression => (None, None),
         };
-        let trained_until_ms = recorded_trained_until_ms(&dir);
+        let trained_until_ms = inference.trained_until_ms.or_else(|| recorded_trained_until_ms(&dir));
         Ok(Self { dir, loaded, set, inference, device, calibrator, binary_calibrator, trained_until_ms })
     }
 
     /// The open time of the last bar the model was trained on, as its folder records it
-    /// ([`recorded_trained_until_ms`]; `None` without a walk-forward in `metrics.json`).
+    /// (`inference.json`'s `trained_until_ms`, else [`recorded_trained_until_ms`]; `None` for an
+    /// older folder trained without a walk-forward).
     pub fn trained_until_ms(&self) -> Option<i64> {
         self.trained_until_ms
     }

@@ -166,7 +166,13 @@ fn calibrator_fits_oos_rows_only_and_the_predictor_applies_it() {
     assert!(off.walk_forward.is_none());
     assert!(!off.dir.join("calibration.json").exists());
     assert!(off.calibration_note.contains("walk_forward = 0"), "{}", off.calibration_note);
-    assert!(SequencePredictor::load(&off.dir).unwrap().calibrator().is_none());
+    let loaded = SequencePredictor::load(&off.dir).unwrap();
+    assert!(loaded.calibrator().is_none());
+    // Without a walk-forward, inference.json still says when the model's data ends: the last
+    // labelled window ends 6 bars (the label horizon) before the last stored bar.
+    let last = *bars.open_time().last().unwrap();
+    assert_eq!(loaded.inference().trained_until_ms, Some(last - 6 * 4 * 3_600_000));
+    assert_eq!(loaded.trained_until_ms(), loaded.inference().trained_until_ms);
 }
 
 #[test]
