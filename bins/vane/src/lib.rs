@@ -58,7 +58,7 @@ fn dispatch(command: Command, json: bool) -> anyhow::Result<()> {
         Command::Db(a) => commands::db::run(a).and_then(|r| emit(&r, json)),
         Command::Data { command: DataCommand::Info(a) } => commands::info::run(a).and_then(|r| emit(&r, json)),
         Command::Resample(a) => commands::resample::run(a).and_then(|r| emit(&r, json)),
-        Command::Features(a) => commands::features::run(a).and_then(|r| emit(&r, json)),
+        Command::Features(a) => commands::features::run(a, json).and_then(|r| emit(&r, json)),
         Command::Prepare(a) => commands::prepare::run(a).and_then(|r| emit(&r, json)),
         Command::Label(a) => commands::label::run(a).and_then(|r| emit(&r, json)),
         Command::Split(a) => commands::split::run(a).and_then(|r| emit(&r, json)),

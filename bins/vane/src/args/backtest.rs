@@ -28,17 +28,17 @@ pub(crate) struct BacktestArgs {
     #[arg(long)]
     pub(crate) risk: Option<PathBuf>,
     /// Fee per side, bps.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
     pub(crate) fee_bps: f64,
     /// Slippage per side, bps.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
     pub(crate) slip_bps: f64,
     /// Periods per year (default: from the bar interval, 24/7).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) periods_per_year: Option<f64>,
     /// The largest |position| accepted in --positions (1 = fully invested, no leverage; seed 004
     /// uses 10). With `--exits ladder` the risk profile's `leverage` sizes the position instead.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.0)]
     pub(crate) max_leverage: f64,
     /// Score only the periods (bars) opening at or after this time (RFC 3339 `2024-01-01T00:00Z`,
     /// `YYYY-MM-DD` or ms). Positions before it still shape the returns inside the window.

@@ -19,7 +19,7 @@ pub(crate) struct CalibrateArgs {
     #[arg(long)]
     pub(crate) output: PathBuf,
     /// Held-out share for `auto`.
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.3)]
     pub(crate) holdout: f64,
     /// Also save the fitted calibrator (calibration.json).
     #[arg(long)]

@@ -67,13 +67,16 @@ pub(crate) struct InfoArgs {
     pub(crate) pg: PgOption,
 }
 
+/// The source is one of `--symbol` (stored bars) and `--input` (a CSV): the group makes clap's
+/// error name both when neither is given.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").args(["symbol", "input"]).required(true)))]
 pub(crate) struct ResampleArgs {
     /// Source: a stored symbol (with --from) ...
-    #[arg(long, required_unless_present = "input")]
+    #[arg(long)]
     pub(crate) symbol: Option<Symbol>,
     /// ... or a CSV file.
-    #[arg(long, conflicts_with = "symbol")]
+    #[arg(long)]
     pub(crate) input: Option<PathBuf>,
     /// Interval of the source bars.
     #[arg(long)]

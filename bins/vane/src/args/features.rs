@@ -26,7 +26,8 @@ pub(crate) struct FeaturesArgs {
     /// Also compute the set on this coarser interval and join it without look-ahead.
     #[arg(long)]
     pub(crate) mtf: Option<Interval>,
-    /// Output file (.csv or .parquet); CSV to stdout when absent.
+    /// Output file (.csv or .parquet); CSV to stdout when absent (then --json is refused: the
+    /// summary it prints would follow the CSV on stdout).
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,
     #[command(flatten)]

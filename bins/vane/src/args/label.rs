@@ -35,31 +35,32 @@ pub(crate) struct LabelArgs {
     #[arg(long)]
     pub(crate) horizon: Option<usize>,
     /// fixed: the dead band θ.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.01)]
     pub(crate) theta: f64,
     /// deadzone: half-width of the dead zone.
-    #[arg(long, default_value_t = 0.0005)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0005)]
     pub(crate) deadzone_eps: f64,
     /// deadzone: weight of dead-zone samples.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.2)]
     pub(crate) deadzone_weight: f64,
     /// percentile: SELL below this quantile of the training returns.
-    #[arg(long, default_value_t = 0.30)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.30)]
     pub(crate) percentile_sell: f64,
     /// percentile: BUY above this quantile of the training returns.
-    #[arg(long, default_value_t = 0.70)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.70)]
     pub(crate) percentile_buy: f64,
     /// percentile: the first share of the rows that is the training window.
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.7)]
     pub(crate) train_fraction: f64,
-    /// triple-barrier: returns in σ.
+    /// triple-barrier: σ window, in bars: σ is the standard deviation of the last N one-bar log
+    /// returns up to the bar (ddof 1), the unit of --up-k-sigma and --dn-k-sigma; ≥ 2.
     #[arg(long, default_value_t = 60)]
     pub(crate) sigma_window: usize,
     /// triple-barrier: upper barrier in σ.
-    #[arg(long, default_value_t = 1.2)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.2)]
     pub(crate) up_k_sigma: f64,
     /// triple-barrier: lower barrier in σ.
-    #[arg(long, default_value_t = 1.2)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.2)]
     pub(crate) dn_k_sigma: f64,
     /// triple-barrier: path prices.
     #[arg(long, value_enum, default_value = "close")]
@@ -68,15 +69,15 @@ pub(crate) struct LabelArgs {
     #[arg(long, value_enum, default_value = "zero")]
     pub(crate) vertical: Vertical,
     /// triple-barrier: skip bars whose σ is below this.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
     pub(crate) min_ret: f64,
     /// expected-return: stop distance.
-    #[arg(long, default_value_t = 0.011)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.011)]
     pub(crate) stop: f64,
     /// expected-return: final target.
-    #[arg(long, default_value_t = 0.058)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.058)]
     pub(crate) final_target: f64,
     /// expected-return: cost per fill in bps of its notional.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
     pub(crate) fee_bps: f64,
 }

@@ -8,6 +8,6 @@ pub(crate) struct MetricsArgs {
     #[arg(long)]
     pub(crate) returns: PathBuf,
     /// Periods per year (4h: 2190, 1d: 365, 1m: 525600).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) periods_per_year: f64,
 }

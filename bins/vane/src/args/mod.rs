@@ -95,7 +95,8 @@ pub(crate) enum Command {
     /// Seed 003's basic workflow: one chronological train/test split of the last days, one model,
     /// its test-split classification and trading metrics, model file and loss curve (docs/wfo.md).
     TrainTest(train_test::TrainTestArgs),
-    /// Seed 000's L1 → L2 → L3 stack: `stack train`, `stack predict` (docs/stacking.md).
+    /// Seed 000's L1 → L2 → L3 stack: `stack train`, `stack predict`, `stack backtest`
+    /// (docs/stacking.md).
     Stack(stack::StackArgs),
     /// Run background training jobs from the job queue until Ctrl-C (beside or without `serve`).
     Worker(worker::WorkerArgs),

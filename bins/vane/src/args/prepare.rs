@@ -31,15 +31,15 @@ pub(crate) struct PrepareArgs {
     #[arg(long)]
     pub(crate) recompute: bool,
     /// Expected-return ladder: stop distance (as `vane label --kind expected-return`).
-    #[arg(long, default_value_t = 0.011)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.011)]
     pub(crate) stop: f64,
     /// Expected-return ladder: final target.
-    #[arg(long, default_value_t = 0.058)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.058)]
     pub(crate) final_target: f64,
     /// Expected-return ladder: bars until the rest closes at the close.
     #[arg(long, default_value_t = 100)]
     pub(crate) horizon: usize,
     /// Expected-return ladder: cost per fill in bps of its notional.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
     pub(crate) fee_bps: f64,
 }

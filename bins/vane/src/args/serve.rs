@@ -62,10 +62,10 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) consensus_k: Option<usize>,
     /// Hysteresis half-width of the decision rule (else HYSTERESIS; default 0).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) hysteresis: Option<f64>,
     /// Minimum seconds between two changes of decision (else COOLDOWN_SEC; default 0).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) cooldown_sec: Option<f64>,
     /// The symbols the runtime follows, comma separated.
     #[arg(long, value_delimiter = ',')]
@@ -74,6 +74,6 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) stream_refresh: bool,
     /// Seconds between two looks of the runtime for new bars.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.0)]
     pub(crate) poll_sec: f64,
 }

@@ -28,16 +28,16 @@ pub(crate) struct TabularArgs {
     #[arg(long, default_value_t = 500)]
     pub(crate) iterations: usize,
     /// gbdt: learning rate.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.05)]
     pub(crate) learning_rate: f64,
     /// gbdt: tree depth.
     #[arg(long, default_value_t = 6)]
     pub(crate) depth: usize,
     /// gbdt: the last share of the training rows used for early stopping (0 = none).
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.2)]
     pub(crate) eval_fraction: f64,
     /// logistic: L2 strength λ (= 1/C).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.0)]
     pub(crate) lambda: f64,
     /// Write the test predictions (class probabilities) here.
     #[arg(long)]

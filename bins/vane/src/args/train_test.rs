@@ -25,13 +25,13 @@ pub(crate) struct TrainTestArgs {
     #[arg(long, default_value_t = 90)]
     pub(crate) data_days: u32,
     /// Share of the bars (the most recent) in the test split, a fraction in (0, 1).
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.2)]
     pub(crate) test_size: f64,
     /// Training epochs (burn models).
     #[arg(long, default_value_t = 50)]
     pub(crate) epochs: usize,
     /// Learning rate (burn models: default 0.001, the seed's; gbdt: default 0.1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) lr: Option<f64>,
     /// Batch size (burn models).
     #[arg(long, default_value_t = 64)]
@@ -40,7 +40,7 @@ pub(crate) struct TrainTestArgs {
     #[arg(long)]
     pub(crate) hidden: Option<usize>,
     /// Dropout (burn models).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) dropout: Option<f64>,
     /// Neighbours k (lorentzian-knn).
     #[arg(long)]
@@ -55,10 +55,10 @@ pub(crate) struct TrainTestArgs {
     #[arg(long, default_value = "models/trained")]
     pub(crate) save_path: PathBuf,
     /// Fee per side, bps.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10.0)]
     pub(crate) fee_bps: f64,
     /// Slippage per side, bps.
-    #[arg(long, alias = "slippage-bps", default_value_t = 2.0)]
+    #[arg(long, allow_negative_numbers = true, alias = "slippage-bps", default_value_t = 2.0)]
     pub(crate) slip_bps: f64,
     /// Spot: SELL closes a long instead of opening a short.
     #[arg(long)]
@@ -67,7 +67,7 @@ pub(crate) struct TrainTestArgs {
     #[arg(long)]
     pub(crate) horizon: Option<usize>,
     /// θ of the BUY/SELL labels (default 0.005 at 4h and coarser, else 0.002).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) theta: Option<f64>,
     /// Window length in bars of burn models.
     #[arg(long, default_value_t = 16)]

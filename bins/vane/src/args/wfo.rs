@@ -46,10 +46,10 @@ pub(crate) struct WfoArgs {
     #[arg(long, default_value = "models/trained")]
     pub(crate) out: PathBuf,
     /// Fee per side, bps (as `vane train`).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10.0)]
     pub(crate) fee_bps: f64,
     /// Slippage per side, bps (as `vane train`).
-    #[arg(long, alias = "slippage-bps", default_value_t = 2.0)]
+    #[arg(long, allow_negative_numbers = true, alias = "slippage-bps", default_value_t = 2.0)]
     pub(crate) slip_bps: f64,
     /// Spot: SELL closes a long instead of opening a short.
     #[arg(long)]
@@ -58,7 +58,7 @@ pub(crate) struct WfoArgs {
     #[arg(long)]
     pub(crate) horizon: Option<usize>,
     /// θ of the BUY/SELL labels (default 0.005 at 4h and coarser, else 0.002).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) theta: Option<f64>,
     /// Window length in bars of burn models.
     #[arg(long, default_value_t = 16)]

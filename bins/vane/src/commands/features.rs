@@ -20,7 +20,15 @@ pub(crate) struct Features {
     output: Option<PathBuf>,
 }
 
-pub(crate) fn run(a: FeaturesArgs) -> Result<Features> {
+/// `json`: the global `--json`. Without `--output` the CSV itself goes to stdout, and a JSON
+/// summary after it would leave neither parseable, so that pair is refused.
+pub(crate) fn run(a: FeaturesArgs, json: bool) -> Result<Features> {
+    if json && a.output.is_none() {
+        return Err(usage(
+            "--json prints a summary of the file --output writes; without --output the features \
+             go to stdout as CSV: give --output FILE (.csv or .parquet) or drop --json",
+        ));
+    }
     if let Some(out) = &a.output {
         let inputs: Vec<&std::path::Path> = a.input.iter().map(|p| p.as_path()).collect();
         check_output(out, &inputs, &[("the bar store", &a.data.data_dir)])?;

@@ -45,6 +45,65 @@ fn foreign_flags(a: &TrainTestArgs, model: WfoModel) -> Result<()> {
     Ok(())
 }
 
+/// Fewest labelled rows fitted on, and validation rows, that `train-test` accepts: fewer trains a
+/// model on a handful of rows and scores it on none (`--data-days 2` at 4h fitted a GBDT on 2 rows
+/// with 0 validation rows and printed a profit factor).
+pub(crate) const MIN_FIT_ROWS: usize = 30;
+/// See [`MIN_FIT_ROWS`].
+pub(crate) const MIN_VALID_ROWS: usize = 10;
+
+/// Rows fitted on, validation rows and labelled test bars that `n` consecutive bars give, split as
+/// `vane_pipeline::train_test::split` does: test = the last `test_size` of the bars, validation =
+/// the last `valid_frac` of the rest; a row's label needs `horizon` later bars inside its own part.
+pub(crate) fn split_rows(n: usize, test_size: f64, valid_frac: f64, horizon: usize) -> [usize; 3] {
+    let test = ((n as f64) * test_size).round() as usize;
+    let test_start = n.saturating_sub(test);
+    let valid_start = test_start - ((test_start as f64) * valid_frac).round() as usize;
+    [
+        valid_start.saturating_sub(horizon),
+        (test_start - valid_start).saturating_sub(horizon),
+        test.saturating_sub(horizon),
+    ]
+}
+
+/// Refuses a `--data-days` whose bars give fewer than [`MIN_FIT_ROWS`] fit rows, [`MIN_VALID_ROWS`]
+/// validation rows or no labelled test bar, naming the smallest `--data-days` that would do. A
+/// series that cannot be read is left to the pipeline, which says why.
+fn enough_days(a: &TrainTestArgs, model: WfoModel, store: &ParquetStore) -> Result<()> {
+    let Ok(all) = store.read(&a.symbol, a.interval) else { return Ok(()) };
+    let Some(&last) = all.open_time().last() else { return Ok(()) };
+    let step = a.interval.millis();
+    let from = last + step - i64::from(a.data_days) * vane_core::DAY_MS;
+    let n = all.len() - all.open_time().partition_point(|&t| t < from);
+    let horizon = match model {
+        WfoModel::LorentzianKnn => vane_pipeline::wfo::KNN_HORIZON,
+        _ => a.horizon.unwrap_or_else(|| vane_pipeline::wfo::default_horizon(a.interval)),
+    };
+    let valid_frac = WfoConfig::default().valid_frac;
+    let ok = |n: usize| {
+        let [fit, valid, test] = split_rows(n, a.test_size, valid_frac, horizon);
+        fit >= MIN_FIT_ROWS && valid >= MIN_VALID_ROWS && test >= 1
+    };
+    if ok(n) {
+        return Ok(());
+    }
+    let [fit, valid, _] = split_rows(n, a.test_size, valid_frac, horizon);
+    let need = (n..n + 1_000_000).find(|&m| ok(m)).unwrap_or(n);
+    let per_day = (vane_core::DAY_MS / step).max(1) as usize;
+    let min_days = need.div_ceil(per_day).max(1);
+    let stored = if all.len() < need {
+        format!(" (the store holds {} bars of {} {}: import or download more)", all.len(), a.symbol, a.interval)
+    } else {
+        String::new()
+    };
+    Err(crate::failure::usage(format!(
+        "--data-days {}: {n} bars of {} {} give {fit} rows to fit on and {valid} validation rows; train-test needs at \
+         least {MIN_FIT_ROWS} and {MIN_VALID_ROWS} (label horizon {horizon} bars, --test-size {}): use --data-days \
+         {min_days} or more{stored}",
+        a.data_days, a.symbol, a.interval, a.test_size
+    )))
+}
+
 pub(crate) fn run(a: TrainTestArgs, quiet: bool) -> Result<TrainTestReport> {
     let model: WfoModel = a.model.parse().map_err(flag)?;
     if !(a.test_size > 0.0 && a.test_size < 1.0) {
@@ -54,6 +113,8 @@ pub(crate) fn run(a: TrainTestArgs, quiet: bool) -> Result<TrainTestReport> {
         )));
     }
     foreign_flags(&a, model)?;
+    let store = ParquetStore::new(&a.data.data_dir);
+    enough_days(&a, model, &store)?;
     let mut params = BTreeMap::new();
     match model {
         WfoModel::Sequence(_) => {
@@ -109,7 +170,6 @@ pub(crate) fn run(a: TrainTestArgs, quiet: bool) -> Result<TrainTestReport> {
         interval: Some(a.interval.to_string()),
         config: serde_json::to_value(&cfg).unwrap_or_default(),
     };
-    let store = ParquetStore::new(&a.data.data_dir);
     let work = || {
         let mut progress = |m: &str| {
             if !quiet {
@@ -218,5 +278,22 @@ impl Render for TrainTestReport {
             let _ = writeln!(s, "  {k}: {}", p.display());
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_rows_follow_the_pipeline_split() {
+        // 12 bars (2 days of 4h), 20 % test, 20 % validation, horizon 6: 2 test bars, 2
+        // validation bars, 8 fit bars of which 2 have a label ending before validation.
+        assert_eq!(split_rows(12, 0.2, 0.2, 6), [2, 0, 0]);
+        // 90 days of 4h: 540 bars → 108 test, 86 validation, 346 fit bars; the pipeline printed
+        // "fitting gbdt on 340 rows (80 validation rows), testing on 108 bars".
+        assert_eq!(split_rows(540, 0.2, 0.2, 6), [340, 80, 102]);
+        assert_eq!(split_rows(540, 0.2, 0.2, 4), [342, 82, 104]);
+        assert_eq!(split_rows(0, 0.2, 0.2, 6), [0, 0, 0]);
     }
 }
