@@ -145,7 +145,15 @@ fn outcome(r: &WfoReport) -> RunOutcome {
 
 /// A metric for people: NaN as "–".
 pub(crate) fn num(x: f64, decimals: usize) -> String {
-    if x.is_finite() { format!("{x:.decimals$}") } else { "–".into() }
+    if !x.is_finite() {
+        return "–".into();
+    }
+    let s = format!("{x:.decimals$}");
+    // -0.0, or a tiny negative rounded to zero, prints without the sign ("0.00", not "-0.00").
+    match s.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => s,
+    }
 }
 
 /// A return for people: signed percent, NaN as "–".
@@ -264,5 +272,20 @@ fn short(metric: &str) -> &str {
         "total_return" => "return",
         "win_rate" => "win rate",
         m => m,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::num;
+
+    #[test]
+    fn numbers_that_round_to_zero_print_without_a_sign() {
+        assert_eq!(num(-0.0, 2), "0.00");
+        assert_eq!(num(-0.0004, 2), "0.00");
+        assert_eq!(num(-0.004, 2), "0.00");
+        assert_eq!(num(-0.006, 2), "-0.01");
+        assert_eq!(num(1.234, 1), "1.2");
+        assert_eq!(num(f64::NAN, 2), "–");
     }
 }
