@@ -1,6 +1,10 @@
 //! The reliability diagram of a classifier: mean confidence (x) against observed accuracy (y)
 //! per bin, the diagonal of perfect calibration, and the number of samples per bin as bars
 //! below; the expected calibration error is in the title and the legend.
+//!
+//! Several series (e.g. a model's raw probabilities and the same model calibrated) share one
+//! diagram: one curve each, in its own colour, with its ECE and sample count in the legend, and
+//! side-by-side bars per bin in the histogram ([`reliability_png_series`]).
 
 use std::path::Path;
 
@@ -14,10 +18,15 @@ use crate::text::Glyphs;
 /// Width and height of the plot in pixels.
 pub const SIZE: (u32, u32) = (720, 760);
 
-const MODEL: RGBColor = RGBColor(31, 119, 180);
 const DIAGONAL: RGBColor = RGBColor(120, 120, 120);
 const GAP: RGBColor = RGBColor(214, 39, 40);
-const BARS: RGBColor = RGBColor(158, 202, 225);
+/// Curve colour and bar colour of each series, in order (the first is the single-series look).
+const PALETTE: [(RGBColor, RGBColor); 4] = [
+    (RGBColor(31, 119, 180), RGBColor(158, 202, 225)),
+    (RGBColor(255, 127, 14), RGBColor(253, 190, 133)),
+    (RGBColor(44, 160, 44), RGBColor(161, 217, 155)),
+    (RGBColor(148, 103, 189), RGBColor(203, 186, 222)),
+];
 
 /// One bin of a reliability diagram. A bin with `count == 0` is skipped (its other fields may
 /// be NaN).
@@ -56,17 +65,54 @@ pub fn ece(points: &[ReliabilityPoint]) -> Option<f64> {
     })
 }
 
+/// One curve of a reliability diagram: its legend label and its bins.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReliabilitySeries<'a> {
+    /// The legend's name of the curve (e.g. `raw`, `shipped (calibrated)`); followed there by
+    /// the series' ECE and sample count.
+    pub label: &'a str,
+    /// The bins (empty bins are skipped).
+    pub points: &'a [ReliabilityPoint],
+}
+
+/// Checks every series' points ([`validate`], the error naming the series) and that there are
+/// at most as many series as colours.
+fn validate_series(series: &[ReliabilitySeries<'_>]) -> Result<()> {
+    if series.len() > PALETTE.len() {
+        return Err(ReportError::Series(format!(
+            "a reliability diagram draws at most {} series, got {}",
+            PALETTE.len(),
+            series.len()
+        )));
+    }
+    for s in series {
+        validate(s.points).map_err(|e| match e {
+            ReportError::Series(m) if series.len() > 1 => ReportError::Series(format!("series {:?}: {m}", s.label)),
+            e => e,
+        })?;
+    }
+    Ok(())
+}
+
+fn ece_text(points: &[ReliabilityPoint]) -> String {
+    ece(points).map_or("ECE n/a".to_string(), |e| format!("ECE {e:.3}"))
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    points: &[ReliabilityPoint],
+    series: &[ReliabilitySeries<'_>],
     title: &str,
 ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
-    let pts: Vec<ReliabilityPoint> = points.iter().copied().filter(|p| p.count > 0).collect();
-    let n: usize = pts.iter().map(|p| p.count).sum();
+    let all: Vec<Vec<ReliabilityPoint>> =
+        series.iter().map(|s| s.points.iter().copied().filter(|p| p.count > 0).collect()).collect();
     let title = if title.is_empty() { "Reliability" } else { title };
-    let ece_text = ece(&pts).map_or("ECE n/a".to_string(), |e| format!("ECE {e:.3}"));
-    let caption = format!("{title} ({ece_text})");
+    // One series: its ECE in the title (as before); several: each in its legend entry.
+    let caption = match all.as_slice() {
+        [] => format!("{title} (ECE n/a)"),
+        [pts] => format!("{title} ({})", ece_text(pts)),
+        _ => title.to_string(),
+    };
     let (top, bottom) = root.split_vertically(SIZE.1 * 72 / 100);
 
     let mut chart = ChartBuilder::on(&top)
@@ -94,23 +140,37 @@ fn draw<DB: DrawingBackend>(
         .draw_series(DashedLineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], 8, 6, diag))?
         .label("perfectly calibrated")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], diag));
-    // The gap of each bin to the diagonal, then the curve through the bins.
-    let gap = ShapeStyle::from(&GAP.mix(0.8)).stroke_width(2);
-    let gaps = chart.draw_series(
-        pts.iter().map(|p| PathElement::new(vec![(p.confidence, p.confidence), (p.confidence, p.accuracy)], gap)),
-    )?;
-    if !pts.is_empty() {
-        gaps.label("gap per bin").legend(move |(x, y)| PathElement::new(vec![(x + 12, y - 7), (x + 12, y + 7)], gap));
+    // The gap of each bin to the diagonal, of the last series (the one that ships, when a raw
+    // curve is drawn beside a calibrated one; named by its label up to any parenthesis).
+    if let (Some(pts), Some(last)) = (all.last(), series.last()) {
+        let gap = ShapeStyle::from(&GAP.mix(0.8)).stroke_width(2);
+        let gaps = chart.draw_series(
+            pts.iter().map(|p| PathElement::new(vec![(p.confidence, p.confidence), (p.confidence, p.accuracy)], gap)),
+        )?;
+        if !pts.is_empty() {
+            let label = if series.len() > 1 {
+                format!("gap per bin ({})", last.label.split(" (").next().unwrap_or(last.label))
+            } else {
+                "gap per bin".into()
+            };
+            gaps.label(label).legend(move |(x, y)| PathElement::new(vec![(x + 12, y - 7), (x + 12, y + 7)], gap));
+        }
     }
-    let line = ShapeStyle::from(&MODEL).stroke_width(3);
-    let curve: Vec<(f64, f64)> = pts.iter().map(|p| (p.confidence, p.accuracy)).collect();
-    chart
-        .draw_series(LineSeries::new(curve, line))?
-        .label(format!("model: {ece_text}, n = {n}"))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
-    // Markers sized by the bin's share of the samples.
-    let radius = |c: usize| (4.0 + 10.0 * (c as f64 / n.max(1) as f64).sqrt()).round() as i32;
-    chart.draw_series(pts.iter().map(|p| Circle::new((p.confidence, p.accuracy), radius(p.count), MODEL.filled())))?;
+    for (k, (s, pts)) in series.iter().zip(&all).enumerate() {
+        let colour = PALETTE[k].0;
+        let n: usize = pts.iter().map(|p| p.count).sum();
+        let line = ShapeStyle::from(&colour).stroke_width(3);
+        let curve: Vec<(f64, f64)> = pts.iter().map(|p| (p.confidence, p.accuracy)).collect();
+        chart
+            .draw_series(LineSeries::new(curve, line))?
+            .label(format!("{}: {}, n = {n}", s.label, ece_text(pts)))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
+        // Markers sized by the bin's share of the series' samples.
+        let radius = |c: usize| (4.0 + 10.0 * (c as f64 / n.max(1) as f64).sqrt()).round() as i32;
+        chart.draw_series(
+            pts.iter().map(|p| Circle::new((p.confidence, p.accuracy), radius(p.count), colour.filled())),
+        )?;
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -119,8 +179,8 @@ fn draw<DB: DrawingBackend>(
         .border_style(RGBColor(160, 160, 160))
         .draw()?;
 
-    // The samples per bin, on the same x axis.
-    let max = pts.iter().map(|p| p.count).max().unwrap_or(1).max(1) as f64;
+    // The samples per bin, on the same x axis: one bar per series, side by side.
+    let max = all.iter().flatten().map(|p| p.count).max().unwrap_or(1).max(1) as f64;
     let mut hist = ChartBuilder::on(&bottom)
         .margin(16)
         .margin_top(4)
@@ -139,36 +199,80 @@ fn draw<DB: DrawingBackend>(
         .max_light_lines(0)
         .bold_line_style(RGBColor(235, 235, 235))
         .draw()?;
-    hist.draw_series(pts.iter().map(|p| {
-        let (lo, hi) = ((p.confidence - 0.02).max(0.0), (p.confidence + 0.02).min(1.0));
-        Rectangle::new([(lo, 0.0), (hi, p.count as f64)], BARS.filled())
-    }))?;
+    let width = 0.04 / all.len().max(1) as f64;
+    for (k, (s, pts)) in series.iter().zip(&all).enumerate() {
+        let (colour, bars) = PALETTE[k];
+        let left = -0.02 + k as f64 * width;
+        let bar = |p: &ReliabilityPoint, style: ShapeStyle| {
+            let (lo, hi) = ((p.confidence + left).max(0.0), (p.confidence + left + width).min(1.0));
+            Rectangle::new([(lo, 0.0), (hi, p.count as f64)], style)
+        };
+        let drawn = hist.draw_series(pts.iter().map(|p| bar(p, bars.filled())))?;
+        if series.len() > 1 {
+            drawn.label(s.label).legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], bars.filled()));
+            // Outlined in the curve's colour so that the pairs tell apart.
+            hist.draw_series(pts.iter().map(|p| bar(p, colour.stroke_width(1))))?;
+        }
+    }
+    if series.len() > 1 {
+        hist.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FAMILY, 14))
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(160, 160, 160))
+            .draw()?;
+    }
     root.present()
+}
+
+/// The single series of the one-curve functions, labelled `model`.
+fn single(points: &[ReliabilityPoint]) -> [ReliabilitySeries<'_>; 1] {
+    [ReliabilitySeries { label: "model", points }]
 }
 
 /// Draws the reliability diagram as a PNG of [`SIZE`] pixels at `path`.
 pub fn reliability_png(path: &Path, points: &[ReliabilityPoint], title: &str) -> Result<()> {
+    reliability_png_series(path, &single(points), title)
+}
+
+/// Draws the reliability diagram of several series (at most four; e.g. raw and calibrated) as
+/// a PNG of [`SIZE`] pixels at `path`. With one series it is [`reliability_png`] (the ECE in the
+/// title); with several, each series' ECE and sample count are in the legend and `title` is the
+/// caption as given.
+pub fn reliability_png_series(path: &Path, series: &[ReliabilitySeries<'_>], title: &str) -> Result<()> {
     register()?;
-    validate(points)?;
+    validate_series(series)?;
     let png = |source| ReportError::Png { path: path.to_path_buf(), source };
     let root = Glyphs(BitMapBackend::new(path, SIZE)).into_drawing_area();
-    draw(&root, points, title).map_err(png)
+    draw(&root, series, title).map_err(png)
 }
 
 /// The reliability diagram as an SVG document of [`SIZE`] pixels.
 pub fn reliability_svg_string(points: &[ReliabilityPoint], title: &str) -> Result<String> {
+    reliability_svg_series_string(&single(points), title)
+}
+
+/// The reliability diagram of several series as an SVG document of [`SIZE`] pixels (see
+/// [`reliability_png_series`]).
+pub fn reliability_svg_series_string(series: &[ReliabilitySeries<'_>], title: &str) -> Result<String> {
     register()?;
-    validate(points)?;
+    validate_series(series)?;
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-        draw(&root, points, title)?;
+        draw(&root, series, title)?;
     }
     Ok(text)
 }
 
 /// Draws the reliability diagram as an SVG of [`SIZE`] pixels at `path`.
 pub fn reliability_svg(path: &Path, points: &[ReliabilityPoint], title: &str) -> Result<()> {
-    let text = reliability_svg_string(points, title)?;
+    reliability_svg_series(path, &single(points), title)
+}
+
+/// Draws the reliability diagram of several series as an SVG of [`SIZE`] pixels at `path` (see
+/// [`reliability_png_series`]).
+pub fn reliability_svg_series(path: &Path, series: &[ReliabilitySeries<'_>], title: &str) -> Result<()> {
+    let text = reliability_svg_series_string(series, title)?;
     std::fs::write(path, text).map_err(|source| ReportError::Io { path: path.to_path_buf(), source })
 }
