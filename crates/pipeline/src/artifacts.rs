@@ -232,6 +232,13 @@ pub struct ModelMetrics {
     /// equal-width confidence bins; empty bins hold nulls): what `reliability.png` draws.
     #[serde(default)]
     pub reliability: Vec<vane_calibration::metrics::ReliabilityBin>,
+    /// The same table of the shipped model as it would have been: the [`GBDT_CALIBRATED`]
+    /// probabilities of the windows that had a calibrator chosen on the earlier windows alone
+    /// (every window but the first, when they have enough rows). Its counts sum to
+    /// `ece_noise.rows` and its ECE is `pooled["gbdt_calibrated"].ece`; `reliability.png` draws
+    /// it beside the raw curve. Empty when no window had a calibrator (and in older files).
+    #[serde(default)]
+    pub reliability_calibrated: Vec<vane_calibration::metrics::ReliabilityBin>,
     /// The pooled top-label ECE of the verdict's rows (the calibrated GBDT's, else the raw
     /// GBDT's) beside what sampling noise alone gives a perfectly calibrated forecaster with the
     /// same probabilities (absent in older files).
@@ -270,6 +277,7 @@ impl ModelMetrics {
             trees: 0,
             calibration: None,
             reliability: Vec::new(),
+            reliability_calibrated: Vec::new(),
             ece_noise: None,
         }
     }
@@ -313,9 +321,15 @@ pub fn write_model_dir(
         stage.write_json("calibration.json", c)?;
     }
     if !extras.reliability.is_empty() {
-        let title = format!("{model_id}: out-of-sample reliability (uncalibrated)");
-        vane_report::reliability_png(&stage.path().join("reliability.png"), &extras.reliability, &title)?;
-        vane_report::reliability_svg(&stage.path().join("reliability.svg"), &extras.reliability, &title)?;
+        let calibrated = metrics.windows.iter().map(|w| w.scores.contains_key(GBDT_CALIBRATED)).collect::<Vec<_>>();
+        let (series, title) =
+            reliability_series(model_id.as_str(), &extras.reliability, &extras.reliability_calibrated, &calibrated);
+        let series: Vec<vane_report::reliability::ReliabilitySeries<'_>> = series
+            .iter()
+            .map(|(label, points)| vane_report::reliability::ReliabilitySeries { label, points })
+            .collect();
+        vane_report::reliability::reliability_png_series(&stage.path().join("reliability.png"), &series, &title)?;
+        vane_report::reliability::reliability_svg_series(&stage.path().join("reliability.svg"), &series, &title)?;
     }
     Ok(stage.commit()?)
 }
@@ -327,6 +341,45 @@ pub struct ModelExtras {
     pub calibration: Option<vane_calibration::CalibrationFile>,
     /// The pooled out-of-sample reliability bins drawn as `reliability.png` / `.svg`.
     pub reliability: Vec<vane_report::ReliabilityPoint>,
+    /// The shipped (calibrated) model's bins on the windows that had a calibrator, drawn beside
+    /// `reliability` (empty: none had, and the diagram shows the raw curve alone).
+    pub reliability_calibrated: Vec<vane_report::ReliabilityPoint>,
+}
+
+/// Which windows (1-based) a series covers, for a legend: `windows 2..5` when they are
+/// consecutive, `window 3` for one, else `4 of 6 windows`.
+pub(crate) fn windows_label(covered: &[bool]) -> String {
+    let idx: Vec<usize> = covered.iter().enumerate().filter(|(_, c)| **c).map(|(i, _)| i + 1).collect();
+    match idx.as_slice() {
+        [] => "no window".to_string(),
+        [one] => format!("window {one}"),
+        [first, .., last] if last - first + 1 == idx.len() => format!("windows {first}..{last}"),
+        _ => format!("{} of {} windows", idx.len(), covered.len()),
+    }
+}
+
+/// The reliability diagram's series and title: the raw curve of every window's out-of-sample
+/// rows, and beside it, when there are calibrated rows, the shipped model's curve (calibrated as
+/// it would have been: by the calibrator chosen on the earlier windows alone) on the windows
+/// `calibrated` marks. `name` starts the title (a model id or kind).
+pub(crate) fn reliability_series(
+    name: &str,
+    raw: &[vane_report::ReliabilityPoint],
+    calibrated_points: &[vane_report::ReliabilityPoint],
+    calibrated: &[bool],
+) -> (Vec<(String, Vec<vane_report::ReliabilityPoint>)>, String) {
+    let all = vec![true; calibrated.len()];
+    let raw_label = format!("raw ({})", windows_label(&all));
+    if calibrated_points.is_empty() {
+        return (vec![(raw_label, raw.to_vec())], format!("{name}: out-of-sample reliability (uncalibrated)"));
+    }
+    (
+        vec![
+            (raw_label, raw.to_vec()),
+            (format!("shipped (calibrated, {})", windows_label(calibrated)), calibrated_points.to_vec()),
+        ],
+        format!("{name}: out-of-sample reliability, raw and shipped"),
+    )
 }
 
 /// Reads a JSON artifact, checking its `format_version`.

@@ -161,6 +161,13 @@ pub struct WalkForwardReport {
     /// Reliability table of the pooled out-of-sample probabilities (top label, 10 bins; binary
     /// labels: of P(up)), what `reliability.png` draws.
     pub reliability: Vec<ReliabilityBin>,
+    /// The same table of the shipped model as it would have been: the `<kind>_calibrated`
+    /// probabilities of the windows scored through a calibrator chosen on the earlier windows
+    /// alone (top label; binary labels: calibrated P(up)). Its counts sum to `ece_noise.rows`;
+    /// its ECE is `pooled["<kind>_calibrated"].ece` (binary: `binary.calibrated_ece`). Empty
+    /// when no window was calibrated (and in older files).
+    #[serde(default)]
+    pub reliability_calibrated: Vec<ReliabilityBin>,
     /// Seed 004's classification scores of the pooled out-of-sample predictions (uncalibrated):
     /// accuracy, precision, recall, F1, ROC-AUC.
     #[serde(default)]
@@ -438,6 +445,16 @@ pub(crate) fn run(
         let reliability = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled_model, 10)?;
         (CalibrationFile::from_multiclass(calibrator, choice.clone()), Some(choice), None, reliability)
     };
+    // The shipped model's reliability on the calibrated rows (those `ece_noise` scores).
+    let reliability_calibrated = match (cal_y.is_empty(), binary) {
+        (true, _) => Vec::new(),
+        (false, true) => {
+            let up: Vec<bool> = cal_y.iter().map(|&c| c == 1).collect();
+            let p_up: Vec<f64> = cal_model.iter().map(|r| r[1]).collect();
+            vane_calibration::metrics::reliability(&up, &p_up, 10)?
+        }
+        (false, false) => vane_calibration::metrics::reliability_top_label(&cal_y, &cal_model, 10)?,
+    };
     let points = crate::train::reliability_points(&reliability);
     let report = WalkForwardReport {
         classification,
@@ -452,6 +469,7 @@ pub(crate) fn run(
         calibration: choice,
         binary: binary_report,
         reliability,
+        reliability_calibrated,
         ece_noise,
     };
     Ok(WalkForwardOutcome { report, oos, calibration: file, reliability: points, rows: oos_rows, splits })

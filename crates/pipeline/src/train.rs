@@ -627,6 +627,12 @@ fn fit_one(
         vane_calibration::choose_multiclass_among(&pooled[GBDT], &pooled_y, 0.3, &vane_calibration::PIPELINE_METHODS)?;
     let reliability_bins = vane_calibration::metrics::reliability_top_label(&pooled_y, &pooled[GBDT], 10)?;
     let reliability = reliability_points(&reliability_bins);
+    // The shipped model's reliability: the calibrated rows (what `ece_noise` and
+    // `pooled["gbdt_calibrated"]` score).
+    let reliability_calibrated_bins = match pooled.get(GBDT_CALIBRATED) {
+        Some(cp) => vane_calibration::metrics::reliability_top_label(&cal_y, cp, 10)?,
+        None => Vec::new(),
+    };
     // min_conf on the most recent validation window's calibrated probabilities, by net edge
     // after costs.
     let costs = CostModel::new(cfg.fee_bps, cfg.slip_bps).map_err(|e| PipelineError::Config(e.to_string()))?;
@@ -688,7 +694,9 @@ fn fit_one(
     let extras = ModelExtras {
         calibration: Some(vane_calibration::CalibrationFile::from_multiclass(calibrator, cal_choice)),
         reliability,
+        reliability_calibrated: reliability_points(&reliability_calibrated_bins),
     };
+    metrics.reliability_calibrated = reliability_calibrated_bins;
     let all: Vec<usize> = (0..panel.rows.len()).collect();
     let yv: Vec<f64> = all.iter().map(|&i| y[i] as f64).collect();
     let shipped = GbdtConfig { iterations: final_trees, early_stopping_rounds: None, ..gbdt_cfg.clone() };

@@ -238,6 +238,33 @@ fn early_stopping_pooled_scores_and_a_verdict_per_model() {
     let noise = m.ece_noise.expect("a calibration check");
     assert!((noise.ece - m.pooled["gbdt_calibrated"].ece).abs() < 1e-12, "{noise:?}");
     assert_eq!(noise.rows, rows);
+    // The shipped model's reliability table: the calibrated rows, whose ECE is the calibrated
+    // GBDT's pooled ECE; in metrics.json and drawn beside the raw curve.
+    let cal = &m.reliability_calibrated;
+    assert_eq!(cal.len(), 10);
+    let nc: usize = cal.iter().map(|b| b.count).sum();
+    assert_eq!(nc, noise.rows);
+    let ece_cal: f64 = cal
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| b.count as f64 / nc as f64 * (b.observed - b.mean_predicted).abs())
+        .sum();
+    assert!(
+        (ece_cal - m.pooled["gbdt_calibrated"].ece).abs() < 1e-12,
+        "{ece_cal} vs {}",
+        m.pooled["gbdt_calibrated"].ece
+    );
+    assert_eq!(j["reliability_calibrated"].as_array().map(Vec::len), Some(10), "{j}");
+    let svg = std::fs::read_to_string(arts.join("models/global/reliability.svg")).unwrap();
+    let n_all: usize = m.windows.iter().map(|w| w.test_rows).sum();
+    let last = m.windows.len();
+    for text in [
+        "global: out-of-sample reliability, raw and shipped".to_string(),
+        format!("raw (windows 1..{last}): ECE {:.3}, n = {n_all}", m.pooled["gbdt"].ece),
+        format!("shipped (calibrated, windows 2..{last}): ECE {ece_cal:.3}, n = {nc}"),
+    ] {
+        assert!(svg.contains(&text), "reliability.svg lacks {text:?}");
+    }
     assert!(noise.mean > 0.0 && noise.mean <= noise.p95 && noise.within_noise == (noise.ece <= noise.p95));
     // Beside it, the raw GBDT's ECE on the same rows (every window but the first).
     let raw = noise.uncalibrated_ece.expect("the raw ECE on the calibrated rows");

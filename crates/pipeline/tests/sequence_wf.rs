@@ -123,6 +123,21 @@ fn calibrator_fits_oos_rows_only_and_the_predictor_applies_it() {
     assert!((wf.pooled["hrm_calibrated"].log_loss - pooled_later).abs() < 1e-9);
     let noise = wf.ece_noise.expect("a calibration check on the calibrated windows");
     assert!((noise.ece - wf.pooled["hrm_calibrated"].ece).abs() < 1e-12 && noise.rows == later, "{noise:?}");
+    // The shipped model's reliability table: those same rows, the same ECE.
+    let cal = &wf.reliability_calibrated;
+    assert_eq!(cal.len(), 10);
+    let nc: usize = cal.iter().map(|b| b.count).sum();
+    assert_eq!(nc, noise.rows);
+    let ece_cal: f64 = cal
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| b.count as f64 / nc as f64 * (b.observed - b.mean_predicted).abs())
+        .sum();
+    assert!(
+        (ece_cal - wf.pooled["hrm_calibrated"].ece).abs() < 1e-12,
+        "{ece_cal} vs {}",
+        wf.pooled["hrm_calibrated"].ece
+    );
     assert!(wf.verdict.text.contains("of 2 windows (the first window has no earlier"), "{}", wf.verdict.text);
     eprintln!("{}; {}; {}", wf.verdict.text, r.calibration_note, serde_json::to_string(&wf.windows).unwrap());
     assert!(r.dir.join("calibration.json").is_file());
@@ -131,6 +146,7 @@ fn calibrator_fits_oos_rows_only_and_the_predictor_applies_it() {
         serde_json::from_str(&std::fs::read_to_string(r.dir.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["walk_forward"]["calibration_rows"], tested);
     assert_eq!(metrics["walk_forward"]["windows"].as_array().unwrap().len(), 3);
+    assert_eq!(metrics["walk_forward"]["reliability_calibrated"].as_array().map(Vec::len), Some(10));
 
     // Round trip: the predictor's probs are the calibrator applied to the raw softmax (the same
     // folder without calibration.json, which loads as identity).
@@ -224,4 +240,28 @@ fn percentile_labels_follow_training_quantiles() {
     let per: Vec<_> = wf.windows.iter().map(|w| w.percentile.expect("per-window thresholds")).collect();
     assert!(per.windows(2).any(|w| w[0] != w[1]), "windows fit their own thresholds");
     assert_eq!(r.percentile, Some(th));
+}
+
+#[test]
+fn binary_labels_record_the_calibrated_p_up_reliability() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = fixture_store_4h(dir.path());
+    let d = SequenceData { label: LabelKind::DeadZone, horizon: 1, deadzone_eps: 0.0, ..data() };
+    let r = run(dir.path(), &st, d);
+    let wf = r.walk_forward.as_ref().expect("walk-forward report");
+    let b = wf.binary.as_ref().expect("binary labels");
+    // P(up) of the windows scored through an earlier windows' calibrator: the rows and the ECE
+    // of the binary section's calibrated figures.
+    let cal = &wf.reliability_calibrated;
+    assert_eq!(cal.len(), 10);
+    let nc: usize = cal.iter().map(|bin| bin.count).sum();
+    assert!(nc > 0);
+    assert_eq!((nc, wf.ece_noise.unwrap().rows), (b.calibrated_rows, b.calibrated_rows));
+    let ece_cal: f64 = cal
+        .iter()
+        .filter(|bin| bin.count > 0)
+        .map(|bin| bin.count as f64 / nc as f64 * (bin.observed - bin.mean_predicted).abs())
+        .sum();
+    let want = b.calibrated_ece.expect("calibrated windows");
+    assert!((ece_cal - want).abs() < 1e-12, "{ece_cal} vs {want}");
 }
