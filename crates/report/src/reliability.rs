@@ -186,7 +186,8 @@ fn draw<DB: DrawingBackend>(
         .margin_top(4)
         .x_label_area_size(48)
         .y_label_area_size(72)
-        .build_cartesian_2d(0.0..1.0, 0.0..max * 1.1)?;
+        // Several series: headroom for the bars' legend above the tallest bar.
+        .build_cartesian_2d(0.0..1.0, 0.0..max * if series.len() > 1 { 1.6 } else { 1.1 })?;
     hist.configure_mesh()
         .x_desc("confidence")
         .y_desc("samples")
