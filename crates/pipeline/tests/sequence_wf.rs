@@ -1,7 +1,8 @@
 //! The sequence pipelines' walk-forward out-of-sample report on the bundled 4h candles: window
 //! arithmetic (disjoint blocks, purged training and early-stopping slices), the calibrator
 //! fitted on the pooled out-of-sample rows only and applied by the predictor (round trip through
-//! `calibration.json`), shuffled labels at chance, and percentile labels fitted on training rows.
+//! `calibration.json`), the calibrated rows' reliability table (three classes and binary P(up)),
+//! shuffled labels at chance, and percentile labels fitted on training rows.
 
 use std::path::Path;
 
