@@ -114,8 +114,9 @@ pub struct ArtifactExtras {
     pub metrics: serde_json::Map<String, Value>,
     /// Further JSON files: (file name, content), e.g. `calibration.json`.
     pub json: Vec<(String, Value)>,
-    /// A reliability diagram (`reliability.png` and `.svg`): its points and title.
-    pub reliability: Option<(Vec<vane_report::ReliabilityPoint>, String)>,
+    /// A reliability diagram (`reliability.png` and `.svg`): its series (legend label and
+    /// points; e.g. raw and calibrated) and title.
+    pub reliability: Option<(Vec<(String, Vec<vane_report::ReliabilityPoint>)>, String)>,
 }
 
 /// `config.json`.
@@ -169,9 +170,13 @@ pub fn save(dir: &Path, model: &SequenceModel, files: &ArtifactFiles<'_>) -> Res
     for (name, value) in &files.extra.json {
         staged.write_json(name, value)?;
     }
-    if let Some((points, title)) = &files.extra.reliability {
-        vane_report::reliability_png(&staged.path().join("reliability.png"), points, title)?;
-        vane_report::reliability_svg(&staged.path().join("reliability.svg"), points, title)?;
+    if let Some((series, title)) = &files.extra.reliability {
+        let series: Vec<vane_report::reliability::ReliabilitySeries<'_>> = series
+            .iter()
+            .map(|(label, points)| vane_report::reliability::ReliabilitySeries { label, points })
+            .collect();
+        vane_report::reliability::reliability_png_series(&staged.path().join("reliability.png"), &series, title)?;
+        vane_report::reliability::reliability_svg_series(&staged.path().join("reliability.svg"), &series, title)?;
     }
     staged
         .write_json("history.json", &Versioned::new(FORMAT_VERSION, serde_json::json!({ "history": files.history })))?;

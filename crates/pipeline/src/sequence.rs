@@ -1000,8 +1000,14 @@ fn walk_forward_extras(
         extra.json.push(("calibration.json".into(), serde_json::to_value(&w.calibration).expect("serialises")));
         if !w.reliability.is_empty() {
             // The model kind, not the folder name: the whole id does not fit the plot's width.
-            let title = format!("{}: walk-forward reliability (uncalibrated)", w.report.model);
-            extra.reliability = Some((w.reliability.clone(), title));
+            // The raw curve, and beside it the shipped (calibrated) one on the windows that had
+            // an earlier windows' calibrator.
+            let calibrated_name = format!("{}_calibrated", w.report.model);
+            let calibrated: Vec<bool> =
+                w.report.windows.iter().map(|x| x.scores.contains_key(&calibrated_name)).collect();
+            let shipped = crate::train::reliability_points(&w.report.reliability_calibrated);
+            extra.reliability =
+                Some(crate::artifacts::reliability_series(&w.report.model, &w.reliability, &shipped, &calibrated));
         }
     }
     extra

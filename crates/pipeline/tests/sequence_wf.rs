@@ -143,6 +143,11 @@ fn calibrator_fits_oos_rows_only_and_the_predictor_applies_it() {
     eprintln!("{}; {}; {}", wf.verdict.text, r.calibration_note, serde_json::to_string(&wf.windows).unwrap());
     assert!(r.dir.join("calibration.json").is_file());
     assert!(r.dir.join("reliability.png").is_file() && r.dir.join("reliability.svg").is_file());
+    // The diagram draws the raw curve and the shipped (calibrated) one, each with its ECE and n.
+    let svg = std::fs::read_to_string(r.dir.join("reliability.svg")).unwrap();
+    let shipped =
+        format!("shipped (calibrated, windows 2..3): ECE {:.3}, n = {later}", wf.pooled["hrm_calibrated"].ece);
+    assert!(svg.contains("raw (windows 1..3)") && svg.contains(&shipped), "{shipped} not in the SVG");
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(r.dir.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["walk_forward"]["calibration_rows"], tested);
