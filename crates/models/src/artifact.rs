@@ -141,6 +141,7 @@ pub fn loss_series(title: impl Into<String>, history: &[EpochRecord]) -> vane_re
         train: history.iter().map(|r| r.train_loss).collect(),
         valid: history.iter().map(|r| r.val_loss).collect(),
         best_epoch: history.iter().rposition(|r| r.best).map(|i| i + 1),
+        step: String::new(),
     }
 }
 

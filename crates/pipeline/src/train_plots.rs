@@ -150,6 +150,7 @@ impl TrainPlots {
             train: p.history.iter().map(|r| r.train_loss).collect(),
             valid: p.history.iter().map(|r| r.val_loss).collect(),
             best_epoch: p.history.iter().rposition(|r| r.best).map(|i| i + 1),
+            step: String::new(),
         };
         out.push(self.atomic(LOSS_CURVE, |path| vane_report::loss_curve_png(path, &loss))?);
         out.push(self.atomic(PREDICTED_VS_REALISED, |path| self.predicted_vs_realised(path, p))?);

@@ -312,8 +312,10 @@ pub fn run_train_test(
     if f.history.train.is_empty() {
         notes.push(format!("{} has no training loss: no loss curve", b.model));
     } else {
+        // Boosted trees record a validation loss per tree and no training loss.
+        let per_tree = f.history.train.iter().all(|x| !x.is_finite());
         let series = vane_report::LossSeries {
-            title: if f.history.train.iter().all(|x| !x.is_finite()) {
+            title: if per_tree {
                 format!("{} {} {}: validation log-loss per iteration", b.model, b.symbol, b.interval)
             } else {
                 format!("{} {} {}: loss per epoch (train vs validation)", b.model, b.symbol, b.interval)
@@ -321,6 +323,7 @@ pub fn run_train_test(
             train: f.history.train.clone(),
             valid: f.history.valid.clone(),
             best_epoch: f.history.best_epoch,
+            step: if per_tree { "iteration".into() } else { String::new() },
         };
         let png = out_dir.join(format!("loss_curve_{stamp}.png"));
         vane_report::loss_curve_png(&png, &series)?;

@@ -28,6 +28,9 @@ pub struct LossSeries {
     pub valid: Vec<f64>,
     /// The 1-based epoch whose weights were kept, marked on the validation curve.
     pub best_epoch: Option<usize>,
+    /// What one step of the x axis is, for its label and the best-step marker: `epoch` when
+    /// empty; e.g. `iteration` for boosted trees.
+    pub step: String,
 }
 
 impl LossSeries {
@@ -46,6 +49,10 @@ impl LossSeries {
             return Err(ReportError::Series(format!("best_epoch {b} is outside 1..={}", self.valid.len())));
         }
         Ok(())
+    }
+
+    fn step_name(&self) -> &str {
+        if self.step.is_empty() { "epoch" } else { &self.step }
     }
 
     fn epochs(&self) -> usize {
@@ -108,7 +115,7 @@ fn draw<DB: DrawingBackend>(
     let decimals = tick_decimals(y_hi - y_lo);
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(s.step_name())
         .y_desc("loss")
         .x_labels(x_labels)
         .x_label_formatter(&|x| if (x - x.round()).abs() < 1e-9 { format!("{x:.0}") } else { String::new() })
@@ -137,7 +144,7 @@ fn draw<DB: DrawingBackend>(
         let marker = ShapeStyle::from(&BEST).filled();
         chart
             .draw_series(std::iter::once(Circle::new((b as f64, v), 7, marker)))?
-            .label(format!("best epoch {b}"))
+            .label(format!("best {} {b}", s.step_name()))
             .legend(move |(x, y)| Circle::new((x + 12, y), 6, marker));
     }
     chart

@@ -8,6 +8,7 @@ fn series() -> LossSeries {
         train: vec![1.10, 0.92, 0.80, 0.71, 0.66, 0.61, 0.58, 0.55],
         valid: vec![1.05, 0.95, 0.88, 0.84, 0.83, 0.85, 0.87, 0.90],
         best_epoch: Some(5),
+        step: String::new(),
     }
 }
 
@@ -45,6 +46,14 @@ fn svg_contains_the_series_and_labels() {
     let p = dir.path().join("loss_curve.svg");
     loss_curve_svg(&p, &series()).unwrap();
     assert_eq!(std::fs::read_to_string(&p).unwrap(), svg);
+}
+
+#[test]
+fn boosted_trees_count_iterations_not_epochs() {
+    let s = LossSeries { step: "iteration".into(), ..series() };
+    let svg = loss_curve_svg_string(&s).unwrap();
+    assert!(svg.contains("best iteration 5") && svg.contains("\niteration\n"), "the step is named: {svg}");
+    assert!(!svg.contains("\nepoch\n") && !svg.contains("best epoch"), "no epoch axis or marker left: {svg}");
 }
 
 #[test]

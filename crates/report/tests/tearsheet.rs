@@ -36,6 +36,7 @@ fn sheet() -> Tearsheet {
         train: vec![1.1, 0.9, 0.8, 0.75],
         valid: vec![1.0, 0.95, 0.93, 0.94],
         best_epoch: Some(3),
+        step: String::new(),
     };
     let bars = WindowBars {
         title: String::new(),

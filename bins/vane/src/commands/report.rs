@@ -100,6 +100,7 @@ pub(crate) fn run(a: ReportArgs) -> Result<ReportOutput> {
             train: history.iter().map(|h| h.train_loss).collect(),
             valid,
             best_epoch: best,
+            step: String::new(),
         };
         let svg =
             vane_report::loss_curve_svg_string(&series).with_context(|| format!("the history of run {}", record.id))?;
