@@ -116,8 +116,11 @@ pub struct ArtifactExtras {
     pub json: Vec<(String, Value)>,
     /// A reliability diagram (`reliability.png` and `.svg`): its series (legend label and
     /// points; e.g. raw and calibrated) and title.
-    pub reliability: Option<(Vec<(String, Vec<vane_report::ReliabilityPoint>)>, String)>,
+    pub reliability: Option<(ReliabilityCurves, String)>,
 }
+
+/// The curves of a reliability diagram: each one's legend label and points.
+pub type ReliabilityCurves = Vec<(String, Vec<vane_report::ReliabilityPoint>)>;
 
 /// `config.json`.
 #[derive(Serialize)]
