@@ -216,8 +216,13 @@ fn draw<DB: DrawingBackend>(
         }
     }
     if series.len() > 1 {
+        // The legend over the half of the axis with fewer samples, so that it covers no tall bar.
+        let (left, right): (usize, usize) = all
+            .iter()
+            .flatten()
+            .fold((0, 0), |(l, r), p| if p.confidence < 0.5 { (l + p.count, r) } else { (l, r + p.count) });
         hist.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(if left > right { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::UpperLeft })
             .label_font((FAMILY, 14))
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(160, 160, 160))
