@@ -9,7 +9,7 @@
 //!
 //! - [`loss`]: the loss curve of a training run ([`loss_curve_png`], [`loss_curve_svg`]).
 //! - [`reliability`]: the reliability diagram of a classifier ([`reliability_png`],
-//!   [`reliability_svg`]).
+//!   [`reliability_svg`]; several curves in one: [`reliability_png_series`]).
 //! - [`equity`]: cumulative return with a drawdown panel ([`equity_png`]) and the underwater
 //!   curve ([`underwater_png`]) of one or more named return series.
 //! - [`bars`]: one metric per window, series side by side ([`window_bars_png`]).
@@ -70,6 +70,9 @@ pub use heatmap::{
 };
 pub use importance::{Importance, importance_png, importance_svg, importance_svg_string};
 pub use loss::{LossSeries, loss_curve_png, loss_curve_svg, loss_curve_svg_string};
-pub use reliability::{ReliabilityPoint, reliability_png, reliability_svg, reliability_svg_string};
+pub use reliability::{
+    ReliabilityPoint, ReliabilitySeries, reliability_png, reliability_png_series, reliability_svg,
+    reliability_svg_series, reliability_svg_series_string, reliability_svg_string,
+};
 pub use scatter::{FitStats, Scatter, fit_stats, scatter_png, scatter_svg, scatter_svg_string};
 pub use tearsheet::{Format, MetricRow, Panel, Tearsheet, tearsheet_html, write_tearsheet};

@@ -4,7 +4,7 @@
 //!
 //! Several series (e.g. a model's raw probabilities and the same model calibrated) share one
 //! diagram: one curve each, in its own colour, with its ECE and sample count in the legend, and
-//! side-by-side bars per bin in the histogram ([`reliability_png_series`]).
+//! side-by-side bars per bin in the histogram ([`reliability_png_series`](crate::reliability::reliability_png_series)).
 
 use std::path::Path;
 
