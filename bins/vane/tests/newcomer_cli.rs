@@ -5,18 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{exit, fails, fixture, ok, vane};
+use common::{exit, fails, fixture, ok, stderr, store_btc, vane};
 use serde_json::Value;
-
-/// Imports the bundled BTCUSDT 4h candles into `dir/data`.
-fn store_btc(dir: &Path) {
-    let csv = fixture("BTCUSDT_4h.csv");
-    ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir));
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn export_with_from_after_to_is_a_usage_error_not_a_panic() {

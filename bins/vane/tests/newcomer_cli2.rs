@@ -3,19 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{exit, fails, fixture, ok, vane};
-
-/// Imports the bundled BTCUSDT 4h candles into `dir/data`.
-fn store_btc(dir: &Path) {
-    let csv = fixture("BTCUSDT_4h.csv");
-    ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir));
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{exit, fails, fixture, ok, stderr, store_btc, vane};
 
 #[test]
 #[cfg(not(feature = "wgpu"))]

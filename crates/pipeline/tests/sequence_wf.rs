@@ -129,11 +129,7 @@ fn calibrator_fits_oos_rows_only_and_the_predictor_applies_it() {
     assert_eq!(cal.len(), 10);
     let nc: usize = cal.iter().map(|b| b.count).sum();
     assert_eq!(nc, noise.rows);
-    let ece_cal: f64 = cal
-        .iter()
-        .filter(|b| b.count > 0)
-        .map(|b| b.count as f64 / nc as f64 * (b.observed - b.mean_predicted).abs())
-        .sum();
+    let ece_cal = vane_calibration::metrics::ece_of_bins(cal);
     assert!(
         (ece_cal - wf.pooled["hrm_calibrated"].ece).abs() < 1e-12,
         "{ece_cal} vs {}",

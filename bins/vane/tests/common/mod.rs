@@ -108,3 +108,14 @@ pub fn fails(out: &Output, code: i32, needles: &[&str]) -> String {
     assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
     stderr
 }
+
+/// Imports the bundled BTCUSDT 4h candles into `dir/data`.
+pub fn store_btc(dir: &Path) {
+    let csv = fixture("BTCUSDT_4h.csv");
+    ok(&vane(&["import", "--csv", csv.to_str().unwrap(), "--symbol", "BTCUSDT", "--interval", "4h"], dir));
+}
+
+/// The process's standard error as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
