@@ -12,7 +12,7 @@ use vane_models::nn::fused_seq::{fused_available, set_fused};
 use vane_models::tft::{InterpretableAttention, InterpretableAttentionConfig};
 
 mod common;
-use common::{assert_close, attention_case, dev, linear_on, lock, vals};
+use common::{ATTENTION_CASES, assert_close, attention_case, dev, linear_on, lock, vals};
 
 /// The layer with its parameters on `device`, tracked when it is an autodiff device.
 fn layer(d: usize, heads: usize, dropout: f64, device: &Device) -> InterpretableAttention {
@@ -25,15 +25,12 @@ fn layer(d: usize, heads: usize, dropout: f64, device: &Device) -> Interpretable
     l
 }
 
-const CASES: [(usize, usize, f64); 8] =
-    [(1, 1, 0.0), (1, 17, 0.0), (4, 1, 0.0), (4, 17, 0.0), (1, 1, 0.3), (1, 17, 0.3), (4, 1, 0.3), (4, 17, 0.3)];
-
 #[test]
 fn fused_interpretable_attention_equals_reference_without_autodiff() {
     let _g = lock();
     set_fused(Some(true));
     assert!(fused_available(&dev()));
-    for (heads, t, dropout) in CASES {
+    for (heads, t, dropout) in ATTENTION_CASES {
         let l = layer(8, heads, dropout, &dev());
         dev().seed(3);
         let x = Tensor::<3>::random([3, t, 8], Distribution::Normal(0.0, 1.0), &dev());
@@ -75,7 +72,7 @@ fn run(fused: bool, heads: usize, t: usize, dropout: f64) -> Vec<(&'static str, 
 #[test]
 fn fused_interpretable_attention_output_and_gradients_equal_reference_autodiff() {
     let _g = lock();
-    for (heads, t, dropout) in CASES {
+    for (heads, t, dropout) in ATTENTION_CASES {
         let f = run(true, heads, t, dropout);
         let r = run(false, heads, t, dropout);
         for ((name, a), (_, b)) in f.iter().zip(&r) {

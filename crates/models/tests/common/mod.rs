@@ -162,3 +162,8 @@ pub fn attention_case<L>(
     set_fused(None);
     out
 }
+
+/// The attention tests' cases: (heads, sequence length, dropout) — 1 and 4 heads, a single step
+/// and 17, without and with dropout.
+pub const ATTENTION_CASES: [(usize, usize, f64); 8] =
+    [(1, 1, 0.0), (1, 17, 0.0), (4, 1, 0.0), (4, 17, 0.0), (1, 1, 0.3), (1, 17, 0.3), (4, 1, 0.3), (4, 17, 0.3)];
