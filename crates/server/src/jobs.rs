@@ -7,7 +7,9 @@
 //!
 //! - [`JobQueue::submit`] inserts a vane row (`queued`) and pushes an apalis task carrying the
 //!   job id, in one `BEGIN IMMEDIATE` transaction. A partial unique index on the dedupe key of
-//!   `queued`/`running` rows makes "at most one active job per key" hold across processes.
+//!   `queued`/`running` rows without a cancel request makes "at most one live job per key" hold
+//!   across processes; a job being cancelled does not count, so cancelling a running job and
+//!   submitting again queues a new one at once.
 //! - An apalis worker (see [`JobQueue::spawn_workers`]) pops the task and *claims* the vane row
 //!   with `UPDATE … SET status = 'running' WHERE status = 'queued'`. Only one claim can succeed,
 //!   so two pools (two `vane worker` processes on one file) never run a job twice; a cancelled or
@@ -63,6 +65,11 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// apalis's own worker heartbeat (it re-enqueues a dead worker's tasks after two missed ones).
 const APALIS_HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// vane's table (idempotent, run at every open). The unique index on the dedupe key covers the
+/// *live* jobs: `queued`/`running` without a cancel request, so a job being cancelled does not
+/// hold its key and a resubmission queues a new job. Databases made before that had
+/// `vane_jobs_active_key` (counting jobs being cancelled too): it is dropped here and
+/// `vane_jobs_live_key` created in its place.
 const MIGRATION: &str = "
 CREATE TABLE IF NOT EXISTS vane_jobs (
     id TEXT PRIMARY KEY NOT NULL,
@@ -82,8 +89,9 @@ CREATE TABLE IF NOT EXISTS vane_jobs (
     owner TEXT,
     heartbeat_ms INTEGER
 );
-CREATE UNIQUE INDEX IF NOT EXISTS vane_jobs_active_key ON vane_jobs(dedupe_key)
-    WHERE status IN ('queued', 'running');
+DROP INDEX IF EXISTS vane_jobs_active_key;
+CREATE UNIQUE INDEX IF NOT EXISTS vane_jobs_live_key ON vane_jobs(dedupe_key)
+    WHERE status IN ('queued', 'running') AND cancel_requested = 0;
 CREATE INDEX IF NOT EXISTS vane_jobs_created ON vane_jobs(created_at_ms);
 CREATE INDEX IF NOT EXISTS vane_jobs_status ON vane_jobs(status);
 ";
@@ -395,8 +403,9 @@ impl JobQueue {
         }
     }
 
-    /// Submits a job, unless a `queued` or `running` job has `dedupe_key`: then that job is
-    /// returned with `created = false`. Atomic across tasks and processes.
+    /// Submits a job, unless a `queued` or `running` job without a cancel request has
+    /// `dedupe_key`: then that job is returned with `created = false`. Atomic across tasks and
+    /// processes.
     pub async fn submit(&self, spec: JobSpec, dedupe_key: &str) -> Result<(JobInfo, bool), JobError> {
         match &self.backend {
             Backend::Sqlite(q) => q.submit(spec, dedupe_key).await,
@@ -438,7 +447,7 @@ impl JobQueue {
         }
     }
 
-    /// The `queued` or `running` job with `dedupe_key`, if any.
+    /// The `queued` or `running` job with `dedupe_key` and no cancel request, if any.
     pub async fn active_for(&self, dedupe_key: &str) -> Result<Option<JobInfo>, JobError> {
         match &self.backend {
             Backend::Sqlite(q) => q.active_for(dedupe_key).await,
@@ -498,8 +507,9 @@ impl SqliteQueue {
         Ok(queue)
     }
 
-    /// Submits a job, unless a `queued` or `running` job has `dedupe_key`: then that job is
-    /// returned with `created = false`. Atomic across tasks and processes.
+    /// Submits a job, unless a `queued` or `running` job without a cancel request has
+    /// `dedupe_key`: then that job is returned with `created = false`. Atomic across tasks and
+    /// processes.
     async fn submit(&self, spec: JobSpec, dedupe_key: &str) -> Result<(JobInfo, bool), JobError> {
         if dedupe_key.is_empty() || dedupe_key.len() > 512 {
             return Err(JobError::Invalid(format!("the dedupe key must be 1 to 512 bytes, got {}", dedupe_key.len())));
@@ -507,7 +517,7 @@ impl SqliteQueue {
         let spec_json =
             serde_json::to_string(&spec).map_err(|e| JobError::Invalid(format!("the job spec is not JSON: {e}")))?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("submit: begin"))?;
-        let sql = select_jobs!("WHERE dedupe_key = ?1 AND status IN ('queued', 'running')");
+        let sql = select_jobs!("WHERE dedupe_key = ?1 AND status IN ('queued', 'running') AND cancel_requested = 0");
         if let Some(row) =
             sqlx::query(sql).bind(dedupe_key).fetch_optional(&mut *tx).await.map_err(db("submit: dedupe"))?
         {
@@ -616,9 +626,9 @@ impl SqliteQueue {
         Ok((queued, running))
     }
 
-    /// The `queued` or `running` job with `dedupe_key`, if any.
+    /// The `queued` or `running` job with `dedupe_key` and no cancel request, if any.
     async fn active_for(&self, dedupe_key: &str) -> Result<Option<JobInfo>, JobError> {
-        let sql = select_jobs!("WHERE dedupe_key = ?1 AND status IN ('queued', 'running')");
+        let sql = select_jobs!("WHERE dedupe_key = ?1 AND status IN ('queued', 'running') AND cancel_requested = 0");
         let row = sqlx::query(sql).bind(dedupe_key).fetch_optional(&self.pool).await.map_err(db("active_for"))?;
         row.as_ref().map(info_from_row).transpose()
     }

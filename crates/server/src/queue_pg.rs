@@ -21,7 +21,9 @@ use sqlx::{ConnectOptions, Connection};
 
 use super::*;
 
-/// vane's tables on PostgreSQL (idempotent; run under an advisory lock).
+/// vane's tables on PostgreSQL (idempotent; run under an advisory lock). As on SQLite, the
+/// unique index on the dedupe key covers the live jobs only (`queued`/`running` without a cancel
+/// request); the older `jobs_active_key`, which counted jobs being cancelled, is dropped.
 const MIGRATION_PG: &str = "
 CREATE SCHEMA IF NOT EXISTS vane_queue;
 CREATE TABLE IF NOT EXISTS vane_queue.jobs (
@@ -42,8 +44,9 @@ CREATE TABLE IF NOT EXISTS vane_queue.jobs (
     owner TEXT,
     heartbeat_ms BIGINT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_active_key ON vane_queue.jobs(dedupe_key)
-    WHERE status IN ('queued', 'running');
+DROP INDEX IF EXISTS vane_queue.jobs_active_key;
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_live_key ON vane_queue.jobs(dedupe_key)
+    WHERE status IN ('queued', 'running') AND NOT cancel_requested;
 CREATE INDEX IF NOT EXISTS jobs_created ON vane_queue.jobs(created_at_ms);
 CREATE INDEX IF NOT EXISTS jobs_status ON vane_queue.jobs(status);
 ";
@@ -285,7 +288,7 @@ impl PgQueue {
             .execute(&mut *tx)
             .await
             .map_err(db("submit: lock the key"))?;
-        let sql = select_pg!("WHERE dedupe_key = $1 AND status IN ('queued', 'running')");
+        let sql = select_pg!("WHERE dedupe_key = $1 AND status IN ('queued', 'running') AND NOT cancel_requested");
         if let Some(row) =
             sqlx::query(sql).bind(dedupe_key).fetch_optional(&mut *tx).await.map_err(db("submit: dedupe"))?
         {
@@ -385,7 +388,7 @@ impl PgQueue {
     }
 
     pub(super) async fn active_for(&self, dedupe_key: &str) -> Result<Option<JobInfo>, JobError> {
-        let sql = select_pg!("WHERE dedupe_key = $1 AND status IN ('queued', 'running')");
+        let sql = select_pg!("WHERE dedupe_key = $1 AND status IN ('queued', 'running') AND NOT cancel_requested");
         let row = sqlx::query(sql).bind(dedupe_key).fetch_optional(&self.pool).await.map_err(db("active_for"))?;
         row.as_ref().map(info_from_pg_row).transpose()
     }

@@ -11,8 +11,8 @@ use vane_core::Symbol;
 use vane_server::jobs::{INTERRUPTED, JobControl, JobInfo, JobKind, JobQueue, JobSpec, JobStatus, Runner};
 
 /// What the fake runner does is chosen by `spec.mode`: `ok` (a few steps, then the symbol as
-/// model id), `fail` (an error), `panic`, `block` (steps until cancelled). `config.tag` names the
-/// job in the run counts.
+/// model id; with `config.artifacts`, after writing a model folder there), `fail` (an error),
+/// `panic`, `block` (steps until cancelled). `config.tag` names the job in the run counts.
 #[derive(Default)]
 struct FakeRunner {
     started: AtomicUsize,
@@ -40,7 +40,7 @@ impl Runner for FakeRunner {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         let _guard = Running(&self.running);
         self.max_running.fetch_max(now, Ordering::SeqCst);
-        let tag = spec.config["tag"].as_str().unwrap_or_default().to_string();
+        let tag = tag_of(spec);
         *self.runs.lock().unwrap().entry(tag).or_default() += 1;
         let steps = spec.config["steps"].as_u64().unwrap_or(3);
         match spec.mode.as_str() {
@@ -58,6 +58,13 @@ impl Runner for FakeRunner {
                         return Err("stopped".to_string());
                     }
                     std::thread::sleep(Duration::from_millis(20));
+                }
+                // As the trainer does: the model folder is written whole, then swapped in.
+                if let Some(artifacts) = spec.config["artifacts"].as_str() {
+                    let dest = Path::new(artifacts).join("models").join(spec.symbol.as_str());
+                    let stage = vane_artifact::StagedDir::new(&dest).map_err(|e| e.to_string())?;
+                    stage.write("written_by", tag_of(spec).as_bytes()).map_err(|e| e.to_string())?;
+                    stage.commit().map_err(|e| e.to_string())?;
                 }
                 Ok(spec.symbol.to_string())
             }
@@ -83,6 +90,18 @@ fn spec(symbol: &str, mode: &str, tag: &str) -> JobSpec {
         config: serde_json::json!({ "tag": tag }),
         mode: mode.to_string(),
     }
+}
+
+fn tag_of(spec: &JobSpec) -> String {
+    spec.config["tag"].as_str().unwrap_or_default().to_string()
+}
+
+/// [`spec`] for a job that, when it ends `ok`, writes `<artifacts>/models/<SYMBOL>/written_by`
+/// (its tag) through a staged folder, as the trainer writes a model.
+fn writing_spec(symbol: &str, mode: &str, tag: &str, artifacts: &Path) -> JobSpec {
+    let mut s = spec(symbol, mode, tag);
+    s.config["artifacts"] = serde_json::json!(artifacts.to_str().unwrap());
+    s
 }
 
 fn queue_path(dir: &tempfile::TempDir) -> PathBuf {
@@ -226,9 +245,6 @@ async fn a_cancelled_running_job_ends_cancelled_promptly() {
     let requested = queue.cancel(&job.id).await.unwrap().unwrap();
     assert!(requested.cancel_requested);
     assert_eq!(requested.status, JobStatus::Running, "running until the job stops");
-    let (same, created) = queue.submit(spec("SOLUSDT", "ok", "b2"), "sol").await.unwrap();
-    assert!(!created, "a job being cancelled still holds its key");
-    assert_eq!(same.id, job.id);
 
     let ended = wait_finished(&queue, &job.id).await;
     assert!(asked.elapsed() < Duration::from_secs(2), "took {:?}", asked.elapsed());
@@ -237,7 +253,128 @@ async fn a_cancelled_running_job_ends_cancelled_promptly() {
     assert!(ended.finished_at_ms.is_some());
     assert!(ended.progress > 0.0 && ended.progress < 1.0, "progress reached the table: {}", ended.progress);
     pool.shutdown().await;
-    assert_eq!(runner.runs_of("b2"), 0);
+}
+
+/// A bot cancels a running training and at once submits the same one again: the job being
+/// cancelled no longer holds the dedupe key, so the resubmission queues a NEW job (before, it got
+/// the cancelled job back and never its model). The old job ends `cancelled` and writes nothing;
+/// the new one ends `done` and its model folder is the one in place.
+async fn cancel_then_resubmit_makes_a_new_job(queue: &JobQueue, artifacts: &Path) {
+    let runner = Arc::new(FakeRunner::default());
+    let pool = queue.spawn_workers(2, runner.clone());
+    let old_spec = writing_spec("SOLUSDT", "block", "old", artifacts);
+    let (old, created) = queue.submit(old_spec, "sol").await.unwrap();
+    assert!(created);
+    wait_until(queue, &old.id, |i| i.status == JobStatus::Running).await;
+
+    let requested = queue.cancel(&old.id).await.unwrap().unwrap();
+    assert!(requested.cancel_requested);
+    assert_eq!(requested.status, JobStatus::Running, "running until the job notices");
+    assert_eq!(queue.active_for("sol").await.unwrap(), None, "a job being cancelled is not live");
+    let (new, created) = queue.submit(writing_spec("SOLUSDT", "ok", "new", artifacts), "sol").await.unwrap();
+    assert!(created, "the resubmission queues a new job");
+    assert_ne!(new.id, old.id);
+    assert_eq!(new.status, JobStatus::Queued);
+    assert!(!new.cancel_requested);
+    // A third submission dedupes onto the new job, not onto the one being cancelled.
+    let (again, created) = queue.submit(writing_spec("SOLUSDT", "ok", "again", artifacts), "sol").await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, new.id);
+    assert_eq!(queue.active_for("sol").await.unwrap().map(|i| i.id), Some(new.id.clone()));
+
+    let old_end = wait_finished(queue, &old.id).await;
+    assert_eq!(old_end.status, JobStatus::Cancelled, "{old_end:?}");
+    assert_eq!(old_end.model_id, None);
+    let new_end = wait_finished(queue, &new.id).await;
+    assert_eq!(new_end.status, JobStatus::Done, "{new_end:?}");
+    assert_eq!(new_end.model_id.as_deref(), Some("SOLUSDT"));
+    assert_eq!(new_end.error, None);
+    pool.shutdown().await;
+    assert_eq!((runner.runs_of("old"), runner.runs_of("new"), runner.runs_of("again")), (1, 1, 0));
+    // The folder the server loads the model from is the new job's, whole.
+    let folder = artifacts.join("models").join("SOLUSDT");
+    assert_eq!(std::fs::read_to_string(folder.join("written_by")).unwrap(), "new");
+    let names: Vec<String> = std::fs::read_dir(artifacts.join("models"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, vec!["SOLUSDT".to_string()], "no temporaries or set-aside folders left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancel_then_resubmit_queues_a_new_job_whose_model_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = JobQueue::open(&queue_path(&dir)).await.unwrap();
+    cancel_then_resubmit_makes_a_new_job(&queue, &dir.path().join("artifacts")).await;
+}
+
+/// vane_jobs as versions before the fix created it: the unique index counted `running` jobs with
+/// a cancel request too.
+const OLD_DDL: &str = "
+CREATE TABLE vane_jobs (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    progress REAL NOT NULL DEFAULT 0,
+    created_at_ms INTEGER NOT NULL,
+    started_at_ms INTEGER,
+    finished_at_ms INTEGER,
+    error TEXT,
+    model_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    heartbeat_ms INTEGER
+);
+CREATE UNIQUE INDEX vane_jobs_active_key ON vane_jobs(dedupe_key) WHERE status IN ('queued', 'running');
+CREATE INDEX vane_jobs_created ON vane_jobs(created_at_ms);
+CREATE INDEX vane_jobs_status ON vane_jobs(status);
+INSERT INTO vane_jobs (id, kind, symbol, spec, dedupe_key, status, created_at_ms, model_id)
+    VALUES ('01OLDJOB', 'train_symbol', 'SOLUSDT', '{}', 'sol', 'done', 1, 'SOLUSDT');
+";
+
+/// The unique indexes on vane_jobs, by name.
+async fn unique_indexes(path: &Path) -> Vec<String> {
+    let pool = sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path)).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'vane_jobs' \
+         AND sql LIKE 'CREATE UNIQUE INDEX%' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.into_iter().map(|(n,)| n).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_queue_made_with_the_old_dedupe_index_is_migrated_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = queue_path(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::raw_sql(OLD_DDL).execute(&pool).await.unwrap();
+    pool.close().await;
+    assert_eq!(unique_indexes(&path).await, vec!["vane_jobs_active_key".to_string()]);
+
+    let queue = JobQueue::open(&path).await.unwrap();
+    assert_eq!(unique_indexes(&path).await, vec!["vane_jobs_live_key".to_string()], "old index replaced");
+    let kept = queue.get("01OLDJOB").await.unwrap().unwrap();
+    assert_eq!((kept.status, kept.model_id.as_deref()), (JobStatus::Done, Some("SOLUSDT")), "rows kept");
+    cancel_then_resubmit_makes_a_new_job(&queue, &dir.path().join("artifacts")).await;
+    drop(queue);
+
+    // Opening again (the migration runs at every open) changes nothing and keeps the rows.
+    let queue = JobQueue::open(&path).await.unwrap();
+    assert_eq!(unique_indexes(&path).await, vec!["vane_jobs_live_key".to_string()]);
+    let statuses: Vec<JobStatus> = queue.list(10).await.unwrap().into_iter().map(|i| i.status).collect();
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == JobStatus::Cancelled).count(), 1);
+    assert_eq!(statuses.iter().filter(|s| **s == JobStatus::Done).count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
