@@ -3,8 +3,9 @@
 //! in `fast` mode — the seed's mode for automatic retraining. Used by `vane serve` and
 //! `vane worker`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use vane_core::Symbol;
 use vane_market_data::ParquetStore;
@@ -71,6 +72,16 @@ pub fn config_hash(config: &serde_json::Value) -> String {
     format!("{h:016x}")
 }
 
+/// The lock of model folder `folder` in this process. Jobs that write the same folder train one
+/// after the other: a resubmitted job waits for the cancelled one to stop (at its next progress
+/// report), so two staged swaps of one folder never interleave. Processes sharing an artifacts
+/// folder are not covered (each swap still leaves one whole model in place).
+fn folder_lock(folder: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(locks.entry(folder.to_path_buf()).or_default())
+}
+
 /// Trains per-symbol models from `data_dir` into `artifacts_dir`; calls `on_done` after every
 /// job that wrote a model (the server then loads it without a restart).
 pub struct TrainRunner {
@@ -113,6 +124,8 @@ impl Runner for TrainRunner {
             "quality" => Mode::Quality,
             m => return Err(format!("mode {m:?}: expected fast or quality")),
         };
+        let folder = folder_lock(&self.artifacts_dir.join("models").join(spec.symbol.as_str()));
+        let _writing = folder.lock().unwrap_or_else(|e| e.into_inner());
         let store = ParquetStore::new(&self.data_dir);
         let report = train_with(&store, &self.artifacts_dir, &cfg, mode, false, &mut |p| ctl.progress(p)).map_err(
             |e| match e {
@@ -156,6 +169,20 @@ mod tests {
         assert_eq!(w["symbols"], serde_json::json!(["ETHUSDT"]));
         assert_ne!(config_hash(&v), config_hash(&w));
         assert_eq!(config_hash(&w), config_hash(&w.clone()));
+    }
+
+    #[test]
+    fn one_lock_per_model_folder() {
+        let a = folder_lock(Path::new("/artifacts/models/ETHUSDT"));
+        let b = folder_lock(Path::new("/artifacts/models/ETHUSDT"));
+        let c = folder_lock(Path::new("/artifacts/models/BTCUSDT"));
+        assert!(Arc::ptr_eq(&a, &b), "the same folder shares one lock");
+        assert!(!Arc::ptr_eq(&a, &c), "another folder has its own");
+        let held = a.lock().unwrap();
+        assert!(b.try_lock().is_err(), "a second job on the folder waits");
+        assert!(c.try_lock().is_ok(), "a job on another folder does not");
+        drop(held);
+        assert!(b.try_lock().is_ok());
     }
 
     /// A sequence model as `global` (its config.json has `model.kind`, no GBDT `config`): a clear

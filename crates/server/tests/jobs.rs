@@ -271,7 +271,9 @@ async fn cancel_then_resubmit_makes_a_new_job(queue: &JobQueue, artifacts: &Path
     assert!(requested.cancel_requested);
     assert_eq!(requested.status, JobStatus::Running, "running until the job notices");
     assert_eq!(queue.active_for("sol").await.unwrap(), None, "a job being cancelled is not live");
-    let (new, created) = queue.submit(writing_spec("SOLUSDT", "ok", "new", artifacts), "sol").await.unwrap();
+    let mut new_spec = writing_spec("SOLUSDT", "ok", "new", artifacts);
+    new_spec.config["steps"] = serde_json::json!(10); // still live for the checks below
+    let (new, created) = queue.submit(new_spec, "sol").await.unwrap();
     assert!(created, "the resubmission queues a new job");
     assert_ne!(new.id, old.id);
     assert_eq!(new.status, JobStatus::Queued);
