@@ -38,7 +38,7 @@ pub mod rolling;
 
 use serde::{Deserialize, Serialize};
 
-pub use choose::{Choice, choose};
+pub use choose::{Choice, ISOTONIC_FLOOR, choose};
 pub use error::{CalibrationError, Result};
 pub use isotonic::Isotonic;
 pub use multiclass::{OneVsRest, Shrinkage, Temperature};

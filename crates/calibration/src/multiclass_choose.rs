@@ -317,7 +317,7 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 /// Mean and standard error of the paired differences `a − b`.
-fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
+pub(crate) fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     let m = mean(&d);
     if d.len() < 2 {

@@ -67,8 +67,17 @@ fn tiny() -> StackConfig {
     c
 }
 
+/// burn's random generator is process-wide and training seeds it: tests that train take turns,
+/// so that each run is the same whatever else runs beside it.
+static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn round_trip_and_streaming_window_equal_batch() {
+    let _g = lock();
     let g = grid(2400, 1);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("stacks");
@@ -154,6 +163,7 @@ fn input_assembly_is_aligned_and_causal() {
 
 #[test]
 fn oof_outputs_never_come_from_a_model_that_saw_the_row() {
+    let _g = lock();
     let g = grid(2400, 3);
     let n = g.bars.len();
     let device = DeviceKind::Cpu.device().unwrap();
@@ -242,33 +252,8 @@ fn oof_outputs_never_come_from_a_model_that_saw_the_row() {
 }
 
 #[test]
-fn shuffled_labels_score_at_chance() {
-    let g = grid(2400, 4);
-    let dir = tempfile::tempdir().unwrap();
-    let device = DeviceKind::Cpu.device().unwrap();
-    let mut cfg = tiny();
-    cfg.tags = vec!["10s".into()];
-    let r = train_stacks(
-        &g,
-        &cfg,
-        &TrainOptions { symbol: "SYNUSDT".into(), permute_labels: true },
-        &dir.path().join("stacks"),
-        &device,
-        &mut |_| {},
-    )
-    .unwrap();
-    let m = &r.tags["10s"];
-    assert_eq!(m["permute_labels"], true);
-    for level in ["l1", "l2", "l3"] {
-        let ll = m[level]["log_loss"].as_f64().unwrap();
-        let base = m[level]["base_rate_log_loss"].as_f64().unwrap();
-        assert!((ll - base).abs() < 0.05, "{level}: log-loss {ll} vs base rate {base}");
-        assert!(ll > base - 0.02, "{level}: log-loss {ll} beats the base rate {base} on shuffled labels");
-    }
-}
-
-#[test]
 fn a_memorising_level_is_perfect_in_fold_and_at_chance_out_of_fold_and_the_next_level_reads_the_oof() {
+    let _g = lock();
     // Coin-flip labels: nothing to learn, everything to memorise.
     let g = grid(1600, 5);
     let n = g.bars.len();
@@ -328,4 +313,34 @@ fn a_memorising_level_is_perfect_in_fold_and_at_chance_out_of_fold_and_the_next_
     eprintln!("in-fold accuracy {a_in}, out-of-fold {a_oof} over {} rows", y.len());
     assert!(a_in > 0.75, "in-fold accuracy {a_in}: the model did not memorise (leakage would not be visible)");
     assert!((a_oof - 0.5).abs() < 0.08, "out-of-fold accuracy {a_oof} on coin flips");
+}
+
+/// The shuffled-label null over several seeds (seed 000's default, 3 and 11): with 3 and 11 the supervisor's (L3)
+/// chooser picked isotonic calibration by a hair, whose 0/1 plateaus then cost 3.3 and 3.8 nats a
+/// row on the validation tail against the base rate's 0.69. With Platt kept unless isotonic wins
+/// by two standard errors (and isotonic floored), every level stays at chance.
+#[test]
+fn shuffled_labels_stay_at_chance_whatever_the_seed() {
+    let g = grid(2400, 4);
+    let device = DeviceKind::Cpu.device().unwrap();
+    let _g = lock();
+    for seed in [StackConfig::seed000().data.seed, 3, 11] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = tiny();
+        cfg.tags = vec!["10s".into()];
+        cfg.data.seed = seed;
+        let options = TrainOptions { symbol: "SYNUSDT".into(), permute_labels: true };
+        let r = train_stacks(&g, &cfg, &options, &dir.path().join("stacks"), &device, &mut |_| {}).unwrap();
+        let m = &r.tags["10s"];
+        assert_eq!(m["permute_labels"], true);
+        for level in ["l1", "l2", "l3"] {
+            let ll = m[level]["log_loss"].as_f64().unwrap();
+            let base = m[level]["base_rate_log_loss"].as_f64().unwrap();
+            assert!((ll - base).abs() < 0.05, "seed {seed} {level}: log-loss {ll} vs base rate {base}: {}", m[level]);
+            assert!(
+                ll > base - 0.02,
+                "seed {seed} {level}: log-loss {ll} beats the base rate {base} on shuffled labels"
+            );
+        }
+    }
 }
