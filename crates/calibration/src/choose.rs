@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::metrics::log_loss_binary;
 use crate::multiclass_choose::TIE_SE;
 use crate::{Calibrator, Isotonic, Platt};
 
@@ -69,34 +68,32 @@ pub fn choose(scores: &[f64], labels: &[bool], holdout: f64) -> Result<(Calibrat
     let cut = ((n as f64) * (1.0 - holdout)).round() as usize;
     let (fit_s, fit_y, ho_s, ho_y) = (&scores[..cut], &labels[..cut], &scores[cut..], &labels[cut..]);
     let targets = |y: &[bool]| y.iter().map(|&v| f64::from(u8::from(v))).collect::<Vec<_>>();
-    let eval = |c: &Calibrator| -> Option<f64> {
-        if ho_s.is_empty() {
-            return None;
-        }
-        let p: Vec<f64> = ho_s.iter().map(|&s| c.apply(s)).collect();
-        log_loss_binary(ho_y, &p).ok()
-    };
-    let platt = Platt::fit(fit_s, fit_y);
-    let iso = crate::error::check_binary(fit_s, fit_y, "isotonic", 2)
-        .and_then(|_| Isotonic::fit(fit_s, &targets(fit_y)).map(floored));
-    let pl = platt.as_ref().ok().map(|p| Calibrator::Platt(*p)).and_then(|c| eval(&c).map(|l| (c, l)));
-    let il = iso.as_ref().ok().map(|i| Calibrator::Isotonic(i.clone())).and_then(|c| eval(&c).map(|l| (c, l)));
-    let identity_log_loss = eval(&Calibrator::Identity);
-    // Per held-out row, for the paired comparison (clipped as `log_loss_binary` clips).
-    let row_losses = |c: &Calibrator| -> Vec<f64> {
-        ho_s.iter()
+    // Per held-out row (clipped as `log_loss_binary` clips): their mean is the held-out log-loss,
+    // and Platt against isotonic is the paired comparison of the rows.
+    let eval = |c: &Calibrator| -> Option<Vec<f64>> {
+        let rows: Vec<f64> = ho_s
+            .iter()
             .zip(ho_y)
             .map(|(&s, &y)| {
                 let p = c.apply(s).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
                 -(if y { p.ln() } else { (1.0 - p).ln() })
             })
-            .collect()
+            .collect();
+        (!rows.is_empty() && rows.iter().all(|v| v.is_finite())).then_some(rows)
     };
+    let mean = |rows: &[f64]| rows.iter().sum::<f64>() / rows.len() as f64;
+    let platt = Platt::fit(fit_s, fit_y);
+    let iso = crate::error::check_binary(fit_s, fit_y, "isotonic", 2)
+        .and_then(|_| Isotonic::fit(fit_s, &targets(fit_y)).map(floored));
+    let pl = platt.as_ref().ok().map(|p| Calibrator::Platt(*p)).and_then(|c| eval(&c).map(|r| (c, mean(&r), r)));
+    let il =
+        iso.as_ref().ok().map(|i| Calibrator::Isotonic(i.clone())).and_then(|c| eval(&c).map(|r| (c, mean(&r), r)));
+    let identity_log_loss = eval(&Calibrator::Identity).map(|r| mean(&r));
     let (pick, reason) = match (&pl, &il) {
-        (Some((pc, a)), Some((ic, b))) => {
+        (Some((_, a, pr)), Some((_, b, ir))) => {
             // Platt (two parameters) unless isotonic is better by more than TIE_SE paired
             // standard errors, as the multiclass chooser keeps its simpler candidate.
-            let (d, se) = crate::multiclass_choose::paired(&row_losses(ic), &row_losses(pc));
+            let (d, se) = crate::multiclass_choose::paired(ir, pr);
             if d < -TIE_SE * se && d < -1e-12 {
                 (
                     "isotonic",

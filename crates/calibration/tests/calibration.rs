@@ -165,14 +165,11 @@ fn case_14_no_rows_and_bad_holdouts_are_errors_not_an_identity() {
     }
 }
 
-#[test]
-fn the_choosers_isotonic_never_says_0_or_1() {
-    // Pure tails (all negative below 0.3, all positive above 0.7) and a coin-flip plateau between:
-    // isotonic fits it better than a sigmoid by more than two standard errors over 900 held-out
-    // rows, and unfloored it would answer exactly 0 and 1 at the tails, which costs −ln ε on the
-    // first new row that disagrees.
-    let scores: Vec<f64> = (0..3000).map(|i| ((i * 1999) % 3000) as f64 / 3000.0).collect();
-    let labels: Vec<bool> = scores
+/// `n` scores spread over [0, 1) in the order of `i·step mod n`: negative below 0.3, positive
+/// above 0.7, a coin flip between.
+fn plateau(n: usize, step: usize) -> (Vec<f64>, Vec<bool>) {
+    let scores: Vec<f64> = (0..n).map(|i| ((i * step) % n) as f64 / n as f64).collect();
+    let labels = scores
         .iter()
         .enumerate()
         .map(|(i, &s)| {
@@ -185,6 +182,16 @@ fn the_choosers_isotonic_never_says_0_or_1() {
             }
         })
         .collect();
+    (scores, labels)
+}
+
+#[test]
+fn the_choosers_isotonic_never_says_0_or_1() {
+    // Pure tails (all negative below 0.3, all positive above 0.7) and a coin-flip plateau between:
+    // isotonic fits it better than a sigmoid by more than two standard errors over 900 held-out
+    // rows, and unfloored it would answer exactly 0 and 1 at the tails, which costs −ln ε on the
+    // first new row that disagrees.
+    let (scores, labels) = plateau(3000, 1999);
     let (cal, choice) = choose(&scores, &labels, 0.3).unwrap();
     assert_eq!(choice.chosen, "isotonic", "{}", choice.reason);
     let floor = vane_calibration::ISOTONIC_FLOOR;
@@ -199,20 +206,7 @@ fn the_choosers_isotonic_never_says_0_or_1() {
     assert_eq!((exact.apply(0.0), exact.apply(1.0)), (0.0, 1.0));
     // The same relation on 600 rows: isotonic is still lower, but by less than two standard
     // errors of the paired difference, so the simpler Platt is kept and the reason says so.
-    let scores: Vec<f64> = (0..600).map(|i| ((i * 389) % 600) as f64 / 600.0).collect();
-    let labels: Vec<bool> = scores
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| {
-            if s < 0.3 {
-                false
-            } else if s > 0.7 {
-                true
-            } else {
-                i % 2 == 0
-            }
-        })
-        .collect();
+    let (scores, labels) = plateau(600, 389);
     let (cal, choice) = choose(&scores, &labels, 0.3).unwrap();
     let (pl, il) = (choice.platt_log_loss.unwrap(), choice.isotonic_log_loss.unwrap());
     assert!(il < pl, "{}", choice.reason);
