@@ -335,25 +335,7 @@ pub(crate) fn add_bias(x: &mut [f32], bias: &[f32]) {
 /// Sums `x [rows, w]` over the rows (fixed blocks of [`ROWS_PER_TASK`] rows, summed in order).
 #[inline(never)]
 pub(crate) fn col_sum(x: &[f32], w: usize) -> Vec<f32> {
-    let parts: Vec<Vec<f32>> = x
-        .par_chunks(ROWS_PER_TASK * w)
-        .map(|block| {
-            let mut acc = vec![0.0f32; w];
-            for row in block.chunks_exact(w) {
-                for (a, v) in acc.iter_mut().zip(row) {
-                    *a += v;
-                }
-            }
-            acc
-        })
-        .collect();
-    let mut out = vec![0.0f32; w];
-    for p in parts {
-        for (a, v) in out.iter_mut().zip(p) {
-            *a += v;
-        }
-    }
-    out
+    crate::nn::fused_par::col_sum_blocks(x, w, ROWS_PER_TASK)
 }
 
 /// Copies heads `[b, heads, t, d_k]` into columns `col..col + d` of rows `[b·t, w]`.

@@ -38,6 +38,7 @@ use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use crate::nn::fast_math;
+use crate::nn::fused_par::sum_partials;
 use crate::nn::fused_seq::{tensor, to_vec};
 
 const EPS: f32 = 1e-5;
@@ -1042,32 +1043,9 @@ fn tail_forward(
     (out, Tail { r, h, o, x, sv, yhat, rinv, gamma: gv, w_gv })
 }
 
-/// Sums the per-block partial vectors in block order (deterministic whatever the threads).
-fn sum_partials(parts: Vec<Vec<f32>>, w: usize) -> Vec<f32> {
-    let mut acc = vec![0.0f32; w];
-    for p in parts {
-        for (a, v) in acc.iter_mut().zip(&p) {
-            *a += v;
-        }
-    }
-    acc
-}
-
-/// Column sums of `x [rows, w]`, deterministic.
+/// Column sums of `x [rows, w]` in blocks of [`ROWS`] rows, deterministic.
 fn col_sum(x: &[f32], w: usize) -> Vec<f32> {
-    let parts: Vec<Vec<f32>> = x
-        .par_chunks(ROWS * w)
-        .map(|blk| {
-            let mut acc = vec![0.0f32; w];
-            for row in blk.chunks_exact(w) {
-                for (a, v) in acc.iter_mut().zip(row) {
-                    *a += v;
-                }
-            }
-            acc
-        })
-        .collect();
-    sum_partials(parts, w)
+    crate::nn::fused_par::col_sum_blocks(x, w, ROWS)
 }
 
 /// The tail's gradients from the output gradient `go [r, o]`: `(d skip [r, o], d x [r, h],

@@ -129,6 +129,37 @@ pub(crate) fn concat<'a, T: 'a>(items: &'a [T], part: impl Fn(&'a T) -> &'a [f32
     out
 }
 
+/// Sums per-block partial vectors of width `w` in block order: the same floats whatever thread
+/// computed each block.
+pub(crate) fn sum_partials(parts: Vec<Vec<f32>>, w: usize) -> Vec<f32> {
+    let mut acc = vec![0.0f32; w];
+    for p in parts {
+        for (a, v) in acc.iter_mut().zip(&p) {
+            *a += v;
+        }
+    }
+    acc
+}
+
+/// Column sums of `x [rows, w]`: fixed blocks of `block_rows` rows summed in parallel, the
+/// blocks' sums then added in order ([`sum_partials`]), so the result does not depend on the
+/// number of threads.
+pub(crate) fn col_sum_blocks(x: &[f32], w: usize, block_rows: usize) -> Vec<f32> {
+    let parts: Vec<Vec<f32>> = x
+        .par_chunks(block_rows * w)
+        .map(|block| {
+            let mut acc = vec![0.0f32; w];
+            for row in block.chunks_exact(w) {
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+            acc
+        })
+        .collect();
+    sum_partials(parts, w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
